@@ -1,0 +1,285 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. They are part of the Store contract: every backend returns
+// them (possibly wrapped) and the conformance suite in storetest checks them.
+var (
+	// ErrNotFound: no record with that key (or it is expired/revoked where
+	// a method's doc says so).
+	ErrNotFound = errors.New("store: not found")
+	// ErrAlreadyExists: a record with that primary or unique key exists.
+	ErrAlreadyExists = errors.New("store: already exists")
+	// ErrCodeUsed: ConsumeAuthCode found the code but it had been consumed
+	// before. The returned AuthCode is filled in, so the caller can revoke
+	// the grant issued from it (RFC 6749 §4.1.2, RFC 9700 §4.5).
+	ErrCodeUsed = errors.New("store: authorization code already used")
+	// ErrRefreshReused: RotateRefreshToken was handed a refresh token that
+	// had already been rotated, outside the grace window. The backend has
+	// revoked the whole family in the same atomic step.
+	ErrRefreshReused = errors.New("store: refresh token reused")
+	// ErrRevoked: the record exists but its grant (family) is revoked.
+	ErrRevoked = errors.New("store: revoked")
+	// ErrExpired: the record exists but it is past its expiry.
+	ErrExpired = errors.New("store: expired")
+)
+
+// Store is the contract every storage backend fulfils. All methods are safe
+// for concurrent use by many goroutines and by many processes sharing one
+// database. Times passed in are authoritative: backends never read the clock.
+type Store interface {
+	// Clients.
+	CreateClient(ctx context.Context, c Client) error // ErrAlreadyExists
+	GetClient(ctx context.Context, id string) (Client, error)
+	ListClients(ctx context.Context) ([]Client, error) // ordered by ID
+	// UpdateClient replaces every field of the client with that ID. ErrNotFound.
+	UpdateClient(ctx context.Context, c Client) error
+	DeleteClient(ctx context.Context, id string) error // ErrNotFound
+
+	// Users. Usernames are unique (case-sensitive, as stored).
+	CreateUser(ctx context.Context, u User) error // ErrAlreadyExists on ID or Username
+	GetUser(ctx context.Context, id string) (User, error)
+	GetUserByUsername(ctx context.Context, username string) (User, error)
+	ListUsers(ctx context.Context) ([]User, error) // ordered by Username
+	SetUserPassword(ctx context.Context, id string, passwordHash string) error
+	// DeleteUser deletes the user and its sessions, consents and grants.
+	DeleteUser(ctx context.Context, id string) error
+
+	// SSO sessions, keyed by the hash of the cookie value.
+	CreateSession(ctx context.Context, s Session) error
+	// GetSession returns ErrNotFound for an unknown session and ErrExpired
+	// for one whose ExpiresAt is not after now.
+	GetSession(ctx context.Context, id string, now time.Time) (Session, error)
+	DeleteSession(ctx context.Context, id string) error // ErrNotFound
+	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
+	// DeleteUserSessions ends every session of the user; returns how many.
+	DeleteUserSessions(ctx context.Context, userID string) (int, error)
+
+	// Consents remembered per user and client.
+	GetConsent(ctx context.Context, userID, clientID string) (Consent, error)
+	// SaveConsent inserts or replaces the consent for (UserID, ClientID).
+	SaveConsent(ctx context.Context, c Consent) error
+
+	// Authorization codes, keyed by the hash of the code.
+	CreateAuthCode(ctx context.Context, c AuthCode) error
+	// ConsumeAuthCode atomically marks the code used and returns it.
+	// Exactly one of any number of concurrent callers (in any process)
+	// succeeds. A code used before returns (code, ErrCodeUsed); an unknown
+	// code ErrNotFound; an expired one (ExpiresAt not after now) ErrExpired.
+	ConsumeAuthCode(ctx context.Context, hash string, now time.Time) (AuthCode, error)
+
+	// Grants (token families). A grant is created when a code is redeemed
+	// (or a client credentials token is issued) and every token issued
+	// from it carries its ID; revoking it revokes all of them.
+	// CreateGrant stores the grant and, when rt is not nil, its first
+	// refresh token, in one transaction.
+	CreateGrant(ctx context.Context, g Grant, rt *RefreshToken) error
+	// GetGrant returns the grant even when revoked (check RevokedAt).
+	GetGrant(ctx context.Context, id string) (Grant, error)
+	// RevokeGrant marks the grant revoked at now (idempotent: an already
+	// revoked grant keeps its first RevokedAt). ErrNotFound.
+	RevokeGrant(ctx context.Context, id string, now time.Time) error
+	// RevokeUserGrants revokes every grant of the user, optionally only
+	// those of one client (clientID != ""). Returns how many were revoked.
+	RevokeUserGrants(ctx context.Context, userID, clientID string, now time.Time) (int, error)
+	ListUserGrants(ctx context.Context, userID string) ([]Grant, error)
+
+	// Refresh tokens, keyed by the hash of the token.
+	// GetRefreshToken returns the record with no validity checks.
+	GetRefreshToken(ctx context.Context, hash string) (RefreshToken, error)
+	// RotateRefreshToken is the single atomic step of the refresh grant.
+	// Given the hash of the presented token and its successor:
+	//   - unknown hash: ErrNotFound;
+	//   - grant revoked: ErrRevoked;
+	//   - expired (idle ExpiresAt or grant AbsoluteExpiresAt not after now): ErrExpired;
+	//   - not yet rotated: marks it rotated at now with next.Hash as its
+	//     successor, inserts next, and returns (old, RotateRotated);
+	//   - already rotated and now - RotatedAt <= grace: inserts nothing and
+	//     returns (old, RotateGrace); the caller re-issues old.SuccessorHash's
+	//     token (which it can derive, see the refresh grant);
+	//   - already rotated outside grace: revokes the grant in the same
+	//     atomic step and returns (old, ErrRefreshReused).
+	// Of any number of concurrent callers presenting one unrotated token,
+	// exactly one gets RotateRotated.
+	RotateRefreshToken(ctx context.Context, hash string, next RefreshToken, now time.Time, grace time.Duration) (RefreshToken, RotateResult, error)
+
+	// Revoked access tokens (by jti) until they would have expired anyway.
+	RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error // idempotent
+	IsAccessTokenRevoked(ctx context.Context, jti string) (bool, error)
+
+	// Signing keys.
+	CreateKey(ctx context.Context, k SigningKey) error
+	// ListKeys returns every key, newest first (by CreatedAt, then ID).
+	ListKeys(ctx context.Context) ([]SigningKey, error)
+	// ActivateKey makes the key with that ID the active key for its Alg and
+	// sets Active=false, RetiredAt=now on the key of the same Alg that was
+	// active before it, atomically (one active key per algorithm). ErrNotFound.
+	ActivateKey(ctx context.Context, id string, now time.Time) error
+	DeleteKey(ctx context.Context, id string) error
+
+	// UseOnce records a one-time value (a DPoP proof jti, a nonce) until
+	// expiresAt; a second call with the same key before it is swept returns
+	// ErrAlreadyExists. Exactly one of concurrent callers succeeds.
+	UseOnce(ctx context.Context, key string, expiresAt time.Time) error
+
+	// Throttle counters shared by every instance (login and client
+	// authentication failures). RecordFailure adds one failure for key at
+	// now and returns the number of failures within (now-window, now],
+	// this one included.
+	RecordFailure(ctx context.Context, key string, now time.Time, window time.Duration) (count int, err error)
+	// Failures returns the number of failures for key inside the window.
+	Failures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
+	ClearFailures(ctx context.Context, key string) error
+
+	// DeleteExpired removes at most batch rows of each expired kind
+	// (codes, sessions, refresh tokens and grants past their absolute
+	// expiry, revoked access token entries, one-time values, failure
+	// counters) whose expiry is before now. It is safe to run on every
+	// instance at once. Returns the number of rows removed.
+	DeleteExpired(ctx context.Context, now time.Time, batch int) (int, error)
+
+	// Ping reports whether the database is reachable.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// RotateResult says which branch RotateRefreshToken took.
+type RotateResult int
+
+const (
+	RotateFailed  RotateResult = iota // an error was returned
+	RotateRotated                     // the token was rotated now; next was inserted
+	RotateGrace                       // the token was rotated before, within grace
+)
+
+// Client is a registered OAuth client.
+type Client struct {
+	ID string
+	// SecretHash is the password hash of a confidential client's secret;
+	// empty for public clients.
+	SecretHash string
+	Public     bool
+	Name       string
+	// RedirectURIs are matched exactly (see oauth.MatchRedirectURI).
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	// AllowedOrigins get CORS on the API endpoints (scheme://host[:port]).
+	AllowedOrigins []string
+	GrantTypes     []string // authorization_code, refresh_token, client_credentials
+	Scopes         []string // scopes the client may request; empty: the defaults
+	Audiences      []string // resource indicators the client may ask for
+	FirstParty     bool     // no consent page
+	// RequireDPoP refuses tokens without a DPoP proof (RFC 9449).
+	RequireDPoP bool
+	// IDTokenAlg is id_token_signed_response_alg; empty: the server default.
+	IDTokenAlg string
+	// Refresh token policy; zero values mean the server defaults.
+	RefreshGrace          time.Duration
+	RefreshIdle           time.Duration
+	RefreshAbsolute       time.Duration
+	AccessTokenTTL        time.Duration
+	RevokeRefreshOnLogout bool
+	CreatedAt             time.Time
+}
+
+// User is an end user who signs in with a password.
+type User struct {
+	ID            string // the OIDC sub; random, stable
+	Username      string
+	Email         string
+	EmailVerified bool
+	Name          string
+	PasswordHash  string
+	CreatedAt     time.Time
+}
+
+// Session is an SSO session at Latch (the browser's cookie).
+type Session struct {
+	ID        string // hash of the cookie value
+	UserID    string
+	AuthTime  time.Time
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// AMR lists the authentication methods used (e.g. "pwd").
+	AMR []string
+}
+
+// Consent is a user's remembered decision for a client.
+type Consent struct {
+	UserID    string
+	ClientID  string
+	Scopes    []string
+	GrantedAt time.Time
+}
+
+// AuthCode is an issued authorization code (RFC 6749 §4.1.2).
+type AuthCode struct {
+	Hash     string // hash of the code
+	ClientID string
+	UserID   string
+	// SessionID is the SSO session the code was issued under.
+	SessionID string
+	// GrantID is the ID the grant will have once the code is redeemed;
+	// it is fixed at issuance so a replayed code can revoke the grant.
+	GrantID string
+	// RedirectURI as sent in the authorization request ("" if omitted).
+	RedirectURI         string
+	Scopes              []string
+	Audiences           []string
+	Nonce               string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	DPoPJKT             string // dpop_jkt bound at the authorization request
+	AuthTime            time.Time
+	AMR                 []string
+	CreatedAt           time.Time
+	ExpiresAt           time.Time
+	UsedAt              time.Time // zero until consumed
+}
+
+// Grant is a token family: everything issued from one authorization.
+type Grant struct {
+	ID        string
+	ClientID  string
+	UserID    string // "" for client credentials
+	SessionID string
+	Scopes    []string
+	Audiences []string
+	AuthTime  time.Time
+	AMR       []string
+	Nonce     string
+	DPoPJKT   string // key the refresh tokens are bound to, if any
+	CreatedAt time.Time
+	// AbsoluteExpiresAt bounds every refresh token of the grant.
+	AbsoluteExpiresAt time.Time
+	RevokedAt         time.Time // zero unless revoked
+}
+
+// RefreshToken is one link in a grant's rotation chain.
+type RefreshToken struct {
+	Hash      string
+	GrantID   string
+	ClientID  string
+	UserID    string
+	Scopes    []string // may be narrower than the grant's
+	CreatedAt time.Time
+	ExpiresAt time.Time // idle expiry
+	// RotatedAt and SuccessorHash are set when it has been exchanged.
+	RotatedAt     time.Time
+	SuccessorHash string
+}
+
+// SigningKey is a JWT signing key; the private key is encrypted at rest.
+type SigningKey struct {
+	ID        string // kid
+	Alg       string // RS256, ES256, EdDSA
+	Private   []byte // encrypted private key (token package's format)
+	Public    []byte // public JWK, JSON
+	Active    bool
+	CreatedAt time.Time
+	RetiredAt time.Time // when it stopped signing; zero while active or never active
+}
