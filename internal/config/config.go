@@ -1,7 +1,3 @@
-// Package config holds Latch's configuration: the Config struct, its
-// defaults, loading from a YAML file, LATCH_* environment variables and
-// command-line flags (in that order of precedence, flags winning), and
-// Validate. There is no global state: Load returns a value.
 package config
 
 import (
@@ -13,61 +9,87 @@ import (
 // field has a YAML key (the yaml tag), an environment variable (LATCH_ +
 // the key upper-cased with '-' as '_', e.g. LATCH_KEY_ENCRYPTION_SECRET)
 // and a flag (--key).
+//
+// The struct is the one list of keys: Load, Keys, Fields and Redacted all
+// walk it by reflection. The help tag is the one-line description used for
+// flag usage and the generated reference; secret:"true" marks values that
+// are never logged. Supported field types: string, bool, int, uint32,
+// time.Duration and []string.
 type Config struct {
 	// Addr is the public listener, host:port.
-	Addr string `yaml:"addr"`
+	Addr string `yaml:"addr" help:"public listener, host:port"`
 	// Issuer is the public base URL; every URL Latch emits derives from it.
-	Issuer string `yaml:"issuer"`
+	Issuer string `yaml:"issuer" help:"public base URL (https, or http on a loopback host); every URL Latch emits derives from it"`
 	// DB is sqlite:PATH or a postgres:// URL.
-	DB string `yaml:"db"`
+	DB string `yaml:"db" help:"database: sqlite:PATH or a postgres:// URL"`
 	// KeyEncryptionSecret encrypts private keys and login state at rest:
 	// at least 32 characters. Secret: never logged.
-	KeyEncryptionSecret string `yaml:"key-encryption-secret" secret:"true"`
+	KeyEncryptionSecret string `yaml:"key-encryption-secret" secret:"true" help:"encrypts private keys and login state at rest; at least 32 characters"`
 	// SigningAlg is the default JWT algorithm: RS256, ES256 or EdDSA.
-	SigningAlg string `yaml:"signing-alg"`
+	SigningAlg string `yaml:"signing-alg" help:"default JWT signing algorithm: RS256, ES256 or EdDSA"`
 
-	AccessTokenTTL time.Duration `yaml:"access-token-ttl"` // default 10m
-	IDTokenTTL     time.Duration `yaml:"id-token-ttl"`     // default 10m
-	CodeTTL        time.Duration `yaml:"code-ttl"`         // default 60s, at most 60s
-	SessionTTL     time.Duration `yaml:"session-ttl"`      // default 24h
+	AccessTokenTTL time.Duration `yaml:"access-token-ttl" help:"access token lifetime"`            // default 10m
+	IDTokenTTL     time.Duration `yaml:"id-token-ttl" help:"ID token lifetime"`                    // default 10m
+	CodeTTL        time.Duration `yaml:"code-ttl" help:"authorization code lifetime, at most 60s"` // default 60s, at most 60s
+	SessionTTL     time.Duration `yaml:"session-ttl" help:"browser sign-in session lifetime"`      // default 24h
 
 	// Refresh token defaults, used when a client sets none.
-	PublicRefreshIdle           time.Duration `yaml:"public-refresh-idle"`           // 24h
-	PublicRefreshAbsolute       time.Duration `yaml:"public-refresh-absolute"`       // 168h
-	ConfidentialRefreshIdle     time.Duration `yaml:"confidential-refresh-idle"`     // 720h
-	ConfidentialRefreshAbsolute time.Duration `yaml:"confidential-refresh-absolute"` // 2160h
+	PublicRefreshIdle           time.Duration `yaml:"public-refresh-idle" help:"refresh token idle timeout for public clients"`                      // 24h
+	PublicRefreshAbsolute       time.Duration `yaml:"public-refresh-absolute" help:"refresh token absolute lifetime for public clients"`             // 168h
+	ConfidentialRefreshIdle     time.Duration `yaml:"confidential-refresh-idle" help:"refresh token idle timeout for confidential clients"`          // 720h
+	ConfidentialRefreshAbsolute time.Duration `yaml:"confidential-refresh-absolute" help:"refresh token absolute lifetime for confidential clients"` // 2160h
 
 	// Password hashing (argon2id) cost.
-	PasswordMemoryKiB  uint32 `yaml:"password-memory-kib"` // 19456
-	PasswordIterations uint32 `yaml:"password-iterations"` // 2
+	PasswordMemoryKiB  uint32 `yaml:"password-memory-kib" help:"argon2id memory cost in KiB"` // 19456
+	PasswordIterations uint32 `yaml:"password-iterations" help:"argon2id iterations"`         // 2
 
 	// Logging.
-	LogFormat string `yaml:"log-format"` // json (default) or text
-	LogLevel  string `yaml:"log-level"`  // debug, info (default), warn, error
+	LogFormat string `yaml:"log-format" help:"log format: json or text"`             // json (default) or text
+	LogLevel  string `yaml:"log-level" help:"log level: debug, info, warn or error"` // debug, info (default), warn, error
 
 	// Admin listener (metrics, health, admin API); default 127.0.0.1:9090.
-	AdminAddr  string `yaml:"admin-addr"`
-	AdminToken string `yaml:"admin-token" secret:"true"`
+	AdminAddr  string `yaml:"admin-addr" help:"admin listener (metrics, health, admin API), host:port"`
+	AdminToken string `yaml:"admin-token" secret:"true" help:"bearer token for the admin API"`
 
 	// TLS: serve HTTPS directly when both are set.
-	TLSCert string `yaml:"tls-cert"`
-	TLSKey  string `yaml:"tls-key"`
+	TLSCert string `yaml:"tls-cert" help:"TLS certificate file (PEM); serve HTTPS directly when set with tls-key"`
+	TLSKey  string `yaml:"tls-key" help:"TLS private key file (PEM); set together with tls-cert"`
 	// TrustedProxies are CIDRs whose X-Forwarded-For/Proto are believed.
-	TrustedProxies []string `yaml:"trusted-proxies"`
+	TrustedProxies []string `yaml:"trusted-proxies" help:"CIDRs whose X-Forwarded-For/Proto headers are believed (repeatable or comma-separated)"`
 
 	// DB pool (PostgreSQL).
-	DBMaxConns int `yaml:"db-max-conns"` // default 16
+	DBMaxConns int `yaml:"db-max-conns" help:"maximum open database connections (PostgreSQL)"` // default 16
 
 	// ShutdownTimeout bounds graceful shutdown on SIGTERM.
-	ShutdownTimeout time.Duration `yaml:"shutdown-timeout"` // 15s
+	ShutdownTimeout time.Duration `yaml:"shutdown-timeout" help:"how long graceful shutdown may take on SIGTERM"` // 15s
 
 	// Dev enables dev-only features (the playground); set by `latch dev`.
 	Dev bool `yaml:"-"`
 }
 
-// Default returns the defaults for `latch serve`.
+// Default returns the defaults for `latch serve`. Issuer and
+// KeyEncryptionSecret have no default: a deployment must choose them.
 func Default() Config {
-	panic("unimplemented")
+	return Config{
+		Addr:                        ":8080",
+		DB:                          "sqlite:.latch/latch.db",
+		SigningAlg:                  "RS256",
+		AccessTokenTTL:              10 * time.Minute,
+		IDTokenTTL:                  10 * time.Minute,
+		CodeTTL:                     60 * time.Second,
+		SessionTTL:                  24 * time.Hour,
+		PublicRefreshIdle:           24 * time.Hour,
+		PublicRefreshAbsolute:       7 * 24 * time.Hour,
+		ConfidentialRefreshIdle:     30 * 24 * time.Hour,
+		ConfidentialRefreshAbsolute: 90 * 24 * time.Hour,
+		PasswordMemoryKiB:           19 * 1024,
+		PasswordIterations:          2,
+		LogFormat:                   "json",
+		LogLevel:                    "info",
+		AdminAddr:                   "127.0.0.1:9090",
+		DBMaxConns:                  16,
+		ShutdownTimeout:             15 * time.Second,
+	}
 }
 
 // Load builds the configuration for args (the subcommand's arguments,
@@ -75,8 +97,14 @@ func Default() Config {
 // --config (or LATCH_CONFIG), then LATCH_* variables read with getenv,
 // then flags. Unknown YAML keys and unknown flags are errors.
 // It returns the remaining positional arguments. It does not Validate.
+//
+// Load registers one flag per key on fs (plus --config); a nil fs gets a
+// fresh ContinueOnError set named "latch". Only flags actually present in
+// args override the file and the environment; the flag defaults shown in
+// usage are base's values. A nil getenv reads no environment. An empty
+// variable counts as unset. Errors name the key, variable or flag.
 func Load(base Config, fs *flag.FlagSet, args []string, getenv func(string) string) (Config, []string, error) {
-	panic("unimplemented")
+	return load(base, fs, args, getenv)
 }
 
 // Problem is one validation failure, tied to its key.
@@ -90,11 +118,11 @@ type Problem struct {
 // http for a non-loopback host; a short secret; an unknown algorithm; a
 // code TTL over 60 s; a bad CIDR; TLS cert without key.
 func (c Config) Validate() []Problem {
-	panic("unimplemented")
+	return validate(c)
 }
 
 // Redacted returns c with every secret field replaced by "REDACTED" (when
 // set), for logging the effective configuration.
 func (c Config) Redacted() Config {
-	panic("unimplemented")
+	return redacted(c)
 }

@@ -1,6 +1,11 @@
 package oauth
 
-import "net/url"
+import (
+	"encoding/base64"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
 
 // GrantType is a token endpoint grant_type value.
 type GrantType string
@@ -34,8 +39,93 @@ type ClientCredentials struct {
 // one method, a malformed Basic header, a body client_id that differs from
 // the Basic one, or no client_id at all is invalid_request (or
 // invalid_client for a malformed Basic header). err is an *Error.
+//
+// The split is by where the defect is: anything wrong with the
+// Authorization header (a scheme other than Basic, bad base64, no ':',
+// bad percent-encoding, an empty id) is invalid_client, so the server
+// answers 401 with a WWW-Authenticate challenge (RFC 6749 §5.2); anything
+// wrong in the body is invalid_request. client_assertion (RFC 7523
+// private_key_jwt) is not supported and is invalid_client, so such a
+// client is never mistaken for a public one.
+//
+// Basic with an empty secret ("id:", as golang.org/x/oauth2 sends for a
+// client without a secret) identifies a public client: Method is AuthNone.
+// ParseClientCredentials only reads; it authenticates nothing.
 func ParseClientCredentials(authorization string, form url.Values) (ClientCredentials, error) {
-	panic("unimplemented")
+	bodyID, e := single(form, "client_id", maxTokenParamLen)
+	if e != nil {
+		return ClientCredentials{}, e
+	}
+	bodySecret, e := single(form, "client_secret", maxTokenParamLen)
+	if e != nil {
+		return ClientCredentials{}, e
+	}
+	if form.Get("client_assertion") != "" || form.Get("client_assertion_type") != "" {
+		return ClientCredentials{}, Errorf(InvalidClient, "client_assertion is not supported")
+	}
+
+	if authorization == "" {
+		switch {
+		case bodyID == "":
+			return ClientCredentials{}, Errorf(InvalidRequest, "parameter client_id is required")
+		case bodySecret != "":
+			return ClientCredentials{ID: bodyID, Secret: bodySecret, Method: AuthClientSecretPost}, nil
+		default:
+			return ClientCredentials{ID: bodyID, Method: AuthNone}, nil
+		}
+	}
+
+	id, secret, e := parseBasic(authorization)
+	if e != nil {
+		return ClientCredentials{}, e
+	}
+	// RFC 6749 §2.3: "The client MUST NOT use more than one authentication
+	// method in each request."
+	if bodySecret != "" {
+		return ClientCredentials{}, Errorf(InvalidRequest, "use one client authentication method only: HTTP Basic or client_secret in the body")
+	}
+	if bodyID != "" && bodyID != id {
+		return ClientCredentials{}, Errorf(InvalidRequest, "parameter client_id does not match the HTTP Basic client identifier")
+	}
+	if secret == "" {
+		return ClientCredentials{ID: id, Method: AuthNone}, nil
+	}
+	return ClientCredentials{ID: id, Secret: secret, Method: AuthClientSecretBasic}, nil
+}
+
+// parseBasic decodes an HTTP Basic Authorization header value (RFC 7617
+// §2): the scheme is case-insensitive, the credentials padded base64 of
+// id ":" secret, each application/x-www-form-urlencoded (RFC 6749 §2.3.1),
+// so '+' means a space. Every failure is invalid_client.
+func parseBasic(h string) (id, secret string, err *Error) {
+	malformed := Errorf(InvalidClient, "malformed HTTP Basic client credentials")
+	if len(h) > maxTokenParamLen {
+		return "", "", malformed
+	}
+	scheme, cred, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Basic") {
+		return "", "", Errorf(InvalidClient, "unsupported authorization scheme; use HTTP Basic")
+	}
+	raw, derr := base64.StdEncoding.DecodeString(strings.TrimLeft(cred, " "))
+	if derr != nil {
+		return "", "", malformed
+	}
+	rawID, rawSecret, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return "", "", malformed
+	}
+	id, uerr := url.QueryUnescape(rawID)
+	if uerr != nil {
+		return "", "", malformed
+	}
+	secret, uerr = url.QueryUnescape(rawSecret)
+	if uerr != nil {
+		return "", "", malformed
+	}
+	if id == "" || !utf8.ValidString(id) || !utf8.ValidString(secret) || hasControl(id) || hasControl(secret) {
+		return "", "", malformed
+	}
+	return id, secret, nil
 }
 
 // TokenRequest is a parsed token endpoint request.
@@ -58,6 +148,81 @@ type TokenRequest struct {
 // parameter may appear at most once (RFC 6749 §3.2); values must be valid
 // UTF-8; grant-specific required parameters must be present. Unknown
 // grant types give unsupported_grant_type. err is an *Error.
+//
+// Order of checks (the first failure is returned): repeated or malformed
+// known parameters (invalid_request; values capped at 4096 bytes, no
+// control characters); invalid UTF-8 in any name or value
+// (invalid_request); client credentials (ParseClientCredentials);
+// grant_type (missing: invalid_request; unknown: unsupported_grant_type);
+// the grant's required parameter (code or refresh_token); scope
+// (ParseScope, refresh_token and client_credentials only; ignored for
+// authorization_code, RFC 6749 §4.1.3 defines none); resource
+// (invalid_target, RFC 8707 §2).
+//
+// redirect_uri and code_verifier are optional here: whether they are
+// required depends on the stored authorization code (RFC 6749 §4.1.3,
+// RFC 7636 §4.5, RFC 9700 §4.8.2), which only the server knows. Their
+// syntax is not checked either; VerifyPKCE checks the verifier.
 func ParseTokenRequest(authorization string, form url.Values) (*TokenRequest, error) {
-	panic("unimplemented")
+	// The parameters Latch reads; each may appear at most once (RFC 6749
+	// §3.2). resource is the exception (RFC 8707 §2).
+	names := [...]string{
+		"grant_type", "client_id", "client_secret", "code", "redirect_uri",
+		"code_verifier", "refresh_token", "scope",
+	}
+	vals := make(map[string]string, len(names))
+	for _, name := range names {
+		v, e := single(form, name, maxTokenParamLen)
+		if e != nil {
+			return nil, e
+		}
+		vals[name] = v
+	}
+	if e := checkUTF8(form); e != nil {
+		return nil, e
+	}
+	client, err := ParseClientCredentials(authorization, form)
+	if err != nil {
+		return nil, err
+	}
+	req := &TokenRequest{Client: client}
+
+	gt := GrantType(vals["grant_type"])
+	switch gt {
+	case "":
+		return nil, Errorf(InvalidRequest, "parameter grant_type is required")
+	case GrantAuthorizationCode:
+		// RFC 6749 §4.1.3.
+		if vals["code"] == "" {
+			return nil, Errorf(InvalidRequest, "parameter code is required")
+		}
+		req.Code = vals["code"]
+		req.RedirectURI = vals["redirect_uri"]
+		req.CodeVerifier = vals["code_verifier"]
+	case GrantRefreshToken:
+		// RFC 6749 §6.
+		if vals["refresh_token"] == "" {
+			return nil, Errorf(InvalidRequest, "parameter refresh_token is required")
+		}
+		req.RefreshToken = vals["refresh_token"]
+	case GrantClientCredentials:
+		// RFC 6749 §4.4.2: only grant_type and scope.
+	default:
+		return nil, Errorf(UnsupportedGrantType, "unsupported grant_type")
+	}
+	req.GrantType = gt
+
+	if gt != GrantAuthorizationCode {
+		scopes, err := ParseScope(vals["scope"])
+		if err != nil {
+			return nil, err
+		}
+		req.Scopes = scopes
+	}
+	resources, e := parseResources(form, maxTokenParamLen)
+	if e != nil {
+		return nil, e
+	}
+	req.Resources = resources
+	return req, nil
 }

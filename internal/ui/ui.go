@@ -1,26 +1,119 @@
-// Package ui renders Latch's HTML pages (login, consent, error, form_post,
-// logout) from embedded html/template files and serves the embedded static
-// assets (CSS, the form_post script). Pages load nothing from other origins
-// and contain no inline script or style, so the server can send a strict
-// Content-Security-Policy (default-src 'none'; style-src 'self';
-// script-src 'self'; form-action 'self' plus the client origin for
-// form_post). It knows nothing of OAuth, storage or HTTP routing.
 package ui
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
 	"io"
+	"io/fs"
 	"net/http"
+	"reflect"
+	"strings"
 )
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// pageNames lists the pages; page NAME is templates/NAME.html.
+func pageNames() []string {
+	return []string{"login", "consent", "error", "form_post", "logout", "logged_out"}
+}
 
 // UI renders pages. Safe for concurrent use.
 type UI struct {
-	// unexported: parsed templates, static file system
+	product string
+	pages   map[string]*template.Template // page name → layout + page
+	static  fs.FS                         // the static/ directory
+	etags   map[string]string             // static file name → quoted ETag
+	vers    map[string]string             // static file name → version (?v=)
+	base    string                        // path prefix of asset URLs, "" or "/x"
 }
 
 // New parses the embedded templates. productName is shown in page titles
 // ("Latch" by default when empty).
 func New(productName string) (*UI, error) {
-	panic("unimplemented")
+	if productName == "" {
+		productName = "Latch"
+	}
+	u := &UI{
+		product: productName,
+		pages:   make(map[string]*template.Template),
+		etags:   make(map[string]string),
+	}
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, fmt.Errorf("ui: static: %w", err)
+	}
+	u.static = static
+	// Hash every asset once: the hash is both the ETag and the ?v= version
+	// in asset URLs, so a new release busts the day-long browser cache.
+	versions := make(map[string]string)
+	err = fs.WalkDir(static, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(static, name)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		v := hex.EncodeToString(sum[:])[:16]
+		versions[name] = v
+		u.etags[name] = `"` + v + `"`
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ui: static: %w", err)
+	}
+	u.vers = versions
+	for _, name := range []string{"latch.css", "form_post.js"} {
+		if _, ok := versions[name]; !ok {
+			return nil, fmt.Errorf("ui: missing static asset %s", name)
+		}
+	}
+
+	layout, err := template.New("layout").ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("ui: %w", err)
+	}
+	for _, name := range pageNames() {
+		t, err := layout.Clone()
+		if err != nil {
+			return nil, fmt.Errorf("ui: %s: %w", name, err)
+		}
+		if _, err := t.ParseFS(templateFS, "templates/"+name+".html"); err != nil {
+			return nil, fmt.Errorf("ui: %s: %w", name, err)
+		}
+		u.pages[name] = t
+	}
+	return u, nil
+}
+
+// WithBasePath returns a copy of u whose pages link their assets under
+// base+StaticPrefix instead of StaticPrefix, for an issuer with a path
+// (https://example.com/auth → base "/auth"), where Static is mounted at
+// base+StaticPrefix behind http.StripPrefix(base, …). base is a URL path
+// taken from the validated issuer; a trailing slash is ignored and a
+// missing leading slash is added. u itself is unchanged.
+func (u *UI) WithBasePath(base string) *UI {
+	c := *u
+	c.base = strings.TrimRight(base, "/")
+	if c.base != "" && !strings.HasPrefix(c.base, "/") {
+		c.base = "/" + c.base
+	}
+	return &c
+}
+
+// asset is the versioned URL of a static file.
+func (u *UI) asset(name string) string {
+	return u.base + StaticPrefix + name + "?v=" + u.vers[name]
 }
 
 // StaticPrefix is where Static must be mounted.
@@ -28,8 +121,34 @@ const StaticPrefix = "/static/"
 
 // Static serves the embedded assets under StaticPrefix with long-lived
 // caching headers (file names are content-addressed or versioned).
+//
+// Only GET and HEAD are served; only the embedded files exist, so
+// directories (including StaticPrefix itself) are 404, never a listing.
+// Every file gets Cache-Control: public, max-age=86400, an ETag of its
+// content hash and X-Content-Type-Options: nosniff. Pages link assets as
+// /static/NAME?v=HASH, so a new release is fetched at once.
 func (u *UI) Static() http.Handler {
-	panic("unimplemented")
+	files := http.StripPrefix(strings.TrimSuffix(StaticPrefix, "/"), http.FileServerFS(u.static))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+			return
+		}
+		name, ok := strings.CutPrefix(r.URL.Path, StaticPrefix)
+		etag, known := u.etags[name]
+		if !ok || !known {
+			// Also covers "" (the directory) and anything with ".." in it:
+			// only exact embedded file names are served.
+			http.NotFound(w, r)
+			return
+		}
+		h := w.Header()
+		h.Set("Cache-Control", "public, max-age=86400")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("ETag", etag)
+		files.ServeHTTP(w, r)
+	})
 }
 
 // LoginPage is the sign-in form. Its inputs are named username and
@@ -97,8 +216,60 @@ type LogoutPage struct {
 // post_logout_redirect_uri to go to).
 type LoggedOutPage struct{}
 
+// view is what every template executes with: the layout reads Product and
+// the asset URLs, the page template reads Page.
+type view struct {
+	Product    string
+	CSS        string
+	FormPostJS string
+	Page       any
+}
+
+// ErrUnknownPage is returned by Render for a value that is not one of the
+// page types.
+var ErrUnknownPage = errors.New("ui: unknown page type")
+
 // Render writes page (one of the page types above, by value) as HTML.
 // An unknown page type is an error.
+//
+// A non-nil pointer to a page type is accepted too. The page is rendered
+// into a buffer first, so on any error nothing is written to w. A
+// FormPostPage without an Action is an error (the form would post back
+// to Latch itself).
 func (u *UI) Render(w io.Writer, page any) error {
-	panic("unimplemented")
+	if v := reflect.ValueOf(page); v.Kind() == reflect.Pointer && !v.IsNil() {
+		page = v.Elem().Interface()
+	}
+	var name string
+	switch p := page.(type) {
+	case LoginPage:
+		name = "login"
+	case ConsentPage:
+		name = "consent"
+	case ErrorPage:
+		name = "error"
+	case FormPostPage:
+		if p.Action == "" {
+			return errors.New("ui: FormPostPage.Action is empty")
+		}
+		name = "form_post"
+	case LogoutPage:
+		name = "logout"
+	case LoggedOutPage:
+		name = "logged_out"
+	default:
+		return fmt.Errorf("%w %T", ErrUnknownPage, page)
+	}
+	var buf bytes.Buffer
+	err := u.pages[name].ExecuteTemplate(&buf, "layout", view{
+		Product:    u.product,
+		CSS:        u.asset("latch.css"),
+		FormPostJS: u.asset("form_post.js"),
+		Page:       page,
+	})
+	if err != nil {
+		return fmt.Errorf("ui: render %s: %w", name, err)
+	}
+	_, err = buf.WriteTo(w)
+	return err
 }

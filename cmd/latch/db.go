@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/store/postgres"
+	"github.com/latchauth/latch/internal/store/sqlite"
+)
+
+// dbConnectTimeout bounds establishing one PostgreSQL connection.
+const dbConnectTimeout = 10 * time.Second
+
+// sqlitePrefix starts an SQLite DSN: sqlite:PATH.
+const sqlitePrefix = "sqlite:"
+
+// openStore opens the database named by dsn and applies pending
+// migrations. This is the only place where a concrete backend is chosen:
+//
+//	sqlite:PATH                          SQLite file (its directory is created 0700)
+//	postgres://… or postgresql://…       PostgreSQL; maxConns caps the pool (0: default)
+//
+// Anything else is an error that names the scheme only: a DSN may carry a
+// password, so it is never echoed. The caller must Close the store.
+func openStore(ctx context.Context, dsn string, maxConns int) (store.Store, error) {
+	if path, ok := sqlitePath(dsn); ok {
+		if path == "" || strings.HasPrefix(path, "//") {
+			return nil, errors.New("database: want sqlite:PATH, e.g. sqlite:/var/lib/latch/latch.db")
+		}
+		// The database holds client and user records and encrypted keys:
+		// keep its directory private to the owner.
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("database: %w", err)
+		}
+		s, err := sqlite.Open(ctx, path)
+		if err != nil {
+			return nil, fmt.Errorf("database %s: %w", path, err)
+		}
+		if err := s.Migrate(ctx); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("database %s: migrate: %w", path, err)
+		}
+		return s, nil
+	}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		if maxConns < 0 || maxConns > math.MaxInt32 {
+			return nil, fmt.Errorf("database: db-max-conns %d out of range", maxConns)
+		}
+		// postgres.Open migrates; its errors never include the password.
+		s, err := postgres.Open(ctx, dsn, postgres.Options{MaxConns: int32(maxConns), ConnectTimeout: dbConnectTimeout})
+		if err != nil {
+			return nil, fmt.Errorf("database: %w", err)
+		}
+		return s, nil
+	}
+	scheme, _, found := strings.Cut(dsn, ":")
+	if !found || strings.ContainsAny(scheme, "/@ ") {
+		return nil, errors.New("database: unsupported value: want sqlite:PATH or a postgres:// URL")
+	}
+	return nil, fmt.Errorf("database: unsupported scheme %q: want sqlite:PATH or a postgres:// URL", scheme)
+}
+
+// sqlitePath returns the file path of an sqlite: DSN.
+func sqlitePath(dsn string) (string, bool) {
+	return strings.CutPrefix(dsn, sqlitePrefix)
+}
+
+// withStore opens the configured database, runs fn and closes it.
+func withStore(ctx context.Context, dsn string, maxConns int, fn func(store.Store) error) error {
+	s, err := openStore(ctx, dsn, maxConns)
+	if err != nil {
+		return err
+	}
+	err = fn(s)
+	if cerr := s.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("closing database: %w", cerr)
+	}
+	return err
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/latchauth/latch/internal/config"
+	"github.com/latchauth/latch/internal/password"
+	"github.com/latchauth/latch/internal/seal"
+	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/token"
+)
+
+var devHelp = cmdHelp{
+	name:     "dev",
+	synopsis: "[flags]",
+	text: `Run Latch for development on http://localhost:8080 with an SQLite database in
+./.latch, a demo user and demo clients (created on first start, reused after).
+The key-encryption secret is generated into ./.latch/secret. Never use dev
+mode in production: it prints credentials and relaxes nothing else.`,
+}
+
+// Demo data of `latch dev`.
+const (
+	demoUser     = "demo"
+	demoPassword = "demo-password"
+	demoAPI      = "http://localhost:3001"
+	demoSPA      = "http://localhost:3000"
+	demoBFF      = "http://localhost:3002"
+)
+
+func devDefaults() config.Config {
+	cfg := config.Default()
+	cfg.Addr = "localhost:8080"
+	cfg.Issuer = "http://localhost:8080"
+	cfg.LogFormat = "text"
+	cfg.Dev = true
+	return cfg
+}
+
+func runDev(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("dev")
+	cfg, rest, err := config.Load(devDefaults(), fs, args, e.getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		printCmdHelp(e.stdout, fs, devHelp)
+		return flag.ErrHelp
+	}
+	if err != nil {
+		return usageErrorf("dev: %v", err)
+	}
+	if len(rest) > 0 {
+		return usageErrorf("dev: unexpected argument %q", rest[0])
+	}
+	cfg.Dev = true
+	if cfg.KeyEncryptionSecret == "" {
+		if cfg.KeyEncryptionSecret, err = devSecret(cfg.DB); err != nil {
+			return err
+		}
+	}
+	if err := config.Err(cfg.Validate()); err != nil {
+		return err
+	}
+	demo, err := demoClients(cfg)
+	if err != nil {
+		return err
+	}
+	hooks := serveHooks{
+		seed: func(ctx context.Context, st store.Store) error { return seedDemo(ctx, e, cfg, st, demo) },
+		ready: func(addr net.Addr) {
+			printDevBanner(e, cfg, demo)
+		},
+	}
+	return serve(ctx, e, cfg, hooks)
+}
+
+// devSecret returns the dev key-encryption secret stored next to the
+// SQLite database, creating it (mode 0600) on first start.
+func devSecret(dsn string) (string, error) {
+	path, ok := secretFile(dsn)
+	if !ok {
+		return "", errors.New("dev: a non-SQLite database needs --key-encryption-secret")
+	}
+	if b, err := os.ReadFile(path); err == nil {
+		if s := strings.TrimSpace(string(b)); len(s) >= seal.MinSecretLen {
+			return s, nil
+		}
+		return "", fmt.Errorf("dev: the secret in %s is too short; delete it to start over", path)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", err
+	}
+	s := rand.Text() + rand.Text() // 256 bits from crypto/rand
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+type demoClient struct {
+	client store.Client
+	secret string // confidential clients: derived, so it can be printed every start
+	note   string
+}
+
+// demoClients are the dev clients. Confidential secrets are derived from
+// the dev secret, so the same secret is printed on every start while the
+// database stores only its hash.
+func demoClients(cfg config.Config) ([]demoClient, error) {
+	derive := func(id string) (string, error) {
+		k, err := seal.DeriveKey([]byte(cfg.KeyEncryptionSecret), "demo-client-secret:"+id, 32)
+		if err != nil {
+			return "", err
+		}
+		return base64.RawURLEncoding.EncodeToString(k), nil
+	}
+	web, err := derive("demo-web")
+	if err != nil {
+		return nil, err
+	}
+	svc, err := derive("demo-service")
+	if err != nil {
+		return nil, err
+	}
+	scopes := []string{"openid", "profile", "email", "offline_access", "messages:read"}
+	return []demoClient{
+		{client: store.Client{
+			ID: "demo-spa", Public: true, FirstParty: true, Name: "Demo SPA",
+			RedirectURIs: []string{demoSPA + "/callback", cfg.Issuer + "/playground/callback"}, AllowedOrigins: []string{demoSPA, cfg.Issuer},
+			PostLogoutRedirectURIs: []string{demoSPA + "/", cfg.Issuer + "/playground"},
+			GrantTypes:             []string{"authorization_code", "refresh_token"}, Scopes: scopes,
+			Audiences: []string{demoAPI},
+		}, note: "public SPA client (PKCE, rotating refresh tokens)"},
+		{client: store.Client{
+			ID: "demo-web", Name: "Demo Web App (BFF)", RedirectURIs: []string{demoBFF + "/callback"},
+			PostLogoutRedirectURIs: []string{demoBFF + "/"},
+			GrantTypes:             []string{"authorization_code", "refresh_token"}, Scopes: scopes,
+			Audiences: []string{demoAPI},
+		}, secret: web, note: "confidential web client (asks for consent)"},
+		{client: store.Client{
+			ID: "demo-native", Public: true, FirstParty: true, Name: "Demo Native App",
+			RedirectURIs: []string{"http://127.0.0.1/callback"},
+			GrantTypes:   []string{"authorization_code", "refresh_token"},
+		}, note: "public native client (loopback redirect, any port)"},
+		{client: store.Client{
+			ID: "demo-service", Name: "Demo Service", GrantTypes: []string{"client_credentials"},
+			Scopes: []string{"messages:read"}, Audiences: []string{demoAPI},
+		}, secret: svc, note: "confidential machine client (client_credentials)"},
+	}, nil
+}
+
+// seedDemo creates the demo user and clients when absent.
+func seedDemo(ctx context.Context, e *env, cfg config.Config, st store.Store, demo []demoClient) error {
+	now := e.now()
+	if _, err := st.GetUserByUsername(ctx, demoUser); errors.Is(err, store.ErrNotFound) {
+		hash, err := password.Hash(demoPassword, password.Params{Memory: cfg.PasswordMemoryKiB, Iterations: cfg.PasswordIterations, Parallelism: 1})
+		if err != nil {
+			return err
+		}
+		u := store.User{ID: newUserID(), Username: demoUser, Email: "demo@example.com", EmailVerified: true, Name: "Demo User", PasswordHash: hash, CreatedAt: now}
+		if err := st.CreateUser(ctx, u); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	for _, d := range demo {
+		c := d.client
+		c.CreatedAt = now
+		if d.secret != "" {
+			c.SecretHash = token.Hash(d.secret)
+		}
+		if err := st.CreateClient(ctx, c); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
+			return err
+		}
+	}
+	return nil
+}
+
+func printDevBanner(e *env, cfg config.Config, demo []demoClient) {
+	w := e.stdout
+	fmt.Fprintf(w, "\nLatch is running in dev mode.\n\n")
+	fmt.Fprintf(w, "  issuer     %s\n", cfg.Issuer)
+	fmt.Fprintf(w, "  discovery  %s/.well-known/openid-configuration\n", cfg.Issuer)
+	fmt.Fprintf(w, "  user       %s / %s\n\n", demoUser, demoPassword)
+	fmt.Fprintf(w, "  clients\n")
+	for _, d := range demo {
+		fmt.Fprintf(w, "    %-13s %s\n", d.client.ID, d.note)
+		if len(d.client.RedirectURIs) > 0 {
+			fmt.Fprintf(w, "    %-13s redirect %s\n", "", d.client.RedirectURIs[0])
+		}
+		if d.secret != "" {
+			fmt.Fprintf(w, "    %-13s secret   %s\n", "", d.secret)
+		}
+	}
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,416 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	"github.com/latchauth/latch/internal/config"
+	"github.com/latchauth/latch/internal/password"
+	"github.com/latchauth/latch/internal/store"
+)
+
+// Password length bounds, in characters (runes) and bytes. The minimum
+// follows NIST SP 800-63B §5.1.1.2 (at least 8 characters); the maximum
+// only keeps absurd input out of the hash.
+const (
+	minPasswordLen   = 8
+	maxPasswordBytes = 1024
+	maxUsernameLen   = 255
+)
+
+// passwordStdinHelp explains the missing --password-stdin.
+const passwordStdinHelp = "--password-stdin is required: the password is read from standard input, never from a flag (flags leak into shell history and ps)"
+
+var userCreateHelp = cmdHelp{
+	name:     "user create",
+	synopsis: "--username USERNAME --password-stdin [--email EMAIL] [--email-verified] [--name NAME]",
+	text: `Creates a user. The password is the first line of standard input, e.g.
+  printf '%s\n' "$PASSWORD" | latch user create --username alice --password-stdin
+It is hashed with argon2id at the configured cost (password-memory-kib,
+password-iterations). The user's ID (the OIDC sub) is a random UUID.`,
+}
+
+func runUserCreate(ctx context.Context, e *env, args []string) error {
+	h := userCreateHelp
+	fs := newFlagSet(h.name)
+	username := fs.String("username", "", "`username` used to sign in (required; unique, case-sensitive)")
+	email := fs.String("email", "", "email `address`")
+	emailVerified := fs.Bool("email-verified", false, "mark the email address as verified")
+	name := fs.String("name", "", "full `name`")
+	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
+	shared := addSharedFlags(fs, false)
+	pos, err := parseFlags(e, fs, h, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(h, pos); err != nil {
+		return err
+	}
+	if *username == "" {
+		return usageErrorf("user create: --username is required")
+	}
+	if !*pwStdin {
+		return usageErrorf("user create: %s", passwordStdinHelp)
+	}
+	if err := validateUsername(*username); err != nil {
+		return err
+	}
+	if *email != "" {
+		if err := validateEmail(*email); err != nil {
+			return err
+		}
+	}
+	if !validText(*name) {
+		return errors.New("name must be valid UTF-8 without control characters")
+	}
+	if *emailVerified && *email == "" {
+		return errors.New("--email-verified needs --email")
+	}
+	cfg, err := shared.load(e, fs)
+	if err != nil {
+		return err
+	}
+	hash, err := readAndHashPassword(e.stdin, cfg)
+	if err != nil {
+		return err
+	}
+	u := store.User{
+		ID:            newUserID(),
+		Username:      *username,
+		Email:         *email,
+		EmailVerified: *emailVerified,
+		Name:          *name,
+		PasswordHash:  hash,
+		CreatedAt:     e.now().UTC(),
+	}
+	err = withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
+		return s.CreateUser(ctx, u)
+	})
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return fmt.Errorf("user %q already exists", u.Username)
+	}
+	if err != nil {
+		return fmt.Errorf("creating user %q: %w", u.Username, err)
+	}
+	return writeJSON(e.stdout, newUserView(u))
+}
+
+var userSetPasswordHelp = cmdHelp{
+	name:     "user set-password",
+	synopsis: "USERNAME --password-stdin [--logout]",
+	text: `Replaces a user's password with the first line of standard input.
+With --logout, the user's sessions end and every grant (refresh token) they
+gave is revoked, as after a suspected compromise.`,
+}
+
+func runUserSetPassword(ctx context.Context, e *env, args []string) error {
+	h := userSetPasswordHelp
+	fs := newFlagSet(h.name)
+	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
+	logout := fs.Bool("logout", false, "also end the user's sessions and revoke their grants")
+	shared := addSharedFlags(fs, false)
+	pos, err := parseFlags(e, fs, h, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(h, pos, "username"); err != nil {
+		return err
+	}
+	if !*pwStdin {
+		return usageErrorf("user set-password: %s", passwordStdinHelp)
+	}
+	cfg, err := shared.load(e, fs)
+	if err != nil {
+		return err
+	}
+	hash, err := readAndHashPassword(e.stdin, cfg)
+	if err != nil {
+		return err
+	}
+	var sessions, grants int
+	err = withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
+		u, err := getUser(ctx, s, pos[0])
+		if err != nil {
+			return err
+		}
+		if err := s.SetUserPassword(ctx, u.ID, hash); err != nil {
+			return fmt.Errorf("setting the password of %q: %w", u.Username, err)
+		}
+		if !*logout {
+			return nil
+		}
+		if sessions, err = s.DeleteUserSessions(ctx, u.ID); err != nil {
+			return fmt.Errorf("ending the sessions of %q: %w", u.Username, err)
+		}
+		if grants, err = s.RevokeUserGrants(ctx, u.ID, "", e.now()); err != nil {
+			return fmt.Errorf("revoking the grants of %q: %w", u.Username, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "password of %q updated\n", pos[0])
+	if *logout {
+		fmt.Fprintf(e.stdout, "ended %d sessions, revoked %d grants\n", sessions, grants)
+	}
+	return nil
+}
+
+var userListHelp = cmdHelp{
+	name:     "user list",
+	synopsis: "[--json]",
+	text:     "Lists every user, as a table or as a JSON array. Password hashes are never shown.",
+}
+
+func runUserList(ctx context.Context, e *env, args []string) error {
+	h := userListHelp
+	fs := newFlagSet(h.name)
+	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
+	shared := addSharedFlags(fs, false)
+	pos, err := parseFlags(e, fs, h, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(h, pos); err != nil {
+		return err
+	}
+	cfg, err := shared.load(e, fs)
+	if err != nil {
+		return err
+	}
+	var users []store.User
+	err = withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
+		users, err = s.ListUsers(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("listing users: %w", err)
+	}
+	if *asJSON {
+		views := make([]userView, 0, len(users))
+		for _, u := range users {
+			views = append(views, newUserView(u))
+		}
+		return writeJSON(e.stdout, views)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "USERNAME\tID\tEMAIL\tVERIFIED\tNAME\tCREATED")
+	for _, u := range users {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\n", cell(u.Username), cell(u.ID), cell(u.Email),
+			u.EmailVerified, cell(u.Name), fmtTime(u.CreatedAt))
+	}
+	return tw.Flush()
+}
+
+var userShowHelp = cmdHelp{
+	name:     "user show",
+	synopsis: "USERNAME",
+	text:     "Prints a user as JSON. The password hash is never shown.",
+}
+
+func runUserShow(ctx context.Context, e *env, args []string) error {
+	h := userShowHelp
+	fs := newFlagSet(h.name)
+	shared := addSharedFlags(fs, false)
+	pos, err := parseFlags(e, fs, h, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(h, pos, "username"); err != nil {
+		return err
+	}
+	cfg, err := shared.load(e, fs)
+	if err != nil {
+		return err
+	}
+	var u store.User
+	err = withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
+		u, err = getUser(ctx, s, pos[0])
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(e.stdout, newUserView(u))
+}
+
+var userDeleteHelp = cmdHelp{
+	name:     "user delete",
+	synopsis: "USERNAME",
+	text: `Deletes a user with their sessions, consents and grants. Access tokens
+already issued stay valid until they expire.`,
+}
+
+func runUserDelete(ctx context.Context, e *env, args []string) error {
+	h := userDeleteHelp
+	fs := newFlagSet(h.name)
+	shared := addSharedFlags(fs, false)
+	pos, err := parseFlags(e, fs, h, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(h, pos, "username"); err != nil {
+		return err
+	}
+	cfg, err := shared.load(e, fs)
+	if err != nil {
+		return err
+	}
+	err = withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
+		u, err := getUser(ctx, s, pos[0])
+		if err != nil {
+			return err
+		}
+		if err := s.DeleteUser(ctx, u.ID); err != nil {
+			if errors.Is(err, store.ErrNotFound) { // deleted meanwhile
+				return fmt.Errorf("user %q not found", pos[0])
+			}
+			return fmt.Errorf("deleting user %q: %w", pos[0], err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "deleted user %q\n", pos[0])
+	return nil
+}
+
+// getUser looks a user up by username, with a one-line error.
+func getUser(ctx context.Context, s store.Store, username string) (store.User, error) {
+	u, err := s.GetUserByUsername(ctx, username)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, fmt.Errorf("user %q not found", username)
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("reading user %q: %w", username, err)
+	}
+	return u, nil
+}
+
+// readAndHashPassword reads the password from the first line of r (the
+// line break, \n or \r\n, is not part of it; nothing else is trimmed) and
+// hashes it at the configured argon2id cost.
+func readAndHashPassword(r io.Reader, cfg config.Config) (string, error) {
+	if err := checkKeys(cfg, "password-memory-kib", "password-iterations"); err != nil {
+		return "", err
+	}
+	pw, err := readPassword(r)
+	if err != nil {
+		return "", err
+	}
+	p := password.Default()
+	p.Memory, p.Iterations = cfg.PasswordMemoryKiB, cfg.PasswordIterations
+	hash, err := password.Hash(pw, p)
+	if err != nil {
+		return "", fmt.Errorf("hashing the password: %w", err)
+	}
+	return hash, nil
+}
+
+// readPassword reads one line from r. It refuses an empty password, one
+// shorter than minPasswordLen characters or longer than maxPasswordBytes,
+// and one that is not valid UTF-8. The password never appears in an error.
+func readPassword(r io.Reader) (string, error) {
+	if r == nil {
+		return "", errors.New("no password on standard input")
+	}
+	br := bufio.NewReader(io.LimitReader(r, maxPasswordBytes+3))
+	line, err := br.ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("reading the password from standard input: %w", err)
+	}
+	hadNewline := strings.HasSuffix(line, "\n")
+	line = strings.TrimSuffix(line, "\n")
+	line = strings.TrimSuffix(line, "\r")
+	switch {
+	case line == "" && !hadNewline:
+		return "", errors.New("no password on standard input")
+	case line == "":
+		return "", errors.New("the password is empty")
+	case len(line) > maxPasswordBytes:
+		return "", fmt.Errorf("the password is longer than %d bytes", maxPasswordBytes)
+	case !utf8.ValidString(line):
+		return "", errors.New("the password is not valid UTF-8")
+	case utf8.RuneCountInString(line) < minPasswordLen:
+		return "", fmt.Errorf("the password is shorter than %d characters", minPasswordLen)
+	}
+	return line, nil
+}
+
+// validateUsername refuses usernames that would be confusing at the login
+// form or in a table: empty, too long, surrounding blanks, control
+// characters or invalid UTF-8.
+func validateUsername(u string) error {
+	switch {
+	case u == "" || len(u) > maxUsernameLen:
+		return fmt.Errorf("username must be 1 to %d bytes", maxUsernameLen)
+	case !validText(u):
+		return errors.New("username must be valid UTF-8 without control characters")
+	case strings.TrimSpace(u) != u:
+		return errors.New("username must not start or end with blanks")
+	}
+	return nil
+}
+
+// validateEmail accepts a bare addr-spec (RFC 5322 §3.4.1), no display
+// name or angle brackets.
+func validateEmail(e string) error {
+	a, err := mail.ParseAddress(e)
+	if err != nil || a.Address != e || a.Name != "" {
+		return fmt.Errorf("email %q is not a valid address (want user@example.com)", e)
+	}
+	return nil
+}
+
+// newUserID returns a random (version 4) UUID, RFC 9562 §5.4, from
+// crypto/rand. It is the user's OIDC subject: stable, not reassigned, and
+// revealing nothing about the user.
+func newUserID() string {
+	var b [16]byte
+	// crypto/rand.Read never returns an error (it crashes the program if
+	// the system's generator fails).
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40 // version 4
+	b[8] = b[8]&0x3f | 0x80 // variant 10
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// userView is a user as printed; it has no field for the password hash.
+type userView struct {
+	ID            string    `json:"id"`
+	Username      string    `json:"username"`
+	Email         string    `json:"email,omitempty"`
+	EmailVerified bool      `json:"email_verified"`
+	Name          string    `json:"name,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+func newUserView(u store.User) userView {
+	return userView{
+		ID:            u.ID,
+		Username:      u.Username,
+		Email:         u.Email,
+		EmailVerified: u.EmailVerified,
+		Name:          u.Name,
+		CreatedAt:     u.CreatedAt.UTC(),
+	}
+}
+
+// fmtTime formats t in UTC, RFC 3339, or "-" when zero.
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}

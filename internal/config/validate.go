@@ -1,0 +1,212 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// MinSecretLen is the shortest accepted key-encryption-secret, in
+// characters.
+const MinSecretLen = 32
+
+// MaxCodeTTL bounds code-ttl: RFC 6749 §4.1.2 recommends an authorization
+// code lifetime of at most 10 minutes; Latch allows at most 60 s.
+const MaxCodeTTL = 60 * time.Second
+
+// String is "key: message".
+func (p Problem) String() string { return p.Key + ": " + p.Message }
+
+// Err joins problems into one error, one "key: message" per line, or nil
+// when there are none.
+func Err(problems []Problem) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	errs := make([]error, len(problems))
+	for i, p := range problems {
+		errs[i] = errors.New(p.String())
+	}
+	return errors.Join(errs...)
+}
+
+func validate(c Config) []Problem {
+	var ps []Problem
+	add := func(key, format string, args ...any) {
+		ps = append(ps, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+	}
+
+	checkHostPort := func(key, addr string) {
+		if addr == "" {
+			add(key, "is required (host:port, e.g. :8080)")
+			return
+		}
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			add(key, "%q is not host:port: %v", addr, err)
+			return
+		}
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+			add(key, "%q has an invalid port %q", addr, port)
+		}
+	}
+	checkHostPort("addr", c.Addr)
+	checkHostPort("admin-addr", c.AdminAddr)
+	if c.Addr != "" && c.Addr == c.AdminAddr {
+		add("admin-addr", "must differ from addr (%s)", c.Addr)
+	}
+
+	if msg := issuerProblem(c.Issuer); msg != "" {
+		add("issuer", "%s", msg)
+	}
+
+	switch {
+	case c.DB == "":
+		add("db", "is required (sqlite:PATH or postgres://...)")
+	case strings.HasPrefix(c.DB, "sqlite:"):
+		if strings.TrimPrefix(c.DB, "sqlite:") == "" {
+			add("db", "sqlite: needs a path, e.g. sqlite:.latch/latch.db")
+		}
+	case strings.HasPrefix(c.DB, "postgres://"), strings.HasPrefix(c.DB, "postgresql://"):
+		if _, err := url.Parse(c.DB); err != nil {
+			// Do not echo the URL: it may hold a password.
+			add("db", "is not a valid postgres:// URL")
+		}
+	default:
+		add("db", "must start with sqlite:, postgres:// or postgresql://")
+	}
+
+	switch n := utf8.RuneCountInString(c.KeyEncryptionSecret); {
+	case n == 0:
+		add("key-encryption-secret", "is required (at least %d characters, e.g. from `openssl rand -base64 48`)", MinSecretLen)
+	case n < MinSecretLen:
+		// Never echo the secret itself.
+		add("key-encryption-secret", "is %d characters; at least %d are required", n, MinSecretLen)
+	}
+
+	switch c.SigningAlg {
+	case "RS256", "ES256", "EdDSA":
+	default:
+		add("signing-alg", "%q is not one of RS256, ES256, EdDSA", c.SigningAlg)
+	}
+
+	positive := func(key string, d time.Duration) bool {
+		if d <= 0 {
+			add(key, "must be positive, got %s", formatDuration(d))
+			return false
+		}
+		return true
+	}
+	positive("access-token-ttl", c.AccessTokenTTL)
+	positive("id-token-ttl", c.IDTokenTTL)
+	if positive("code-ttl", c.CodeTTL) && c.CodeTTL > MaxCodeTTL {
+		add("code-ttl", "must be at most %s, got %s", formatDuration(MaxCodeTTL), formatDuration(c.CodeTTL))
+	}
+	positive("session-ttl", c.SessionTTL)
+	positive("shutdown-timeout", c.ShutdownTimeout)
+	refresh := func(idleKey string, idle time.Duration, absKey string, abs time.Duration) {
+		okIdle, okAbs := positive(idleKey, idle), positive(absKey, abs)
+		if okIdle && okAbs && idle > abs {
+			add(idleKey, "(%s) must not exceed %s (%s)", formatDuration(idle), absKey, formatDuration(abs))
+		}
+	}
+	refresh("public-refresh-idle", c.PublicRefreshIdle, "public-refresh-absolute", c.PublicRefreshAbsolute)
+	refresh("confidential-refresh-idle", c.ConfidentialRefreshIdle, "confidential-refresh-absolute", c.ConfidentialRefreshAbsolute)
+
+	// argon2 needs at least 8 KiB per lane; 4 GiB is a typo guard.
+	const maxMemKiB = 4 << 20
+	if c.PasswordMemoryKiB < 8 || c.PasswordMemoryKiB > maxMemKiB {
+		add("password-memory-kib", "must be between 8 and %d KiB, got %d (19456 recommended)", maxMemKiB, c.PasswordMemoryKiB)
+	}
+	if c.PasswordIterations < 1 || c.PasswordIterations > 100 {
+		add("password-iterations", "must be between 1 and 100, got %d", c.PasswordIterations)
+	}
+
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		add("log-format", "%q is not json or text", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log-level", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		if c.TLSCert == "" {
+			add("tls-cert", "is required when tls-key is set")
+		} else {
+			add("tls-key", "is required when tls-cert is set")
+		}
+	}
+
+	for _, cidr := range c.TrustedProxies {
+		p, err := netip.ParsePrefix(cidr)
+		switch {
+		case err != nil:
+			if a, aerr := netip.ParseAddr(cidr); aerr == nil {
+				add("trusted-proxies", "%q is an address, not a CIDR (write %s/%d)", cidr, a, a.BitLen())
+			} else {
+				add("trusted-proxies", "%q is not a CIDR such as 10.0.0.0/8", cidr)
+			}
+		case p.Masked() != p:
+			add("trusted-proxies", "%q has host bits set (did you mean %s?)", cidr, p.Masked())
+		}
+	}
+
+	if c.DBMaxConns < 1 {
+		add("db-max-conns", "must be at least 1, got %d", c.DBMaxConns)
+	}
+	return ps
+}
+
+// issuerProblem checks the issuer identifier rules of OpenID Connect
+// Discovery 1.0 §3 and RFC 8414 §2: a URL using the https scheme with no
+// query or fragment. Plain http is allowed only for a loopback host (local
+// development). A trailing slash is rejected rather than trimmed: the
+// issuer is compared as an exact string by clients (OIDC Core §3.1.3.7,
+// RFC 9207), so Latch must emit exactly what the operator wrote.
+func issuerProblem(iss string) string {
+	if iss == "" {
+		return "is required (the public base URL, e.g. https://id.example.com)"
+	}
+	u, err := url.Parse(iss)
+	if err != nil {
+		return fmt.Sprintf("%q is not a URL: %v", iss, err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Sprintf("%q must be an absolute http:// or https:// URL", iss)
+	case u.Opaque != "" || u.Host == "" || u.Hostname() == "":
+		return fmt.Sprintf("%q has no host", iss)
+	case u.User != nil:
+		return fmt.Sprintf("%q must not contain user information", iss)
+	case u.RawQuery != "" || u.ForceQuery:
+		return fmt.Sprintf("%q must not have a query", iss)
+	case u.Fragment != "" || strings.Contains(iss, "#"):
+		return fmt.Sprintf("%q must not have a fragment", iss)
+	case strings.HasSuffix(u.Path, "/"):
+		return fmt.Sprintf("%q must not end with a slash (write %s)", iss, strings.TrimRight(iss, "/"))
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return fmt.Sprintf("%q must use https (plain http is allowed only for localhost and loopback addresses)", iss)
+	}
+	return ""
+}
+
+// isLoopback reports whether host is localhost (RFC 6761 §6.3, including
+// subdomains of .localhost) or a loopback IP address.
+func isLoopback(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
+}

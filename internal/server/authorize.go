@@ -1,0 +1,296 @@
+package server
+
+import (
+	"errors"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/token"
+	"github.com/latchauth/latch/internal/ui"
+)
+
+// authRequest is an authorization request whose client and redirect URI
+// have been validated: from here on, errors may be redirected.
+type authRequest struct {
+	req    *oauth.AuthorizeRequest
+	client store.Client
+	to     *oauth.Redirect
+}
+
+// handleAuthorize is the authorization endpoint (RFC 6749 §3.1, OIDC Core
+// §3.1.2). GET and POST are both accepted (OIDC Core §3.1.2.1).
+func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) error {
+	var q url.Values
+	var err error
+	switch r.Method {
+	case http.MethodGet:
+		q, err = url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			return oauth.Errorf(oauth.InvalidRequest, "the authorization request's query string is malformed").WithCause(err)
+		}
+	case http.MethodPost:
+		if q, err = parsePostForm(r); err != nil {
+			return err
+		}
+	default:
+		return oauth.Errorf(oauth.InvalidRequest, "the authorization endpoint accepts GET and POST only")
+	}
+	ar, err := s.resolveAuthorize(r, q)
+	if err != nil {
+		return err
+	}
+	sess, user, err := s.currentSession(r)
+	if err != nil {
+		return err
+	}
+	return s.continueAuthorize(w, r, ar, sess, user, interaction{Kind: kindAuthorize})
+}
+
+const (
+	kindAuthorize = "authorize"
+	kindLogout    = "logout"
+)
+
+// resolveAuthorize parses and validates an authorization request. Errors
+// about client_id or redirect_uri are returned as page errors; every
+// other error is a *redirectError to the validated redirect URI.
+func (s *Server) resolveAuthorize(r *http.Request, q url.Values) (*authRequest, error) {
+	req, perr := oauth.ParseAuthorizeRequest(q)
+	if req == nil {
+		return nil, perr
+	}
+	client, err := s.store.GetClient(r.Context(), req.ClientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, oauth.Errorf(oauth.InvalidRequest, "unknown client_id: the application is not registered with this server")
+	}
+	if err != nil {
+		return nil, err
+	}
+	to, err := oauth.CheckRedirect(client.RedirectURIs, req, s.issuer)
+	if err != nil {
+		return nil, err
+	}
+	ar := &authRequest{req: req, client: client, to: to}
+	if perr != nil {
+		return nil, &redirectError{to: to, err: asOAuth(perr)}
+	}
+	if err := s.checkAuthorizeRequest(ar); err != nil {
+		return nil, &redirectError{to: to, err: err}
+	}
+	return ar, nil
+}
+
+// checkAuthorizeRequest applies the client's registration to the request.
+func (s *Server) checkAuthorizeRequest(ar *authRequest) *oauth.Error {
+	req, c := ar.req, ar.client
+	if !hasGrant(c, oauth.GrantAuthorizationCode) {
+		return oauth.Errorf(oauth.UnauthorizedClient, "the client is not registered for the authorization code grant")
+	}
+	// PKCE is mandatory for public clients (RFC 9700 §2.1.1, OAuth 2.1);
+	// a confidential client that sends a challenge is held to it at the
+	// token endpoint.
+	if c.Public && req.CodeChallenge == "" {
+		return oauth.Errorf(oauth.InvalidRequest, "code_challenge is required: public clients must use PKCE with code_challenge_method=S256")
+	}
+	if !oauth.ScopeSubset(req.Scopes, allowedScopes(c)) {
+		return oauth.Errorf(oauth.InvalidScope, "the requested scope is not allowed for this client")
+	}
+	for _, res := range req.Resources {
+		if !contains(c.Audiences, res) {
+			return oauth.Errorf(oauth.InvalidTarget, "the requested resource is not allowed for this client")
+		}
+	}
+	return nil
+}
+
+// continueAuthorize runs the interactive part of the flow: login when
+// needed, consent when needed, then the code. in records what this
+// interaction has already done (the user just signed in or consented).
+func (s *Server) continueAuthorize(w http.ResponseWriter, r *http.Request, ar *authRequest, sess *store.Session, user *store.User, in interaction) error {
+	req := ar.req
+	needLogin := sess == nil
+	if sess != nil && !in.LoggedIn {
+		if req.HasPrompt(oauth.PromptLogin) || req.HasPrompt(oauth.PromptSelectAccount) {
+			needLogin = true
+		}
+		// OIDC Core §3.1.2.1 max_age: re-authenticate when the last
+		// authentication is older than max_age seconds.
+		if req.MaxAge >= 0 && s.now().Sub(sess.AuthTime) > time.Duration(req.MaxAge)*time.Second {
+			needLogin = true
+		}
+	}
+	if needLogin {
+		if req.HasPrompt(oauth.PromptNone) {
+			return &redirectError{to: ar.to, err: oauth.Errorf(oauth.LoginRequired, "the user is not signed in")}
+		}
+		return s.showLogin(w, r, ar, in, req.LoginHint, "", http.StatusOK)
+	}
+	if !ar.client.FirstParty {
+		need := req.HasPrompt(oauth.PromptConsent) && !in.Consented
+		if !need && !in.Consented {
+			c, err := s.store.GetConsent(r.Context(), user.ID, ar.client.ID)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				need = true
+			case err != nil:
+				return err
+			default:
+				need = !oauth.ScopeSubset(req.Scopes, c.Scopes)
+			}
+		}
+		if need {
+			if req.HasPrompt(oauth.PromptNone) {
+				return &redirectError{to: ar.to, err: oauth.Errorf(oauth.ConsentRequired, "the user has not consented to this client")}
+			}
+			return s.showConsent(w, r, ar, user, in)
+		}
+	}
+	return s.issueCode(w, r, ar, sess)
+}
+
+// issueCode stores a fresh authorization code and sends it to the client.
+func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar *authRequest, sess *store.Session) error {
+	now := s.now()
+	code := token.NewOpaque()
+	req := ar.req
+	c := store.AuthCode{
+		Hash:                token.Hash(code),
+		ClientID:            ar.client.ID,
+		UserID:              sess.UserID,
+		SessionID:           sess.ID,
+		GrantID:             token.NewOpaque(),
+		RedirectURI:         req.RedirectURI,
+		Scopes:              req.Scopes,
+		Audiences:           req.Resources,
+		Nonce:               req.Nonce,
+		CodeChallenge:       req.CodeChallenge,
+		CodeChallengeMethod: req.CodeChallengeMethod,
+		DPoPJKT:             req.DPoPJKT,
+		AuthTime:            sess.AuthTime,
+		AMR:                 sess.AMR,
+		CreatedAt:           now,
+		ExpiresAt:           now.Add(s.cfg.CodeTTL),
+	}
+	if err := s.store.CreateAuthCode(r.Context(), c); err != nil {
+		return err
+	}
+	s.respondAuthorize(w, r, ar.to, ar.to.Params(url.Values{"code": {code}}))
+	return nil
+}
+
+// respondAuthorize delivers an authorization response (success or error)
+// to a validated redirect URI in the request's response mode.
+func (s *Server) respondAuthorize(w http.ResponseWriter, r *http.Request, to *oauth.Redirect, params url.Values) {
+	if to.Mode() == oauth.ResponseModeFormPost {
+		fields := make([]ui.Field, 0, len(params))
+		for _, k := range sortedKeys(params) {
+			fields = append(fields, ui.Field{Name: k, Value: params.Get(k)})
+		}
+		var buf strings.Builder
+		if err := s.ui.Render(&buf, ui.FormPostPage{Action: to.URI(), Fields: fields}); err != nil {
+			s.log.ErrorContext(r.Context(), "render failed", "error", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		setPageHeaders(w.Header(), originOf(to.URI()))
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(buf.String()))
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	status := http.StatusFound
+	if r.Method == http.MethodPost {
+		status = http.StatusSeeOther // the client's callback must be a GET
+	}
+	http.Redirect(w, r, to.Location(params), status)
+}
+
+func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, ar *authRequest, in interaction, username, msg string, status int) error {
+	in.Kind = kindAuthorize
+	in.Query = ar.req.Query()
+	sealed, err := s.sealInteraction(w, r, in)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, status, ui.LoginPage{
+		Action: s.url(pathLogin), Interaction: sealed, ClientName: clientName(ar.client),
+		Username: username, Error: msg,
+	})
+	return nil
+}
+
+func (s *Server) showConsent(w http.ResponseWriter, r *http.Request, ar *authRequest, user *store.User, in interaction) error {
+	in.Kind = kindAuthorize
+	in.Query = ar.req.Query()
+	in.UserID = user.ID
+	sealed, err := s.sealInteraction(w, r, in)
+	if err != nil {
+		return err
+	}
+	scopes := make([]ui.Scope, 0, len(ar.req.Scopes))
+	for _, sc := range ar.req.Scopes {
+		scopes = append(scopes, ui.Scope{Name: sc, Description: scopeDescription(sc)})
+	}
+	s.render(w, r, http.StatusOK, ui.ConsentPage{
+		Action: s.url(pathConsent), Interaction: sealed, ClientName: clientName(ar.client),
+		ClientID: ar.client.ID, Username: user.Username, Scopes: scopes,
+	})
+	return nil
+}
+
+// parsePostForm reads an application/x-www-form-urlencoded body (capped by
+// the common middleware). Only the body is read, never the URL query.
+func parsePostForm(r *http.Request) (url.Values, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, oauth.Errorf(oauth.InvalidRequest, "the request body must be application/x-www-form-urlencoded")
+	}
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, oauth.Errorf(oauth.InvalidRequest, "the request body is too large").WithCause(err)
+		}
+		return nil, oauth.Errorf(oauth.InvalidRequest, "the request body is malformed").WithCause(err)
+	}
+	return r.PostForm, nil
+}
+
+// formValue returns the single value of a form parameter; a repeated
+// parameter is an error (RFC 6749 §3.1, §3.2).
+func formValue(form url.Values, name string) (string, error) {
+	v := form[name]
+	switch len(v) {
+	case 0:
+		return "", nil
+	case 1:
+		return v[0], nil
+	}
+	return "", oauth.Errorf(oauth.InvalidRequest, "parameter %s is repeated", name)
+}
+
+func scopeDescription(scope string) string {
+	switch scope {
+	case oauth.ScopeOpenID:
+		return "Sign you in and know who you are"
+	case oauth.ScopeProfile:
+		return "See your name and username"
+	case oauth.ScopeEmail:
+		return "See your email address"
+	case oauth.ScopeOfflineAccess:
+		return "Stay signed in when you are not using it"
+	}
+	return "Access: " + scope
+}
+
+func clientName(c store.Client) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.ID
+}

@@ -1,0 +1,265 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/ui"
+)
+
+// This file is the one place that turns errors into bytes. Handlers return
+// errors; the adapters below pick the channel the endpoint speaks:
+//
+//	api     token, revocation, introspection: RFC 6749 §5.2 JSON, no-store
+//	bearer  userinfo: 401/403 + WWW-Authenticate (RFC 6750 §3, RFC 9449 §7.1)
+//	page    authorize, login, consent, logout: an HTML error page, or, only
+//	        for a *redirectError, a redirect to the validated redirect URI.
+//
+// The description sent to a client is oauth.Error.Description; the cause
+// (Error.Err, or any non-oauth error) goes to the log only.
+
+// handlerFunc is an endpoint that returns its error instead of writing it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// redirectError is an authorization error to be sent back to the client.
+// It holds an *oauth.Redirect, which only oauth.CheckRedirect can make, so
+// an error can never be redirected to a URI that was not validated against
+// the client's registration (RFC 6749 §4.1.2.1).
+type redirectError struct {
+	to  *oauth.Redirect
+	err *oauth.Error
+}
+
+func (e *redirectError) Error() string { return e.err.Error() }
+func (e *redirectError) Unwrap() error { return e.err }
+
+// errInternal is what a client sees for any error that is not an
+// *oauth.Error: no internal text leaks.
+var errInternal = &oauth.Error{Code: oauth.ServerError, Description: "internal error"}
+
+// asOAuth maps any error to the *oauth.Error a client may see.
+func asOAuth(err error) *oauth.Error {
+	if e, ok := oauth.As(err); ok {
+		return e
+	}
+	return errInternal.WithCause(err)
+}
+
+func (s *Server) logError(r *http.Request, e *oauth.Error, err error) {
+	lvl := slogLevelFor(e)
+	s.log.Log(r.Context(), lvl, "request failed",
+		"method", r.Method, "path", r.URL.Path, "error", string(e.Code),
+		"description", e.Description, "cause", errString(err))
+}
+
+// api adapts a handler of a JSON endpoint (RFC 6749 §5.2).
+func (s *Server) api(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeJSONError(w, r, err)
+		}
+	})
+}
+
+// writeJSONError writes an RFC 6749 §5.2 error response.
+func (s *Server) writeJSONError(w http.ResponseWriter, r *http.Request, err error) {
+	e := asOAuth(err)
+	s.logError(r, e, err)
+	status := http.StatusBadRequest
+	switch e.Code {
+	case oauth.InvalidClient:
+		status = http.StatusUnauthorized
+		// RFC 6749 §5.2: 401 with WWW-Authenticate for the scheme used.
+		w.Header().Set("WWW-Authenticate", `Basic realm="latch", charset="UTF-8"`)
+	case oauth.SlowDown:
+		status = http.StatusTooManyRequests
+	case oauth.ServerError:
+		status = http.StatusInternalServerError
+	case oauth.TemporarilyUnavailable:
+		status = http.StatusServiceUnavailable
+	case oauth.UseDPoPNonce:
+		// RFC 9449 §8: 400 with the nonce in DPoP-Nonce (set by caller).
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	writeJSON(w, status, errorBody(e))
+}
+
+// bearer adapts a handler of a protected resource (RFC 6750 §3).
+func (s *Server) bearer(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeBearerError(w, r, err)
+		}
+	})
+}
+
+// bearerChallenge carries the scheme a protected-resource error is
+// reported under ("Bearer" or "DPoP") and the scope needed, if any.
+type bearerChallenge struct {
+	scheme string
+	scope  string
+	err    *oauth.Error
+}
+
+func (e *bearerChallenge) Error() string { return e.err.Error() }
+func (e *bearerChallenge) Unwrap() error { return e.err }
+
+func (s *Server) writeBearerError(w http.ResponseWriter, r *http.Request, err error) {
+	scheme, scope := "Bearer", ""
+	var bc *bearerChallenge
+	if errors.As(err, &bc) {
+		scheme, scope = bc.scheme, bc.scope
+	}
+	e := asOAuth(err)
+	s.logError(r, e, err)
+	status := http.StatusUnauthorized
+	switch e.Code {
+	case oauth.InsufficientScope:
+		status = http.StatusForbidden
+	case oauth.InvalidRequest:
+		status = http.StatusBadRequest
+	case oauth.ServerError:
+		status = http.StatusInternalServerError
+	}
+	if status != http.StatusInternalServerError {
+		var b strings.Builder
+		fmt.Fprintf(&b, `%s realm="latch"`, scheme)
+		if e.Code != "" {
+			fmt.Fprintf(&b, `, error=%q`, string(e.Code))
+		}
+		if e.Description != "" {
+			fmt.Fprintf(&b, `, error_description=%q`, quoteSafe(e.Description))
+		}
+		if scope != "" {
+			fmt.Fprintf(&b, `, scope=%q`, scope)
+		}
+		if scheme == "DPoP" {
+			b.WriteString(`, algs="ES256 EdDSA RS256"`)
+		}
+		w.Header().Set("WWW-Authenticate", b.String())
+	}
+	if e.Code == "" {
+		// No credentials at all: a bare challenge (RFC 6750 §3.1).
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		return
+	}
+	writeJSON(w, status, errorBody(e))
+}
+
+// page adapts a browser-facing handler: errors become Latch's HTML error
+// page, except a *redirectError, which goes back to the client.
+func (s *Server) page(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			var re *redirectError
+			if errors.As(err, &re) {
+				s.logError(r, re.err, err)
+				s.respondAuthorize(w, r, re.to, re.to.ErrorParams(re.err))
+				return
+			}
+			s.writeErrorPage(w, r, err)
+		}
+	})
+}
+
+// writeErrorPage renders Latch's error page. It never redirects.
+func (s *Server) writeErrorPage(w http.ResponseWriter, r *http.Request, err error) {
+	e := asOAuth(err)
+	s.logError(r, e, err)
+	status := http.StatusBadRequest
+	title := "This request can't be completed"
+	switch e.Code {
+	case oauth.ServerError:
+		status, title = http.StatusInternalServerError, "Something went wrong"
+	case oauth.SlowDown:
+		status, title = http.StatusTooManyRequests, "Too many attempts"
+	case oauth.AccessDenied:
+		status, title = http.StatusForbidden, "Access denied"
+	case codeNotFound:
+		status, title = http.StatusNotFound, "Not found"
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	s.render(w, r, status, ui.ErrorPage{Title: title, Message: e.Description, Code: string(e.Code)})
+}
+
+// render writes an HTML page with the page security headers.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page any) {
+	setPageHeaders(w.Header(), "")
+	var buf strings.Builder
+	if err := s.ui.Render(&buf, page); err != nil {
+		s.log.ErrorContext(r.Context(), "render failed", "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(buf.String()))
+}
+
+func errorBody(e *oauth.Error) map[string]string {
+	body := map[string]string{"error": string(e.Code)}
+	if e.Description != "" {
+		body["error_description"] = e.Description
+	}
+	return body
+}
+
+// writeJSON writes v with Cache-Control: no-store (RFC 6749 §5.1).
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":"server_error"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// quoteSafe drops characters that may not appear in an auth-param
+// (RFC 6750 §3: %x20-21 / %x23-5B / %x5D-7E).
+func quoteSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '"' || r == '\\' || r < 0x20 || r > 0x7e {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// codeNotFound is Latch's own code for an unknown path (not an OAuth code).
+const codeNotFound oauth.Code = "not_found"
+
+var errNotFound = &oauth.Error{Code: codeNotFound, Description: "There is nothing at this address."}
+
+// writePublicJSON writes a cacheable public document (the caller sets
+// Cache-Control).
+func writePublicJSON(w http.ResponseWriter, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, err = w.Write(b)
+	return err
+}

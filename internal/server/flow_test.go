@@ -1,0 +1,246 @@
+package server_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// TestCodeFlowWithRealClients drives the whole Authorization Code + PKCE
+// flow with golang.org/x/oauth2 and go-oidc: discovery, the login form
+// over HTTP, the code exchange, ID token verification (signature, nonce,
+// at_hash) and userinfo.
+func TestCodeFlowWithRealClients(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxWithClient(t.Context())
+	provider := e.provider()
+	conf := e.oauthConfig("spa", spaRedirect, oidc.ScopeOpenID, "profile", "email")
+	conf.Endpoint = provider.Endpoint()
+	verifier := oauth2.GenerateVerifier()
+	b := e.browser()
+
+	p := b.get(conf.AuthCodeURL("state-123", oauth2.S256ChallengeOption(verifier), oidc.Nonce("nonce-456")))
+	if !isLoginPage(p) {
+		t.Fatalf("first authorization request: want the login page, got %d", p.status)
+	}
+	q := callback(t, b.login(p, "alice", alicePassword))
+	if got := q.Get("state"); got != "state-123" {
+		t.Errorf("state = %q, want state-123", got)
+	}
+	if got := q.Get("iss"); got != e.issuer {
+		t.Errorf("iss = %q, want %q (RFC 9207)", got, e.issuer)
+	}
+	tok, err := conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("Exchange: %v", err)
+	}
+	if tok.TokenType != "Bearer" || tok.RefreshToken == "" {
+		t.Errorf("token_type=%q refresh=%v, want Bearer and a refresh token for the SPA", tok.TokenType, tok.RefreshToken != "")
+	}
+	rawID, _ := tok.Extra("id_token").(string)
+	idt, err := provider.Verifier(&oidc.Config{ClientID: "spa"}).Verify(ctx, rawID)
+	if err != nil {
+		t.Fatalf("ID token does not verify: %v", err)
+	}
+	if idt.Nonce != "nonce-456" || idt.Subject != "user-alice" {
+		t.Errorf("ID token nonce=%q sub=%q", idt.Nonce, idt.Subject)
+	}
+	if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
+		t.Errorf("at_hash: %v", err)
+	}
+	var idClaims struct {
+		Email    string `json:"email"`
+		Name     string `json:"name"`
+		AuthTime int64  `json:"auth_time"`
+	}
+	if err := idt.Claims(&idClaims); err != nil {
+		t.Fatal(err)
+	}
+	if idClaims.Email != "alice@example.com" || idClaims.Name != "Alice Liddell" || idClaims.AuthTime == 0 {
+		t.Errorf("ID token claims = %+v", idClaims)
+	}
+	ui, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+	if err != nil {
+		t.Fatalf("UserInfo: %v", err)
+	}
+	if ui.Subject != "user-alice" || ui.Email != "alice@example.com" || !ui.EmailVerified {
+		t.Errorf("userinfo = %+v", ui)
+	}
+
+	// SSO: a second authorization request in the same browser skips login.
+	verifier2 := oauth2.GenerateVerifier()
+	p = b.get(conf.AuthCodeURL("again", oauth2.S256ChallengeOption(verifier2)))
+	q = callback(t, p)
+	if _, err := conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier2)); err != nil {
+		t.Fatalf("second exchange: %v", err)
+	}
+}
+
+// TestAccessTokenIsRFC9068JWT checks the access token's header and claims.
+func TestAccessTokenIsRFC9068JWT(t *testing.T) {
+	e := newEnv(t)
+	tok, _ := e.codeFlow(e.browser(), "openid")
+	header, claims := decodeJWT(t, tok.AccessToken)
+	if header["typ"] != "at+jwt" || header["kid"] == nil || header["alg"] != "ES256" {
+		t.Errorf("header = %v, want typ at+jwt, a kid and alg ES256", header)
+	}
+	for _, c := range []string{"iss", "sub", "aud", "client_id", "scope", "exp", "iat", "jti"} {
+		if claims[c] == nil {
+			t.Errorf("claim %s missing: %v", c, claims)
+		}
+	}
+	if claims["iss"] != e.issuer || claims["client_id"] != "spa" || claims["sub"] != "user-alice" {
+		t.Errorf("claims = %v", claims)
+	}
+}
+
+func TestConsentRememberedAndDenied(t *testing.T) {
+	e := newEnv(t)
+	conf := e.oauthConfig("web", webRedirect, "openid", "email")
+	b := e.browser()
+	verifier := oauth2.GenerateVerifier()
+	p := b.get(conf.AuthCodeURL("s1", oauth2.S256ChallengeOption(verifier)))
+	p = b.login(p, "alice", alicePassword)
+	if !isConsentPage(p) {
+		t.Fatalf("want the consent page for a third-party client, got %d", p.status)
+	}
+	if !strings.Contains(p.body, "email") {
+		t.Errorf("consent page does not list the email scope")
+	}
+	q := callback(t, b.consent(p, "allow"))
+	if _, err := conf.Exchange(t.Context(), q.Get("code"), oauth2.VerifierOption(verifier)); err != nil {
+		t.Fatalf("confidential client exchange: %v", err)
+	}
+	// Remembered: same scopes, no consent page.
+	p = b.get(conf.AuthCodeURL("s2", oauth2.S256ChallengeOption(verifier)))
+	if q := callback(t, p); q.Get("code") == "" {
+		t.Fatalf("remembered consent: no code in %v", q)
+	}
+	// prompt=consent asks again; deny returns access_denied with state.
+	p = b.get(conf.AuthCodeURL("s3", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("prompt", "consent")))
+	q = callback(t, b.consent(p, "deny"))
+	if q.Get("error") != "access_denied" || q.Get("state") != "s3" || q.Get("iss") != e.issuer {
+		t.Errorf("deny: callback = %v, want access_denied with state s3 and iss", q)
+	}
+	// More scopes than consented: asked again.
+	conf.Scopes = []string{"openid", "email", "profile"}
+	if p := b.get(conf.AuthCodeURL("s4", oauth2.S256ChallengeOption(verifier))); !isConsentPage(p) {
+		t.Errorf("wider scope: want the consent page again, got %d", p.status)
+	}
+}
+
+func TestPromptAndMaxAge(t *testing.T) {
+	e := newEnv(t)
+	conf := e.oauthConfig("spa", spaRedirect, "openid")
+	b := e.browser()
+	v := oauth2.GenerateVerifier()
+	none := oauth2.SetAuthURLParam("prompt", "none")
+
+	q := callback(t, b.get(conf.AuthCodeURL("n1", oauth2.S256ChallengeOption(v), none)))
+	if q.Get("error") != "login_required" || q.Get("state") != "n1" {
+		t.Fatalf("prompt=none without a session: %v, want login_required", q)
+	}
+	b.signIn(conf.AuthCodeURL("x", oauth2.S256ChallengeOption(v)))
+	q = callback(t, b.get(conf.AuthCodeURL("n2", oauth2.S256ChallengeOption(v), none)))
+	if q.Get("code") == "" {
+		t.Fatalf("prompt=none with a session: %v, want a code", q)
+	}
+	if p := b.get(conf.AuthCodeURL("l", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("prompt", "login"))); !isLoginPage(p) {
+		t.Errorf("prompt=login with a session: want the login page, got %d", p.status)
+	} else if q := callback(t, b.login(p, "alice", alicePassword)); q.Get("code") == "" {
+		t.Errorf("after prompt=login sign-in: %v, want a code (no loop)", q)
+	}
+	e.clock.Advance(2 * time.Minute)
+	if p := b.get(conf.AuthCodeURL("m", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("max_age", "60"))); !isLoginPage(p) {
+		t.Errorf("max_age=60 two minutes after login: want the login page, got %d", p.status)
+	}
+	q = callback(t, b.get(conf.AuthCodeURL("m2", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("max_age", "3600"))))
+	if q.Get("code") == "" {
+		t.Errorf("max_age=3600: %v, want a code", q)
+	}
+}
+
+func TestResponseModes(t *testing.T) {
+	e := newEnv(t)
+	conf := e.oauthConfig("spa", spaRedirect, "openid")
+	b := e.browser()
+	v := oauth2.GenerateVerifier()
+	b.signIn(conf.AuthCodeURL("x", oauth2.S256ChallengeOption(v)))
+
+	p := b.get(conf.AuthCodeURL("frag", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("response_mode", "fragment")))
+	loc, _ := url.Parse(p.header.Get("Location"))
+	frag, _ := url.ParseQuery(loc.Fragment)
+	if loc.RawQuery != "" || frag.Get("code") == "" || frag.Get("state") != "frag" || frag.Get("iss") != e.issuer {
+		t.Errorf("fragment mode: Location = %s", p.header.Get("Location"))
+	}
+
+	p = b.get(conf.AuthCodeURL("fp", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("response_mode", "form_post")))
+	if p.status != http.StatusOK || !strings.Contains(p.body, `action="`+spaRedirect+`"`) || !strings.Contains(p.body, `name="code"`) || !strings.Contains(p.body, `value="fp"`) {
+		t.Errorf("form_post: %d\n%s", p.status, p.body)
+	}
+	if csp := p.header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' "+spaOrigin) {
+		t.Errorf("form_post CSP = %q, want form-action allowing %s", csp, spaOrigin)
+	}
+}
+
+func TestLoginFailures(t *testing.T) {
+	e := newEnv(t)
+	conf := e.oauthConfig("spa", spaRedirect, "openid")
+	b := e.browser()
+	authURL := conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
+	p := b.get(authURL)
+	wrongPw := b.login(p, "alice", "wrong")
+	unknown := b.login(p, "mallory", "wrong")
+	for name, got := range map[string]page{"wrong password": wrongPw, "unknown user": unknown} {
+		if !isLoginPage(got) || !strings.Contains(got.body, "Incorrect username or password.") {
+			t.Errorf("%s: want the login page again with the generic error, got %d", name, got.status)
+		}
+	}
+	if wrongPw.status != unknown.status {
+		t.Errorf("status differs for wrong password (%d) and unknown user (%d): user enumeration", wrongPw.status, unknown.status)
+	}
+	if log := e.auditLog(); !strings.Contains(log, `"event":"login_failed"`) || strings.Contains(log, "wrong") && strings.Contains(log, `"password"`) {
+		t.Errorf("audit log lacks login_failed or contains a password: %s", log)
+	}
+}
+
+// TestSessionCookie checks the SSO cookie attributes and that a session
+// id planted before login is replaced (session fixation).
+func TestSessionCookie(t *testing.T) {
+	e := newEnv(t)
+	conf := e.oauthConfig("spa", spaRedirect, "openid")
+	b := e.browser()
+	u, _ := url.Parse(e.issuer)
+	planted := &http.Cookie{Name: "latch_session", Value: "planted-by-attacker", Path: "/"}
+	b.client.Jar.SetCookies(u, []*http.Cookie{planted})
+	p := b.get(conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.issuer+"/login", strings.NewReader(url.Values{
+		"interaction": {hidden(t, p.body)}, "username": {"alice"}, "password": {alicePassword},
+	}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := b.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var sc *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "latch_session" {
+			sc = c
+		}
+	}
+	if sc == nil {
+		t.Fatal("no session cookie set at login")
+	}
+	if sc.Value == planted.Value || len(sc.Value) < 40 {
+		t.Errorf("session id not renewed at login: %q", sc.Value)
+	}
+	if !sc.HttpOnly || sc.SameSite != http.SameSiteLaxMode || sc.Secure {
+		t.Errorf("cookie HttpOnly=%v SameSite=%v Secure=%v; want HttpOnly, Lax, not Secure on http", sc.HttpOnly, sc.SameSite, sc.Secure)
+	}
+}

@@ -1,0 +1,108 @@
+package server
+
+import (
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/token"
+)
+
+// An interaction is the state of one authorization request while the user
+// is on Latch's login, consent or logout page. It travels in the form as a
+// sealed (AES-GCM) value, so any Latch instance can continue it and nothing
+// is stored server-side. It is bound to the browser by the hash of a
+// random cookie (a double-submit CSRF token): a form posted from another
+// browser, or replayed after the cookie changed, is refused.
+type interaction struct {
+	Kind string `json:"k"` // "authorize" or "logout"
+	// Query is the original authorization request, re-validated on every
+	// step (the client's registration may have changed meanwhile).
+	Query url.Values `json:"q,omitempty"`
+	// LoggedIn is set once the user authenticated within this
+	// interaction, so prompt=login and max_age are satisfied.
+	LoggedIn bool `json:"l,omitempty"`
+	// Consented is set once the user allowed the request on the consent
+	// page, so prompt=consent is satisfied.
+	Consented bool `json:"a,omitempty"`
+	// UserID is the user the consent page was shown to.
+	UserID string `json:"u,omitempty"`
+	// Logout fields.
+	ClientID              string `json:"c,omitempty"`
+	PostLogoutRedirectURI string `json:"p,omitempty"`
+	State                 string `json:"s,omitempty"`
+	Binding               string `json:"b"` // hash of the CSRF cookie
+	Expires               int64  `json:"e"`
+}
+
+const (
+	csrfCookie     = "latch_csrf"
+	sessionCookie  = "latch_session"
+	interactionTTL = 15 * time.Minute
+)
+
+// errInteraction is shown when a form's state is missing, forged, expired
+// or from another browser.
+var errInteraction = oauth.Errorf(oauth.InvalidRequest, "this sign-in page has expired or was opened in another browser; go back to the application and start again")
+
+// csrfBinding returns the hash of the browser's CSRF cookie, creating the
+// cookie when absent.
+func (s *Server) csrfBinding(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
+		return token.Hash(c.Value)
+	}
+	v := token.NewOpaque()
+	http.SetCookie(w, &http.Cookie{
+		Name: csrfCookie, Value: v, Path: s.cookiePath(), HttpOnly: true,
+		Secure: s.secure, SameSite: http.SameSiteLaxMode,
+	})
+	return token.Hash(v)
+}
+
+// sealInteraction binds in to this browser and seals it for a form.
+func (s *Server) sealInteraction(w http.ResponseWriter, r *http.Request, in interaction) (string, error) {
+	in.Binding = s.csrfBinding(w, r)
+	in.Expires = s.now().Add(interactionTTL).Unix()
+	b, err := json.Marshal(in)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(s.opts.Interaction.Seal(b, []byte(in.Kind))), nil
+}
+
+// openInteraction authenticates the form's interaction, checks its expiry
+// and that it belongs to this browser.
+func (s *Server) openInteraction(r *http.Request, kind, sealed string) (interaction, error) {
+	var in interaction
+	raw, err := base64.RawURLEncoding.DecodeString(sealed)
+	if err != nil || sealed == "" {
+		return in, errInteraction.WithCause(errors.New("interaction: not base64"))
+	}
+	b, err := s.opts.Interaction.Open(raw, []byte(kind))
+	if err != nil {
+		return in, errInteraction.WithCause(err)
+	}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return in, errInteraction.WithCause(err)
+	}
+	if in.Kind != kind || s.now().Unix() > in.Expires {
+		return in, errInteraction.WithCause(errors.New("interaction: wrong kind or expired"))
+	}
+	c, err := r.Cookie(csrfCookie)
+	if err != nil || subtle.ConstantTimeCompare([]byte(token.Hash(c.Value)), []byte(in.Binding)) != 1 {
+		return in, errInteraction.WithCause(errors.New("interaction: CSRF cookie missing or mismatched"))
+	}
+	return in, nil
+}
+
+func (s *Server) cookiePath() string {
+	if p := s.basePath(); p != "" {
+		return p + "/"
+	}
+	return "/"
+}

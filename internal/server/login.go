@@ -1,0 +1,130 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/store"
+)
+
+// msgBadCredentials is the one answer for an unknown user and a wrong
+// password alike: no user enumeration.
+const msgBadCredentials = "Incorrect username or password."
+
+// handleLogin receives the login form (POST only). The form carries the
+// sealed interaction; the authorization request is re-validated from it.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodPost {
+		return oauth.Errorf(oauth.InvalidRequest, "sign in from the application: open it and choose sign in")
+	}
+	form, err := parsePostForm(r)
+	if err != nil {
+		return err
+	}
+	sealed, err := formValue(form, "interaction")
+	if err != nil {
+		return err
+	}
+	in, err := s.openInteraction(r, kindAuthorize, sealed)
+	if err != nil {
+		return err
+	}
+	ar, err := s.resolveAuthorize(r, in.Query)
+	if err != nil {
+		return err
+	}
+	username, err1 := formValue(form, "username")
+	pw, err2 := formValue(form, "password")
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	if username == "" || pw == "" {
+		return s.showLogin(w, r, ar, in, username, "Enter your username and password.", http.StatusBadRequest)
+	}
+	user, err := s.store.GetUserByUsername(ctx, username)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// Spend the same time as a real check (no user enumeration).
+		s.opts.Passwords.Verify(pw, "")
+		s.auditLog(ctx, "login_failed", "client_id", ar.client.ID, "reason", "unknown_user")
+		return s.showLogin(w, r, ar, in, username, msgBadCredentials, http.StatusUnauthorized)
+	case err != nil:
+		return err
+	}
+	if !s.opts.Passwords.Verify(pw, user.PasswordHash) {
+		s.auditLog(ctx, "login_failed", "client_id", ar.client.ID, "sub", user.ID, "reason", "bad_password")
+		return s.showLogin(w, r, ar, in, username, msgBadCredentials, http.StatusUnauthorized)
+	}
+	sess, err := s.startSession(ctx, w, r, user, []string{"pwd"})
+	if err != nil {
+		return err
+	}
+	s.auditLog(ctx, "login_succeeded", "client_id", ar.client.ID, "sub", user.ID)
+	in.LoggedIn = true
+	return s.continueAuthorize(w, r, ar, &sess, &user, in)
+}
+
+// handleConsent receives the consent form (POST only).
+func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodPost {
+		return oauth.Errorf(oauth.InvalidRequest, "consent is given from the application's sign-in flow")
+	}
+	form, err := parsePostForm(r)
+	if err != nil {
+		return err
+	}
+	sealed, err1 := formValue(form, "interaction")
+	decision, err2 := formValue(form, "decision")
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	in, err := s.openInteraction(r, kindAuthorize, sealed)
+	if err != nil {
+		return err
+	}
+	ar, err := s.resolveAuthorize(r, in.Query)
+	if err != nil {
+		return err
+	}
+	sess, user, err := s.currentSession(r)
+	if err != nil {
+		return err
+	}
+	// The consent must come from the user it was asked of.
+	if sess == nil || user.ID != in.UserID {
+		return errInteraction
+	}
+	ctx := r.Context()
+	switch decision {
+	case "allow":
+	case "deny":
+		s.auditLog(ctx, "consent_denied", "client_id", ar.client.ID, "sub", user.ID)
+		return &redirectError{to: ar.to, err: oauth.Errorf(oauth.AccessDenied, "the user denied the request")}
+	default:
+		return oauth.Errorf(oauth.InvalidRequest, "choose Allow or Deny")
+	}
+	scopes := ar.req.Scopes
+	if old, err := s.store.GetConsent(ctx, user.ID, ar.client.ID); err == nil {
+		scopes = union(old.Scopes, scopes)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err := s.store.SaveConsent(ctx, store.Consent{UserID: user.ID, ClientID: ar.client.ID, Scopes: scopes, GrantedAt: s.now()}); err != nil {
+		return err
+	}
+	s.auditLog(ctx, "consent_granted", "client_id", ar.client.ID, "sub", user.ID, "scope", oauth.JoinScope(ar.req.Scopes))
+	in.Consented = true
+	return s.continueAuthorize(w, r, ar, sess, user, in)
+}
+
+func union(a, b []string) []string {
+	out := append([]string(nil), a...)
+	for _, v := range b {
+		if !contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}

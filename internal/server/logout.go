@@ -1,0 +1,189 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/ui"
+)
+
+// logoutRequest is a validated RP-Initiated Logout request.
+type logoutRequest struct {
+	client      *store.Client // nil when neither client_id nor a hint named one
+	redirectURI string        // validated post_logout_redirect_uri, or ""
+	state       string
+	hintSub     string // sub of a valid id_token_hint
+}
+
+// handleLogout is the end_session_endpoint (OpenID Connect RP-Initiated
+// Logout 1.0 §2). With a valid id_token_hint for the signed-in user it
+// signs out at once; otherwise it asks the user to confirm, so a
+// cross-site link cannot sign anyone out. post_logout_redirect_uri must
+// match the client's registration exactly, else Latch shows its own page
+// and never redirects.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
+	var q url.Values
+	var err error
+	switch r.Method {
+	case http.MethodGet:
+		if q, err = url.ParseQuery(r.URL.RawQuery); err != nil {
+			return oauth.Errorf(oauth.InvalidRequest, "the logout request's query string is malformed")
+		}
+	case http.MethodPost:
+		if q, err = parsePostForm(r); err != nil {
+			return err
+		}
+		if _, ok := q["interaction"]; ok {
+			return s.confirmLogout(w, r, q)
+		}
+	default:
+		return oauth.Errorf(oauth.InvalidRequest, "the logout endpoint accepts GET and POST only")
+	}
+	lr, err := s.parseLogout(r, q)
+	if err != nil {
+		return err
+	}
+	sess, user, err := s.currentSession(r)
+	if err != nil {
+		return err
+	}
+	if sess == nil {
+		// Nobody is signed in here: nothing to end.
+		return s.finishLogout(w, r, lr)
+	}
+	if lr.hintSub != "" && lr.hintSub == user.ID {
+		return s.logout(w, r, lr, user)
+	}
+	in := interaction{Kind: kindLogout, PostLogoutRedirectURI: lr.redirectURI, State: lr.state}
+	name := ""
+	if lr.client != nil {
+		in.ClientID, name = lr.client.ID, clientName(*lr.client)
+	}
+	sealed, err := s.sealInteraction(w, r, in)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, ui.LogoutPage{Action: s.url(pathLogout), Interaction: sealed, ClientName: name})
+	return nil
+}
+
+func (s *Server) parseLogout(r *http.Request, q url.Values) (*logoutRequest, error) {
+	var vals [4]string
+	for i, name := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state"} {
+		v, err := formValue(q, name)
+		if err != nil {
+			return nil, err
+		}
+		vals[i] = v
+	}
+	hint, clientID, redirectURI, state := vals[0], vals[1], vals[2], vals[3]
+	ctx := r.Context()
+	lr := &logoutRequest{state: state}
+	if hint != "" {
+		claims, err := s.keys.ParseIDTokenHint(ctx, hint, s.issuer)
+		if err != nil {
+			return nil, oauth.Errorf(oauth.InvalidRequest, "the id_token_hint is not a valid ID token from this server").WithCause(err)
+		}
+		if clientID != "" && clientID != claims.Audience {
+			return nil, oauth.Errorf(oauth.InvalidRequest, "client_id does not match the id_token_hint")
+		}
+		clientID, lr.hintSub = claims.Audience, claims.Subject
+	}
+	if clientID != "" {
+		c, err := s.store.GetClient(ctx, clientID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, oauth.Errorf(oauth.InvalidRequest, "unknown client_id")
+		}
+		if err != nil {
+			return nil, err
+		}
+		lr.client = &c
+	}
+	if redirectURI != "" {
+		// Exact match only: an open redirect here would hand users to
+		// any site under Latch's name (RFC 9700 §4.11).
+		if lr.client == nil || !contains(lr.client.PostLogoutRedirectURIs, redirectURI) {
+			return nil, oauth.Errorf(oauth.InvalidRequest, "post_logout_redirect_uri is not registered for this client")
+		}
+		lr.redirectURI = redirectURI
+	}
+	return lr, nil
+}
+
+// confirmLogout handles the user's answer on the logout page.
+func (s *Server) confirmLogout(w http.ResponseWriter, r *http.Request, form url.Values) error {
+	sealed, err1 := formValue(form, "interaction")
+	decision, err2 := formValue(form, "decision")
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	in, err := s.openInteraction(r, kindLogout, sealed)
+	if err != nil {
+		return err
+	}
+	lr := &logoutRequest{redirectURI: in.PostLogoutRedirectURI, state: in.State}
+	if in.ClientID != "" {
+		c, err := s.store.GetClient(r.Context(), in.ClientID)
+		if err != nil {
+			return oauth.Errorf(oauth.InvalidRequest, "unknown client_id").WithCause(err)
+		}
+		// Re-check: the registration may have changed since the page.
+		if lr.redirectURI != "" && !contains(c.PostLogoutRedirectURIs, lr.redirectURI) {
+			return oauth.Errorf(oauth.InvalidRequest, "post_logout_redirect_uri is not registered for this client")
+		}
+		lr.client = &c
+	}
+	if decision != "logout" {
+		return s.finishLogout(w, r, lr)
+	}
+	_, user, err := s.currentSession(r)
+	if err != nil {
+		return err
+	}
+	if user == nil {
+		return s.finishLogout(w, r, lr)
+	}
+	return s.logout(w, r, lr, user)
+}
+
+// logout ends the SSO session and, when the client asks for it, revokes
+// the user's refresh tokens for that client.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, lr *logoutRequest, user *store.User) error {
+	ctx := r.Context()
+	if err := s.endSession(ctx, w, r); err != nil {
+		return err
+	}
+	clientID := ""
+	if lr.client != nil {
+		clientID = lr.client.ID
+		if lr.client.RevokeRefreshOnLogout {
+			if _, err := s.store.RevokeUserGrants(ctx, user.ID, clientID, s.now()); err != nil {
+				return err
+			}
+		}
+	}
+	s.auditLog(ctx, "logout", "client_id", clientID, "sub", user.ID)
+	return s.finishLogout(w, r, lr)
+}
+
+func (s *Server) finishLogout(w http.ResponseWriter, r *http.Request, lr *logoutRequest) error {
+	if lr.redirectURI == "" {
+		s.render(w, r, http.StatusOK, ui.LoggedOutPage{})
+		return nil
+	}
+	u, err := url.Parse(lr.redirectURI)
+	if err != nil {
+		return oauth.Errorf(oauth.InvalidRequest, "post_logout_redirect_uri is malformed")
+	}
+	if lr.state != "" {
+		q := u.Query()
+		q.Set("state", lr.state)
+		u.RawQuery = q.Encode()
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+	return nil
+}

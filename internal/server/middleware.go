@@ -1,0 +1,177 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"time"
+
+	"github.com/latchauth/latch/internal/oauth"
+)
+
+// maxBodyBytes caps every request body; protocol requests are small.
+const maxBodyBytes = 64 << 10
+
+func slogLevelFor(e *oauth.Error) slog.Level {
+	if e.Code == oauth.ServerError {
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// common wraps every route: panic recovery, body cap, baseline headers.
+func (s *Server) common(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "panic", "value", v, "stack", string(debug.Stack()))
+				writeJSON(w, http.StatusInternalServerError, errorBody(errInternal))
+			}
+		}()
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		}
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// setPageHeaders sets the headers of every HTML page: a strict CSP with no
+// inline script, no framing (clickjacking, RFC 9700 §4.16), no caching.
+// formTarget, when set, is an extra origin forms may post to (form_post).
+func setPageHeaders(h http.Header, formTarget string) {
+	formAction := "'self'"
+	if formTarget != "" {
+		formAction += " " + formTarget
+	}
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+}
+
+// browser wraps routes that serve HTML forms: cross-origin POSTs are
+// refused (CSRF on login, consent and logout forms) by the standard
+// library's Sec-Fetch-Site/Origin check.
+func (s *Server) browser(h http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeErrorPage(w, r, oauth.Errorf(oauth.InvalidRequest, "cross-origin form submission refused"))
+	}))
+	return cop.Handler(h)
+}
+
+// corsMode says which origins an API route answers.
+type corsMode int
+
+const (
+	corsAny        corsMode = iota // public documents: discovery, JWKS
+	corsRegistered                 // an origin some client registered
+)
+
+// cors wraps API routes that a browser app on another origin may call.
+// Preflights are answered here; the actual response carries
+// Access-Control-Allow-Origin only for allowed origins. Credentials
+// (cookies) are never allowed: tokens travel in headers and bodies.
+func (s *Server) cors(mode corsMode, methods string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		h := w.Header()
+		h.Add("Vary", "Origin")
+		allowed := false
+		if origin != "" {
+			switch mode {
+			case corsAny:
+				allowed = true
+			case corsRegistered:
+				allowed = s.origins.allowed(r, origin)
+			}
+		}
+		if allowed {
+			if mode == corsAny {
+				h.Set("Access-Control-Allow-Origin", "*")
+			} else {
+				h.Set("Access-Control-Allow-Origin", origin)
+			}
+			h.Set("Access-Control-Expose-Headers", "WWW-Authenticate, DPoP-Nonce")
+		}
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			if allowed {
+				h.Set("Access-Control-Allow-Methods", methods)
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, DPoP")
+				h.Set("Access-Control-Max-Age", "600")
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// methods answers a disallowed method with the endpoint's own error
+// channel (a JSON error for API routes) instead of net/http's plain text.
+func (s *Server) methods(allowed []string, next http.Handler) http.Handler {
+	allow := ""
+	for i, m := range allowed {
+		if i > 0 {
+			allow += ", "
+		}
+		allow += m
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !slices.Contains(allowed, r.Method) {
+			w.Header().Set("Allow", allow)
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody(oauth.Errorf(oauth.InvalidRequest, "method %s not allowed", r.Method)))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusRecorder captures the status for the access log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += n
+	return n, err
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// accessLog writes one line per request. It logs the path only, never the
+// query (which may hold codes) or any header value.
+func (s *Server) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status), slog.Int("bytes", rec.bytes),
+			slog.Duration("duration", time.Since(start)))
+	})
+}

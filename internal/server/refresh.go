@@ -1,0 +1,79 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/token"
+)
+
+// errBadRefresh is the one answer for every unusable refresh token.
+var errBadRefresh = oauth.Errorf(oauth.InvalidGrant, "the refresh token is invalid, expired or revoked")
+
+// refresh is the refresh_token grant (RFC 6749 §6) with rotation and reuse
+// detection (RFC 9700 §4.14.2): every use returns a successor and retires
+// the presented token; presenting a retired token again revokes the whole
+// grant, unless it happens within the client's grace window, when the
+// same successor is returned again (two tabs refreshing at once).
+func (s *Server) refresh(ctx context.Context, c store.Client, treq *oauth.TokenRequest) (*tokenResponse, error) {
+	if !hasGrant(c, oauth.GrantRefreshToken) {
+		return nil, oauth.Errorf(oauth.UnauthorizedClient, "the client is not registered for the refresh token grant")
+	}
+	hash := token.Hash(treq.RefreshToken)
+	old, err := s.store.GetRefreshToken(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errBadRefresh.WithCause(err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Check the binding before touching the token, so another client can
+	// neither use nor burn it (RFC 6749 §6).
+	if old.ClientID != c.ID {
+		return nil, errBadRefresh.WithCause(errors.New("refresh token of another client"))
+	}
+	// Scope may be narrowed for the new access token, never widened
+	// (RFC 6749 §6); the successor keeps the presented token's scope.
+	scopes := old.Scopes
+	if treq.Scopes != nil {
+		if !oauth.ScopeSubset(treq.Scopes, old.Scopes) {
+			return nil, oauth.Errorf(oauth.InvalidScope, "the requested scope exceeds the scope originally granted")
+		}
+		scopes = treq.Scopes
+	}
+	g, err := s.store.GetGrant(ctx, old.GrantID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errBadRefresh.WithCause(err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	idle, _ := s.refreshLifetimes(c)
+	successor := s.opts.Refresh.Successor(treq.RefreshToken)
+	next := store.RefreshToken{
+		Hash: token.Hash(successor), GrantID: old.GrantID, ClientID: c.ID, UserID: old.UserID,
+		Scopes: old.Scopes, CreatedAt: now, ExpiresAt: minTime(now.Add(idle), g.AbsoluteExpiresAt),
+	}
+	_, result, err := s.store.RotateRefreshToken(ctx, hash, next, now, c.RefreshGrace)
+	switch {
+	case errors.Is(err, store.ErrRefreshReused):
+		s.auditLog(ctx, "refresh_token_reuse_detected", "client_id", c.ID, "sub", old.UserID, "grant_id", old.GrantID)
+		return nil, errBadRefresh.WithCause(err)
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrExpired):
+		return nil, errBadRefresh.WithCause(err)
+	case err != nil:
+		return nil, err
+	}
+	// OIDC Core §12.2: an ID token from a refresh keeps sub and auth_time
+	// of the original authentication.
+	resp, err := s.mintTokens(ctx, c, g, scopes, "", true)
+	if err != nil {
+		return nil, err
+	}
+	resp.RefreshToken = successor
+	s.auditLog(ctx, "token_issued", "grant_type", "refresh_token", "client_id", c.ID, "sub", old.UserID, "grant_id", old.GrantID, "grace", result == store.RotateGrace)
+	return resp, nil
+}

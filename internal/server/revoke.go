@@ -1,0 +1,186 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/token"
+)
+
+// tokenParams reads the token and token_type_hint parameters shared by
+// revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1), and
+// authenticates the client.
+func (s *Server) tokenParams(r *http.Request) (store.Client, string, string, error) {
+	form, err := parsePostForm(r)
+	if err != nil {
+		return store.Client{}, "", "", err
+	}
+	if len(r.Header.Values("Authorization")) > 1 {
+		return store.Client{}, "", "", oauth.Errorf(oauth.InvalidRequest, "more than one Authorization header")
+	}
+	cred, err := oauth.ParseClientCredentials(r.Header.Get("Authorization"), form)
+	if err != nil {
+		return store.Client{}, "", "", err
+	}
+	tok, err1 := formValue(form, "token")
+	hint, err2 := formValue(form, "token_type_hint")
+	if err := errors.Join(err1, err2); err != nil {
+		return store.Client{}, "", "", err
+	}
+	c, err := s.authenticateClient(r.Context(), cred)
+	if err != nil {
+		return store.Client{}, "", "", err
+	}
+	if tok == "" {
+		return store.Client{}, "", "", oauth.Errorf(oauth.InvalidRequest, "the token parameter is required")
+	}
+	return c, tok, hint, nil
+}
+
+// handleRevoke is the revocation endpoint (RFC 7009). Revoking a refresh
+// token revokes its whole grant (§2.1 "SHOULD also invalidate all access
+// tokens based on the same authorization grant"); revoking an access token
+// revokes that token. Unknown and foreign-format tokens get 200 (§2.2).
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) error {
+	c, tok, _, err := s.tokenParams(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	if err := s.revoke(ctx, c, tok); err != nil {
+		return err
+	}
+	s.allowOrigin(w, r, c)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) revoke(ctx context.Context, c store.Client, tok string) error {
+	now := s.now()
+	rt, err := s.store.GetRefreshToken(ctx, token.Hash(tok))
+	switch {
+	case err == nil:
+		// §2.1: the server verifies the token was issued to this client.
+		if rt.ClientID != c.ID {
+			return oauth.Errorf(oauth.UnauthorizedClient, "the token was not issued to this client")
+		}
+		if err := s.store.RevokeGrant(ctx, rt.GrantID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		s.auditLog(ctx, "token_revoked", "client_id", c.ID, "sub", rt.UserID, "grant_id", rt.GrantID, "token_type", "refresh_token")
+		return nil
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	claims, err := s.keys.VerifyAccessToken(ctx, tok, s.issuer, 0)
+	if err != nil {
+		return nil // not ours, malformed or expired: nothing to do (§2.2)
+	}
+	if claims.ClientID != c.ID {
+		return oauth.Errorf(oauth.UnauthorizedClient, "the token was not issued to this client")
+	}
+	if err := s.store.RevokeAccessToken(ctx, claims.ID, time.Unix(claims.ExpiresAt, 0)); err != nil {
+		return err
+	}
+	s.auditLog(ctx, "token_revoked", "client_id", c.ID, "sub", claims.Subject, "grant_id", claims.GrantID, "token_type", "access_token")
+	return nil
+}
+
+// handleIntrospect is the introspection endpoint (RFC 7662), for
+// authenticated confidential clients (resource servers).
+func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) error {
+	c, tok, hint, err := s.tokenParams(r)
+	if err != nil {
+		return err
+	}
+	if c.Public {
+		return errBadClient.WithCause(errors.New("public client may not introspect"))
+	}
+	ctx := r.Context()
+	var resp map[string]any
+	if hint == "refresh_token" {
+		resp, err = s.introspectRefresh(ctx, tok)
+		if err == nil && resp == nil {
+			resp, err = s.introspectAccess(ctx, tok)
+		}
+	} else {
+		resp, err = s.introspectAccess(ctx, tok)
+		if err == nil && resp == nil {
+			resp, err = s.introspectRefresh(ctx, tok)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if resp == nil {
+		resp = map[string]any{"active": false}
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// introspectAccess answers for an access token; nil when tok is not one
+// of ours (or not valid any more).
+func (s *Server) introspectAccess(ctx context.Context, tok string) (map[string]any, error) {
+	claims, err := s.checkAccessToken(ctx, tok)
+	if err != nil {
+		if e, ok := oauth.As(err); ok && e.Code == oauth.InvalidToken {
+			return nil, nil
+		}
+		return nil, err
+	}
+	resp := map[string]any{
+		"active": true, "iss": claims.Issuer, "sub": claims.Subject, "aud": claims.Audience,
+		"client_id": claims.ClientID, "exp": claims.ExpiresAt, "iat": claims.IssuedAt,
+		"jti": claims.ID, "token_type": "Bearer",
+	}
+	if claims.Scope != "" {
+		resp["scope"] = claims.Scope
+	}
+	if claims.Cnf != nil {
+		resp["cnf"] = claims.Cnf
+		resp["token_type"] = "DPoP"
+	}
+	if claims.Subject != claims.ClientID {
+		if u, err := s.store.GetUser(ctx, claims.Subject); err == nil {
+			resp["username"] = u.Username
+		}
+	}
+	return resp, nil
+}
+
+// introspectRefresh answers for a refresh token; nil when unknown.
+func (s *Server) introspectRefresh(ctx context.Context, tok string) (map[string]any, error) {
+	rt, err := s.store.GetRefreshToken(ctx, token.Hash(tok))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.store.GetGrant(ctx, rt.GrantID)
+	if errors.Is(err, store.ErrNotFound) {
+		return map[string]any{"active": false}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	exp := minTime(rt.ExpiresAt, g.AbsoluteExpiresAt)
+	if !rt.RotatedAt.IsZero() || !g.RevokedAt.IsZero() || !now.Before(exp) {
+		return map[string]any{"active": false}, nil
+	}
+	resp := map[string]any{
+		"active": true, "iss": s.issuer, "sub": rt.UserID, "client_id": rt.ClientID,
+		"scope": oauth.JoinScope(rt.Scopes), "exp": exp.Unix(), "iat": rt.CreatedAt.Unix(),
+	}
+	if u, err := s.store.GetUser(ctx, rt.UserID); err == nil {
+		resp["username"] = u.Username
+	}
+	return resp, nil
+}

@@ -1,0 +1,58 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/latchauth/latch/internal/ui"
+)
+
+// Paths of every endpoint, relative to the issuer.
+const (
+	pathDiscovery     = "/.well-known/openid-configuration"
+	pathASMetadata    = "/.well-known/oauth-authorization-server"
+	pathJWKS          = "/jwks.json"
+	pathAuthorize     = "/authorize"
+	pathLogin         = "/login"
+	pathConsent       = "/consent"
+	pathToken         = "/token"
+	pathUserinfo      = "/userinfo"
+	pathRevoke        = "/revoke"
+	pathIntrospect    = "/introspect"
+	pathLogout        = "/logout"
+	pathStatic        = ui.StaticPrefix
+	get, post, option = http.MethodGet, http.MethodPost, http.MethodOptions
+)
+
+// routes is every public route on one screen. Browser routes render HTML
+// and are guarded against cross-origin form posts; API routes speak JSON
+// and answer CORS for registered origins.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	p := s.basePath()
+
+	// Public documents: anyone may read them, from any origin.
+	mux.Handle(p+pathDiscovery, s.cors(corsAny, "GET", s.methods([]string{get, option}, s.api(s.handleDiscovery))))
+	mux.Handle(p+pathASMetadata, s.cors(corsAny, "GET", s.methods([]string{get, option}, s.api(s.handleDiscovery))))
+	mux.Handle(p+pathJWKS, s.cors(corsAny, "GET", s.methods([]string{get, option}, s.api(s.handleJWKS))))
+
+	// Browser routes (HTML; errors are pages or validated redirects).
+	mux.Handle(p+pathAuthorize, s.browser(s.page(s.handleAuthorize)))
+	mux.Handle(p+pathLogin, s.browser(s.page(s.handleLogin)))
+	mux.Handle(p+pathConsent, s.browser(s.page(s.handleConsent)))
+	mux.Handle(p+pathLogout, s.browser(s.page(s.handleLogout)))
+	mux.Handle(p+pathStatic, http.StripPrefix(p, s.ui.Static()))
+
+	// API routes (JSON; RFC 6749 §5.2 errors, CORS for registered origins).
+	mux.Handle(p+pathToken, s.cors(corsRegistered, "POST", s.methods([]string{post, option}, s.api(s.handleToken))))
+	mux.Handle(p+pathRevoke, s.cors(corsRegistered, "POST", s.methods([]string{post, option}, s.api(s.handleRevoke))))
+	mux.Handle(p+pathIntrospect, s.methods([]string{post}, s.api(s.handleIntrospect)))
+	mux.Handle(p+pathUserinfo, s.cors(corsRegistered, "GET, POST", s.methods([]string{get, post, option}, s.bearer(s.handleUserinfo))))
+
+	for pattern, h := range s.opts.Extra {
+		mux.Handle(pattern, h)
+	}
+	mux.Handle("/", s.page(func(w http.ResponseWriter, r *http.Request) error {
+		return errNotFound
+	}))
+	return s.accessLog(s.common(mux))
+}

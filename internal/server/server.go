@@ -1,0 +1,139 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/latchauth/latch/internal/config"
+	"github.com/latchauth/latch/internal/password"
+	"github.com/latchauth/latch/internal/seal"
+	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/token"
+	"github.com/latchauth/latch/internal/ui"
+)
+
+// Options are everything a Server needs; New takes them by value and never
+// reads globals.
+type Options struct {
+	Config    config.Config // Issuer and lifetimes are read from here
+	Store     store.Store
+	Keys      *token.Keys
+	UI        *ui.UI
+	Passwords *password.Hasher
+	// Interaction seals the login/consent/logout state carried in forms.
+	Interaction *seal.Sealer
+	// Refresh derives refresh token successors (grace window).
+	Refresh *token.Chain
+	Logger  *slog.Logger // operational log
+	Audit   *slog.Logger // audit events; defaults to Logger
+	Now     func() time.Time
+	// Extra routes mounted on the public mux (dev-mode playground, examples).
+	Extra map[string]http.Handler
+}
+
+// Server is Latch's HTTP front: every public endpoint.
+type Server struct {
+	opts    Options
+	cfg     config.Config
+	issuer  string
+	secure  bool // issuer is https: cookies get Secure
+	store   store.Store
+	keys    *token.Keys
+	ui      *ui.UI
+	log     *slog.Logger
+	audit   *slog.Logger
+	now     func() time.Time
+	handler http.Handler
+	origins *originCache
+}
+
+// New validates opts and builds the routes.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil || opts.Keys == nil || opts.UI == nil || opts.Passwords == nil || opts.Interaction == nil || opts.Refresh == nil {
+		return nil, errors.New("server: Store, Keys, UI, Passwords, Interaction and Refresh are required")
+	}
+	u, err := url.Parse(opts.Config.Issuer)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, errors.New("server: Config.Issuer must be an absolute URL")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Audit == nil {
+		opts.Audit = opts.Logger
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{
+		opts:   opts,
+		cfg:    opts.Config,
+		issuer: strings.TrimSuffix(opts.Config.Issuer, "/"),
+		secure: u.Scheme == "https",
+		store:  opts.Store,
+		keys:   opts.Keys,
+		ui:     opts.UI,
+		log:    opts.Logger,
+		audit:  opts.Audit,
+		now:    opts.Now,
+	}
+	s.origins = &originCache{store: opts.Store, now: opts.Now, ttl: 5 * time.Second}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// url returns the absolute URL of a path on this issuer.
+func (s *Server) url(path string) string { return s.issuer + path }
+
+// basePath is the path prefix of the issuer ("" for a host-only issuer).
+func (s *Server) basePath() string {
+	u, _ := url.Parse(s.issuer)
+	return strings.TrimSuffix(u.Path, "/")
+}
+
+// originCache knows every origin registered by any client, for CORS
+// preflights (which do not say which client is asking). Reloaded at most
+// every ttl.
+type originCache struct {
+	store  store.Store
+	now    func() time.Time
+	ttl    time.Duration
+	mu     sync.Mutex
+	loaded time.Time
+	set    map[string]bool
+}
+
+func (c *originCache) allowed(r *http.Request, origin string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := c.now(); c.set == nil || now.Sub(c.loaded) > c.ttl || now.Before(c.loaded) {
+		clients, err := c.store.ListClients(r.Context())
+		if err != nil {
+			return c.set[origin]
+		}
+		set := make(map[string]bool)
+		for _, cl := range clients {
+			for _, o := range cl.AllowedOrigins {
+				set[o] = true
+			}
+		}
+		c.set, c.loaded = set, now
+	}
+	return c.set[origin]
+}
+
+func (c *originCache) invalidate() {
+	c.mu.Lock()
+	c.set = nil
+	c.mu.Unlock()
+}

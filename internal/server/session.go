@@ -1,0 +1,76 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/token"
+)
+
+// currentSession returns the browser's valid SSO session and its user, or
+// (nil, nil, nil) when there is none. The cookie holds a random value; the
+// store knows only its hash.
+func (s *Server) currentSession(r *http.Request) (*store.Session, *store.User, error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return nil, nil, nil
+	}
+	ctx := r.Context()
+	sess, err := s.store.GetSession(ctx, token.Hash(c.Value), s.now())
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExpired) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := s.store.GetUser(ctx, sess.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return &sess, &u, nil
+}
+
+// startSession begins a new SSO session for u. Any session the browser
+// already had is ended first and the new one gets a fresh random id, so a
+// session id planted before login is worthless (session fixation,
+// RFC 9700 §4.6 / OWASP).
+func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, u store.User, amr []string) (store.Session, error) {
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if err := s.store.DeleteSession(ctx, token.Hash(c.Value)); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return store.Session{}, err
+		}
+	}
+	now := s.now()
+	v := token.NewOpaque()
+	sess := store.Session{
+		ID: token.Hash(v), UserID: u.ID, AuthTime: now, CreatedAt: now,
+		ExpiresAt: now.Add(s.cfg.SessionTTL), AMR: amr,
+	}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return store.Session{}, err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: v, Path: s.cookiePath(), HttpOnly: true,
+		Secure: s.secure, SameSite: http.SameSiteLaxMode, Expires: sess.ExpiresAt,
+	})
+	return sess, nil
+}
+
+// endSession deletes the browser's SSO session and clears its cookie.
+func (s *Server) endSession(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if err := s.store.DeleteSession(ctx, token.Hash(c.Value)); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: "", Path: s.cookiePath(), HttpOnly: true,
+		Secure: s.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1,
+	})
+	return nil
+}

@@ -1,0 +1,83 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/latchauth/latch/internal/store"
+)
+
+const authCodeCols = `hash, client_id, user_id, session_id, grant_id, redirect_uri, scopes, audiences,
+	nonce, code_challenge, code_challenge_method, dpop_jkt, auth_time, amr, created_at, expires_at, used_at`
+
+func scanAuthCode(row pgx.Row) (store.AuthCode, error) {
+	var (
+		c                          store.AuthCode
+		authTime, created, expires int64
+		used                       *int64
+	)
+	err := row.Scan(&c.Hash, &c.ClientID, &c.UserID, &c.SessionID, &c.GrantID, &c.RedirectURI, &c.Scopes, &c.Audiences,
+		&c.Nonce, &c.CodeChallenge, &c.CodeChallengeMethod, &c.DPoPJKT, &authTime, &c.AMR, &created, &expires, &used)
+	if err != nil {
+		return store.AuthCode{}, err
+	}
+	c.Scopes = list(c.Scopes)
+	c.Audiences = list(c.Audiences)
+	c.AMR = list(c.AMR)
+	c.AuthTime = fromNanos(authTime)
+	c.CreatedAt = fromNanos(created)
+	c.ExpiresAt = fromNanos(expires)
+	c.UsedAt = fromNullNanos(used)
+	return c, nil
+}
+
+// CreateAuthCode inserts c; ErrAlreadyExists if its hash is taken.
+func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO auth_codes (`+authCodeCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		c.Hash, c.ClientID, c.UserID, c.SessionID, c.GrantID, c.RedirectURI, c.Scopes, c.Audiences,
+		c.Nonce, c.CodeChallenge, c.CodeChallengeMethod, c.DPoPJKT, toNanos(c.AuthTime), c.AMR,
+		toNanos(c.CreatedAt), toNanos(c.ExpiresAt), toNullNanos(c.UsedAt))
+	return mapErr("create auth code", err)
+}
+
+// ConsumeAuthCode marks the code used at now and returns it (RFC 6749
+// §4.1.2: a code is used at most once).
+//
+// What makes it atomic: the single conditional UPDATE ... WHERE used_at IS
+// NULL. PostgreSQL takes the row lock for the UPDATE; a concurrent UPDATE
+// of the same row (from any connection, any instance) waits for it and
+// then re-evaluates the WHERE clause on the committed row version (READ
+// COMMITTED's EvalPlanQual recheck), finds used_at set and matches
+// nothing. So exactly one caller gets the row back.
+//
+// A caller whose UPDATE matched nothing reads the row to say why: unknown
+// (ErrNotFound), used before (the code and ErrCodeUsed, so the caller can
+// revoke the grant, RFC 9700 §4.5), or expired (ErrExpired; an expired
+// code is not marked used). A used code reports ErrCodeUsed even once
+// expired, so replay is detected until the code is swept.
+func (s *Store) ConsumeAuthCode(ctx context.Context, hash string, now time.Time) (store.AuthCode, error) {
+	n := toNanos(now)
+	c, err := scanAuthCode(s.pool.QueryRow(ctx, `UPDATE auth_codes SET used_at = $2
+		WHERE hash = $1 AND used_at IS NULL AND expires_at > $2
+		RETURNING `+authCodeCols, hash, n))
+	if err == nil {
+		return c, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return store.AuthCode{}, mapErr("consume auth code", err)
+	}
+	c, err = scanAuthCode(s.pool.QueryRow(ctx, `SELECT `+authCodeCols+` FROM auth_codes WHERE hash = $1`, hash))
+	switch {
+	case err != nil:
+		return store.AuthCode{}, mapErr("consume auth code", err)
+	case !c.UsedAt.IsZero():
+		return c, mapErr("consume auth code", store.ErrCodeUsed)
+	default:
+		// Unused, so the UPDATE skipped it for its expiry.
+		return store.AuthCode{}, mapErr("consume auth code", store.ErrExpired)
+	}
+}

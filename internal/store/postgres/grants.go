@@ -1,0 +1,249 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/latchauth/latch/internal/store"
+)
+
+const grantCols = `id, client_id, user_id, session_id, scopes, audiences, auth_time, amr, nonce, dpop_jkt,
+	created_at, absolute_expires_at, revoked_at`
+
+func scanGrant(row pgx.Row) (store.Grant, error) {
+	var (
+		g                                    store.Grant
+		authTime, created, absoluteExpiresAt int64
+		revoked                              *int64
+	)
+	err := row.Scan(&g.ID, &g.ClientID, &g.UserID, &g.SessionID, &g.Scopes, &g.Audiences, &authTime, &g.AMR,
+		&g.Nonce, &g.DPoPJKT, &created, &absoluteExpiresAt, &revoked)
+	if err != nil {
+		return store.Grant{}, err
+	}
+	g.Scopes = list(g.Scopes)
+	g.Audiences = list(g.Audiences)
+	g.AMR = list(g.AMR)
+	g.AuthTime = fromNanos(authTime)
+	g.CreatedAt = fromNanos(created)
+	g.AbsoluteExpiresAt = fromNanos(absoluteExpiresAt)
+	g.RevokedAt = fromNullNanos(revoked)
+	return g, nil
+}
+
+// CreateGrant inserts g and, when rt is not nil, its first refresh token,
+// in one transaction: either both exist afterwards or neither does.
+// ErrAlreadyExists if the grant ID or the token hash is taken.
+func (s *Store) CreateGrant(ctx context.Context, g store.Grant, rt *store.RefreshToken) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO grants (`+grantCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			g.ID, g.ClientID, g.UserID, g.SessionID, g.Scopes, g.Audiences, toNanos(g.AuthTime), g.AMR,
+			g.Nonce, g.DPoPJKT, toNanos(g.CreatedAt), toNanos(g.AbsoluteExpiresAt), toNullNanos(g.RevokedAt))
+		if err != nil {
+			return mapErr("create grant", err)
+		}
+		if rt != nil {
+			if err := insertRefreshToken(ctx, tx, *rt); err != nil {
+				return mapErr("create grant", err)
+			}
+		}
+		return nil
+	}, nil)
+}
+
+// GetGrant returns the grant, revoked or not; ErrNotFound.
+func (s *Store) GetGrant(ctx context.Context, id string) (store.Grant, error) {
+	g, err := scanGrant(s.pool.QueryRow(ctx, `SELECT `+grantCols+` FROM grants WHERE id = $1`, id))
+	return g, mapErr("get grant", err)
+}
+
+// RevokeGrant marks the grant revoked at now; a grant revoked before keeps
+// its first RevokedAt (COALESCE in the one UPDATE). ErrNotFound.
+func (s *Store) RevokeGrant(ctx context.Context, id string, now time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`,
+		id, toNanos(now))
+	if err != nil {
+		return mapErr("revoke grant", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("revoke grant")
+	}
+	return nil
+}
+
+// RevokeUserGrants revokes every unrevoked grant of the user (only those
+// of clientID when it is not "") and returns how many it revoked; grants
+// revoked before are neither counted nor changed.
+func (s *Store) RevokeUserGrants(ctx context.Context, userID, clientID string, now time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE grants SET revoked_at = $3
+		WHERE user_id = $1 AND ($2 = '' OR client_id = $2) AND revoked_at IS NULL`,
+		userID, clientID, toNanos(now))
+	if err != nil {
+		return 0, mapErr("revoke user grants", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// ListUserGrants returns every grant of the user, revoked ones included,
+// oldest first (by CreatedAt, then ID).
+func (s *Store) ListUserGrants(ctx context.Context, userID string) ([]store.Grant, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+grantCols+` FROM grants WHERE user_id = $1
+		ORDER BY created_at, id COLLATE "C"`, userID)
+	if err != nil {
+		return nil, mapErr("list user grants", err)
+	}
+	gs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Grant, error) { return scanGrant(r) })
+	return gs, mapErr("list user grants", err)
+}
+
+// Refresh tokens.
+
+const refreshTokenCols = `hash, grant_id, client_id, user_id, scopes, created_at, expires_at, rotated_at, successor_hash`
+
+func scanRefreshToken(row pgx.Row) (store.RefreshToken, error) {
+	var (
+		t                store.RefreshToken
+		created, expires int64
+		rotated          *int64
+	)
+	err := row.Scan(&t.Hash, &t.GrantID, &t.ClientID, &t.UserID, &t.Scopes, &created, &expires, &rotated, &t.SuccessorHash)
+	if err != nil {
+		return store.RefreshToken{}, err
+	}
+	t.Scopes = list(t.Scopes)
+	t.CreatedAt = fromNanos(created)
+	t.ExpiresAt = fromNanos(expires)
+	t.RotatedAt = fromNullNanos(rotated)
+	return t, nil
+}
+
+func insertRefreshToken(ctx context.Context, tx pgx.Tx, t store.RefreshToken) error {
+	_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (`+refreshTokenCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		t.Hash, t.GrantID, t.ClientID, t.UserID, t.Scopes, toNanos(t.CreatedAt), toNanos(t.ExpiresAt),
+		toNullNanos(t.RotatedAt), t.SuccessorHash)
+	return err
+}
+
+// GetRefreshToken returns the token record with no validity checks;
+// ErrNotFound.
+func (s *Store) GetRefreshToken(ctx context.Context, hash string) (store.RefreshToken, error) {
+	t, err := scanRefreshToken(s.pool.QueryRow(ctx, `SELECT `+refreshTokenCols+` FROM refresh_tokens WHERE hash = $1`, hash))
+	return t, mapErr("get refresh token", err)
+}
+
+// RotateRefreshToken is the refresh grant's single atomic step (RFC 6749
+// §6, RFC 9700 §4.14.2: rotation with reuse detection).
+//
+// What makes it atomic: one transaction that first locks the presented
+// token's row (SELECT ... FOR UPDATE) and then its grant's row. A
+// concurrent rotation of the same token, from any instance, blocks on the
+// token lock until this transaction ends, and then reads the committed
+// rotated_at, so exactly one caller takes the "not yet rotated" branch.
+// Locking the grant row orders rotation against RevokeGrant and
+// RevokeUserGrants: a revoke that commits first is seen here, and one that
+// comes later waits for this rotation and then revokes its successor's
+// family too. The lock order (token, then grant) is the same everywhere,
+// so rotations of sibling tokens of one family cannot deadlock.
+//
+// Branches, in order: unknown hash, ErrNotFound; grant revoked (or gone),
+// ErrRevoked; idle ExpiresAt or the grant's AbsoluteExpiresAt (unless
+// zero: no absolute bound) not after now, ErrExpired; not rotated, rotate
+// and insert next (RotateRotated, returning the token as updated); rotated
+// and now-RotatedAt <= grace (grace > 0), RotateGrace and no change;
+// rotated outside grace, revoke the grant in this same transaction
+// (committed although an error is returned) and ErrRefreshReused. A
+// next.Hash that exists already fails with ErrAlreadyExists and rotates
+// nothing (the transaction rolls back).
+func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next store.RefreshToken, now time.Time, grace time.Duration) (store.RefreshToken, store.RotateResult, error) {
+	const op = "rotate refresh token"
+	var (
+		old    store.RefreshToken
+		result = store.RotateFailed
+	)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		old, err = scanRefreshToken(tx.QueryRow(ctx, `SELECT `+refreshTokenCols+` FROM refresh_tokens
+			WHERE hash = $1 FOR UPDATE`, hash))
+		if err != nil {
+			return mapErr(op, err)
+		}
+		var (
+			absoluteExpiresAt int64
+			revokedAt         *int64
+		)
+		err = tx.QueryRow(ctx, `SELECT absolute_expires_at, revoked_at FROM grants WHERE id = $1 FOR UPDATE`,
+			old.GrantID).Scan(&absoluteExpiresAt, &revokedAt)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			// The grant was deleted (its user was, or it was swept past
+			// its absolute expiry): its tokens are dead.
+			return mapErr(op, store.ErrRevoked)
+		case err != nil:
+			return mapErr(op, err)
+		case revokedAt != nil:
+			return mapErr(op, store.ErrRevoked)
+		case !old.ExpiresAt.After(now),
+			absoluteExpiresAt != 0 && !fromNanos(absoluteExpiresAt).After(now):
+			// A zero AbsoluteExpiresAt (stored as 0) means no absolute bound.
+			return mapErr(op, store.ErrExpired)
+		}
+		if old.RotatedAt.IsZero() {
+			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET rotated_at = $2, successor_hash = $3 WHERE hash = $1`,
+				hash, toNanos(now), next.Hash); err != nil {
+				return mapErr(op, err)
+			}
+			if err := insertRefreshToken(ctx, tx, next); err != nil {
+				return mapErr(op, err)
+			}
+			old.RotatedAt = fromNanos(toNanos(now))
+			old.SuccessorHash = next.Hash
+			result = store.RotateRotated
+			return nil
+		}
+		// grace <= 0 disables the window: even at now == RotatedAt a second
+		// presentation is a reuse.
+		if grace > 0 && now.Sub(old.RotatedAt) <= grace {
+			result = store.RotateGrace
+			return nil
+		}
+		// Reuse outside grace: the token was probably stolen (RFC 9700
+		// §4.14.2). Revoke the family before anyone can use its live token.
+		if _, err := tx.Exec(ctx, `UPDATE grants SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL`,
+			old.GrantID, toNanos(now)); err != nil {
+			return mapErr(op, err)
+		}
+		return mapErr(op, store.ErrRefreshReused)
+	}, func(err error) bool { return errors.Is(err, store.ErrRefreshReused) })
+	switch {
+	case err == nil:
+		return old, result, nil
+	case errors.Is(err, store.ErrRefreshReused):
+		return old, store.RotateFailed, err
+	default:
+		return store.RefreshToken{}, store.RotateFailed, err
+	}
+}
+
+// Revoked access tokens.
+
+// RevokeAccessToken records the jti as revoked until expiresAt (RFC 7009).
+// Idempotent: revoking again keeps the later of the two expiries.
+func (s *Store) RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2)
+		ON CONFLICT (jti) DO UPDATE SET expires_at = GREATEST(revoked_access_tokens.expires_at, excluded.expires_at)`,
+		jti, toNanos(expiresAt))
+	return mapErr("revoke access token", err)
+}
+
+// IsAccessTokenRevoked reports whether the jti was revoked (and not yet
+// swept; it is swept only once the token would have expired anyway).
+func (s *Store) IsAccessTokenRevoked(ctx context.Context, jti string) (bool, error) {
+	var revoked bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = $1)`, jti).Scan(&revoked)
+	return revoked, mapErr("is access token revoked", err)
+}

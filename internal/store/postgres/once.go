@@ -1,0 +1,156 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/latchauth/latch/internal/store"
+)
+
+// UseOnce records key until expiresAt; ErrAlreadyExists if it is recorded
+// already (and not yet swept by DeleteExpired).
+//
+// What makes it atomic: one INSERT ... ON CONFLICT DO NOTHING on the
+// primary key. Concurrent inserts of one key serialise on the unique index
+// (the later one waits for the earlier to commit or roll back), and
+// exactly one of them reports a row affected.
+func (s *Store) UseOnce(ctx context.Context, key string, expiresAt time.Time) error {
+	tag, err := s.pool.Exec(ctx, `INSERT INTO used_once (key, expires_at) VALUES ($1, $2)
+		ON CONFLICT (key) DO NOTHING`, key, toNanos(expiresAt))
+	if err != nil {
+		return mapErr("use once", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: use once: %w", store.ErrAlreadyExists)
+	}
+	return nil
+}
+
+// RecordFailure adds one failure for key at now and returns the number of
+// failures at times in (now-window, now], this one included.
+//
+// What makes it atomic: one transaction that first upserts the key's row
+// in failure_keys, which takes that row's lock until commit, then inserts
+// the failure and counts. Concurrent callers for one key (on any instance)
+// therefore run one after another, and under READ COMMITTED each count
+// statement sees every failure committed before it: N concurrent calls
+// return N distinct counts.
+//
+// The failure is kept until now+window (its expires_at), after which
+// DeleteExpired may sweep it; a later call with a wider window than the
+// one it was recorded with may thus miss it once swept.
+func (s *Store) RecordFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
+	const op = "record failure"
+	if window <= 0 {
+		return 0, fmt.Errorf("postgres: %s: window must be positive, got %v", op, window)
+	}
+	at := toNanos(now)
+	expires := toNanos(now.Add(window))
+	var count int
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO failure_keys (key, expires_at) VALUES ($1, $2)
+			ON CONFLICT (key) DO UPDATE SET expires_at = GREATEST(failure_keys.expires_at, excluded.expires_at)`,
+			key, expires); err != nil {
+			return mapErr(op, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO failures (key, at, expires_at) VALUES ($1, $2, $3)`,
+			key, at, expires); err != nil {
+			return mapErr(op, err)
+		}
+		return mapErr(op, countFailures(ctx, tx, key, now, window, &count))
+	}, nil)
+	if err != nil {
+		return 0, err
+	}
+	return count, nil
+}
+
+// Failures returns the number of failures for key at times in
+// (now-window, now].
+func (s *Store) Failures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
+	var count int
+	err := countFailures(ctx, s.pool, key, now, window, &count)
+	return count, mapErr("failures", err)
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func countFailures(ctx context.Context, q querier, key string, now time.Time, window time.Duration, count *int) error {
+	return q.QueryRow(ctx, `SELECT count(*) FROM failures WHERE key = $1 AND at > $2 AND at <= $3`,
+		key, toNanos(now.Add(-window)), toNanos(now)).Scan(count)
+}
+
+// ClearFailures forgets every failure of key (after a successful login).
+func (s *Store) ClearFailures(ctx context.Context, key string) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		// Same lock order as RecordFailure: the key row first.
+		if _, err := tx.Exec(ctx, `DELETE FROM failure_keys WHERE key = $1`, key); err != nil {
+			return mapErr("clear failures", err)
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM failures WHERE key = $1`, key)
+		return mapErr("clear failures", err)
+	}, nil)
+}
+
+// sweeps are DeleteExpired's statements, one per kind of expiring row.
+// Each deletes at most $2 rows whose expiry is before $1 (a strict
+// inequality: a row expiring exactly at now is kept).
+//
+// What makes them safe on many instances at once: each is one statement
+// whose subselect picks rows with FOR UPDATE SKIP LOCKED, so two sweepers
+// never wait on each other (each takes rows the other has not locked) and
+// a row is deleted once. Sweeping also never blocks behind a live
+// ConsumeAuthCode or RotateRefreshToken: their locked rows are skipped and
+// swept next time. Each statement commits on its own, so the locks are
+// short and a crash loses at most one batch of work.
+var sweeps = []struct {
+	kind string
+	sql  string
+}{
+	{"auth codes", `DELETE FROM auth_codes WHERE hash IN (
+		SELECT hash FROM auth_codes WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	{"sessions", `DELETE FROM sessions WHERE id IN (
+		SELECT id FROM sessions WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	{"refresh tokens", `DELETE FROM refresh_tokens WHERE hash IN (
+		SELECT hash FROM refresh_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	// A zero AbsoluteExpiresAt (stored as 0) is read as "no absolute
+	// expiry" here, so a grant without one is never swept.
+	{"grants", `DELETE FROM grants WHERE id IN (
+		SELECT id FROM grants WHERE absolute_expires_at <> 0 AND absolute_expires_at < $1
+		LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	{"revoked access tokens", `DELETE FROM revoked_access_tokens WHERE jti IN (
+		SELECT jti FROM revoked_access_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	{"one-time values", `DELETE FROM used_once WHERE key IN (
+		SELECT key FROM used_once WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	{"failures", `DELETE FROM failures WHERE id IN (
+		SELECT id FROM failures WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	// A key row expires with its last failure; RecordFailure re-creates it.
+	{"failure keys", `DELETE FROM failure_keys WHERE key IN (
+		SELECT key FROM failure_keys WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+}
+
+// DeleteExpired removes at most batch rows of each expiring kind whose
+// expiry is before now, and returns how many rows it removed. Call it
+// again while it returns a full batch to catch up. Safe on every instance
+// at once (see sweeps).
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, batch int) (int, error) {
+	if batch <= 0 {
+		return 0, errors.New("postgres: delete expired: batch must be positive")
+	}
+	n := toNanos(now)
+	total := 0
+	for _, sw := range sweeps {
+		tag, err := s.pool.Exec(ctx, sw.sql, n, batch)
+		if err != nil {
+			return total, mapErr("delete expired "+sw.kind, err)
+		}
+		total += int(tag.RowsAffected())
+	}
+	return total, nil
+}

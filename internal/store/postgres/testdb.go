@@ -1,0 +1,104 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DefaultTestAdminDSN is the server NewTestDB uses when LATCH_TEST_POSTGRES
+// is not set: a local PostgreSQL with trust authentication.
+const DefaultTestAdminDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// NewTestDB creates a fresh, empty database for one test and returns its
+// DSN; the database is dropped (WITH (FORCE), closing any connection left
+// open) when the test and its subtests finish. The schema is not applied:
+// Open does that.
+//
+// The server is the one named by the admin DSN in the environment variable
+// LATCH_TEST_POSTGRES (default DefaultTestAdminDSN), which must allow
+// CREATE DATABASE. When the server cannot be reached the test is skipped
+// with a one-line reason, unless CI=true is set, in which case it fails:
+// CI must not silently skip the PostgreSQL tests.
+//
+// It is test support, exported so that other packages' tests (several
+// Latch instances on one database) can use it. It never runs outside tests.
+func NewTestDB(t testing.TB) (dsn string) {
+	t.Helper()
+	admin := os.Getenv("LATCH_TEST_POSTGRES")
+	if admin == "" {
+		admin = DefaultTestAdminDSN
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	conn, err := connectAdmin(ctx, admin)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("postgres: test server unreachable (CI=true, so not skipping): %v", err)
+		}
+		t.Skipf("postgres: test server unreachable (set LATCH_TEST_POSTGRES): %v", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	name := "latch_test_" + hex.EncodeToString(b[:])
+	// template0: template1 may carry local additions, and CREATE DATABASE
+	// from template1 fails while anyone is connected to it.
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0"); err != nil {
+		t.Fatalf("postgres: create test database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		// t.Context is done by now.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := connectAdmin(ctx, admin)
+		if err != nil {
+			t.Errorf("postgres: drop test database %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("postgres: drop test database %s: %v", name, err)
+		}
+	})
+	dsn, err = withDatabase(admin, name)
+	if err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	return dsn
+}
+
+func connectAdmin(ctx context.Context, dsn string) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 5 * time.Second
+	}
+	return pgx.ConnectConfig(ctx, cfg)
+}
+
+// withDatabase returns dsn with its database replaced by name. dsn is a
+// postgres:// URL or a key=value string (where a later key wins).
+func withDatabase(dsn, name string) (string, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "", fmt.Errorf("parse LATCH_TEST_POSTGRES: %w", err)
+		}
+		u.Path = "/" + name
+		u.RawPath = ""
+		return u.String(), nil
+	}
+	return dsn + " dbname=" + name, nil
+}

@@ -1,0 +1,442 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/latchauth/latch/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// busyTimeout is how long a connection waits for another process's write
+// lock before failing with SQLITE_BUSY.
+const busyTimeout = 5 * time.Second
+
+// Store is a store.Store on one SQLite database file.
+type Store struct {
+	w *sql.DB // the single writer connection
+	r *sql.DB // query_only reader pool
+
+	mu    sync.Mutex
+	stmts map[stmtKey]*sql.Stmt // prepared statements, per pool
+}
+
+type stmtKey struct {
+	db    *sql.DB
+	query string
+}
+
+var _ store.Store = (*Store)(nil)
+
+// dsn builds the modernc DSN for path; every connection opened from it runs
+// the pragmas, so the settings survive the pool reopening connections.
+func dsn(p string, writer bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	if writer {
+		// WAL is persistent in the file; set by the writer, which opens first.
+		q.Add("_pragma", "journal_mode(WAL)")
+		// Durable against a process kill in WAL mode (see the package doc).
+		q.Add("_pragma", "synchronous(NORMAL)")
+		// BEGIN IMMEDIATE: take the write lock at BEGIN, so a transaction
+		// never has to upgrade a read lock (which fails at once with
+		// SQLITE_BUSY instead of waiting) and its reads cannot go stale.
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	return "file:" + (&url.URL{Path: p}).EscapedPath() + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database at path and applies any
+// missing migrations. path is a file path; ":memory:" is not supported (the
+// reader pool could not see the writer's database).
+func Open(ctx context.Context, path string) (*Store, error) {
+	w, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+
+	s := &Store{w: w, stmts: map[stmtKey]*sql.Stmt{}}
+	// The writer connects (setting WAL) and migrates before any reader opens.
+	if err := s.Migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxLifetime(0)
+	s.r = r
+	if err := r.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the prepared statements and both pools.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	for k, st := range s.stmts {
+		st.Close()
+		delete(s.stmts, k)
+	}
+	s.mu.Unlock()
+	var errs []error
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+	}
+	errs = append(errs, s.w.Close())
+	return errors.Join(errs...)
+}
+
+// Ping checks both pools.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping writer: %w", err)
+	}
+	if err := s.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping reader: %w", err)
+	}
+	return nil
+}
+
+// --- migrations -------------------------------------------------------
+
+var migrationName = regexp.MustCompile(`^([0-9]{4})_[a-z0-9_]+\.sql$`)
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, n := range names {
+		base := path.Base(n)
+		m := migrationName.FindStringSubmatch(base)
+		if m == nil {
+			return nil, fmt.Errorf("sqlite: bad migration file name %q", base)
+		}
+		v, _ := strconv.Atoi(m[1])
+		b, err := migrationFS.ReadFile(n)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(b)})
+	}
+	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("sqlite: migrations must be numbered 1, 2, 3...: %s", m.name)
+		}
+	}
+	return ms, nil
+}
+
+// Migrate applies every embedded migration not yet recorded in
+// schema_migrations, all in one write transaction (BEGIN IMMEDIATE, so
+// instances starting at once apply each migration exactly once). It is
+// idempotent, and refuses a database migrated by a newer Latch.
+func (s *Store) Migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT NOT NULL,
+			applied_at INTEGER NOT NULL DEFAULT (unixepoch())
+		) STRICT`); err != nil {
+			return fmt.Errorf("sqlite: migrate: %w", err)
+		}
+		var current int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+			return fmt.Errorf("sqlite: migrate: %w", err)
+		}
+		if current > len(ms) {
+			return fmt.Errorf("sqlite: database schema version %d is newer than this binary's %d", current, len(ms))
+		}
+		for _, m := range ms[current:] {
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES (?, ?)`, m.version, m.name); err != nil {
+				return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// --- statements and transactions ---------------------------------------
+
+// prepared returns q prepared on db, preparing it once per Store.
+func (s *Store) prepared(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, error) {
+	k := stmtKey{db, q}
+	s.mu.Lock()
+	st := s.stmts[k]
+	s.mu.Unlock()
+	if st != nil {
+		return st, nil
+	}
+	st, err := db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if prev := s.stmts[k]; prev != nil {
+		st.Close()
+		return prev, nil
+	}
+	s.stmts[k] = st
+	return st, nil
+}
+
+// exec runs a write statement on the writer (autocommit).
+func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := s.prepared(ctx, s.w, q)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	res, err := st.ExecContext(ctx, args...)
+	return res, mapErr(err)
+}
+
+// queryRow runs a read on the reader pool.
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	st, err := s.prepared(ctx, s.r, q)
+	if err != nil {
+		// Surface the error through Row.Scan.
+		return s.r.QueryRowContext(ctx, q, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// query runs a multi-row read on the reader pool.
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := s.prepared(ctx, s.r, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// txStmt returns q prepared for use inside tx (reusing the writer's
+// prepared statement).
+//
+// The writer pool has one connection and tx holds it, so a statement not
+// yet prepared must be prepared on tx itself: preparing it on the pool
+// would wait for the connection tx holds, forever.
+func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error) {
+	k := stmtKey{s.w, q}
+	s.mu.Lock()
+	st := s.stmts[k]
+	s.mu.Unlock()
+	if st == nil {
+		return tx.PrepareContext(ctx, q)
+	}
+	return tx.StmtContext(ctx, st), nil
+}
+
+// writeTx runs fn in a BEGIN IMMEDIATE transaction on the writer and
+// commits if fn returns nil. fn may return a result error (errCommit)
+// that still commits.
+func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", mapErr(err))
+	}
+	err = fn(tx)
+	var ce commitErr
+	if err != nil && !errors.As(err, &ce) {
+		tx.Rollback()
+		return err
+	}
+	if cerr := tx.Commit(); cerr != nil {
+		return fmt.Errorf("sqlite: commit: %w", mapErr(cerr))
+	}
+	if err != nil {
+		return ce.err
+	}
+	return nil
+}
+
+// commitErr wraps an error that writeTx returns after committing (the
+// writes before it must persist, as with ErrRefreshReused).
+type commitErr struct{ err error }
+
+func (e commitErr) Error() string { return e.err.Error() }
+
+// mapErr turns driver errors into the store sentinels.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return fmt.Errorf("%w: %w", store.ErrAlreadyExists, err)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return fmt.Errorf("%w: referenced client or user: %w", store.ErrNotFound, err)
+		}
+	}
+	return err
+}
+
+// rowsAffected returns the count of a write, or the write's error.
+func rowsAffected(res sql.Result, err error) (int, error) {
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// --- encoding -----------------------------------------------------------
+
+// tv encodes a time: unix nanoseconds, NULL for the zero time.
+func tv(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+// lv encodes a list as a JSON array ('[]' for nil and empty).
+func lv(l []string) string {
+	if len(l) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(l) // cannot fail for []string
+	return string(b)
+}
+
+// bv encodes a bool.
+func bv(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// nullStr maps "" to NULL (for nullable foreign keys).
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// tscan scans a nullable unix-nanosecond column into a UTC time.
+type tscan struct{ t *time.Time }
+
+func (d tscan) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*d.t = time.Time{}
+	case int64:
+		*d.t = time.Unix(0, v).UTC()
+	default:
+		return fmt.Errorf("sqlite: time column holds %T", src)
+	}
+	return nil
+}
+
+// lscan scans a JSON array column; empty comes back as nil.
+type lscan struct{ l *[]string }
+
+func (d lscan) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case nil:
+		*d.l = nil
+		return nil
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("sqlite: list column holds %T", src)
+	}
+	var l []string
+	if err := json.Unmarshal(b, &l); err != nil {
+		return fmt.Errorf("sqlite: list column: %w", err)
+	}
+	if len(l) == 0 {
+		l = nil
+	}
+	*d.l = l
+	return nil
+}
+
+// nscan scans a nullable TEXT column, NULL as "".
+type nscan struct{ s *string }
+
+func (d nscan) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*d.s = ""
+	case string:
+		*d.s = v
+	case []byte:
+		*d.s = string(v)
+	default:
+		return fmt.Errorf("sqlite: text column holds %T", src)
+	}
+	return nil
+}
+
+// dscan scans an INTEGER nanosecond column into a Duration.
+type dscan struct{ d *time.Duration }
+
+func (d dscan) Scan(src any) error {
+	v, ok := src.(int64)
+	if !ok {
+		return fmt.Errorf("sqlite: duration column holds %T", src)
+	}
+	*d.d = time.Duration(v)
+	return nil
+}
+
+type scanner interface{ Scan(dest ...any) error }

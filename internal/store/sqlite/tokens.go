@@ -1,0 +1,289 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/latchauth/latch/internal/store"
+)
+
+// --- authorization codes --------------------------------------------------
+
+const codeCols = `hash, client_id, user_id, session_id, grant_id, redirect_uri, scopes, audiences, nonce,
+	code_challenge, code_challenge_method, dpop_jkt, auth_time, amr, created_at, expires_at, used_at`
+
+func scanCode(r scanner) (store.AuthCode, error) {
+	var c store.AuthCode
+	err := r.Scan(&c.Hash, &c.ClientID, &c.UserID, &c.SessionID, &c.GrantID, &c.RedirectURI, lscan{&c.Scopes}, lscan{&c.Audiences}, &c.Nonce,
+		&c.CodeChallenge, &c.CodeChallengeMethod, &c.DPoPJKT, tscan{&c.AuthTime}, lscan{&c.AMR}, tscan{&c.CreatedAt}, tscan{&c.ExpiresAt}, tscan{&c.UsedAt})
+	return c, mapErr(err)
+}
+
+// CreateAuthCode stores a code; store.ErrAlreadyExists on a duplicate hash.
+func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
+	_, err := s.exec(ctx, `INSERT INTO auth_codes (`+codeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		c.Hash, c.ClientID, c.UserID, c.SessionID, c.GrantID, c.RedirectURI, lv(c.Scopes), lv(c.Audiences), c.Nonce,
+		c.CodeChallenge, c.CodeChallengeMethod, c.DPoPJKT, tv(c.AuthTime), lv(c.AMR), tv(c.CreatedAt), tv(c.ExpiresAt), tv(c.UsedAt))
+	return wrap("create auth code", err)
+}
+
+// ConsumeAuthCode marks the code used at now and returns it (RFC 6749
+// §4.1.2: a code is used once).
+//
+// Atomicity: the single conditional UPDATE ... WHERE used_at IS NULL runs
+// under SQLite's write lock, so of any number of callers in any process
+// exactly one sees the row still unused and gets it back through
+// RETURNING. Everyone else then reads the row (used_at is set once and
+// never cleared) to say why: ErrCodeUsed (with the record, so the caller can
+// revoke GrantID) takes precedence over ErrExpired.
+func (s *Store) ConsumeAuthCode(ctx context.Context, hash string, now time.Time) (store.AuthCode, error) {
+	st, err := s.prepared(ctx, s.w, `UPDATE auth_codes SET used_at = ?
+		WHERE hash = ? AND used_at IS NULL AND expires_at > ? RETURNING `+codeCols)
+	if err != nil {
+		return store.AuthCode{}, wrap("consume auth code", err)
+	}
+	c, err := scanCode(st.QueryRowContext(ctx, now.UnixNano(), hash, now.UnixNano()))
+	if err == nil {
+		return c, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return store.AuthCode{}, wrap("consume auth code", err)
+	}
+	// Not consumed now: unknown, used before, or expired. Read on the
+	// writer so the answer reflects the latest commit in any process.
+	st, err = s.prepared(ctx, s.w, `SELECT `+codeCols+` FROM auth_codes WHERE hash = ?`)
+	if err != nil {
+		return store.AuthCode{}, wrap("consume auth code", err)
+	}
+	c, err = scanCode(st.QueryRowContext(ctx, hash))
+	switch {
+	case err != nil:
+		return store.AuthCode{}, wrap("consume auth code", err)
+	case !c.UsedAt.IsZero():
+		return c, store.ErrCodeUsed
+	case !c.ExpiresAt.After(now):
+		return c, store.ErrExpired
+	default:
+		// Unused and unexpired yet the UPDATE matched nothing: impossible
+		// unless the row changed in between, which used_at never undoes.
+		return store.AuthCode{}, wrap("consume auth code", errors.New("inconsistent state"))
+	}
+}
+
+// --- grants ---------------------------------------------------------------
+
+const grantCols = `id, client_id, user_id, session_id, scopes, audiences, auth_time, amr, nonce, dpop_jkt,
+	created_at, absolute_expires_at, revoked_at`
+
+func scanGrant(r scanner) (store.Grant, error) {
+	var g store.Grant
+	err := r.Scan(&g.ID, &g.ClientID, nscan{&g.UserID}, &g.SessionID, lscan{&g.Scopes}, lscan{&g.Audiences}, tscan{&g.AuthTime},
+		lscan{&g.AMR}, &g.Nonce, &g.DPoPJKT, tscan{&g.CreatedAt}, tscan{&g.AbsoluteExpiresAt}, tscan{&g.RevokedAt})
+	return g, mapErr(err)
+}
+
+const insertGrant = `INSERT INTO grants (` + grantCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+func grantArgs(g store.Grant) []any {
+	return []any{g.ID, g.ClientID, nullStr(g.UserID), g.SessionID, lv(g.Scopes), lv(g.Audiences), tv(g.AuthTime),
+		lv(g.AMR), g.Nonce, g.DPoPJKT, tv(g.CreatedAt), tv(g.AbsoluteExpiresAt), tv(g.RevokedAt)}
+}
+
+// CreateGrant stores the grant and, when rt is not nil, its first refresh
+// token in one write transaction: either both exist afterwards or neither.
+func (s *Store) CreateGrant(ctx context.Context, g store.Grant, rt *store.RefreshToken) error {
+	if rt == nil {
+		_, err := s.exec(ctx, insertGrant, grantArgs(g)...)
+		return wrap("create grant", err)
+	}
+	return wrap("create grant", s.writeTx(ctx, func(tx *sql.Tx) error {
+		st, err := s.txStmt(ctx, tx, insertGrant)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx, grantArgs(g)...); err != nil {
+			return mapErr(err)
+		}
+		return s.insertRefresh(ctx, tx, *rt)
+	}))
+}
+
+// GetGrant returns the grant, revoked or not.
+func (s *Store) GetGrant(ctx context.Context, id string) (store.Grant, error) {
+	g, err := scanGrant(s.queryRow(ctx, `SELECT `+grantCols+` FROM grants WHERE id = ?`, id))
+	return g, wrap("get grant", err)
+}
+
+// RevokeGrant sets revoked_at once (the WHERE keeps the first value).
+func (s *Store) RevokeGrant(ctx context.Context, id string, now time.Time) error {
+	return wrap("revoke grant", s.writeTx(ctx, func(tx *sql.Tx) error {
+		var revoked sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT revoked_at FROM grants WHERE id = ?`, id).Scan(&revoked); err != nil {
+			return mapErr(err)
+		}
+		if revoked.Valid {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE grants SET revoked_at = ? WHERE id = ?`, now.UnixNano(), id)
+		return mapErr(err)
+	}))
+}
+
+// RevokeUserGrants revokes the user's live grants (of one client if
+// clientID != "") and returns how many it revoked now.
+func (s *Store) RevokeUserGrants(ctx context.Context, userID, clientID string, now time.Time) (int, error) {
+	q := `UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`
+	args := []any{now.UnixNano(), userID}
+	if clientID != "" {
+		q += ` AND client_id = ?`
+		args = append(args, clientID)
+	}
+	n, err := rowsAffected(s.exec(ctx, q, args...))
+	return n, wrap("revoke user grants", err)
+}
+
+// ListUserGrants returns every grant of the user, revoked ones included,
+// oldest first.
+func (s *Store) ListUserGrants(ctx context.Context, userID string) ([]store.Grant, error) {
+	rows, err := s.query(ctx, `SELECT `+grantCols+` FROM grants WHERE user_id = ? ORDER BY created_at, id`, userID)
+	if err != nil {
+		return nil, wrap("list user grants", err)
+	}
+	defer rows.Close()
+	var out []store.Grant
+	for rows.Next() {
+		g, err := scanGrant(rows)
+		if err != nil {
+			return nil, wrap("list user grants", err)
+		}
+		out = append(out, g)
+	}
+	return out, wrap("list user grants", rows.Err())
+}
+
+// --- refresh tokens -------------------------------------------------------
+
+const refreshCols = `hash, grant_id, client_id, user_id, scopes, created_at, expires_at, rotated_at, successor_hash`
+
+const insertRefresh = `INSERT INTO refresh_tokens (` + refreshCols + `) VALUES (?,?,?,?,?,?,?,?,?)`
+
+func scanRefresh(r scanner, extra ...any) (store.RefreshToken, error) {
+	var t store.RefreshToken
+	dest := append([]any{&t.Hash, &t.GrantID, &t.ClientID, &t.UserID, lscan{&t.Scopes}, tscan{&t.CreatedAt},
+		tscan{&t.ExpiresAt}, tscan{&t.RotatedAt}, &t.SuccessorHash}, extra...)
+	err := r.Scan(dest...)
+	return t, mapErr(err)
+}
+
+func (s *Store) insertRefresh(ctx context.Context, tx *sql.Tx, t store.RefreshToken) error {
+	st, err := s.txStmt(ctx, tx, insertRefresh)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, t.Hash, t.GrantID, t.ClientID, t.UserID, lv(t.Scopes), tv(t.CreatedAt),
+		tv(t.ExpiresAt), tv(t.RotatedAt), t.SuccessorHash)
+	return mapErr(err)
+}
+
+// GetRefreshToken returns the record with no validity checks.
+func (s *Store) GetRefreshToken(ctx context.Context, hash string) (store.RefreshToken, error) {
+	t, err := scanRefresh(s.queryRow(ctx, `SELECT `+refreshCols+` FROM refresh_tokens WHERE hash = ?`, hash))
+	return t, wrap("get refresh token", err)
+}
+
+// RotateRefreshToken is the refresh grant's single atomic step (RFC 9700
+// §4.14.2: refresh token rotation with reuse detection).
+//
+// Atomicity: everything runs in one BEGIN IMMEDIATE transaction on the
+// writer, so between reading the token and its grant and writing the
+// rotation (or the revocation) no other writer, in this or another
+// process, can commit. Of concurrent callers presenting one unrotated
+// token, the first to get the lock rotates it; the others then find it
+// rotated and take the grace or reuse branch. The reuse branch revokes the
+// grant and commits that before returning ErrRefreshReused.
+//
+// A grace <= 0 disables the grace window: a rotated token is always a
+// reuse. A grant with no AbsoluteExpiresAt has no absolute bound.
+func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next store.RefreshToken, now time.Time, grace time.Duration) (store.RefreshToken, store.RotateResult, error) {
+	var (
+		old    store.RefreshToken
+		result = store.RotateFailed
+	)
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		st, err := s.txStmt(ctx, tx, `SELECT `+refreshPrefixed+`, g.absolute_expires_at, g.revoked_at
+			FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id WHERE t.hash = ?`)
+		if err != nil {
+			return err
+		}
+		var absolute, revoked time.Time
+		old, err = scanRefresh(st.QueryRowContext(ctx, hash), tscan{&absolute}, tscan{&revoked})
+		if err != nil {
+			return err // ErrNotFound for an unknown hash
+		}
+		switch {
+		case !revoked.IsZero():
+			return store.ErrRevoked
+		case !old.ExpiresAt.After(now), !absolute.IsZero() && !absolute.After(now):
+			return store.ErrExpired
+		case old.RotatedAt.IsZero():
+			st, err := s.txStmt(ctx, tx, `UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ? WHERE hash = ?`)
+			if err != nil {
+				return err
+			}
+			if _, err := st.ExecContext(ctx, now.UnixNano(), next.Hash, hash); err != nil {
+				return mapErr(err)
+			}
+			if err := s.insertRefresh(ctx, tx, next); err != nil {
+				return err // rolls back the rotation too
+			}
+			old.RotatedAt, old.SuccessorHash = now, next.Hash
+			result = store.RotateRotated
+			return nil
+		case grace > 0 && now.Sub(old.RotatedAt) <= grace:
+			result = store.RotateGrace
+			return nil
+		default:
+			// Reuse outside grace: revoke the family, commit, then report.
+			st, err := s.txStmt(ctx, tx, `UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`)
+			if err != nil {
+				return err
+			}
+			if _, err := st.ExecContext(ctx, now.UnixNano(), old.GrantID); err != nil {
+				return mapErr(err)
+			}
+			return commitErr{store.ErrRefreshReused}
+		}
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return store.RefreshToken{}, store.RotateFailed, wrap("rotate refresh token", err)
+		}
+		return old, store.RotateFailed, wrap("rotate refresh token", err)
+	}
+	return old, result, nil
+}
+
+const refreshPrefixed = `t.hash, t.grant_id, t.client_id, t.user_id, t.scopes, t.created_at, t.expires_at, t.rotated_at, t.successor_hash`
+
+// --- access tokens ----------------------------------------------------------
+
+// RevokeAccessToken records the jti until expiresAt (idempotent; a second
+// call can only extend the entry's life).
+func (s *Store) RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error {
+	_, err := s.exec(ctx, `INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?)
+		ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`, jti, expiresAt.UnixNano())
+	return wrap("revoke access token", err)
+}
+
+// IsAccessTokenRevoked reports whether the jti was revoked (and not yet
+// swept, which happens only after the token expired anyway).
+func (s *Store) IsAccessTokenRevoked(ctx context.Context, jti string) (bool, error) {
+	var one int
+	err := s.queryRow(ctx, `SELECT 1 FROM revoked_access_tokens WHERE jti = ?`, jti).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, wrap("is access token revoked", err)
+}

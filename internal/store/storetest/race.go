@@ -1,0 +1,258 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/latchauth/latch/internal/store"
+)
+
+// racers is how many goroutines each race test starts. They are released
+// together so the calls overlap as much as the backend allows.
+const racers = 24
+
+func raceTests() []test {
+	return []test{
+		{"Race/ConsumeAuthCode", testRaceConsume},
+		{"Race/RotateNoGrace", testRaceRotateNoGrace},
+		{"Race/RotateGrace", testRaceRotateGrace},
+		{"Race/UseOnce", testRaceUseOnce},
+		{"Race/CreateUserUsername", testRaceCreateUser},
+		{"Race/ActivateKey", testRaceActivateKey},
+		{"Race/RecordFailure", testRaceRecordFailure},
+	}
+}
+
+// race runs fn(i) for i in [0, racers) on racers goroutines released at once.
+func race(fn func(i int)) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range racers {
+		wg.Go(func() {
+			<-start
+			fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+}
+
+// tally counts errors by sentinel; unexpected errors are listed as such.
+func tally(errs []error, sentinels ...error) map[string]int {
+	m := map[string]int{}
+next:
+	for _, err := range errs {
+		if err == nil {
+			m["nil"]++
+			continue
+		}
+		for _, s := range sentinels {
+			if errors.Is(err, s) {
+				m[s.Error()]++
+				continue next
+			}
+		}
+		m["unexpected: "+err.Error()]++
+	}
+	return m
+}
+
+func testRaceConsume(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	must(t, s.CreateAuthCode(ctx, fixCode("code", clientA, user1, "grant-1", at(time.Minute))), "CreateAuthCode")
+	errs := make([]error, racers)
+	codes := make([]store.AuthCode, racers)
+	race(func(i int) {
+		codes[i], errs[i] = s.ConsumeAuthCode(ctx, "code", at(time.Duration(i)*time.Millisecond))
+	})
+	got := tally(errs, store.ErrCodeUsed)
+	want := map[string]int{"nil": 1, store.ErrCodeUsed.Error(): racers - 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("%d concurrent ConsumeAuthCode = %v, want %v", racers, got, want)
+	}
+	var usedAt time.Time
+	for i, err := range errs {
+		if err == nil {
+			usedAt = codes[i].UsedAt
+		}
+	}
+	for i := range codes {
+		if codes[i].GrantID != "grant-1" || !codes[i].UsedAt.Equal(usedAt) {
+			t.Errorf("caller %d got {GrantID %q, UsedAt %s}, want {grant-1, the winner's %s}", i, codes[i].GrantID, fmtTime(codes[i].UsedAt), fmtTime(usedAt))
+		}
+	}
+}
+
+func testRaceRotateNoGrace(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	g, _ := refreshFixture(t, s)
+	now := at(time.Hour)
+	errs := make([]error, racers)
+	results := make([]store.RotateResult, racers)
+	race(func(i int) {
+		_, results[i], errs[i] = s.RotateRefreshToken(ctx, "rt-0", nextRT(g, fmt.Sprintf("next-%d", i), now), now, 0)
+	})
+	rotated, reused, revoked, other := 0, 0, 0, 0
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && results[i] == store.RotateRotated:
+			rotated++
+			winner = i
+		case errors.Is(err, store.ErrRefreshReused):
+			reused++
+		case errors.Is(err, store.ErrRevoked):
+			// A caller that arrives after the reuse revoked the grant.
+			revoked++
+		default:
+			other++
+			t.Errorf("caller %d: %v, %v; want RotateRotated, ErrRefreshReused or ErrRevoked", i, results[i], err)
+		}
+	}
+	if rotated != 1 || reused < 1 || rotated+reused+revoked != racers {
+		t.Fatalf("%d concurrent rotations with grace 0: %d rotated, %d reused, %d revoked, %d other; want exactly 1 rotated, >= 1 reused, rest reused or revoked",
+			racers, rotated, reused, revoked, other)
+	}
+	if ra := grantRevokedAt(t, s, g.ID); ra.IsZero() {
+		t.Errorf("grant not revoked after concurrent reuse")
+	}
+	old, err := s.GetRefreshToken(ctx, "rt-0")
+	must(t, err, "GetRefreshToken(rt-0)")
+	if want := fmt.Sprintf("next-%d", winner); old.SuccessorHash != want {
+		t.Errorf("rt-0.SuccessorHash = %q, want the winner's %q", old.SuccessorHash, want)
+	}
+	for i := range racers {
+		_, err := s.GetRefreshToken(ctx, fmt.Sprintf("next-%d", i))
+		if (err == nil) != (i == winner) {
+			t.Errorf("GetRefreshToken(next-%d) = %v; only the winner's successor (next-%d) may exist", i, err, winner)
+		}
+	}
+	_, _, err = s.RotateRefreshToken(ctx, fmt.Sprintf("next-%d", winner), nextRT(g, "after", now), now, 0)
+	wantErr(t, err, store.ErrRevoked, "RotateRefreshToken(winner's successor)")
+}
+
+func testRaceRotateGrace(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	g, _ := refreshFixture(t, s)
+	now := at(time.Hour)
+	errs := make([]error, racers)
+	results := make([]store.RotateResult, racers)
+	olds := make([]store.RefreshToken, racers)
+	race(func(i int) {
+		olds[i], results[i], errs[i] = s.RotateRefreshToken(ctx, "rt-0", nextRT(g, fmt.Sprintf("next-%d", i), now), now, time.Hour)
+	})
+	count := map[store.RotateResult]int{}
+	winner := -1
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("caller %d: %v; want no error within grace", i, err)
+			continue
+		}
+		count[results[i]]++
+		if results[i] == store.RotateRotated {
+			winner = i
+		}
+	}
+	if count[store.RotateRotated] != 1 || count[store.RotateGrace] != racers-1 {
+		t.Fatalf("%d concurrent rotations within grace: %d rotated, %d grace; want 1 and %d",
+			racers, count[store.RotateRotated], count[store.RotateGrace], racers-1)
+	}
+	want := fmt.Sprintf("next-%d", winner)
+	for i := range olds {
+		if olds[i].SuccessorHash != want {
+			t.Errorf("caller %d: old.SuccessorHash = %q, want the winner's %q", i, olds[i].SuccessorHash, want)
+		}
+	}
+	if ra := grantRevokedAt(t, s, g.ID); !ra.IsZero() {
+		t.Errorf("grant revoked at %s after rotations within grace, want live", fmtTime(ra))
+	}
+	for i := range racers {
+		_, err := s.GetRefreshToken(ctx, fmt.Sprintf("next-%d", i))
+		if (err == nil) != (i == winner) {
+			t.Errorf("GetRefreshToken(next-%d) = %v; only the winner's successor (next-%d) may exist", i, err, winner)
+		}
+	}
+}
+
+func testRaceUseOnce(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	errs := make([]error, racers)
+	race(func(i int) { errs[i] = s.UseOnce(ctx, "jti", at(time.Minute)) })
+	got := tally(errs, store.ErrAlreadyExists)
+	want := map[string]int{"nil": 1, store.ErrAlreadyExists.Error(): racers - 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("%d concurrent UseOnce = %v, want %v", racers, got, want)
+	}
+}
+
+func testRaceCreateUser(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	errs := make([]error, racers)
+	race(func(i int) { errs[i] = s.CreateUser(ctx, fixUser(fmt.Sprintf("u%d", i), "alice")) })
+	got := tally(errs, store.ErrAlreadyExists)
+	want := map[string]int{"nil": 1, store.ErrAlreadyExists.Error(): racers - 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("%d concurrent CreateUser with one username = %v, want %v", racers, got, want)
+	}
+	users, err := s.ListUsers(ctx)
+	must(t, err, "ListUsers")
+	if len(users) != 1 {
+		t.Errorf("ListUsers = %d users, want 1", len(users))
+	}
+}
+
+func testRaceActivateKey(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for i := range racers {
+		must(t, s.CreateKey(ctx, fixKey(fmt.Sprintf("k%02d", i), "ES256", base)), "CreateKey")
+	}
+	must(t, s.CreateKey(ctx, fixKey("rs", "RS256", base)), "CreateKey(rs)")
+	must(t, s.ActivateKey(ctx, "rs", base), "ActivateKey(rs)")
+	errs := make([]error, racers)
+	race(func(i int) { errs[i] = s.ActivateKey(ctx, fmt.Sprintf("k%02d", i), at(time.Duration(i)*time.Second)) })
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("ActivateKey(k%02d): %v", i, err)
+		}
+	}
+	// One active key per algorithm, whatever the interleaving.
+	active := 0
+	for id, k := range listKeys(t, s) {
+		if k.Alg == "ES256" && k.Active {
+			active++
+		}
+		if id == "rs" && !k.Active {
+			t.Errorf("RS256 key deactivated by ES256 activations")
+		}
+	}
+	if active != 1 {
+		t.Errorf("after %d concurrent ActivateKey: %d active ES256 keys, want 1", racers, active)
+	}
+}
+
+func testRaceRecordFailure(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	counts := make([]int, racers)
+	errs := make([]error, racers)
+	race(func(i int) { counts[i], errs[i] = s.RecordFailure(ctx, "k", base, time.Minute) })
+	// Each count includes the caller's own failure; under concurrency a
+	// backend may or may not see the others' uncommitted ones, so only the
+	// final total is exact.
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("RecordFailure #%d: %v", i, err)
+		}
+		if counts[i] < 1 || counts[i] > racers {
+			t.Errorf("RecordFailure #%d = %d, want within [1, %d]", i, counts[i], racers)
+		}
+	}
+	n, err := s.Failures(ctx, "k", base, time.Minute)
+	must(t, err, "Failures")
+	if n != racers {
+		t.Errorf("Failures after %d concurrent RecordFailure = %d, want %d", racers, n, racers)
+	}
+}

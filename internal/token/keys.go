@@ -1,0 +1,355 @@
+package token
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/latchauth/latch/internal/store"
+)
+
+// rsaBits is the RSA modulus size for RS256 keys (RFC 7518 §3.3 asks for
+// at least 2048).
+const rsaBits = 2048
+
+// keySet is one load of the keys. It is immutable once published in
+// Keys.set, except for the signer cache, which is safe for concurrent use.
+type keySet struct {
+	loadedAt time.Time
+	// staleAt is when the set must be reloaded: RefreshInterval after the
+	// load, or earlier when a retired key leaves the JWKS before that.
+	staleAt time.Time
+	active  map[string]*activeKey    // by alg
+	public  map[string]*publishedKey // by kid; active and published keys
+	jwks    []byte
+	signers sync.Map // signerKey → jose.Signer; one per (alg, typ)
+}
+
+type activeKey struct {
+	kid  string
+	alg  string
+	priv crypto.Signer // decrypted once per load
+}
+
+type publishedKey struct {
+	alg string
+	key crypto.PublicKey
+	// until is when a retired key stops verifying; zero for active keys.
+	until time.Time
+}
+
+type signerKey struct{ alg, typ string }
+
+// signer returns the cached jose.Signer for (ak.alg, typ), creating it on
+// first use. Signers carry the typ and kid headers (RFC 7515 §4.1.4, §4.1.9).
+func (s *keySet) signer(ak *activeKey, typ string) (jose.Signer, error) {
+	sk := signerKey{ak.alg, typ}
+	if v, ok := s.signers.Load(sk); ok {
+		return v.(jose.Signer), nil
+	}
+	opts := (&jose.SignerOptions{}).WithHeader("kid", ak.kid)
+	if typ != "" {
+		opts = opts.WithType(jose.ContentType(typ))
+	}
+	sg, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(ak.alg), Key: ak.priv}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("token: signer for %s: %w", ak.kid, err)
+	}
+	v, _ := s.signers.LoadOrStore(sk, sg)
+	return v.(jose.Signer), nil
+}
+
+// loaded returns the current key set (nil before the first load).
+func (k *Keys) loaded() *keySet {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.set
+}
+
+// current returns the key set to use now, reloading first when it is
+// stale. Only one reload runs at a time: while one caller reloads, the
+// others keep using the keys loaded before (they never wait on the store),
+// except before the first load, when there is nothing to use.
+func (k *Keys) current(ctx context.Context) (*keySet, error) {
+	k.mu.RLock()
+	s, retryAt := k.set, k.retryAt
+	k.mu.RUnlock()
+	now := k.now()
+	if s != nil && (now.Before(s.staleAt) || now.Before(retryAt)) {
+		return s, nil
+	}
+	if s == nil {
+		k.loadMu.Lock()
+		defer k.loadMu.Unlock()
+		if s := k.loaded(); s != nil {
+			return s, nil
+		}
+		if err := k.loadLocked(ctx); err != nil {
+			return nil, err
+		}
+		return k.loaded(), nil
+	}
+	if !k.loadMu.TryLock() {
+		return s, nil // someone is reloading; these keys are still good
+	}
+	defer k.loadMu.Unlock()
+	if cur := k.loaded(); cur != s {
+		return cur, nil // reloaded while we looked
+	}
+	if err := k.loadLocked(ctx); err != nil {
+		k.log.WarnContext(ctx, "token: reloading signing keys failed; using the keys loaded before", "err", err)
+		k.mu.Lock()
+		k.retryAt = now.Add(failedReloadRetry)
+		k.mu.Unlock()
+		return s, nil
+	}
+	return k.loaded(), nil
+}
+
+// reloadForUnknownKid reloads after a token named a kid not in seen (it may
+// come from a rotation on another instance), at most once per
+// unknownKidInterval. It returns the set to look in again.
+func (k *Keys) reloadForUnknownKid(ctx context.Context, seen *keySet) (*keySet, error) {
+	k.loadMu.Lock()
+	defer k.loadMu.Unlock()
+	if cur := k.loaded(); cur != seen {
+		return cur, nil // reloaded while we waited
+	}
+	now := k.now()
+	if !k.lastKidReload.IsZero() && now.Sub(k.lastKidReload) < unknownKidInterval {
+		return seen, nil
+	}
+	k.lastKidReload = now
+	if err := k.loadLocked(ctx); err != nil {
+		return seen, err
+	}
+	return k.loaded(), nil
+}
+
+// loadLocked reads every key, decrypts the active private keys, builds
+// the published set, the JWKS bytes and the signers for the standard
+// token types, and swaps the new set in. k.loadMu must be held. On error
+// the previous set stays in place.
+func (k *Keys) loadLocked(ctx context.Context) error {
+	stored, err := k.store.ListKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("token: list keys: %w", err)
+	}
+	now := k.now()
+	s := &keySet{
+		loadedAt: now,
+		staleAt:  now.Add(k.refresh),
+		active:   make(map[string]*activeKey),
+		public:   make(map[string]*publishedKey),
+	}
+	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
+	for _, sk := range stored { // newest first, so the JWKS is too
+		st, until := k.status(sk, now)
+		if st != StatusActive && st != StatusPublished {
+			continue
+		}
+		jwk, err := parsePublic(sk)
+		if err != nil {
+			return err
+		}
+		if st == StatusActive {
+			if prev := s.active[sk.Alg]; prev != nil {
+				// The store allows one active key per alg; if it ever
+				// holds two, sign with the newest and keep both published.
+				k.log.WarnContext(ctx, "token: several active keys for one algorithm; signing with the newest",
+					"alg", sk.Alg, "kid", prev.kid, "also_active", sk.ID)
+			} else {
+				priv, err := k.openPrivate(sk, jwk)
+				if err != nil {
+					return err
+				}
+				s.active[sk.Alg] = &activeKey{kid: sk.ID, alg: sk.Alg, priv: priv}
+			}
+		} else if until.Before(s.staleAt) {
+			s.staleAt = until
+		}
+		s.public[sk.ID] = &publishedKey{alg: sk.Alg, key: jwk.Key, until: until}
+		set.Keys = append(set.Keys, jwk)
+	}
+	if s.jwks, err = json.Marshal(set); err != nil {
+		return fmt.Errorf("token: marshal JWKS: %w", err)
+	}
+	for _, ak := range s.active {
+		for _, typ := range []string{TypeAccessToken, TypeIDToken} {
+			if _, err := s.signer(ak, typ); err != nil {
+				return err
+			}
+		}
+	}
+	k.mu.Lock()
+	k.set = s
+	k.retryAt = time.Time{}
+	k.mu.Unlock()
+	k.log.DebugContext(ctx, "token: signing keys loaded", "active", len(s.active), "published", len(s.public))
+	return nil
+}
+
+// createLocked generates, stores and activates a key for alg. k.loadMu
+// must be held (it serialises creation in this process; across processes
+// ActivateKey keeps one active key per alg).
+func (k *Keys) createLocked(ctx context.Context, alg string) (store.SigningKey, error) {
+	now := k.now()
+	sk, err := k.newKey(alg, now)
+	if err != nil {
+		return store.SigningKey{}, err
+	}
+	if err := k.store.CreateKey(ctx, sk); err != nil {
+		return store.SigningKey{}, fmt.Errorf("token: create key: %w", err)
+	}
+	if err := k.store.ActivateKey(ctx, sk.ID, now); err != nil {
+		return store.SigningKey{}, fmt.Errorf("token: activate key %s: %w", sk.ID, err)
+	}
+	sk.Active = true
+	k.log.InfoContext(ctx, "token: signing key created and activated", "kid", sk.ID, "alg", alg)
+	return sk, nil
+}
+
+// newKey generates a key pair for alg. The kid is the RFC 7638 JWK
+// thumbprint (SHA-256, base64url) of the public key. Private holds the
+// PKCS#8 DER sealed with the kid as additional data; Public the public JWK
+// with kid, alg and use "sig".
+func (k *Keys) newKey(alg string, now time.Time) (store.SigningKey, error) {
+	priv, err := generate(alg)
+	if err != nil {
+		return store.SigningKey{}, err
+	}
+	jwk := jose.JSONWebKey{Key: priv.Public(), Algorithm: alg, Use: "sig"}
+	tp, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return store.SigningKey{}, fmt.Errorf("token: thumbprint: %w", err)
+	}
+	jwk.KeyID = base64.RawURLEncoding.EncodeToString(tp)
+	pub, err := jwk.MarshalJSON()
+	if err != nil {
+		return store.SigningKey{}, fmt.Errorf("token: marshal public key: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return store.SigningKey{}, fmt.Errorf("token: marshal private key: %w", err)
+	}
+	return store.SigningKey{
+		ID:        jwk.KeyID,
+		Alg:       alg,
+		Private:   k.sealer.Seal(der, []byte(jwk.KeyID)),
+		Public:    pub,
+		CreatedAt: now,
+	}, nil
+}
+
+func generate(alg string) (crypto.Signer, error) {
+	switch alg {
+	case RS256:
+		return rsa.GenerateKey(rand.Reader, rsaBits)
+	case ES256:
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case EdDSA:
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		return priv, err
+	}
+	return nil, fmt.Errorf("token: unsupported signing algorithm %q", alg)
+}
+
+// parsePublic parses and checks a stored public JWK: public, valid, with
+// the row's kid and alg, use "sig", and a key of the alg's type.
+func parsePublic(sk store.SigningKey) (jose.JSONWebKey, error) {
+	var jwk jose.JSONWebKey
+	if err := jwk.UnmarshalJSON(sk.Public); err != nil {
+		return jwk, fmt.Errorf("token: key %s: public key: %w", sk.ID, err)
+	}
+	switch {
+	case !jwk.IsPublic() || !jwk.Valid():
+		return jwk, fmt.Errorf("token: key %s: not a valid public key", sk.ID)
+	case jwk.KeyID != sk.ID || jwk.Algorithm != sk.Alg || jwk.Use != "sig":
+		return jwk, fmt.Errorf("token: key %s: JWK has kid %q alg %q use %q, want %q %q sig", sk.ID, jwk.KeyID, jwk.Algorithm, jwk.Use, sk.ID, sk.Alg)
+	}
+	if err := checkKeyType(sk.Alg, jwk.Key); err != nil {
+		return jwk, fmt.Errorf("token: key %s: %w", sk.ID, err)
+	}
+	return jwk, nil
+}
+
+// checkKeyType reports whether pub is a key for alg (RFC 7518 §3.3, §3.4,
+// RFC 8037 §3.1).
+func checkKeyType(alg string, pub crypto.PublicKey) error {
+	ok := false
+	switch p := pub.(type) {
+	case *rsa.PublicKey:
+		ok = alg == RS256 && p.N.BitLen() >= rsaBits
+	case *ecdsa.PublicKey:
+		ok = alg == ES256 && p.Curve == elliptic.P256()
+	case ed25519.PublicKey:
+		ok = alg == EdDSA
+	}
+	if !ok {
+		return fmt.Errorf("a %T is not a key for %s", pub, alg)
+	}
+	return nil
+}
+
+// openPrivate decrypts a stored private key (sealed with its kid as
+// additional data) and checks that it matches the public key.
+func (k *Keys) openPrivate(sk store.SigningKey, jwk jose.JSONWebKey) (crypto.Signer, error) {
+	der, err := k.sealer.Open(sk.Private, []byte(sk.ID))
+	if err != nil {
+		return nil, fmt.Errorf("token: key %s: decrypt private key (wrong key-encryption secret?): %w", sk.ID, err)
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("token: key %s: parse private key: %w", sk.ID, err)
+	}
+	priv, ok := parsed.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("token: key %s: %T is not a signing key", sk.ID, parsed)
+	}
+	pub, ok := priv.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(jwk.Key) {
+		return nil, errors.New("token: key " + sk.ID + ": private key does not match public key")
+	}
+	return priv, nil
+}
+
+// status classifies a stored key at now; until is when a retired key
+// leaves (or left) the JWKS.
+func (k *Keys) status(sk store.SigningKey, now time.Time) (status string, until time.Time) {
+	switch {
+	case sk.Active:
+		return StatusActive, time.Time{}
+	case !sk.RetiredAt.IsZero():
+		until = sk.RetiredAt.Add(k.retiredTTL)
+		if now.Before(until) {
+			return StatusPublished, until
+		}
+		return StatusExpired, until
+	}
+	return StatusInactive, time.Time{}
+}
+
+func (k *Keys) info(sk store.SigningKey, now time.Time) KeyInfo {
+	st, until := k.status(sk, now)
+	return KeyInfo{
+		ID:             sk.ID,
+		Alg:            sk.Alg,
+		Status:         st,
+		CreatedAt:      sk.CreatedAt,
+		RetiredAt:      sk.RetiredAt,
+		PublishedUntil: until,
+	}
+}
