@@ -174,7 +174,7 @@ func TestResponseModes(t *testing.T) {
 
 	p := b.get(conf.AuthCodeURL("frag", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("response_mode", "fragment")))
 	loc, _ := url.Parse(p.header.Get("Location"))
-	frag, _ := url.ParseQuery(loc.Fragment)
+	frag, _ := url.ParseQuery(loc.EscapedFragment())
 	if loc.RawQuery != "" || frag.Get("code") == "" || frag.Get("state") != "frag" || frag.Get("iss") != e.issuer {
 		t.Errorf("fragment mode: Location = %s", p.header.Get("Location"))
 	}

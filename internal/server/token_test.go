@@ -209,7 +209,7 @@ func TestAuthorizeErrors(t *testing.T) {
 			case strings.HasPrefix(loc.String(), spaRedirect+"?"):
 			case strings.HasPrefix(loc.String(), spaRedirect+"#") && tc.code == "unsupported_response_type":
 				// An implicit or hybrid client reads the fragment.
-				q, _ = url.ParseQuery(loc.Fragment)
+				q, _ = url.ParseQuery(loc.EscapedFragment())
 			default:
 				t.Fatalf("Location = %s, want the registered redirect URI", loc)
 			}
