@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchauth/latch/internal/latchtest"
+
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 )
@@ -16,24 +18,24 @@ import (
 // over HTTP, the code exchange, ID token verification (signature, nonce,
 // at_hash) and userinfo.
 func TestCodeFlowWithRealClients(t *testing.T) {
-	e := newEnv(t)
-	ctx := ctxWithClient(t.Context())
-	provider := e.provider()
-	conf := e.oauthConfig("spa", spaRedirect, oidc.ScopeOpenID, "profile", "email")
+	e := latchtest.Start(t)
+	ctx := latchtest.ClientContext(t.Context())
+	provider := e.Provider()
+	conf := e.OAuthConfig("spa", latchtest.SPARedirect, oidc.ScopeOpenID, "profile", "email")
 	conf.Endpoint = provider.Endpoint()
 	verifier := oauth2.GenerateVerifier()
-	b := e.browser()
+	b := e.Browser()
 
-	p := b.get(conf.AuthCodeURL("state-123", oauth2.S256ChallengeOption(verifier), oidc.Nonce("nonce-456")))
-	if !isLoginPage(p) {
-		t.Fatalf("first authorization request: want the login page, got %d", p.status)
+	p := b.Get(conf.AuthCodeURL("state-123", oauth2.S256ChallengeOption(verifier), oidc.Nonce("nonce-456")))
+	if !latchtest.IsLoginPage(p) {
+		t.Fatalf("first authorization request: want the login page, got %d", p.Status)
 	}
-	q := callback(t, b.login(p, "alice", alicePassword))
+	q := latchtest.Callback(t, b.Login(p, "alice", latchtest.AlicePassword))
 	if got := q.Get("state"); got != "state-123" {
 		t.Errorf("state = %q, want state-123", got)
 	}
-	if got := q.Get("iss"); got != e.issuer {
-		t.Errorf("iss = %q, want %q (RFC 9207)", got, e.issuer)
+	if got := q.Get("iss"); got != e.Issuer {
+		t.Errorf("iss = %q, want %q (RFC 9207)", got, e.Issuer)
 	}
 	tok, err := conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
 	if err != nil {
@@ -74,8 +76,8 @@ func TestCodeFlowWithRealClients(t *testing.T) {
 
 	// SSO: a second authorization request in the same browser skips login.
 	verifier2 := oauth2.GenerateVerifier()
-	p = b.get(conf.AuthCodeURL("again", oauth2.S256ChallengeOption(verifier2)))
-	q = callback(t, p)
+	p = b.Get(conf.AuthCodeURL("again", oauth2.S256ChallengeOption(verifier2)))
+	q = latchtest.Callback(t, p)
 	if _, err := conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier2)); err != nil {
 		t.Fatalf("second exchange: %v", err)
 	}
@@ -83,9 +85,9 @@ func TestCodeFlowWithRealClients(t *testing.T) {
 
 // TestAccessTokenIsRFC9068JWT checks the access token's header and claims.
 func TestAccessTokenIsRFC9068JWT(t *testing.T) {
-	e := newEnv(t)
-	tok, _ := e.codeFlow(e.browser(), "openid")
-	header, claims := decodeJWT(t, tok.AccessToken)
+	e := latchtest.Start(t)
+	tok, _ := e.CodeFlow(e.Browser(), "openid")
+	header, claims := latchtest.DecodeJWT(t, tok.AccessToken)
 	if header["typ"] != "at+jwt" || header["kid"] == nil || header["alg"] != "ES256" {
 		t.Errorf("header = %v, want typ at+jwt, a kid and alg ES256", header)
 	}
@@ -94,117 +96,117 @@ func TestAccessTokenIsRFC9068JWT(t *testing.T) {
 			t.Errorf("claim %s missing: %v", c, claims)
 		}
 	}
-	if claims["iss"] != e.issuer || claims["client_id"] != "spa" || claims["sub"] != "user-alice" {
+	if claims["iss"] != e.Issuer || claims["client_id"] != "spa" || claims["sub"] != "user-alice" {
 		t.Errorf("claims = %v", claims)
 	}
 }
 
 func TestConsentRememberedAndDenied(t *testing.T) {
-	e := newEnv(t)
-	conf := e.oauthConfig("web", webRedirect, "openid", "email")
-	b := e.browser()
+	e := latchtest.Start(t)
+	conf := e.OAuthConfig("web", latchtest.WebRedirect, "openid", "email")
+	b := e.Browser()
 	verifier := oauth2.GenerateVerifier()
-	p := b.get(conf.AuthCodeURL("s1", oauth2.S256ChallengeOption(verifier)))
-	p = b.login(p, "alice", alicePassword)
-	if !isConsentPage(p) {
-		t.Fatalf("want the consent page for a third-party client, got %d", p.status)
+	p := b.Get(conf.AuthCodeURL("s1", oauth2.S256ChallengeOption(verifier)))
+	p = b.Login(p, "alice", latchtest.AlicePassword)
+	if !latchtest.IsConsentPage(p) {
+		t.Fatalf("want the consent page for a third-party client, got %d", p.Status)
 	}
-	if !strings.Contains(p.body, "email") {
+	if !strings.Contains(p.Body, "email") {
 		t.Errorf("consent page does not list the email scope")
 	}
-	q := callback(t, b.consent(p, "allow"))
+	q := latchtest.Callback(t, b.Consent(p, "allow"))
 	if _, err := conf.Exchange(t.Context(), q.Get("code"), oauth2.VerifierOption(verifier)); err != nil {
 		t.Fatalf("confidential client exchange: %v", err)
 	}
 	// Remembered: same scopes, no consent page.
-	p = b.get(conf.AuthCodeURL("s2", oauth2.S256ChallengeOption(verifier)))
-	if q := callback(t, p); q.Get("code") == "" {
+	p = b.Get(conf.AuthCodeURL("s2", oauth2.S256ChallengeOption(verifier)))
+	if q := latchtest.Callback(t, p); q.Get("code") == "" {
 		t.Fatalf("remembered consent: no code in %v", q)
 	}
 	// prompt=consent asks again; deny returns access_denied with state.
-	p = b.get(conf.AuthCodeURL("s3", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("prompt", "consent")))
-	q = callback(t, b.consent(p, "deny"))
-	if q.Get("error") != "access_denied" || q.Get("state") != "s3" || q.Get("iss") != e.issuer {
+	p = b.Get(conf.AuthCodeURL("s3", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("prompt", "consent")))
+	q = latchtest.Callback(t, b.Consent(p, "deny"))
+	if q.Get("error") != "access_denied" || q.Get("state") != "s3" || q.Get("iss") != e.Issuer {
 		t.Errorf("deny: callback = %v, want access_denied with state s3 and iss", q)
 	}
 	// More scopes than consented: asked again.
 	conf.Scopes = []string{"openid", "email", "profile"}
-	if p := b.get(conf.AuthCodeURL("s4", oauth2.S256ChallengeOption(verifier))); !isConsentPage(p) {
-		t.Errorf("wider scope: want the consent page again, got %d", p.status)
+	if p := b.Get(conf.AuthCodeURL("s4", oauth2.S256ChallengeOption(verifier))); !latchtest.IsConsentPage(p) {
+		t.Errorf("wider scope: want the consent page again, got %d", p.Status)
 	}
 }
 
 func TestPromptAndMaxAge(t *testing.T) {
-	e := newEnv(t)
-	conf := e.oauthConfig("spa", spaRedirect, "openid")
-	b := e.browser()
+	e := latchtest.Start(t)
+	conf := e.OAuthConfig("spa", latchtest.SPARedirect, "openid")
+	b := e.Browser()
 	v := oauth2.GenerateVerifier()
 	none := oauth2.SetAuthURLParam("prompt", "none")
 
-	q := callback(t, b.get(conf.AuthCodeURL("n1", oauth2.S256ChallengeOption(v), none)))
+	q := latchtest.Callback(t, b.Get(conf.AuthCodeURL("n1", oauth2.S256ChallengeOption(v), none)))
 	if q.Get("error") != "login_required" || q.Get("state") != "n1" {
 		t.Fatalf("prompt=none without a session: %v, want login_required", q)
 	}
-	b.signIn(conf.AuthCodeURL("x", oauth2.S256ChallengeOption(v)))
-	q = callback(t, b.get(conf.AuthCodeURL("n2", oauth2.S256ChallengeOption(v), none)))
+	b.SignIn(conf.AuthCodeURL("x", oauth2.S256ChallengeOption(v)))
+	q = latchtest.Callback(t, b.Get(conf.AuthCodeURL("n2", oauth2.S256ChallengeOption(v), none)))
 	if q.Get("code") == "" {
 		t.Fatalf("prompt=none with a session: %v, want a code", q)
 	}
-	if p := b.get(conf.AuthCodeURL("l", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("prompt", "login"))); !isLoginPage(p) {
-		t.Errorf("prompt=login with a session: want the login page, got %d", p.status)
-	} else if q := callback(t, b.login(p, "alice", alicePassword)); q.Get("code") == "" {
+	if p := b.Get(conf.AuthCodeURL("l", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("prompt", "login"))); !latchtest.IsLoginPage(p) {
+		t.Errorf("prompt=login with a session: want the login page, got %d", p.Status)
+	} else if q := latchtest.Callback(t, b.Login(p, "alice", latchtest.AlicePassword)); q.Get("code") == "" {
 		t.Errorf("after prompt=login sign-in: %v, want a code (no loop)", q)
 	}
-	e.clock.Advance(2 * time.Minute)
-	if p := b.get(conf.AuthCodeURL("m", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("max_age", "60"))); !isLoginPage(p) {
-		t.Errorf("max_age=60 two minutes after login: want the login page, got %d", p.status)
+	e.Clock.Advance(2 * time.Minute)
+	if p := b.Get(conf.AuthCodeURL("m", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("max_age", "60"))); !latchtest.IsLoginPage(p) {
+		t.Errorf("max_age=60 two minutes after login: want the login page, got %d", p.Status)
 	}
-	q = callback(t, b.get(conf.AuthCodeURL("m2", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("max_age", "3600"))))
+	q = latchtest.Callback(t, b.Get(conf.AuthCodeURL("m2", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("max_age", "3600"))))
 	if q.Get("code") == "" {
 		t.Errorf("max_age=3600: %v, want a code", q)
 	}
 }
 
 func TestResponseModes(t *testing.T) {
-	e := newEnv(t)
-	conf := e.oauthConfig("spa", spaRedirect, "openid")
-	b := e.browser()
+	e := latchtest.Start(t)
+	conf := e.OAuthConfig("spa", latchtest.SPARedirect, "openid")
+	b := e.Browser()
 	v := oauth2.GenerateVerifier()
-	b.signIn(conf.AuthCodeURL("x", oauth2.S256ChallengeOption(v)))
+	b.SignIn(conf.AuthCodeURL("x", oauth2.S256ChallengeOption(v)))
 
-	p := b.get(conf.AuthCodeURL("frag", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("response_mode", "fragment")))
-	loc, _ := url.Parse(p.header.Get("Location"))
+	p := b.Get(conf.AuthCodeURL("frag", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("response_mode", "fragment")))
+	loc, _ := url.Parse(p.Header.Get("Location"))
 	frag, _ := url.ParseQuery(loc.EscapedFragment())
-	if loc.RawQuery != "" || frag.Get("code") == "" || frag.Get("state") != "frag" || frag.Get("iss") != e.issuer {
-		t.Errorf("fragment mode: Location = %s", p.header.Get("Location"))
+	if loc.RawQuery != "" || frag.Get("code") == "" || frag.Get("state") != "frag" || frag.Get("iss") != e.Issuer {
+		t.Errorf("fragment mode: Location = %s", p.Header.Get("Location"))
 	}
 
-	p = b.get(conf.AuthCodeURL("fp", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("response_mode", "form_post")))
-	if p.status != http.StatusOK || !strings.Contains(p.body, `action="`+spaRedirect+`"`) || !strings.Contains(p.body, `name="code"`) || !strings.Contains(p.body, `value="fp"`) {
-		t.Errorf("form_post: %d\n%s", p.status, p.body)
+	p = b.Get(conf.AuthCodeURL("fp", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("response_mode", "form_post")))
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, `action="`+latchtest.SPARedirect+`"`) || !strings.Contains(p.Body, `name="code"`) || !strings.Contains(p.Body, `value="fp"`) {
+		t.Errorf("form_post: %d\n%s", p.Status, p.Body)
 	}
-	if csp := p.header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' "+spaOrigin) {
-		t.Errorf("form_post CSP = %q, want form-action allowing %s", csp, spaOrigin)
+	if csp := p.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' "+latchtest.SPAOrigin) {
+		t.Errorf("form_post CSP = %q, want form-action allowing %s", csp, latchtest.SPAOrigin)
 	}
 }
 
 func TestLoginFailures(t *testing.T) {
-	e := newEnv(t)
-	conf := e.oauthConfig("spa", spaRedirect, "openid")
-	b := e.browser()
+	e := latchtest.Start(t)
+	conf := e.OAuthConfig("spa", latchtest.SPARedirect, "openid")
+	b := e.Browser()
 	authURL := conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
-	p := b.get(authURL)
-	wrongPw := b.login(p, "alice", "wrong")
-	unknown := b.login(p, "mallory", "wrong")
-	for name, got := range map[string]page{"wrong password": wrongPw, "unknown user": unknown} {
-		if !isLoginPage(got) || !strings.Contains(got.body, "Incorrect username or password.") {
-			t.Errorf("%s: want the login page again with the generic error, got %d", name, got.status)
+	p := b.Get(authURL)
+	wrongPw := b.Login(p, "alice", "wrong")
+	unknown := b.Login(p, "mallory", "wrong")
+	for name, got := range map[string]latchtest.Page{"wrong password": wrongPw, "unknown user": unknown} {
+		if !latchtest.IsLoginPage(got) || !strings.Contains(got.Body, "Incorrect username or password.") {
+			t.Errorf("%s: want the login page again with the generic error, got %d", name, got.Status)
 		}
 	}
-	if wrongPw.status != unknown.status {
-		t.Errorf("status differs for wrong password (%d) and unknown user (%d): user enumeration", wrongPw.status, unknown.status)
+	if wrongPw.Status != unknown.Status {
+		t.Errorf("status differs for wrong password (%d) and unknown user (%d): user enumeration", wrongPw.Status, unknown.Status)
 	}
-	if log := e.auditLog(); !strings.Contains(log, `"event":"login_failed"`) || strings.Contains(log, "wrong") && strings.Contains(log, `"password"`) {
+	if log := e.AuditLog(); !strings.Contains(log, `"event":"login_failed"`) || strings.Contains(log, "wrong") && strings.Contains(log, `"password"`) {
 		t.Errorf("audit log lacks login_failed or contains a password: %s", log)
 	}
 }
@@ -212,18 +214,18 @@ func TestLoginFailures(t *testing.T) {
 // TestSessionCookie checks the SSO cookie attributes and that a session
 // id planted before login is replaced (session fixation).
 func TestSessionCookie(t *testing.T) {
-	e := newEnv(t)
-	conf := e.oauthConfig("spa", spaRedirect, "openid")
-	b := e.browser()
-	u, _ := url.Parse(e.issuer)
+	e := latchtest.Start(t)
+	conf := e.OAuthConfig("spa", latchtest.SPARedirect, "openid")
+	b := e.Browser()
+	u, _ := url.Parse(e.Issuer)
 	planted := &http.Cookie{Name: "latch_session", Value: "planted-by-attacker", Path: "/"}
-	b.client.Jar.SetCookies(u, []*http.Cookie{planted})
-	p := b.get(conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.issuer+"/login", strings.NewReader(url.Values{
-		"interaction": {hidden(t, p.body)}, "username": {"alice"}, "password": {alicePassword},
+	b.Client.Jar.SetCookies(u, []*http.Cookie{planted})
+	p := b.Get(conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.Issuer+"/login", strings.NewReader(url.Values{
+		"interaction": {latchtest.Hidden(t, p.Body)}, "username": {"alice"}, "password": {latchtest.AlicePassword},
 	}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := b.client.Do(req)
+	resp, err := b.Client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,412 @@
+// Package latchtest starts a complete Latch (real SQLite store, real
+// keys, real HTTP) on httptest for tests in any package, with a seeded
+// user and clients, a settable clock, an audit-log buffer and a browser
+// that follows the login and consent forms.
+package latchtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/latchauth/latch/internal/config"
+	"github.com/latchauth/latch/internal/password"
+	"github.com/latchauth/latch/internal/server"
+	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/store/sqlite"
+	"github.com/latchauth/latch/internal/token"
+)
+
+// clock is a settable clock shared by the server under test.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// env is a running Latch on a real SQLite store behind httptest.
+type Env struct {
+	t      testing.TB
+	Issuer string
+	Server *httptest.Server
+	Store  store.Store
+	Clock  *Clock
+	audit  *bytes.Buffer
+	auditM *sync.Mutex
+	// Secrets of confidential clients, by id.
+	Secrets map[string]string
+}
+
+const (
+	AlicePassword = "correct horse battery staple"
+	SPAOrigin     = "http://spa.test:3000"
+	SPARedirect   = "http://spa.test:3000/callback"
+	WebRedirect   = "https://web.test/callback"
+	TestSecret    = "0123456789abcdef0123456789abcdef-test-only"
+)
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// newEnv starts Latch with a user "alice" and three clients: "spa"
+// (public, first-party, refresh tokens), "web" (confidential, consent
+// required) and "native" (public, loopback redirect).
+func Start(t testing.TB, mutate ...func(*config.Config)) *Env {
+	t.Helper()
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "latch.db"))
+	if err != nil {
+		t.Fatalf("sqlite.Open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ts := httptest.NewUnstartedServer(http.NotFoundHandler())
+	issuer := "http://" + ts.Listener.Addr().String()
+	cfg := config.Default()
+	cfg.Issuer = issuer
+	cfg.KeyEncryptionSecret = TestSecret
+	cfg.PasswordMemoryKiB, cfg.PasswordIterations = 64, 1
+	cfg.SigningAlg = token.ES256
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	clk := &Clock{t: time.Now().Truncate(time.Second)}
+	e := &Env{t: t, Issuer: issuer, Server: ts, Store: st, Clock: clk, audit: &bytes.Buffer{}, auditM: &sync.Mutex{}, Secrets: map[string]string{}}
+	audit := slog.New(slog.NewJSONHandler(lockedWriter{e.auditM, e.audit}, nil))
+	srv, err := server.Assemble(ctx, cfg, st, slog.New(slog.DiscardHandler), audit, clk.Now, nil)
+	if err != nil {
+		t.Fatalf("Assemble: %v", err)
+	}
+	ts.Config.Handler = srv
+	ts.Start()
+	t.Cleanup(ts.Close)
+
+	hash, err := password.Hash(AlicePassword, password.Params{Memory: 64, Iterations: 1, Parallelism: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.MustUser(store.User{ID: "user-alice", Username: "alice", Email: "alice@example.com", EmailVerified: true, Name: "Alice Liddell", PasswordHash: hash})
+	e.MustClient(store.Client{
+		ID: "spa", Public: true, Name: "Demo SPA", FirstParty: true,
+		RedirectURIs: []string{SPARedirect}, AllowedOrigins: []string{SPAOrigin},
+		PostLogoutRedirectURIs: []string{"http://spa.test:3000/"},
+		GrantTypes:             []string{"authorization_code", "refresh_token"},
+	})
+	e.MustClient(store.Client{
+		ID: "web", Name: "Web App", RedirectURIs: []string{WebRedirect},
+		GrantTypes: []string{"authorization_code", "refresh_token"},
+	})
+	e.MustClient(store.Client{
+		ID: "native", Public: true, FirstParty: true, RedirectURIs: []string{"http://127.0.0.1/callback"},
+		GrantTypes: []string{"authorization_code"},
+	})
+	return e
+}
+
+func (e *Env) MustUser(u store.User) {
+	e.t.Helper()
+	if err := e.Store.CreateUser(e.t.Context(), u); err != nil {
+		e.t.Fatalf("CreateUser: %v", err)
+	}
+}
+
+// mustClient registers c; a confidential client gets a fresh secret,
+// remembered in e.Secrets.
+func (e *Env) MustClient(c store.Client) {
+	e.t.Helper()
+	if !c.Public {
+		secret := token.NewOpaque()
+		c.SecretHash = token.Hash(secret)
+		e.Secrets[c.ID] = secret
+	}
+	c.CreatedAt = e.Clock.Now()
+	if err := e.Store.CreateClient(e.t.Context(), c); err != nil {
+		e.t.Fatalf("CreateClient: %v", err)
+	}
+}
+
+func (e *Env) AuditLog() string {
+	e.auditM.Lock()
+	defer e.auditM.Unlock()
+	return e.audit.String()
+}
+
+// oauthConfig is an x/oauth2 config for a registered client.
+func (e *Env) OAuthConfig(clientID, redirect string, scopes ...string) *oauth2.Config {
+	return &oauth2.Config{
+		ClientID: clientID, ClientSecret: e.Secrets[clientID], RedirectURL: redirect, Scopes: scopes,
+		Endpoint: oauth2.Endpoint{AuthURL: e.Issuer + "/authorize", TokenURL: e.Issuer + "/token"},
+	}
+}
+
+func (e *Env) Provider() *oidc.Provider {
+	e.t.Helper()
+	p, err := oidc.NewProvider(e.t.Context(), e.Issuer)
+	if err != nil {
+		e.t.Fatalf("oidc.NewProvider: %v", err)
+	}
+	return p
+}
+
+// browser is a user agent with a cookie jar that stops at redirects
+// leaving Latch, so the test sees what the client's callback would get.
+type Browser struct {
+	t      testing.TB
+	e      *Env
+	Client *http.Client
+}
+
+func (e *Env) Browser() *Browser {
+	jar, _ := cookiejar.New(nil)
+	b := &Browser{t: e.t, e: e}
+	b.Client = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if !strings.HasPrefix(req.URL.String(), e.Issuer) {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	return b
+}
+
+type Page struct {
+	Status int
+	Header http.Header
+	Body   string
+	URL    *url.URL // final URL requested
+}
+
+func (b *Browser) Do(req *http.Request) Page {
+	b.t.Helper()
+	resp, err := b.Client.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return Page{Status: resp.StatusCode, Header: resp.Header, Body: string(body), URL: resp.Request.URL}
+}
+
+func (b *Browser) Get(u string) Page {
+	b.t.Helper()
+	req, err := http.NewRequestWithContext(b.t.Context(), http.MethodGet, u, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return b.Do(req)
+}
+
+func (b *Browser) Post(u string, form url.Values) Page {
+	b.t.Helper()
+	req, err := http.NewRequestWithContext(b.t.Context(), http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.Do(req)
+}
+
+var (
+	interactionRE = regexp.MustCompile(`name="interaction" value="([^"]*)"`)
+	formActionRE  = regexp.MustCompile(`<form[^>]*action="([^"]*)"`)
+)
+
+func Hidden(t testing.TB, body string) string {
+	t.Helper()
+	m := interactionRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no interaction field in page:\n%s", body)
+	}
+	return html.UnescapeString(m[1])
+}
+
+func IsLoginPage(p Page) bool {
+	return p.Status < 500 && strings.Contains(p.Body, `name="password"`)
+}
+
+func IsConsentPage(p Page) bool {
+	return strings.Contains(p.Body, `name="decision" value="allow"`)
+}
+
+// login submits the login form on p.
+func (b *Browser) Login(p Page, username, pw string) Page {
+	b.t.Helper()
+	if !IsLoginPage(p) {
+		b.t.Fatalf("expected the login page, got %d:\n%s", p.Status, p.Body)
+	}
+	return b.Post(b.e.Issuer+"/login", url.Values{"interaction": {Hidden(b.t, p.Body)}, "username": {username}, "password": {pw}})
+}
+
+func (b *Browser) Consent(p Page, decision string) Page {
+	b.t.Helper()
+	if !IsConsentPage(p) {
+		b.t.Fatalf("expected the consent page, got %d:\n%s", p.Status, p.Body)
+	}
+	return b.Post(b.e.Issuer+"/consent", url.Values{"interaction": {Hidden(b.t, p.Body)}, "decision": {decision}})
+}
+
+// callback returns the query of a redirect to the client.
+func Callback(t testing.TB, p Page) url.Values {
+	t.Helper()
+	if p.Status != http.StatusFound && p.Status != http.StatusSeeOther {
+		t.Fatalf("expected a redirect to the client, got %d:\n%s", p.Status, p.Body)
+	}
+	loc, err := url.Parse(p.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc.Query()
+}
+
+// signIn runs the browser through authorize → login (→ consent allow) and
+// returns the callback parameters.
+func (b *Browser) SignIn(authURL string) url.Values {
+	b.t.Helper()
+	p := b.Get(authURL)
+	if IsLoginPage(p) {
+		p = b.Login(p, "alice", AlicePassword)
+	}
+	if IsConsentPage(p) {
+		p = b.Consent(p, "allow")
+	}
+	return Callback(b.t, p)
+}
+
+// tokenPost posts a raw form to the token endpoint (or another API path).
+func (e *Env) PostForm(path string, form url.Values, mutate ...func(*http.Request)) (*http.Response, map[string]any) {
+	e.t.Helper()
+	req, err := http.NewRequestWithContext(e.t.Context(), http.MethodPost, e.Issuer+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, m := range mutate {
+		m(req)
+	}
+	return e.DoJSON(req)
+}
+
+func (e *Env) DoJSON(req *http.Request) (*http.Response, map[string]any) {
+	e.t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	if len(body) > 0 {
+		if err := json.Unmarshal(body, &m); err != nil {
+			e.t.Fatalf("%s %s: response is not JSON (%d): %q", req.Method, req.URL, resp.StatusCode, body)
+		}
+	}
+	return resp, m
+}
+
+// codeFlow runs a complete PKCE flow for the spa client and returns the
+// token.
+func (e *Env) CodeFlow(b *Browser, scopes ...string) (*oauth2.Token, *oauth2.Config) {
+	e.t.Helper()
+	conf := e.OAuthConfig("spa", SPARedirect, scopes...)
+	verifier := oauth2.GenerateVerifier()
+	q := b.SignIn(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)))
+	tok, err := conf.Exchange(e.t.Context(), q.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		e.t.Fatalf("Exchange: %v", err)
+	}
+	return tok, conf
+}
+
+func OAuthErrorCode(err error) string {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		return re.ErrorCode
+	}
+	return ""
+}
+
+func ClientContext(ctx context.Context) context.Context {
+	return oidc.ClientContext(ctx, http.DefaultClient)
+}
+
+// DecodeJWT returns the decoded header and claims of a compact JWS
+// without verifying it.
+func DecodeJWT(t testing.TB, raw string) (header, claims map[string]any) {
+	t.Helper()
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWS compact token: %q", raw)
+	}
+	for i, dst := range []*map[string]any{&header, &claims} {
+		b, err := base64.RawURLEncoding.DecodeString(parts[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return header, claims
+}
+
+// Issued is a code obtained by a signed-in browser, before exchange.
+type Issued struct {
+	Code, Verifier string
+	Conf           *oauth2.Config
+}
+
+// IssueCode signs the browser in (if needed) and returns a fresh code.
+func (e *Env) IssueCode(b *Browser, clientID, redirect string, opts ...oauth2.AuthCodeOption) Issued {
+	e.t.Helper()
+	conf := e.OAuthConfig(clientID, redirect, "openid")
+	v := oauth2.GenerateVerifier()
+	q := b.SignIn(conf.AuthCodeURL("s", append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(v)}, opts...)...))
+	if q.Get("code") == "" {
+		e.t.Fatalf("no code: %v", q)
+	}
+	return Issued{Code: q.Get("code"), Verifier: v, Conf: conf}
+}
+
+// UserinfoStatus calls userinfo with the access token and returns the status.
+func (e *Env) UserinfoStatus(accessToken string) int {
+	e.t.Helper()
+	req, _ := http.NewRequestWithContext(e.t.Context(), http.MethodGet, e.Issuer+"/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	resp, _ := e.DoJSON(req)
+	return resp.StatusCode
+}
