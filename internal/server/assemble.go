@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/latchauth/latch/internal/config"
@@ -82,6 +84,9 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 	pages, err := ui.New("Latch")
 	if err != nil {
 		return nil, err
+	}
+	if u, err := url.Parse(cfg.Issuer); err == nil && strings.Trim(u.Path, "/") != "" {
+		pages = pages.WithBasePath(strings.TrimSuffix(u.Path, "/"))
 	}
 	if cfg.PasswordMemoryKiB == 0 || cfg.PasswordIterations == 0 {
 		return nil, errors.New("password hashing parameters must be positive")

@@ -159,8 +159,8 @@ const (
 // Client is a registered OAuth client.
 type Client struct {
 	ID string
-	// SecretHash is the password hash of a confidential client's secret;
-	// empty for public clients.
+	// SecretHash is token.Hash (SHA-256) of a confidential client's
+	// secret, a 256-bit random value; empty for public clients.
 	SecretHash string
 	Public     bool
 	Name       string
