@@ -97,6 +97,11 @@ func (s *Server) checkAuthorizeRequest(ar *authRequest) *oauth.Error {
 	if c.Public && req.CodeChallenge == "" {
 		return oauth.Errorf(oauth.InvalidRequest, "code_challenge is required: public clients must use PKCE with code_challenge_method=S256")
 	}
+	// OIDC Core §3.1.2.1: redirect_uri is REQUIRED in OpenID requests
+	// (plain OAuth may omit it when exactly one is registered).
+	if req.RedirectURI == "" && oauth.HasScope(req.Scopes, oauth.ScopeOpenID) {
+		return oauth.Errorf(oauth.InvalidRequest, "redirect_uri is required for OpenID Connect requests")
+	}
 	if !oauth.ScopeSubset(req.Scopes, allowedScopes(c)) {
 		return oauth.Errorf(oauth.InvalidScope, "the requested scope is not allowed for this client")
 	}
