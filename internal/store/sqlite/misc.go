@@ -104,7 +104,7 @@ func (s *Store) UseOnce(ctx context.Context, key string, expiresAt time.Time) er
 func (s *Store) RecordFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
 	var n int
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		ins, err := s.txStmt(ctx, tx, `INSERT INTO failures (key, at, expires_at) VALUES (?, ?, ?)`)
+		ins, err := s.txStmt(ctx, tx, insertFailure)
 		if err != nil {
 			return err
 		}
@@ -119,6 +119,8 @@ func (s *Store) RecordFailure(ctx context.Context, key string, now time.Time, wi
 	})
 	return n, wrap("record failure", err)
 }
+
+const insertFailure = `INSERT INTO failures (key, at, expires_at) VALUES (?, ?, ?)`
 
 const countFailures = `SELECT count(*) FROM failures WHERE key = ? AND at > ? AND at <= ?`
 

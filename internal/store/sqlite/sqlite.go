@@ -86,6 +86,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
+	for _, q := range txQueries {
+		if _, err := s.prepared(ctx, w, q); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("sqlite: prepare: %w", err)
+		}
+	}
 	r, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		w.Close()
@@ -258,6 +264,10 @@ func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, er
 	return st.QueryContext(ctx, args...)
 }
 
+// txQueries are the statements used inside write transactions, prepared
+// on the writer in Open (see txStmt for why not lazily).
+var txQueries = []string{insertGrant, insertRefresh, selectRotate, markRotated, revokeFamily, insertFailure, countFailures}
+
 // txStmt returns q prepared for use inside tx (reusing the writer's
 // prepared statement).
 //
@@ -276,8 +286,8 @@ func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, er
 }
 
 // writeTx runs fn in a BEGIN IMMEDIATE transaction on the writer and
-// commits if fn returns nil. fn may return a result error (errCommit)
-// that still commits.
+// commits if fn returns nil. fn may also return a commitErr: the
+// transaction commits and writeTx returns the wrapped error.
 func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {

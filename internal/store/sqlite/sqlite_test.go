@@ -125,6 +125,63 @@ func TestTwoStoresRace(t *testing.T) {
 	}
 }
 
+// TestTwoStoresRotate races RotateRefreshToken on one token from two
+// Stores on one file (grace 0): one rotation, the rest reuse or revoked,
+// and no SQLITE_BUSY leaking out. With deferred transactions a reader
+// snapshot could not be upgraded to a write (SQLITE_BUSY_SNAPSHOT, no
+// waiting); BEGIN IMMEDIATE takes the lock first. Several rounds make the
+// interleaving likely.
+func TestTwoStoresRotate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "latch.db")
+	stores := []*Store{open(t, path), open(t, path)}
+	ctx := t.Context()
+	seedCode(t, stores[0], "code")
+	for round := range 10 {
+		gid, hash := fmt.Sprintf("g%d", round), fmt.Sprintf("rt%d", round)
+		g := store.Grant{ID: gid, ClientID: "c", UserID: "u", AbsoluteExpiresAt: base.Add(time.Hour)}
+		rt := store.RefreshToken{Hash: hash, GrantID: gid, ClientID: "c", UserID: "u", ExpiresAt: base.Add(time.Hour)}
+		if err := stores[0].CreateGrant(ctx, g, &rt); err != nil {
+			t.Fatal(err)
+		}
+		var (
+			mu                       sync.Mutex
+			rotated, reused, revoked int
+			unexpected               []error
+			wg                       sync.WaitGroup
+		)
+		start := make(chan struct{})
+		for i := range 16 {
+			s := stores[i%2]
+			wg.Go(func() {
+				<-start
+				next := store.RefreshToken{Hash: fmt.Sprintf("%s-%d", hash, i), GrantID: gid, ClientID: "c", UserID: "u", ExpiresAt: base.Add(time.Hour)}
+				_, res, err := s.RotateRefreshToken(ctx, hash, next, base, 0)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil && res == store.RotateRotated:
+					rotated++
+				case errors.Is(err, store.ErrRefreshReused):
+					reused++
+				case errors.Is(err, store.ErrRevoked):
+					revoked++
+				default:
+					unexpected = append(unexpected, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if rotated != 1 || reused < 1 || len(unexpected) > 0 {
+			t.Fatalf("round %d, 16 rotations across two stores: %d rotated, %d reused, %d revoked, unexpected %v; want 1 rotated, >= 1 reused",
+				round, rotated, reused, revoked, unexpected)
+		}
+		if got, err := stores[1].GetGrant(ctx, gid); err != nil || got.RevokedAt.IsZero() {
+			t.Errorf("round %d: GetGrant via the other store = RevokedAt %v, %v; want revoked", round, got.RevokedAt, err)
+		}
+	}
+}
+
 func TestMigrateIdempotent(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "latch.db"))
 	for range 2 {

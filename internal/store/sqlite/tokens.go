@@ -212,8 +212,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next store.
 		result = store.RotateFailed
 	)
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		st, err := s.txStmt(ctx, tx, `SELECT `+refreshPrefixed+`, g.absolute_expires_at, g.revoked_at
-			FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id WHERE t.hash = ?`)
+		st, err := s.txStmt(ctx, tx, selectRotate)
 		if err != nil {
 			return err
 		}
@@ -228,7 +227,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next store.
 		case !old.ExpiresAt.After(now), !absolute.IsZero() && !absolute.After(now):
 			return store.ErrExpired
 		case old.RotatedAt.IsZero():
-			st, err := s.txStmt(ctx, tx, `UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ? WHERE hash = ?`)
+			st, err := s.txStmt(ctx, tx, markRotated)
 			if err != nil {
 				return err
 			}
@@ -246,7 +245,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next store.
 			return nil
 		default:
 			// Reuse outside grace: revoke the family, commit, then report.
-			st, err := s.txStmt(ctx, tx, `UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`)
+			st, err := s.txStmt(ctx, tx, revokeFamily)
 			if err != nil {
 				return err
 			}
@@ -265,7 +264,14 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next store.
 	return old, result, nil
 }
 
-const refreshPrefixed = `t.hash, t.grant_id, t.client_id, t.user_id, t.scopes, t.created_at, t.expires_at, t.rotated_at, t.successor_hash`
+// Statements of RotateRefreshToken's transaction.
+const (
+	selectRotate = `SELECT t.hash, t.grant_id, t.client_id, t.user_id, t.scopes, t.created_at, t.expires_at,
+		t.rotated_at, t.successor_hash, g.absolute_expires_at, g.revoked_at
+		FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id WHERE t.hash = ?`
+	markRotated  = `UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ? WHERE hash = ?`
+	revokeFamily = `UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`
+)
 
 // --- access tokens ----------------------------------------------------------
 

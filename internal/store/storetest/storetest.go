@@ -66,10 +66,33 @@ func checkEqual(t testing.TB, what string, got, want any) {
 	t.Helper()
 	if d := diff(got, want); len(d) > 0 {
 		t.Errorf("%s differs from what was stored:", what)
+		if g, w := keys(got), keys(want); g != w {
+			t.Errorf("  keys in order: got %s, want %s", g, w)
+		}
 		for _, line := range d {
 			t.Errorf("  %s", line)
 		}
 	}
+}
+
+// keys lists the ID (or Hash) of each record of a slice, "" otherwise.
+func keys(v any) string {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice || rv.Type().Elem().Kind() != reflect.Struct {
+		return ""
+	}
+	var ks []string
+	for i := range rv.Len() {
+		f := rv.Index(i).FieldByName("ID")
+		if !f.IsValid() {
+			f = rv.Index(i).FieldByName("Hash")
+		}
+		if !f.IsValid() {
+			return ""
+		}
+		ks = append(ks, f.String())
+	}
+	return fmt.Sprintf("%q", ks)
 }
 
 var (
