@@ -7,36 +7,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/url"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
-	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
-	"github.com/latchauth/latch/internal/token"
 )
-
-// maxClientIDLen bounds client IDs; they appear in URLs and logs.
-const maxClientIDLen = 255
-
-// defaultGrantTypes are a new client's grant types when none are given.
-func defaultGrantTypes() []string {
-	return []string{string(oauth.GrantAuthorizationCode), string(oauth.GrantRefreshToken)}
-}
-
-// knownGrantTypes are the grant types a client may be registered for.
-func knownGrantTypes() []string {
-	return []string{
-		string(oauth.GrantAuthorizationCode),
-		string(oauth.GrantRefreshToken),
-		string(oauth.GrantClientCredentials),
-	}
-}
 
 // clientFlags are the flags of client create and client update.
 type clientFlags struct {
@@ -166,7 +144,7 @@ func runClientCreate(ctx context.Context, e *env, args []string) error {
 	c := store.Client{
 		ID:         f.id,
 		Public:     f.public,
-		GrantTypes: defaultGrantTypes(),
+		GrantTypes: registration.DefaultGrantTypes(),
 		CreatedAt:  e.now().UTC(),
 	}
 	f.apply(setFlags(fs), &c)
@@ -193,15 +171,8 @@ func runClientCreate(ctx context.Context, e *env, args []string) error {
 	return printClient(e, c, secret)
 }
 
-// newClientSecret returns a fresh client secret and the hash to store.
-// The secret is 256 bits from crypto/rand (token.NewOpaque), so a fast
-// SHA-256 (token.Hash) is the right storage hash: a slow password hash only
-// helps against guessable secrets, and it would make every client
-// authentication cost tens of milliseconds for nothing.
-func newClientSecret() (secret, hash string) {
-	secret = token.NewOpaque()
-	return secret, token.Hash(secret)
-}
+// newClientSecret: see registration.NewClientSecret.
+func newClientSecret() (secret, hash string) { return registration.NewClientSecret() }
 
 var clientUpdateHelp = cmdHelp{
 	name:     "client update",
@@ -404,199 +375,23 @@ func runClientDelete(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// validateClient checks a client before it is stored and normalises its
-// allowed origins. It is the registration-time policy; the server re-checks
-// every request against what is stored (exact redirect URI match, RFC 9700
-// §4.1.3).
+// validateClient applies the registration policy shared with the admin
+// API (internal/registration), naming fields by their flags.
 func validateClient(c *store.Client) error {
-	if c.ID == "" || len(c.ID) > maxClientIDLen {
-		return fmt.Errorf("client ID must be 1 to %d characters", maxClientIDLen)
-	}
-	// RFC 6749 Appendix A.1: client_id = *VSCHAR; we also refuse spaces so
-	// IDs are safe in tables, logs and Basic credentials.
-	for i := 0; i < len(c.ID); i++ {
-		if c.ID[i] <= 0x20 || c.ID[i] >= 0x7f {
-			return fmt.Errorf("client ID %q: only printable ASCII without spaces is allowed", c.ID)
-		}
-	}
-	if !validText(c.Name) {
-		return fmt.Errorf("client name must be valid UTF-8 without control characters")
-	}
-	if len(c.GrantTypes) == 0 {
-		return fmt.Errorf("a client needs at least one grant type (%s)", orList(knownGrantTypes()))
-	}
-	for _, g := range c.GrantTypes {
-		if !slices.Contains(knownGrantTypes(), g) {
-			return fmt.Errorf("unknown grant type %q (want %s)", g, orList(knownGrantTypes()))
-		}
-	}
-	hasCode := slices.Contains(c.GrantTypes, string(oauth.GrantAuthorizationCode))
-	// RFC 6749 §4.4: only confidential clients can use client credentials;
-	// a public client has nothing to authenticate with.
-	if c.Public && slices.Contains(c.GrantTypes, string(oauth.GrantClientCredentials)) {
-		return fmt.Errorf("a public client cannot use the client_credentials grant")
-	}
-	// Refresh tokens come from an authorization code; client credentials
-	// get none (RFC 6749 §4.4.3).
-	if slices.Contains(c.GrantTypes, string(oauth.GrantRefreshToken)) && !hasCode {
-		return fmt.Errorf("the refresh_token grant needs authorization_code")
-	}
-	if hasCode && len(c.RedirectURIs) == 0 {
-		return fmt.Errorf("--redirect-uri is required for the authorization_code grant")
-	}
-	for _, u := range c.RedirectURIs {
-		if err := oauth.ValidateRegisteredRedirectURI(u); err != nil {
-			return fmt.Errorf("invalid --redirect-uri %q: %v", u, err)
-		}
-	}
-	for _, u := range c.PostLogoutRedirectURIs {
-		if err := oauth.ValidateRegisteredRedirectURI(u); err != nil {
-			return fmt.Errorf("invalid --post-logout-redirect-uri %q: %v", u, err)
-		}
-	}
-	for i, o := range c.AllowedOrigins {
-		n, err := normalizeOrigin(o)
-		if err != nil {
-			return fmt.Errorf("invalid --allowed-origin %q: %v", o, err)
-		}
-		c.AllowedOrigins[i] = n
-	}
-	c.AllowedOrigins = slices.Compact(c.AllowedOrigins)
-	for _, s := range c.Scopes {
-		if _, err := oauth.ParseScope(s); err != nil {
-			return fmt.Errorf("scope %q: only printable ASCII without spaces, quotes or backslashes is allowed (RFC 6749 section 3.3)", s)
-		}
-	}
-	for _, a := range c.Audiences {
-		// RFC 8707 §2: a resource indicator is an absolute URI without a
-		// fragment.
-		u, err := url.Parse(a)
-		if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(a, "#") {
-			return fmt.Errorf("audience %q must be an absolute URI without a fragment (RFC 8707 section 2)", a)
-		}
-	}
-	if c.IDTokenAlg != "" && !slices.Contains(token.Algorithms(), c.IDTokenAlg) {
-		return fmt.Errorf("unknown ID token algorithm %q (want %s)", c.IDTokenAlg, orList(token.Algorithms()))
-	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{"refresh-grace", c.RefreshGrace},
-		{"refresh-idle", c.RefreshIdle},
-		{"refresh-absolute", c.RefreshAbsolute},
-		{"access-token-ttl", c.AccessTokenTTL},
-	} {
-		if d.v < 0 {
-			return fmt.Errorf("--%s must not be negative", d.name)
-		}
-	}
-	if c.RefreshIdle > 0 && c.RefreshAbsolute > 0 && c.RefreshIdle > c.RefreshAbsolute {
-		return fmt.Errorf("--refresh-idle (%v) is longer than --refresh-absolute (%v)", c.RefreshIdle, c.RefreshAbsolute)
-	}
-	return nil
+	return registration.ValidateClient(c, registration.Field.Flag)
 }
 
-// normalizeOrigin checks a CORS origin (RFC 6454 §6.1: scheme://host[:port],
-// nothing else) and returns it as browsers send it in the Origin header:
-// lower-case scheme and host, default port dropped. Like redirect URIs,
-// plain http is allowed only for loopback hosts.
-func normalizeOrigin(o string) (string, error) {
-	u, err := url.Parse(o)
-	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" {
-		return "", errors.New("want scheme://host[:port]")
-	}
-	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(o, "#") {
-		return "", errors.New("an origin has no user info, path, query or fragment: want scheme://host[:port]")
-	}
-	scheme := strings.ToLower(u.Scheme)
-	host := strings.ToLower(u.Hostname())
-	port := u.Port()
-	switch scheme {
-	case "https":
-		if port == "443" {
-			port = ""
-		}
-	case "http":
-		if !isLoopback(host) {
-			return "", errors.New("http is allowed only for loopback hosts; use https")
-		}
-		if port == "80" {
-			port = ""
-		}
-	default:
-		return "", errors.New("scheme must be https (or http for loopback hosts)")
-	}
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	if port != "" {
-		host += ":" + port
-	}
-	return scheme + "://" + host, nil
-}
+// normalizeOrigin: see registration.NormalizeOrigin.
+func normalizeOrigin(o string) (string, error) { return registration.NormalizeOrigin(o) }
 
-// isLoopback reports whether host is localhost or a loopback IP literal.
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+// validText: see registration.ValidText.
+func validText(s string) bool { return registration.ValidText(s) }
 
-// validText reports whether s is valid UTF-8 without control characters.
-func validText(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
-}
-
-// clientView is a client as printed: metadata names follow RFC 7591 §2
-// where one exists. It has no field for the secret hash, so the hash can
-// never be printed; client_secret is set only right after it was made.
-type clientView struct {
-	ClientID               string    `json:"client_id"`
-	ClientSecret           string    `json:"client_secret,omitempty"`
-	ClientType             string    `json:"client_type"` // public or confidential, RFC 6749 §2.1
-	ClientName             string    `json:"client_name,omitempty"`
-	RedirectURIs           []string  `json:"redirect_uris,omitempty"`
-	PostLogoutRedirectURIs []string  `json:"post_logout_redirect_uris,omitempty"`
-	AllowedOrigins         []string  `json:"allowed_origins,omitempty"`
-	GrantTypes             []string  `json:"grant_types"`
-	Scopes                 []string  `json:"scopes,omitempty"`
-	Audiences              []string  `json:"audiences,omitempty"`
-	FirstParty             bool      `json:"first_party"`
-	RequireDPoP            bool      `json:"dpop_bound_access_tokens"` // RFC 9449 §5.2
-	IDTokenAlg             string    `json:"id_token_signed_response_alg,omitempty"`
-	RefreshGrace           string    `json:"refresh_grace,omitempty"`
-	RefreshIdle            string    `json:"refresh_idle,omitempty"`
-	RefreshAbsolute        string    `json:"refresh_absolute,omitempty"`
-	AccessTokenTTL         string    `json:"access_token_ttl,omitempty"`
-	RevokeRefreshOnLogout  bool      `json:"revoke_refresh_on_logout"`
-	CreatedAt              time.Time `json:"created_at"`
-}
+// clientView is a client as printed (shared with the admin API).
+type clientView = registration.ClientView
 
 func newClientView(c store.Client, secret string) clientView {
-	return clientView{
-		ClientID:               c.ID,
-		ClientSecret:           secret,
-		ClientType:             clientType(c),
-		ClientName:             c.Name,
-		RedirectURIs:           c.RedirectURIs,
-		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
-		AllowedOrigins:         c.AllowedOrigins,
-		GrantTypes:             c.GrantTypes,
-		Scopes:                 c.Scopes,
-		Audiences:              c.Audiences,
-		FirstParty:             c.FirstParty,
-		RequireDPoP:            c.RequireDPoP,
-		IDTokenAlg:             c.IDTokenAlg,
-		RefreshGrace:           fmtDuration(c.RefreshGrace),
-		RefreshIdle:            fmtDuration(c.RefreshIdle),
-		RefreshAbsolute:        fmtDuration(c.RefreshAbsolute),
-		AccessTokenTTL:         fmtDuration(c.AccessTokenTTL),
-		RevokeRefreshOnLogout:  c.RevokeRefreshOnLogout,
-		CreatedAt:              c.CreatedAt.UTC(),
-	}
+	return registration.NewClientView(c, secret)
 }
 
 // printClient prints c as JSON; secret, when not empty, is the client
@@ -612,27 +407,10 @@ func printClient(e *env, c store.Client, secret string) error {
 	return nil
 }
 
-func clientType(c store.Client) string {
-	if c.Public {
-		return "public"
-	}
-	return "confidential"
-}
+func clientType(c store.Client) string { return registration.ClientType(c) }
 
 // fmtDuration formats d like "10m" or "24h" ("" for zero).
-func fmtDuration(d time.Duration) string {
-	if d == 0 {
-		return ""
-	}
-	s := d.String()
-	if t, ok := strings.CutSuffix(s, "m0s"); ok {
-		s = t + "m"
-	}
-	if t, ok := strings.CutSuffix(s, "h0m"); ok {
-		s = t + "h"
-	}
-	return s
-}
+func fmtDuration(d time.Duration) string { return registration.FormatDuration(d) }
 
 // writeJSON writes v as indented JSON and a newline.
 func writeJSON(w io.Writer, v any) error {

@@ -8,15 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/store/postgres"
 	"github.com/latchauth/latch/internal/store/sqlite"
 )
-
-// dbConnectTimeout bounds establishing one PostgreSQL connection.
-const dbConnectTimeout = 10 * time.Second
 
 // sqlitePrefix starts an SQLite DSN: sqlite:PATH.
 const sqlitePrefix = "sqlite:"
@@ -26,6 +22,11 @@ const sqlitePrefix = "sqlite:"
 //
 //	sqlite:PATH                          SQLite file (its directory is created 0700)
 //	postgres://… or postgresql://…       PostgreSQL; maxConns caps the pool (0: default)
+//
+// For PostgreSQL, the DSN's own parameters apply: connect_timeout (in
+// seconds; default 10), sslmode and the other libpq settings, pool_*
+// settings of pgxpool except the size, and any server setting such as
+// statement_timeout.
 //
 // Anything else is an error that names the scheme only: a DSN may carry a
 // password, so it is never echoed. The caller must Close the store.
@@ -54,7 +55,7 @@ func openStore(ctx context.Context, dsn string, maxConns int) (store.Store, erro
 			return nil, fmt.Errorf("database: db-max-conns %d out of range", maxConns)
 		}
 		// postgres.Open migrates; its errors never include the password.
-		s, err := postgres.Open(ctx, dsn, postgres.Options{MaxConns: int32(maxConns), ConnectTimeout: dbConnectTimeout})
+		s, err := postgres.Open(ctx, dsn, postgres.Options{MaxConns: int32(maxConns)})
 		if err != nil {
 			return nil, fmt.Errorf("database: %w", err)
 		}

@@ -8,12 +8,17 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
+	"github.com/latchauth/latch/examples/api"
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/password"
+	"github.com/latchauth/latch/internal/playground"
 	"github.com/latchauth/latch/internal/seal"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
@@ -48,6 +53,7 @@ func devDefaults() config.Config {
 
 func runDev(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("dev")
+	exFlags := addExampleFlags(fs)
 	cfg, rest, err := config.Load(devDefaults(), fs, args, e.getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		printCmdHelp(e.stdout, fs, devHelp)
@@ -68,16 +74,40 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	if err := config.Err(cfg.Validate()); err != nil {
 		return err
 	}
-	demo, err := demoClients(cfg)
+	urls := demoURLs{spa: demoSPA, api: demoAPI, bff: demoBFF}
+	var examples *devExamples // nil with --examples=false
+	if exFlags.enabled {
+		if examples, err = listenExamples(cfg, exFlags); err != nil {
+			return err
+		}
+		// Stopped after Latch, once serve returns.
+		defer func() { _ = examples.stop(ctx, cfg.ShutdownTimeout) }()
+		urls.spa, urls.api = examples.spaURL, examples.apiURL
+	}
+	demo, err := demoClients(cfg, urls)
 	if err != nil {
 		return err
 	}
 	hooks := serveHooks{
 		seed: func(ctx context.Context, st store.Store) error { return seedDemo(ctx, e, cfg, st, demo) },
 		ready: func(addr net.Addr) {
-			printDevBanner(e, cfg, demo)
+			if examples != nil {
+				if err := examples.start(ctx, cfg, newLogger(cfg, e.stderr)); err != nil {
+					fmt.Fprintf(e.stderr, "latch: dev: the example apps did not start: %v\n", err)
+					examples = nil
+				}
+			}
+			printDevBanner(e, cfg, demo, examples)
 		},
+		extra: map[string]http.Handler{},
 	}
+	// The flow playground (dev mode only) runs as the demo-spa client,
+	// whose redirect URIs include <issuer>/playground/callback.
+	pg, pgPath := playground.Handler(cfg.Issuer, "demo-spa"), playground.Path
+	if u, err := url.Parse(cfg.Issuer); err == nil {
+		pgPath = strings.TrimSuffix(u.Path, "/") + playground.Path
+	}
+	hooks.extra[pgPath], hooks.extra[pgPath+"/"] = pg, pg
 	return serve(ctx, e, cfg, hooks)
 }
 
@@ -106,6 +136,10 @@ func devSecret(dsn string) (string, error) {
 	return s, nil
 }
 
+// demoURLs are the origins of the example apps the demo clients are
+// registered for (redirect URIs, CORS origins, API audience).
+type demoURLs struct{ spa, api, bff string }
+
 type demoClient struct {
 	client store.Client
 	secret string // confidential clients: derived, so it can be printed every start
@@ -115,7 +149,7 @@ type demoClient struct {
 // demoClients are the dev clients. Confidential secrets are derived from
 // the dev secret, so the same secret is printed on every start while the
 // database stores only its hash.
-func demoClients(cfg config.Config) ([]demoClient, error) {
+func demoClients(cfg config.Config, urls demoURLs) ([]demoClient, error) {
 	derive := func(id string) (string, error) {
 		k, err := seal.DeriveKey([]byte(cfg.KeyEncryptionSecret), "demo-client-secret:"+id, 32)
 		if err != nil {
@@ -135,16 +169,16 @@ func demoClients(cfg config.Config) ([]demoClient, error) {
 	return []demoClient{
 		{client: store.Client{
 			ID: "demo-spa", Public: true, FirstParty: true, Name: "Demo SPA",
-			RedirectURIs: []string{demoSPA + "/callback", cfg.Issuer + "/playground/callback"}, AllowedOrigins: []string{demoSPA, cfg.Issuer},
-			PostLogoutRedirectURIs: []string{demoSPA + "/", cfg.Issuer + "/playground"},
+			RedirectURIs: []string{urls.spa + "/callback", cfg.Issuer + "/playground/callback"}, AllowedOrigins: []string{urls.spa, cfg.Issuer},
+			PostLogoutRedirectURIs: []string{urls.spa + "/", cfg.Issuer + "/playground"},
 			GrantTypes:             []string{"authorization_code", "refresh_token"}, Scopes: scopes,
-			Audiences: []string{demoAPI},
+			Audiences: []string{urls.api},
 		}, note: "public SPA client (PKCE, rotating refresh tokens)"},
 		{client: store.Client{
-			ID: "demo-web", Name: "Demo Web App (BFF)", RedirectURIs: []string{demoBFF + "/callback"},
-			PostLogoutRedirectURIs: []string{demoBFF + "/"},
+			ID: "demo-web", Name: "Demo Web App (BFF)", RedirectURIs: []string{urls.bff + "/callback"},
+			PostLogoutRedirectURIs: []string{urls.bff + "/"},
 			GrantTypes:             []string{"authorization_code", "refresh_token"}, Scopes: scopes,
-			Audiences: []string{demoAPI},
+			Audiences: []string{urls.api},
 		}, secret: web, note: "confidential web client (asks for consent)"},
 		{client: store.Client{
 			ID: "demo-native", Public: true, FirstParty: true, Name: "Demo Native App",
@@ -153,7 +187,7 @@ func demoClients(cfg config.Config) ([]demoClient, error) {
 		}, note: "public native client (loopback redirect, any port)"},
 		{client: store.Client{
 			ID: "demo-service", Name: "Demo Service", GrantTypes: []string{"client_credentials"},
-			Scopes: []string{"messages:read"}, Audiences: []string{demoAPI},
+			Scopes: []string{"messages:read"}, Audiences: []string{urls.api},
 		}, secret: svc, note: "confidential machine client (client_credentials)"},
 	}, nil
 }
@@ -179,18 +213,44 @@ func seedDemo(ctx context.Context, e *env, cfg config.Config, st store.Store, de
 		if d.secret != "" {
 			c.SecretHash = token.Hash(d.secret)
 		}
-		if err := st.CreateClient(ctx, c); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
+		err := st.CreateClient(ctx, c)
+		if errors.Is(err, store.ErrAlreadyExists) {
+			err = syncDemoURLs(ctx, st, c)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func printDevBanner(e *env, cfg config.Config, demo []demoClient) {
+// syncDemoURLs points an existing demo client at this run's URLs (the
+// example apps' addresses may differ from the last run), leaving every
+// other setting as it is.
+func syncDemoURLs(ctx context.Context, st store.Store, want store.Client) error {
+	c, err := st.GetClient(ctx, want.ID)
+	if err != nil {
+		return err
+	}
+	if slices.Equal(c.RedirectURIs, want.RedirectURIs) && slices.Equal(c.PostLogoutRedirectURIs, want.PostLogoutRedirectURIs) &&
+		slices.Equal(c.AllowedOrigins, want.AllowedOrigins) && slices.Equal(c.Audiences, want.Audiences) {
+		return nil
+	}
+	c.RedirectURIs, c.PostLogoutRedirectURIs = want.RedirectURIs, want.PostLogoutRedirectURIs
+	c.AllowedOrigins, c.Audiences = want.AllowedOrigins, want.Audiences
+	return st.UpdateClient(ctx, c)
+}
+
+func printDevBanner(e *env, cfg config.Config, demo []demoClient, examples *devExamples) {
 	w := e.stdout
 	fmt.Fprintf(w, "\nLatch is running in dev mode.\n\n")
 	fmt.Fprintf(w, "  issuer     %s\n", cfg.Issuer)
 	fmt.Fprintf(w, "  discovery  %s/.well-known/openid-configuration\n", cfg.Issuer)
+	fmt.Fprintf(w, "  playground %s%s\n", cfg.Issuer, playground.Path)
+	if examples != nil {
+		fmt.Fprintf(w, "  spa        %s        (examples/spa)\n", examples.spaURL)
+		fmt.Fprintf(w, "  api        %s/api/messages (examples/api, needs scope %s)\n", examples.apiURL, api.ScopeMessagesRead)
+	}
 	fmt.Fprintf(w, "  user       %s / %s\n\n", demoUser, demoPassword)
 	fmt.Fprintf(w, "  clients\n")
 	for _, d := range demo {
@@ -203,4 +263,7 @@ func printDevBanner(e *env, cfg config.Config, demo []demoClient) {
 		}
 	}
 	fmt.Fprintln(w)
+	if examples != nil {
+		fmt.Fprintf(w, "Open %s to sign in (%s / %s).\n\n", examples.spaURL, demoUser, demoPassword)
+	}
 }

@@ -93,7 +93,8 @@ var keysRotateHelp = cmdHelp{
 	synopsis: "[--alg ALG]",
 	text: `Creates a new signing key for ALG and makes it the active one. The key it
 replaces stops signing but stays published in the JWKS until every token it
-signed has expired. Running servers pick the new key up within 30 seconds.`,
+signed has expired. Running servers pick the new key up within their
+key-refresh-interval (default 30 seconds).`,
 }
 
 func runKeysRotate(ctx context.Context, e *env, args []string) error {

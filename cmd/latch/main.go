@@ -4,6 +4,7 @@
 //	latch serve                      run the server
 //	latch dev                        run a local development server
 //	latch migrate                    apply database migrations
+//	latch bench                      load-test a server (see bench.go)
 //	latch client create|list|show|update|delete
 //	latch user create|list|show|set-password|delete
 //	latch keys list|rotate|prune
@@ -106,6 +107,7 @@ func sections() []section {
 			{"serve", "run the authorization server", runServe},
 			{"dev", "run a local development server with a ready-made client and user", runDev},
 			{"migrate", "apply pending database migrations", runMigrate},
+			{"bench", "load-test a server: throughput and latency of the hot paths", runBench},
 		}},
 		{"Clients", []command{
 			{"client create", "register a client (a confidential client's secret is printed once)", runClientCreate},

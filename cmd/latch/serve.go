@@ -12,7 +12,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/latchauth/latch/internal/admin"
 	"github.com/latchauth/latch/internal/config"
+	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/server"
 	"github.com/latchauth/latch/internal/store"
 )
@@ -50,6 +55,12 @@ type serveHooks struct {
 	seed func(ctx context.Context, st store.Store) error
 	// ready is called with the listener's address once serving.
 	ready func(addr net.Addr)
+	// adminReady is called with the admin listener's address once
+	// serving (not called when admin-addr is empty).
+	adminReady func(addr net.Addr)
+	// listener, when set, is the public listener instead of one opened on
+	// cfg.Addr (tests: the issuer must name the port before serving).
+	listener net.Listener
 	// extra routes on the public listener.
 	extra map[string]http.Handler
 }
@@ -65,22 +76,48 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 }
 
 // serve runs Latch with cfg until ctx is cancelled, then shuts down
-// gracefully: it stops accepting, lets in-flight requests finish within
-// ShutdownTimeout and closes the store.
-func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) error {
+// gracefully: /readyz turns 503, the public listener stops accepting,
+// in-flight requests finish within ShutdownTimeout, the admin listener
+// stops, the sweeper is waited for, and the store is closed. A shutdown
+// that runs out of time drops the remaining connections and returns an
+// error (exit status 1).
+func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) (err error) {
 	log := newLogger(cfg, e.stderr)
 	st, err := openStore(ctx, cfg.DB, cfg.DBMaxConns)
 	if err != nil {
+		if hooks.listener != nil {
+			hooks.listener.Close()
+		}
 		return err
 	}
-	defer st.Close()
+	defer func() {
+		if cerr := st.Close(); cerr != nil {
+			log.Error("closing the store", "error", cerr)
+			if err == nil {
+				err = fmt.Errorf("closing the store: %w", cerr)
+			}
+			return
+		}
+		log.Info("stopped: store closed")
+	}()
 	if hooks.seed != nil {
 		if err := hooks.seed(ctx, st); err != nil {
 			return err
 		}
 	}
+
+	// Metrics live in a registry of this run, never the global one.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics, err := server.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	ist := server.InstrumentStore(st, metrics)
+
 	audit := log.With("log", "audit")
-	srv, err := server.Assemble(ctx, cfg, st, log, audit, e.now, hooks.extra)
+	srv, err := server.Assemble(ctx, cfg, ist, log, audit, e.now, hooks.extra,
+		func(o *server.Options) { o.Metrics = metrics })
 	if err != nil {
 		return err
 	}
@@ -94,11 +131,14 @@ func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) err
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		// Requests are not cancelled by SIGTERM: shutdown lets them finish.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
+	ln := hooks.listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return fmt.Errorf("addr: %w", err)
+		}
 	}
 	tlsOn := cfg.TLSCert != "" && cfg.TLSKey != ""
 	if tlsOn {
@@ -111,39 +151,119 @@ func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) err
 		ln = tls.NewListener(ln, hs.TLSConfig)
 	}
 
+	// The admin listener: probes, metrics, admin API.
+	var (
+		adm  *admin.Server
+		ahs  *http.Server
+		aln  net.Listener
+		aerr = make(chan error, 1)
+	)
+	if cfg.AdminAddr != "" {
+		hasher, err := password.NewHasher(password.Params{Memory: cfg.PasswordMemoryKiB, Iterations: cfg.PasswordIterations, Parallelism: 1})
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		adm, err = admin.New(admin.Options{
+			Store: ist, Keys: srv.Keys(), Passwords: hasher, Ready: srv.Ready, Gatherer: reg,
+			Token: cfg.AdminToken, Logger: log, Audit: audit, Now: e.now,
+		})
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		if aln, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("admin-addr: %w (set --admin-addr to another address, or --admin-addr= to disable the admin listener)", err)
+		}
+		ahs = &http.Server{
+			Handler:           adm,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    32 << 10,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		}
+		go func() { aerr <- ahs.Serve(aln) }()
+	}
+
 	sweepCtx, stopSweep := context.WithCancel(ctx)
-	defer stopSweep()
-	go sweep(sweepCtx, st, e.now, log)
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		sweep(sweepCtx, ist, cfg.SweepInterval, e.now, log)
+	}()
+	defer func() {
+		stopSweep()
+		<-sweepDone // the store is closed only once the sweeper is out of it
+	}()
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "tls", tlsOn)
+	if aln != nil {
+		api := "enabled"
+		if cfg.AdminToken == "" {
+			api = "disabled (no admin-token)"
+		}
+		log.Info("admin listening", "addr", aln.Addr().String(), "admin_api", api)
+	}
 	if hooks.ready != nil {
 		hooks.ready(ln.Addr())
 	}
+	if hooks.adminReady != nil && aln != nil {
+		hooks.adminReady(aln.Addr())
+	}
 	select {
 	case err := <-errc:
+		if ahs != nil {
+			ahs.Close()
+		}
 		return err
+	case err := <-aerr:
+		hs.Close()
+		return fmt.Errorf("admin listener: %w", err)
 	case <-ctx.Done():
+	}
+
+	// Graceful shutdown. Load balancers see /readyz fail first.
+	if adm != nil {
+		adm.SetDraining()
 	}
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	var errs []error
+	if err := hs.Close(); err != nil {
+		hs.Close() // out of time: drop what is left
+		errs = append(errs, fmt.Errorf("shutdown: %w", err))
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+		errs = append(errs, err)
 	}
-	return nil
+	if ahs != nil {
+		if err := ahs.Shutdown(sctx); err != nil {
+			ahs.Close()
+		}
+		if err := <-aerr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("admin listener: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
-// sweep deletes expired codes, sessions and tokens every minute, in
-// bounded batches so no sweep holds the database for long. Safe on every
-// instance at once.
-func sweep(ctx context.Context, st store.Store, now func() time.Time, log *slog.Logger) {
+// sweep deletes expired codes, sessions and tokens every interval
+// (sweep-interval, default a minute; zero means a minute), in bounded
+// batches so no sweep holds the database for long. Safe on every instance
+// at once: DeleteExpired only removes rows already expired.
+func sweep(ctx context.Context, st store.Store, every time.Duration, now func() time.Time, log *slog.Logger) {
 	const batch = 1000
-	t := time.NewTicker(time.Minute)
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {

@@ -3,28 +3,23 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
-	"net/mail"
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/password"
+	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 )
 
-// Password length bounds, in characters (runes) and bytes. The minimum
-// follows NIST SP 800-63B §5.1.1.2 (at least 8 characters); the maximum
-// only keeps absurd input out of the hash.
+// Password and username bounds: see internal/registration.
 const (
-	minPasswordLen   = 8
-	maxPasswordBytes = 1024
-	maxUsernameLen   = 255
+	minPasswordLen   = registration.MinPasswordLen
+	maxPasswordBytes = registration.MaxPasswordBytes
 )
 
 // passwordStdinHelp explains the missing --password-stdin.
@@ -333,79 +328,28 @@ func readPassword(r io.Reader) (string, error) {
 	hadNewline := strings.HasSuffix(line, "\n")
 	line = strings.TrimSuffix(line, "\n")
 	line = strings.TrimSuffix(line, "\r")
-	switch {
-	case line == "" && !hadNewline:
+	if line == "" && !hadNewline {
 		return "", errors.New("no password on standard input")
-	case line == "":
-		return "", errors.New("the password is empty")
-	case len(line) > maxPasswordBytes:
-		return "", fmt.Errorf("the password is longer than %d bytes", maxPasswordBytes)
-	case !utf8.ValidString(line):
-		return "", errors.New("the password is not valid UTF-8")
-	case utf8.RuneCountInString(line) < minPasswordLen:
-		return "", fmt.Errorf("the password is shorter than %d characters", minPasswordLen)
+	}
+	if err := registration.CheckPassword(line); err != nil {
+		return "", err
 	}
 	return line, nil
 }
 
-// validateUsername refuses usernames that would be confusing at the login
-// form or in a table: empty, too long, surrounding blanks, control
-// characters or invalid UTF-8.
-func validateUsername(u string) error {
-	switch {
-	case u == "" || len(u) > maxUsernameLen:
-		return fmt.Errorf("username must be 1 to %d bytes", maxUsernameLen)
-	case !validText(u):
-		return errors.New("username must be valid UTF-8 without control characters")
-	case strings.TrimSpace(u) != u:
-		return errors.New("username must not start or end with blanks")
-	}
-	return nil
-}
+// validateUsername: see registration.ValidateUsername.
+func validateUsername(u string) error { return registration.ValidateUsername(u) }
 
-// validateEmail accepts a bare addr-spec (RFC 5322 §3.4.1), no display
-// name or angle brackets.
-func validateEmail(e string) error {
-	a, err := mail.ParseAddress(e)
-	if err != nil || a.Address != e || a.Name != "" {
-		return fmt.Errorf("email %q is not a valid address (want user@example.com)", e)
-	}
-	return nil
-}
+// validateEmail: see registration.ValidateEmail.
+func validateEmail(e string) error { return registration.ValidateEmail(e) }
 
-// newUserID returns a random (version 4) UUID, RFC 9562 §5.4, from
-// crypto/rand. It is the user's OIDC subject: stable, not reassigned, and
-// revealing nothing about the user.
-func newUserID() string {
-	var b [16]byte
-	// crypto/rand.Read never returns an error (it crashes the program if
-	// the system's generator fails).
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40 // version 4
-	b[8] = b[8]&0x3f | 0x80 // variant 10
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+// newUserID: see registration.NewUserID.
+func newUserID() string { return registration.NewUserID() }
 
-// userView is a user as printed; it has no field for the password hash.
-type userView struct {
-	ID            string    `json:"id"`
-	Username      string    `json:"username"`
-	Email         string    `json:"email,omitempty"`
-	EmailVerified bool      `json:"email_verified"`
-	Name          string    `json:"name,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
-}
+// userView is a user as printed (shared with the admin API).
+type userView = registration.UserView
 
-func newUserView(u store.User) userView {
-	return userView{
-		ID:            u.ID,
-		Username:      u.Username,
-		Email:         u.Email,
-		EmailVerified: u.EmailVerified,
-		Name:          u.Name,
-		CreatedAt:     u.CreatedAt.UTC(),
-	}
-}
+func newUserView(u store.User) userView { return registration.NewUserView(u) }
 
 // fmtTime formats t in UTC, RFC 3339, or "-" when zero.
 func fmtTime(t time.Time) string {

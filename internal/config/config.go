@@ -48,8 +48,8 @@ type Config struct {
 	LogLevel  string `yaml:"log-level" help:"log level: debug, info, warn or error"` // debug, info (default), warn, error
 
 	// Admin listener (metrics, health, admin API); default 127.0.0.1:9090.
-	AdminAddr  string `yaml:"admin-addr" help:"admin listener (metrics, health, admin API), host:port"`
-	AdminToken string `yaml:"admin-token" secret:"true" help:"bearer token for the admin API"`
+	AdminAddr  string `yaml:"admin-addr" help:"admin listener (metrics, health, admin API), host:port; empty disables it; a non-loopback address requires admin-token"`
+	AdminToken string `yaml:"admin-token" secret:"true" help:"bearer token for the admin API, at least 24 characters; without it the admin API is disabled"`
 
 	// TLS: serve HTTPS directly when both are set.
 	TLSCert string `yaml:"tls-cert" help:"TLS certificate file (PEM); serve HTTPS directly when set with tls-key"`
@@ -57,8 +57,27 @@ type Config struct {
 	// TrustedProxies are CIDRs whose X-Forwarded-For/Proto are believed.
 	TrustedProxies []string `yaml:"trusted-proxies" help:"CIDRs whose X-Forwarded-For/Proto headers are believed (repeatable or comma-separated)"`
 
+	// Brute-force protection: failures are counted in the store (shared by
+	// every instance) within ThrottleWindow; past a threshold the username,
+	// client_id or client IP is locked out for LockoutInitial, doubled by
+	// each further failure up to LockoutMax.
+	LoginMaxFailures  int           `yaml:"login-max-failures" help:"failed sign-ins for one username within throttle-window before it is locked out"`                            // 5
+	IPMaxFailures     int           `yaml:"ip-max-failures" help:"failed sign-ins (or client authentications) from one client IP within throttle-window before it is locked out"` // 20
+	ClientMaxFailures int           `yaml:"client-max-failures" help:"failed client authentications for one client_id within throttle-window before it is locked out"`            // 10
+	ThrottleWindow    time.Duration `yaml:"throttle-window" help:"window in which authentication failures are counted"`                                                           // 15m
+	LockoutInitial    time.Duration `yaml:"lockout-initial" help:"first lockout once a threshold is reached; each further failure doubles it"`                                    // 1m
+	LockoutMax        time.Duration `yaml:"lockout-max" help:"longest lockout"`                                                                                                   // 15m
+
+	// DPoPNonce makes DPoP proofs carry a server-issued nonce (RFC 9449 §8).
+	DPoPNonce bool `yaml:"dpop-nonce" help:"require DPoP proofs to carry a nonce issued by Latch (RFC 9449 §8)"`
+
 	// DB pool (PostgreSQL).
 	DBMaxConns int `yaml:"db-max-conns" help:"maximum open database connections (PostgreSQL)"` // default 16
+
+	// Several instances on one database: how soon a key rotation made
+	// elsewhere is picked up, and how often expired records are swept.
+	KeyRefreshInterval time.Duration `yaml:"key-refresh-interval" help:"how often signing keys are reloaded from the database, bounding how long a rotation takes to reach every instance"` // 30s
+	SweepInterval      time.Duration `yaml:"sweep-interval" help:"how often expired codes, sessions and tokens are deleted, in bounded batches"`                                            // 1m
 
 	// ShutdownTimeout bounds graceful shutdown on SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown-timeout" help:"how long graceful shutdown may take on SIGTERM"` // 15s
@@ -84,10 +103,18 @@ func Default() Config {
 		ConfidentialRefreshAbsolute: 90 * 24 * time.Hour,
 		PasswordMemoryKiB:           19 * 1024,
 		PasswordIterations:          2,
+		LoginMaxFailures:            5,
+		IPMaxFailures:               20,
+		ClientMaxFailures:           10,
+		ThrottleWindow:              15 * time.Minute,
+		LockoutInitial:              time.Minute,
+		LockoutMax:                  15 * time.Minute,
 		LogFormat:                   "json",
 		LogLevel:                    "info",
 		AdminAddr:                   "127.0.0.1:9090",
 		DBMaxConns:                  16,
+		KeyRefreshInterval:          30 * time.Second,
+		SweepInterval:               time.Minute,
 		ShutdownTimeout:             15 * time.Second,
 	}
 }

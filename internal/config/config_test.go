@@ -228,8 +228,17 @@ func TestValidate(t *testing.T) {
 		{"db empty", func(c *Config) { c.DB = "" }, "db", "required"},
 		{"addr bad", func(c *Config) { c.Addr = "8080" }, "addr", "host:port"},
 		{"addr bad port", func(c *Config) { c.Addr = ":http" }, "addr", "port"},
-		{"admin addr empty", func(c *Config) { c.AdminAddr = "" }, "admin-addr", "required"},
+		{"admin addr empty disables it", func(c *Config) { c.AdminAddr = "" }, "", ""},
+		{"admin addr bad", func(c *Config) { c.AdminAddr = "9090" }, "admin-addr", "host:port"},
+		{"admin addr public without token", func(c *Config) { c.AdminAddr = ":9090" }, "admin-addr", "admin-token"},
+		{"admin addr public ip without token", func(c *Config) { c.AdminAddr = "10.0.0.5:9090" }, "admin-addr", "loopback"},
+		{"admin addr public with token", func(c *Config) { c.AdminAddr, c.AdminToken = "0.0.0.0:9090", strings.Repeat("t", 32) }, "", ""},
+		{"admin addr localhost", func(c *Config) { c.AdminAddr = "localhost:9090" }, "", ""},
+		{"admin addr ipv6 loopback", func(c *Config) { c.AdminAddr = "[::1]:9090" }, "", ""},
+		{"admin token short", func(c *Config) { c.AdminToken = "short-token" }, "admin-token", "at least 24"},
 		{"admin same as addr", func(c *Config) { c.AdminAddr = c.Addr }, "admin-addr", "differ"},
+		{"lockout max below initial", func(c *Config) { c.LockoutInitial, c.LockoutMax = 10*time.Minute, time.Minute }, "lockout-max", "lockout-initial"},
+		{"login max failures zero", func(c *Config) { c.LoginMaxFailures = 0 }, "login-max-failures", "at least 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -261,8 +270,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	}
 	for _, k := range Keys() {
 		switch k.Key {
-		case "admin-token", "tls-cert", "tls-key":
-			continue // empty is fine
+		case "admin-addr", "admin-token", "tls-cert", "tls-key", "dpop-nonce":
+			continue // empty is fine (an empty admin-addr disables the admin listener)
 		}
 		if got[k.Key] == 0 {
 			t.Errorf("Validate(zero Config) has no problem for %s; got %v", k.Key, ps)
@@ -327,6 +336,32 @@ func TestLogValueRedacts(t *testing.T) {
 	for _, want := range []string{"config.key-encryption-secret=REDACTED", "config.code-ttl=1m", "config.trusted-proxies=10.0.0.0/8,fd00::/8", "config.issuer=https://id.example.com", "config.dev=false"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("logged config lacks %q: %s", want, out)
+		}
+	}
+}
+
+// The database URL is logged at start (it says which database); its
+// password must not be.
+func TestRedactedDatabasePassword(t *testing.T) {
+	for _, tc := range []struct{ db, want string }{
+		{"postgres://latch:hunter2@db:5432/latch?sslmode=verify-full", "postgres://latch:REDACTED@db:5432/latch?sslmode=verify-full"},
+		{"postgres://latch@db/latch?password=hunter2&sslmode=require", "postgres://latch@db/latch?password=REDACTED&sslmode=require"},
+		{"postgres://latch@db/latch?sslmode=disable", "postgres://latch@db/latch?sslmode=disable"},
+		{"postgres://latch:hunter2@db/%zz", "REDACTED"}, // unparseable
+		{"sqlite:.latch/latch.db", "sqlite:.latch/latch.db"},
+	} {
+		c := valid()
+		c.DB = tc.db
+		if got := c.Redacted().DB; got != tc.want {
+			t.Errorf("Redacted().DB of %q = %q, want %q", tc.db, got, tc.want)
+		}
+		var buf bytes.Buffer
+		slog.New(slog.NewJSONHandler(&buf, nil)).Info("starting", "config", c)
+		if strings.Contains(buf.String(), "hunter2") {
+			t.Errorf("logged config leaks the database password: %s", buf.String())
+		}
+		if c.DB != tc.db {
+			t.Errorf("Redacted() modified its receiver's DB")
 		}
 	}
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -258,5 +259,34 @@ func redacted(c Config) Config {
 			fv.SetString(Redaction)
 		}
 	}
+	c.DB = redactDSN(c.DB)
 	return c
+}
+
+// redactDSN hides the password of a database URL (in its user info or a
+// password= parameter, both of which pgx accepts) and keeps the rest, which
+// operators need to see. A DSN without a password is returned unchanged.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		// Unparseable, so its password cannot be found: show none of it.
+		if strings.Contains(dsn, "@") || strings.Contains(strings.ToLower(dsn), "password") {
+			return Redaction
+		}
+		return dsn
+	}
+	changed := false
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), Redaction)
+		changed = true
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", Redaction)
+		u.RawQuery = q.Encode()
+		changed = true
+	}
+	if !changed {
+		return dsn
+	}
+	return u.String()
 }

@@ -16,6 +16,10 @@ import (
 // characters.
 const MinSecretLen = 32
 
+// MinAdminTokenLen is the shortest accepted admin-token, in characters:
+// the token is the admin API's only credential.
+const MinAdminTokenLen = 24
+
 // MaxCodeTTL bounds code-ttl: RFC 6749 §4.1.2 recommends an authorization
 // code lifetime of at most 10 minutes; Latch allows at most 60 s.
 const MaxCodeTTL = 60 * time.Second
@@ -57,9 +61,21 @@ func validate(c Config) []Problem {
 		}
 	}
 	checkHostPort("addr", c.Addr)
-	checkHostPort("admin-addr", c.AdminAddr)
-	if c.Addr != "" && c.Addr == c.AdminAddr {
-		add("admin-addr", "must differ from addr (%s)", c.Addr)
+	// An empty admin-addr disables the admin listener (metrics, health,
+	// admin API).
+	if c.AdminAddr != "" {
+		checkHostPort("admin-addr", c.AdminAddr)
+		// Metrics and health carry no secrets, but they are not for the
+		// internet: off the loopback interface the listener needs a token.
+		if c.Addr == c.AdminAddr && !strings.HasSuffix(c.Addr, ":0") { // port 0: each gets its own
+			add("admin-addr", "must differ from addr (%s)", c.Addr)
+		} else if host, _, err := net.SplitHostPort(c.AdminAddr); err == nil && !isLoopback(host) && c.AdminToken == "" {
+			add("admin-addr", "%q is not a loopback address: set admin-token (or bind to 127.0.0.1)", c.AdminAddr)
+		}
+	}
+	if n := utf8.RuneCountInString(c.AdminToken); n > 0 && n < MinAdminTokenLen {
+		// Never echo the token itself.
+		add("admin-token", "is %d characters; at least %d are required (e.g. from `openssl rand -base64 32`)", n, MinAdminTokenLen)
 	}
 
 	if msg := issuerProblem(c.Issuer); msg != "" {
@@ -110,6 +126,8 @@ func validate(c Config) []Problem {
 	}
 	positive("session-ttl", c.SessionTTL)
 	positive("shutdown-timeout", c.ShutdownTimeout)
+	positive("key-refresh-interval", c.KeyRefreshInterval)
+	positive("sweep-interval", c.SweepInterval)
 	refresh := func(idleKey string, idle time.Duration, absKey string, abs time.Duration) {
 		okIdle, okAbs := positive(idleKey, idle), positive(absKey, abs)
 		if okIdle && okAbs && idle > abs {
@@ -163,6 +181,22 @@ func validate(c Config) []Problem {
 
 	if c.DBMaxConns < 1 {
 		add("db-max-conns", "must be at least 1, got %d", c.DBMaxConns)
+	}
+
+	// Brute-force protection: a threshold of 0 would lock out on the
+	// first failure; a very large one effectively disables the lockout.
+	for _, th := range []struct {
+		key string
+		n   int
+	}{{"login-max-failures", c.LoginMaxFailures}, {"ip-max-failures", c.IPMaxFailures}, {"client-max-failures", c.ClientMaxFailures}} {
+		if th.n < 1 {
+			add(th.key, "must be at least 1, got %d", th.n)
+		}
+	}
+	positive("throttle-window", c.ThrottleWindow)
+	okInitial, okMax := positive("lockout-initial", c.LockoutInitial), positive("lockout-max", c.LockoutMax)
+	if okInitial && okMax && c.LockoutMax < c.LockoutInitial {
+		add("lockout-max", "(%s) must not be shorter than lockout-initial (%s)", formatDuration(c.LockoutMax), formatDuration(c.LockoutInitial))
 	}
 	return ps
 }

@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/oauth2"
 
 	"github.com/latchauth/latch/internal/config"
@@ -60,8 +62,15 @@ type Env struct {
 	Server *httptest.Server
 	Store  store.Store
 	Clock  *Clock
+	// Latch is the server under test; Registry holds its metrics (a
+	// private registry, scraped with Env.Metrics).
+	Latch    *server.Server
+	Registry *prometheus.Registry
+	// Config is the configuration the server under test runs with.
+	Config config.Config
 	audit  *bytes.Buffer
 	auditM *sync.Mutex
+	oplog  *bytes.Buffer // operational log (access log, errors), JSON at debug level
 	// Secrets of confidential clients, by id.
 	Secrets map[string]string
 }
@@ -107,12 +116,21 @@ func Start(t testing.TB, mutate ...func(*config.Config)) *Env {
 		m(&cfg)
 	}
 	clk := &Clock{t: time.Now().Truncate(time.Second)}
-	e := &Env{t: t, Issuer: issuer, Server: ts, Store: st, Clock: clk, audit: &bytes.Buffer{}, auditM: &sync.Mutex{}, Secrets: map[string]string{}}
+	e := &Env{t: t, Issuer: issuer, Server: ts, Store: st, Clock: clk, audit: &bytes.Buffer{}, auditM: &sync.Mutex{}, oplog: &bytes.Buffer{}, Secrets: map[string]string{}}
 	audit := slog.New(slog.NewJSONHandler(lockedWriter{e.auditM, e.audit}, nil))
-	srv, err := server.Assemble(ctx, cfg, st, slog.New(slog.DiscardHandler), audit, clk.Now, nil)
+	oplog := slog.New(slog.NewJSONHandler(lockedWriter{e.auditM, e.oplog}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.Registry = prometheus.NewRegistry()
+	metrics, err := server.NewMetrics(e.Registry)
+	if err != nil {
+		t.Fatalf("NewMetrics: %v", err)
+	}
+	srv, err := server.Assemble(ctx, cfg, server.InstrumentStore(st, metrics), oplog, audit, clk.Now, nil,
+		func(o *server.Options) { o.Metrics = metrics })
 	if err != nil {
 		t.Fatalf("Assemble: %v", err)
 	}
+	e.Latch = srv
+	e.Config = cfg
 	ts.Config.Handler = srv
 	ts.Start()
 	t.Cleanup(ts.Close)
@@ -137,6 +155,22 @@ func Start(t testing.TB, mutate ...func(*config.Config)) *Env {
 		GrantTypes: []string{"authorization_code"},
 	})
 	return e
+}
+
+// NewKeys returns a second signing-key manager over the server's store,
+// built as `latch keys` builds one: a rotation made with it is a rotation
+// by another process, which the server picks up within
+// Config.KeyRefreshInterval (advance Clock past it).
+func (e *Env) NewKeys() *token.Keys {
+	e.t.Helper()
+	k, err := server.NewKeys(e.Config, e.Store, e.Clock.Now, nil)
+	if err != nil {
+		e.t.Fatalf("NewKeys: %v", err)
+	}
+	if err := k.Load(e.t.Context()); err != nil {
+		e.t.Fatalf("loading keys: %v", err)
+	}
+	return k
 }
 
 func (e *Env) MustUser(u store.User) {
@@ -165,6 +199,63 @@ func (e *Env) AuditLog() string {
 	e.auditM.Lock()
 	defer e.auditM.Unlock()
 	return e.audit.String()
+}
+
+// OperationalLog is everything the server logged besides audit events
+// (one JSON object per line, debug level and up): access log lines, errors.
+func (e *Env) OperationalLog() string {
+	e.auditM.Lock()
+	defer e.auditM.Unlock()
+	return e.oplog.String()
+}
+
+// Metrics gathers the server's metrics, by metric name.
+func (e *Env) Metrics() map[string]*dto.MetricFamily {
+	e.t.Helper()
+	mfs, err := e.Registry.Gather()
+	if err != nil {
+		e.t.Fatalf("gathering metrics: %v", err)
+	}
+	out := make(map[string]*dto.MetricFamily, len(mfs))
+	for _, mf := range mfs {
+		out[mf.GetName()] = mf
+	}
+	return out
+}
+
+// MetricValue is the value of the counter or gauge name whose labels
+// include every pair in labels (k1, v1, k2, v2, ...), summed over the
+// matching series; 0 when there is none.
+func (e *Env) MetricValue(name string, labels ...string) float64 {
+	e.t.Helper()
+	mf := e.Metrics()[name]
+	if mf == nil {
+		return 0
+	}
+	sum := 0.0
+series:
+	for _, m := range mf.GetMetric() {
+		for i := 0; i+1 < len(labels); i += 2 {
+			found := false
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
+					found = true
+				}
+			}
+			if !found {
+				continue series
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			sum += m.GetCounter().GetValue()
+		case m.Gauge != nil:
+			sum += m.GetGauge().GetValue()
+		case m.Histogram != nil:
+			sum += float64(m.GetHistogram().GetSampleCount())
+		}
+	}
+	return sum
 }
 
 // oauthConfig is an x/oauth2 config for a registered client.

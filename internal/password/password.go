@@ -19,6 +19,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -208,9 +209,15 @@ func Verify(password, encoded string) (bool, error) {
 // Hasher hashes with fixed params and can spend the same time on an
 // unknown user as on a known one, so a login answer does not reveal which
 // usernames exist.
+//
+// A Hasher runs at most GOMAXPROCS hashes at once; further callers wait
+// for a slot. argon2id is CPU-bound, so more at once would not finish
+// sooner, but each one holds its memory cost (19 MiB by default) while it
+// runs: without the bound, a burst of 64 logins would need 1.2 GiB.
 type Hasher struct {
 	params Params
-	dummy  hash // a hash of a random password with params, made once
+	dummy  hash          // a hash of a random password with params, made once
+	slots  chan struct{} // bounds concurrent hashes (and so their memory)
 }
 
 // NewHasher returns a Hasher for p.
@@ -223,7 +230,17 @@ func NewHasher(p Params) (*Hasher, error) {
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	key := argon2.IDKey(secret, salt, p.Iterations, p.Memory, p.Parallelism, keyLen)
-	return &Hasher{params: p, dummy: hash{params: p, salt: salt, key: key}}, nil
+	return &Hasher{
+		params: p, dummy: hash{params: p, salt: salt, key: key},
+		slots: make(chan struct{}, max(runtime.GOMAXPROCS(0), 1)),
+	}, nil
+}
+
+// check is hh.check(password) within one of h's slots.
+func (h *Hasher) check(hh hash, password string) bool {
+	h.slots <- struct{}{}
+	defer func() { <-h.slots }()
+	return hh.check(password)
 }
 
 // Params returns h's parameters.
@@ -231,6 +248,8 @@ func (h *Hasher) Params() Params { return h.params }
 
 // Hash is Hash(password, h's params).
 func (h *Hasher) Hash(password string) (string, error) {
+	h.slots <- struct{}{}
+	defer func() { <-h.slots }()
 	return Hash(password, h.params)
 }
 
@@ -241,15 +260,15 @@ func (h *Hasher) Hash(password string) (string, error) {
 // takes the time those parameters cost; see NeedsRehash.
 func (h *Hasher) Verify(password, encoded string) bool {
 	if encoded == "" {
-		h.dummy.check(password)
+		h.check(h.dummy, password)
 		return false
 	}
 	parsed, err := decode(encoded)
 	if err != nil {
-		h.dummy.check(password)
+		h.check(h.dummy, password)
 		return false
 	}
-	return parsed.check(password)
+	return h.check(parsed, password)
 }
 
 // NeedsRehash reports whether encoded was made with parameters (or salt or

@@ -50,14 +50,16 @@ func NewKeys(cfg config.Config, st store.Store, now func() time.Time, log *slog.
 	}
 	return token.NewKeys(token.KeysConfig{
 		Store: st, Sealer: sealer, Algs: algs, Now: now,
-		RetiredTTL: RetiredKeyTTL(cfg), Logger: log,
+		RetiredTTL: RetiredKeyTTL(cfg), RefreshInterval: cfg.KeyRefreshInterval, Logger: log,
 	})
 }
 
 // Assemble builds a Server from configuration over an open store: the
 // sealers and refresh chain derived from the key-encryption secret, the
 // signing keys (created on first start), the password hasher and the UI.
-func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit *slog.Logger, now func() time.Time, extra map[string]http.Handler) (*Server, error) {
+// Each mutate function, if any, may adjust the Options (e.g. set Metrics)
+// just before New.
+func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit *slog.Logger, now func() time.Time, extra map[string]http.Handler, mutate ...func(*Options)) (*Server, error) {
 	if now == nil {
 		now = time.Now
 	}
@@ -95,8 +97,12 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 	if err != nil {
 		return nil, err
 	}
-	return New(Options{
+	opts := Options{
 		Config: cfg, Store: st, Keys: keys, UI: pages, Passwords: hasher,
 		Interaction: inter, Refresh: chain, Logger: log, Audit: audit, Now: now, Extra: extra,
-	})
+	}
+	for _, m := range mutate {
+		m(&opts)
+	}
+	return New(opts)
 }

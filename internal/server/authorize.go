@@ -223,10 +223,10 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, ar *authReque
 	if err != nil {
 		return err
 	}
-	s.render(w, r, status, ui.LoginPage{
+	s.renderFor(w, r, status, ui.LoginPage{
 		Action: s.url(pathLogin), Interaction: sealed, ClientName: clientName(ar.client),
 		Username: username, Error: msg,
-	})
+	}, ar.to.URI())
 	return nil
 }
 
@@ -242,10 +242,10 @@ func (s *Server) showConsent(w http.ResponseWriter, r *http.Request, ar *authReq
 	for _, sc := range ar.req.Scopes {
 		scopes = append(scopes, ui.Scope{Name: sc, Description: scopeDescription(sc)})
 	}
-	s.render(w, r, http.StatusOK, ui.ConsentPage{
+	s.renderFor(w, r, http.StatusOK, ui.ConsentPage{
 		Action: s.url(pathConsent), Interaction: sealed, ClientName: clientName(ar.client),
 		ClientID: ar.client.ID, Username: user.Username, Scopes: scopes,
-	})
+	}, ar.to.URI())
 	return nil
 }
 

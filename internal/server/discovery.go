@@ -61,13 +61,10 @@ func (s *Server) metadata() metadata {
 		CodeChallengeMethodsSupported:          []string{oauth.MethodS256},
 		ClaimsSupported:                        []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "amr", "name", "preferred_username", "email", "email_verified"},
 		PromptValuesSupported:                  []string{oauth.PromptNone, oauth.PromptLogin, oauth.PromptConsent},
-		DPoPSigningAlgValuesSupported:          dpopAlgs,
+		DPoPSigningAlgValuesSupported:          token.DPoPAlgorithms(), // RFC 9449 §5.1
 		AuthorizationResponseISSParameter:      true,
 	}
 }
-
-// dpopAlgs are the DPoP proof algorithms accepted (asymmetric only).
-var dpopAlgs = []string{token.ES256, token.EdDSA, token.RS256}
 
 func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "public, max-age=300")

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/token"
 	"github.com/latchauth/latch/internal/ui"
 )
 
@@ -141,7 +142,7 @@ func (s *Server) writeBearerError(w http.ResponseWriter, r *http.Request, err er
 			fmt.Fprintf(&b, `, scope=%q`, scope)
 		}
 		if scheme == "DPoP" {
-			b.WriteString(`, algs="ES256 EdDSA RS256"`)
+			b.WriteString(`, algs="` + strings.Join(token.DPoPAlgorithms(), " ") + `"`) // RFC 9449 §7.1
 		}
 		w.Header().Set("WWW-Authenticate", b.String())
 	}
@@ -194,7 +195,16 @@ func (s *Server) writeErrorPage(w http.ResponseWriter, r *http.Request, err erro
 
 // render writes an HTML page with the page security headers.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page any) {
-	setPageHeaders(w.Header(), "")
+	s.renderFor(w, r, status, page, "")
+}
+
+// renderFor is render for a page whose form, once submitted, may be
+// answered with a redirect to formTarget, a validated redirect URI. CSP
+// form-action also governs the redirects that follow a form submission
+// (CSP3 §6.3.2; Chromium enforces it), so without the client's origin the
+// browser would block the way back to the client after login or consent.
+func (s *Server) renderFor(w http.ResponseWriter, r *http.Request, status int, page any, formTarget string) {
+	setPageHeaders(w.Header(), originOf(formTarget))
 	var buf strings.Builder
 	if err := s.ui.Render(&buf, page); err != nil {
 		s.log.ErrorContext(r.Context(), "render failed", "error", err)

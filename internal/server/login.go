@@ -43,19 +43,34 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if username == "" || pw == "" {
 		return s.showLogin(w, r, ar, in, username, "Enter your username and password.", http.StatusBadRequest)
 	}
+	// Brute-force protection (throttle.go): a locked-out username or
+	// client IP is refused before the user is even looked up, so known
+	// and unknown usernames are refused alike.
+	limits := s.throttle.loginLimits(username, s.clientIP(r))
+	if wait, err := s.throttle.wait(ctx, limits); err != nil {
+		return err
+	} else if wait > 0 {
+		s.auditLog(ctx, "login_throttled", "client_id", ar.client.ID)
+		return s.showLocked(w, r, ar, in, username, wait)
+	}
 	user, err := s.store.GetUserByUsername(ctx, username)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		// Spend the same time as a real check (no user enumeration).
 		s.opts.Passwords.Verify(pw, "")
 		s.auditLog(ctx, "login_failed", "client_id", ar.client.ID, "reason", "unknown_user")
-		return s.showLogin(w, r, ar, in, username, msgBadCredentials, http.StatusUnauthorized)
+		return s.loginFailed(w, r, ar, in, username, limits)
 	case err != nil:
 		return err
 	}
 	if !s.opts.Passwords.Verify(pw, user.PasswordHash) {
 		s.auditLog(ctx, "login_failed", "client_id", ar.client.ID, "sub", user.ID, "reason", "bad_password")
-		return s.showLogin(w, r, ar, in, username, msgBadCredentials, http.StatusUnauthorized)
+		return s.loginFailed(w, r, ar, in, username, limits)
+	}
+	// Success forgets the username's failures (never the IP's: an
+	// attacker must not reset its own counter with an account it owns).
+	if err := s.throttle.clear(ctx, limits[0]); err != nil {
+		return err
 	}
 	sess, err := s.startSession(ctx, w, r, user, []string{"pwd"})
 	if err != nil {
@@ -64,6 +79,21 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	s.auditLog(ctx, "login_succeeded", "client_id", ar.client.ID, "sub", user.ID)
 	in.LoggedIn = true
 	return s.continueAuthorize(w, r, ar, &sess, &user, in)
+}
+
+// loginFailed counts a failed sign-in (unknown user and wrong password
+// alike) and answers it: the generic error, or the lockout page when this
+// failure started a lockout.
+func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, ar *authRequest, in interaction, username string, limits []limit) error {
+	wait, err := s.throttle.fail(r.Context(), limits)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		s.auditLog(r.Context(), "login_locked_out", "client_id", ar.client.ID, "lockout_seconds", retryAfter(wait))
+		return s.showLocked(w, r, ar, in, username, wait)
+	}
+	return s.showLogin(w, r, ar, in, username, msgBadCredentials, http.StatusUnauthorized)
 }
 
 // handleConsent receives the consent form (POST only).

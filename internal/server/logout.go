@@ -18,12 +18,24 @@ type logoutRequest struct {
 	hintSub     string // sub of a valid id_token_hint
 }
 
+// logoutParams are the parameters of an RP-Initiated Logout request
+// (OpenID Connect RP-Initiated Logout 1.0 §2); anything else is dropped
+// when a POST is turned into a GET.
+var logoutParams = []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state", "logout_hint", "ui_locales"}
+
 // handleLogout is the end_session_endpoint (OpenID Connect RP-Initiated
 // Logout 1.0 §2). With a valid id_token_hint for the signed-in user it
 // signs out at once; otherwise it asks the user to confirm, so a
 // cross-site link cannot sign anyone out. post_logout_redirect_uri must
 // match the client's registration exactly, else Latch shows its own page
 // and never redirects.
+//
+// The route is not guarded against cross-origin POSTs: §2 lets the RP
+// POST here from its own origin. Such a POST carries no SameSite=Lax
+// cookie, so it is answered with a 303 to the same request as a GET (a
+// top-level navigation, which does carry the session cookie). Neither
+// method changes anything without a valid hint or the user's
+// confirmation, which posts to pathLogoutConfirm, a guarded route.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	var q url.Values
 	var err error
@@ -36,9 +48,23 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 		if q, err = parsePostForm(r); err != nil {
 			return err
 		}
-		if _, ok := q["interaction"]; ok {
-			return s.confirmLogout(w, r, q)
+		get := url.Values{}
+		for _, name := range logoutParams {
+			v, err := formValue(q, name)
+			if err != nil {
+				return err
+			}
+			if v != "" {
+				get.Set(name, v)
+			}
 		}
+		u := s.url(pathLogout)
+		if len(get) > 0 {
+			u += "?" + get.Encode()
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, u, http.StatusSeeOther)
+		return nil
 	default:
 		return oauth.Errorf(oauth.InvalidRequest, "the logout endpoint accepts GET and POST only")
 	}
@@ -66,7 +92,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, ui.LogoutPage{Action: s.url(pathLogout), Interaction: sealed, ClientName: name})
+	s.render(w, r, http.StatusOK, ui.LogoutPage{Action: s.url(pathLogoutConfirm), Interaction: sealed, ClientName: name})
 	return nil
 }
 
@@ -113,8 +139,17 @@ func (s *Server) parseLogout(r *http.Request, q url.Values) (*logoutRequest, err
 	return lr, nil
 }
 
-// confirmLogout handles the user's answer on the logout page.
-func (s *Server) confirmLogout(w http.ResponseWriter, r *http.Request, form url.Values) error {
+// handleLogoutConfirm handles the user's answer on the logout page. The
+// route refuses cross-origin posts, and the sealed interaction is bound to
+// this browser's CSRF cookie.
+func (s *Server) handleLogoutConfirm(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodPost {
+		return oauth.Errorf(oauth.InvalidRequest, "the logout confirmation accepts POST only")
+	}
+	form, err := parsePostForm(r)
+	if err != nil {
+		return err
+	}
 	sealed, err1 := formValue(form, "interaction")
 	decision, err2 := formValue(form, "decision")
 	if err := errors.Join(err1, err2); err != nil {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -159,19 +160,32 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// accessLog writes one line per request. It logs the path only, never the
-// query (which may hold codes) or any header value.
+// accessLog gives every request an id (see requestID), echoes it in the
+// X-Request-Id response header, puts it in the request's context (so every
+// line logged for the request carries it) and writes one line when the
+// request is done: method, route (the mux pattern), path, status, bytes,
+// duration, client address and scheme. It logs the path only, never the
+// query (which may hold codes) or any header value but the request id.
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		id := s.requestID(r)
+		w.Header().Set(requestIDHeader, id)
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
+		client := ""
+		if ip := s.clientIP(r); ip.IsValid() {
+			client = ip.String()
+		}
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.String("method", r.Method), slog.String("route", routeLabel(r)),
+			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status), slog.Int("bytes", rec.bytes),
-			slog.Duration("duration", time.Since(start)))
+			slog.Duration("duration", time.Since(start)),
+			slog.String("client_ip", client), slog.String("scheme", s.proxies.scheme(r)))
 	})
 }

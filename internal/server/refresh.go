@@ -17,7 +17,7 @@ var errBadRefresh = oauth.Errorf(oauth.InvalidGrant, "the refresh token is inval
 // the presented token; presenting a retired token again revokes the whole
 // grant, unless it happens within the client's grace window, when the
 // same successor is returned again (two tabs refreshing at once).
-func (s *Server) refresh(ctx context.Context, c store.Client, treq *oauth.TokenRequest) (*tokenResponse, error) {
+func (s *Server) refresh(ctx context.Context, c store.Client, treq *oauth.TokenRequest, proof *token.DPoPProof) (*tokenResponse, error) {
 	if !hasGrant(c, oauth.GrantRefreshToken) {
 		return nil, oauth.Errorf(oauth.UnauthorizedClient, "the client is not registered for the refresh token grant")
 	}
@@ -35,11 +35,20 @@ func (s *Server) refresh(ctx context.Context, c store.Client, treq *oauth.TokenR
 		return nil, errBadRefresh.WithCause(errors.New("refresh token of another client"))
 	}
 	// Scope may be narrowed for the new access token, never widened
-	// (RFC 6749 §6); the successor keeps the presented token's scope.
+	// (RFC 6749 §6); the successor keeps the presented token's scope, so
+	// a later refresh may ask for all of it again. A bad scope on a live
+	// token is refused before the token is spent; on a token already
+	// rotated it is refused only after the store has checked for reuse,
+	// so a replayed token cannot dodge reuse detection by asking for
+	// more.
 	scopes := old.Scopes
+	var scopeErr error
 	if treq.Scopes != nil {
 		if !oauth.ScopeSubset(treq.Scopes, old.Scopes) {
-			return nil, oauth.Errorf(oauth.InvalidScope, "the requested scope exceeds the scope originally granted")
+			scopeErr = oauth.Errorf(oauth.InvalidScope, "the requested scope exceeds the scope originally granted")
+			if old.RotatedAt.IsZero() {
+				return nil, scopeErr
+			}
 		}
 		scopes = treq.Scopes
 	}
@@ -50,6 +59,12 @@ func (s *Server) refresh(ctx context.Context, c store.Client, treq *oauth.TokenR
 	if err != nil {
 		return nil, err
 	}
+	// RFC 9449 §5: a public client's refresh token bound to a DPoP key is
+	// usable only with a proof by that key. Checked before rotation, so a
+	// thief without the key can neither use nor burn it.
+	if g.DPoPJKT != "" && jktOf(proof) != g.DPoPJKT {
+		return nil, errDPoPKeyMismatch.WithCause(errors.New("refresh token bound to another DPoP key"))
+	}
 	now := s.now()
 	idle, _ := s.refreshLifetimes(c)
 	successor := s.opts.Refresh.Successor(treq.RefreshToken)
@@ -57,7 +72,7 @@ func (s *Server) refresh(ctx context.Context, c store.Client, treq *oauth.TokenR
 		Hash: token.Hash(successor), GrantID: old.GrantID, ClientID: c.ID, UserID: old.UserID,
 		Scopes: old.Scopes, CreatedAt: now, ExpiresAt: minTime(now.Add(idle), g.AbsoluteExpiresAt),
 	}
-	_, result, err := s.store.RotateRefreshToken(ctx, hash, next, now, c.RefreshGrace)
+	rotated, result, err := s.store.RotateRefreshToken(ctx, hash, next, now, c.RefreshGrace)
 	switch {
 	case errors.Is(err, store.ErrRefreshReused):
 		s.auditLog(ctx, "refresh_token_reuse_detected", "client_id", c.ID, "sub", old.UserID, "grant_id", old.GrantID)
@@ -67,9 +82,18 @@ func (s *Server) refresh(ctx context.Context, c store.Client, treq *oauth.TokenR
 	case err != nil:
 		return nil, err
 	}
+	if result == store.RotateGrace && !token.EqualHash(token.Hash(successor), rotated.SuccessorHash) {
+		// The chain key changed since the rotation (a new
+		// key-encryption secret): the derived token is not the stored
+		// successor, and the client would get a token that never works.
+		return nil, errBadRefresh.WithCause(errors.New("grace: derived successor does not match the stored one"))
+	}
+	if scopeErr != nil {
+		return nil, scopeErr // only reachable within the grace window
+	}
 	// OIDC Core §12.2: an ID token from a refresh keeps sub and auth_time
 	// of the original authentication.
-	resp, err := s.mintTokens(ctx, c, g, scopes, "", true)
+	resp, err := s.mintTokens(ctx, c, g, scopes, "", true, jktOf(proof))
 	if err != nil {
 		return nil, err
 	}

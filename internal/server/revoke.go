@@ -22,7 +22,13 @@ func (s *Server) tokenParams(r *http.Request) (store.Client, string, string, err
 	if len(r.Header.Values("Authorization")) > 1 {
 		return store.Client{}, "", "", oauth.Errorf(oauth.InvalidRequest, "more than one Authorization header")
 	}
-	cred, err := oauth.ParseClientCredentials(r.Header.Get("Authorization"), form)
+	auth := r.Header.Get("Authorization")
+	if auth == "" && len(form["client_id"]) == 0 {
+		// RFC 7009 §2.1 and RFC 7662 §2.1 require client authentication;
+		// none at all is invalid_client (RFC 6749 §5.2), answered 401.
+		return store.Client{}, "", "", errBadClient.WithCause(errors.New("no client authentication"))
+	}
+	cred, err := oauth.ParseClientCredentials(auth, form)
 	if err != nil {
 		return store.Client{}, "", "", err
 	}
@@ -31,7 +37,7 @@ func (s *Server) tokenParams(r *http.Request) (store.Client, string, string, err
 	if err := errors.Join(err1, err2); err != nil {
 		return store.Client{}, "", "", err
 	}
-	c, err := s.authenticateClient(r.Context(), cred)
+	c, err := s.authenticateClient(r.Context(), s.clientIP(r), cred)
 	if err != nil {
 		return store.Client{}, "", "", err
 	}
@@ -103,15 +109,16 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) error 
 	}
 	ctx := r.Context()
 	var resp map[string]any
+	// The hint only orders the lookups (RFC 7662 §2.1).
 	if hint == "refresh_token" {
-		resp, err = s.introspectRefresh(ctx, tok)
+		resp, err = s.introspectRefresh(ctx, c, tok)
 		if err == nil && resp == nil {
 			resp, err = s.introspectAccess(ctx, tok)
 		}
 	} else {
 		resp, err = s.introspectAccess(ctx, tok)
 		if err == nil && resp == nil {
-			resp, err = s.introspectRefresh(ctx, tok)
+			resp, err = s.introspectRefresh(ctx, c, tok)
 		}
 	}
 	if err != nil {
@@ -154,14 +161,21 @@ func (s *Server) introspectAccess(ctx context.Context, tok string) (map[string]a
 	return resp, nil
 }
 
-// introspectRefresh answers for a refresh token; nil when unknown.
-func (s *Server) introspectRefresh(ctx context.Context, tok string) (map[string]any, error) {
+// introspectRefresh answers for a refresh token; nil when unknown. Only
+// the client the token was issued to learns anything about it: a refresh
+// token is of no use to a resource server, and telling one client about
+// another's refresh token would only help whoever stole it (RFC 7662 §4
+// lets the server limit what each caller may introspect).
+func (s *Server) introspectRefresh(ctx context.Context, c store.Client, tok string) (map[string]any, error) {
 	rt, err := s.store.GetRefreshToken(ctx, token.Hash(tok))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
+	}
+	if rt.ClientID != c.ID {
+		return map[string]any{"active": false}, nil
 	}
 	g, err := s.store.GetGrant(ctx, rt.GrantID)
 	if errors.Is(err, store.ErrNotFound) {

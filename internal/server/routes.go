@@ -19,6 +19,7 @@ const (
 	pathRevoke        = "/revoke"
 	pathIntrospect    = "/introspect"
 	pathLogout        = "/logout"
+	pathLogoutConfirm = "/logout/confirm"
 	pathStatic        = ui.StaticPrefix
 	get, post, option = http.MethodGet, http.MethodPost, http.MethodOptions
 )
@@ -39,7 +40,10 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(p+pathAuthorize, s.browser(s.page(s.handleAuthorize)))
 	mux.Handle(p+pathLogin, s.browser(s.page(s.handleLogin)))
 	mux.Handle(p+pathConsent, s.browser(s.page(s.handleConsent)))
-	mux.Handle(p+pathLogout, s.browser(s.page(s.handleLogout)))
+	// end_session_endpoint: RPs may POST to it cross-origin (RP-Initiated
+	// Logout §2), so only its confirmation form is guarded.
+	mux.Handle(p+pathLogout, s.page(s.handleLogout))
+	mux.Handle(p+pathLogoutConfirm, s.browser(s.page(s.handleLogoutConfirm)))
 	mux.Handle(p+pathStatic, http.StripPrefix(p, s.ui.Static()))
 
 	// API routes (JSON; RFC 6749 §5.2 errors, CORS for registered origins).
@@ -54,5 +58,5 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/", s.page(func(w http.ResponseWriter, r *http.Request) error {
 		return errNotFound
 	}))
-	return s.accessLog(s.common(mux))
+	return s.accessLog(s.instrument(s.common(mux)))
 }

@@ -34,6 +34,9 @@ type Options struct {
 	Now     func() time.Time
 	// Extra routes mounted on the public mux (dev-mode playground, examples).
 	Extra map[string]http.Handler
+	// Metrics records request, token, login and store metrics; nil
+	// records nothing (see NewMetrics).
+	Metrics *Metrics
 }
 
 // Server is Latch's HTTP front: every public endpoint.
@@ -50,6 +53,11 @@ type Server struct {
 	now     func() time.Time
 	handler http.Handler
 	origins *originCache
+	proxies trustedProxies // config trusted-proxies, parsed
+	// throttle counts authentication failures (throttle.go); nonces
+	// issues DPoP nonces, nil unless config dpop-nonce (dpop.go).
+	throttle *throttle
+	nonces   *dpopNonces
 }
 
 // New validates opts and builds the routes.
@@ -67,6 +75,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Audit == nil {
 		opts.Audit = opts.Logger
 	}
+	// Every line logged with a request's context carries its request_id.
+	opts.Logger = withRequestID(opts.Logger)
+	opts.Audit = withRequestID(opts.Audit)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -81,6 +92,13 @@ func New(opts Options) (*Server, error) {
 		log:    opts.Logger,
 		audit:  opts.Audit,
 		now:    opts.Now,
+	}
+	if s.proxies, err = parseTrustedProxies(opts.Config.TrustedProxies); err != nil {
+		return nil, err
+	}
+	s.throttle = newThrottle(opts.Store, opts.Now, opts.Config)
+	if s.nonces, err = newDPoPNonces(opts.Config); err != nil {
+		return nil, err
 	}
 	s.origins = &originCache{store: opts.Store, now: opts.Now, ttl: 5 * time.Second}
 	s.handler = s.routes()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/latchauth/latch/internal/oauth"
@@ -24,6 +25,7 @@ type tokenResponse struct {
 
 // handleToken is the token endpoint (RFC 6749 §3.2).
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
+	s.setDPoPNonce(w)
 	form, err := parsePostForm(r)
 	if err != nil {
 		return err
@@ -36,18 +38,27 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	client, err := s.authenticateClient(ctx, treq.Client)
+	client, err := s.authenticateClient(ctx, s.clientIP(r), treq.Client)
 	if err != nil {
 		return err
+	}
+	// RFC 9449 §5: the proof is checked before any grant is touched, so a
+	// bad or replayed proof cannot burn a code or a refresh token.
+	proof, err := s.dpopProof(ctx, r, s.url(pathToken), "")
+	if err != nil {
+		return err
+	}
+	if proof == nil && client.RequireDPoP {
+		return errDPoPRequired
 	}
 	var resp *tokenResponse
 	switch treq.GrantType {
 	case oauth.GrantAuthorizationCode:
-		resp, err = s.exchangeCode(ctx, client, treq)
+		resp, err = s.exchangeCode(ctx, client, treq, proof)
 	case oauth.GrantRefreshToken:
-		resp, err = s.refresh(ctx, client, treq)
+		resp, err = s.refresh(ctx, client, treq, proof)
 	case oauth.GrantClientCredentials:
-		resp, err = s.clientCredentials(ctx, client, treq)
+		resp, err = s.clientCredentials(ctx, client, treq, proof)
 	default:
 		err = oauth.Errorf(oauth.UnsupportedGrantType, "unsupported grant_type")
 	}
@@ -80,10 +91,41 @@ var errBadClient = oauth.Errorf(oauth.InvalidClient, "client authentication fail
 // that takes client credentials, and must never be skipped (RFC 6749
 // §2.3, §3.2.1). Public clients authenticate with their id alone (method
 // none); confidential clients must present their secret by
-// client_secret_basic or client_secret_post. Secrets are compared as
-// SHA-256 hashes in constant time: they are 256-bit random values, so a
-// slow password hash would add nothing but latency.
-func (s *Server) authenticateClient(ctx context.Context, cred oauth.ClientCredentials) (store.Client, error) {
+// client_secret_basic or client_secret_post.
+//
+// Requests that present a secret are throttled (throttle.go): while the
+// client_id or the client IP ip is locked out after repeated failures,
+// the answer is 429 slow_down without checking the secret, and every
+// invalid_client counts. Requests without a secret have nothing to guess
+// and are not throttled (the public-client hot path stays query-free).
+func (s *Server) authenticateClient(ctx context.Context, ip netip.Addr, cred oauth.ClientCredentials) (store.Client, error) {
+	if cred.Method == oauth.AuthNone {
+		return s.checkClientCredentials(ctx, cred)
+	}
+	limits := s.throttle.clientLimits(cred.ID, ip)
+	if wait, err := s.throttle.wait(ctx, limits); err != nil {
+		return store.Client{}, err
+	} else if wait > 0 {
+		s.auditLog(ctx, "client_auth_throttled", "client_id", cred.ID)
+		return store.Client{}, errClientThrottled(wait)
+	}
+	c, err := s.checkClientCredentials(ctx, cred)
+	if e, ok := oauth.As(err); ok && e.Code == oauth.InvalidClient {
+		wait, ferr := s.throttle.fail(ctx, limits)
+		if ferr != nil {
+			return store.Client{}, ferr
+		}
+		if wait > 0 {
+			s.auditLog(ctx, "client_locked_out", "client_id", cred.ID, "lockout_seconds", retryAfter(wait))
+		}
+	}
+	return c, err
+}
+
+// checkClientCredentials checks cred against the registration. Secrets
+// are compared as SHA-256 hashes in constant time: they are 256-bit random
+// values, so a slow password hash would add nothing but latency.
+func (s *Server) checkClientCredentials(ctx context.Context, cred oauth.ClientCredentials) (store.Client, error) {
 	c, err := s.store.GetClient(ctx, cred.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Client{}, errBadClient.WithCause(errors.New("unknown client"))
@@ -111,7 +153,7 @@ var errBadCode = oauth.Errorf(oauth.InvalidGrant, "the authorization code is inv
 
 // exchangeCode is the authorization_code grant (RFC 6749 §4.1.3,
 // RFC 7636 §4.6).
-func (s *Server) exchangeCode(ctx context.Context, c store.Client, treq *oauth.TokenRequest) (*tokenResponse, error) {
+func (s *Server) exchangeCode(ctx context.Context, c store.Client, treq *oauth.TokenRequest, proof *token.DPoPProof) (*tokenResponse, error) {
 	if !hasGrant(c, oauth.GrantAuthorizationCode) {
 		return nil, oauth.Errorf(oauth.UnauthorizedClient, "the client is not registered for the authorization code grant")
 	}
@@ -140,12 +182,22 @@ func (s *Server) exchangeCode(ctx context.Context, c store.Client, treq *oauth.T
 	if err := checkCodePKCE(c, code, treq.CodeVerifier); err != nil {
 		return nil, err
 	}
+	// RFC 9449 §10: a code requested with dpop_jkt is redeemed only with
+	// a proof by that key.
+	if code.DPoPJKT != "" && jktOf(proof) != code.DPoPJKT {
+		return nil, errDPoPKeyMismatch.WithCause(errors.New("proof key does not match the code's dpop_jkt"))
+	}
 	g := store.Grant{
 		ID: code.GrantID, ClientID: c.ID, UserID: code.UserID, SessionID: code.SessionID,
 		Scopes: code.Scopes, Audiences: code.Audiences, AuthTime: code.AuthTime, AMR: code.AMR,
 		Nonce: code.Nonce, CreatedAt: now,
 	}
-	return s.issueForGrant(ctx, c, g, code.Scopes, code.Nonce, true)
+	// RFC 9449 §5: a public client's refresh tokens are bound to the key
+	// of this proof (checked in refresh).
+	if c.Public {
+		g.DPoPJKT = jktOf(proof)
+	}
+	return s.issueForGrant(ctx, c, g, code.Scopes, code.Nonce, true, jktOf(proof))
 }
 
 // checkCodeRedirect binds the code to its redirect URI (RFC 6749 §4.1.3):
@@ -186,8 +238,9 @@ func checkCodePKCE(c store.Client, code store.AuthCode, verifier string) error {
 }
 
 // issueForGrant stores a new grant (with its first refresh token when the
-// client gets one) and returns the token response.
-func (s *Server) issueForGrant(ctx context.Context, c store.Client, g store.Grant, scopes []string, nonce string, withIDToken bool) (*tokenResponse, error) {
+// client gets one) and returns the token response. jkt, when set, binds
+// the access token to a DPoP key.
+func (s *Server) issueForGrant(ctx context.Context, c store.Client, g store.Grant, scopes []string, nonce string, withIDToken bool, jkt string) (*tokenResponse, error) {
 	now := g.CreatedAt
 	var rt *store.RefreshToken
 	var refresh string
@@ -205,12 +258,12 @@ func (s *Server) issueForGrant(ctx context.Context, c store.Client, g store.Gran
 	if err := s.store.CreateGrant(ctx, g, rt); err != nil {
 		return nil, err
 	}
-	resp, err := s.mintTokens(ctx, c, g, scopes, nonce, withIDToken)
+	resp, err := s.mintTokens(ctx, c, g, scopes, nonce, withIDToken, jkt)
 	if err != nil {
 		return nil, err
 	}
 	resp.RefreshToken = refresh
-	s.auditLog(ctx, "token_issued", "grant_type", "authorization_code", "client_id", c.ID, "sub", g.UserID, "grant_id", g.ID, "refresh_token", refresh != "")
+	s.auditLog(ctx, "token_issued", "grant_type", "authorization_code", "client_id", c.ID, "sub", g.UserID, "grant_id", g.ID, "refresh_token", refresh != "", "dpop", jkt != "")
 	return resp, nil
 }
 
@@ -261,8 +314,9 @@ func (s *Server) audiences(c store.Client, requested []string) []string {
 }
 
 // mintTokens signs the access token and, when openid was granted, the ID
-// token of a grant.
-func (s *Server) mintTokens(ctx context.Context, c store.Client, g store.Grant, scopes []string, nonce string, withIDToken bool) (*tokenResponse, error) {
+// token of a grant. With jkt set the access token is DPoP-bound: cnf.jkt
+// (RFC 9449 §6.1) and token_type DPoP (§5).
+func (s *Server) mintTokens(ctx context.Context, c store.Client, g store.Grant, scopes []string, nonce string, withIDToken bool, jkt string) (*tokenResponse, error) {
 	now := s.now()
 	ttl := s.accessTTL(c)
 	sub := g.UserID
@@ -277,11 +331,16 @@ func (s *Server) mintTokens(ctx context.Context, c store.Client, g store.Grant, 
 	if !g.AuthTime.IsZero() {
 		at.AuthTime = g.AuthTime.Unix()
 	}
+	tokenType := "Bearer"
+	if jkt != "" {
+		at.Cnf = &token.Confirmation{JKT: jkt}
+		tokenType = "DPoP"
+	}
 	access, err := s.keys.Sign(ctx, "", token.TypeAccessToken, at)
 	if err != nil {
 		return nil, err
 	}
-	resp := &tokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(ttl / time.Second), Scope: oauth.JoinScope(scopes)}
+	resp := &tokenResponse{AccessToken: access, TokenType: tokenType, ExpiresIn: int64(ttl / time.Second), Scope: oauth.JoinScope(scopes)}
 	if withIDToken && g.UserID != "" && oauth.HasScope(scopes, oauth.ScopeOpenID) {
 		id, err := s.mintIDToken(ctx, c, g, scopes, nonce, access)
 		if err != nil {
@@ -329,7 +388,7 @@ func addUserClaims(c *token.IDClaims, u store.User, scopes []string) {
 
 // clientCredentials is the client_credentials grant (RFC 6749 §4.4): a
 // confidential client acting for itself. No refresh token, no ID token.
-func (s *Server) clientCredentials(ctx context.Context, c store.Client, treq *oauth.TokenRequest) (*tokenResponse, error) {
+func (s *Server) clientCredentials(ctx context.Context, c store.Client, treq *oauth.TokenRequest, proof *token.DPoPProof) (*tokenResponse, error) {
 	if c.Public || !hasGrant(c, oauth.GrantClientCredentials) {
 		return nil, oauth.Errorf(oauth.UnauthorizedClient, "the client is not registered for the client credentials grant")
 	}
@@ -352,11 +411,11 @@ func (s *Server) clientCredentials(ctx context.Context, c store.Client, treq *oa
 	}
 	now := s.now()
 	g := store.Grant{ClientID: c.ID, Scopes: scopes, Audiences: treq.Resources, CreatedAt: now}
-	resp, err := s.mintTokens(ctx, c, g, scopes, "", false)
+	resp, err := s.mintTokens(ctx, c, g, scopes, "", false, jktOf(proof))
 	if err != nil {
 		return nil, err
 	}
-	s.auditLog(ctx, "token_issued", "grant_type", "client_credentials", "client_id", c.ID)
+	s.auditLog(ctx, "token_issued", "grant_type", "client_credentials", "client_id", c.ID, "dpop", proof != nil)
 	return resp, nil
 }
 

@@ -37,6 +37,11 @@ type Store struct {
 
 	mu    sync.Mutex
 	stmts map[stmtKey]*sql.Stmt // prepared statements, per pool
+
+	// Group commit (batch.go): every write goes through the committer.
+	writes        chan *writeReq
+	quit          chan struct{}
+	committerDone chan struct{}
 }
 
 type stmtKey struct {
@@ -81,8 +86,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxIdleTime(0)
 
 	s := &Store{w: w, stmts: map[stmtKey]*sql.Stmt{}}
+	s.startCommitter()
 	// The writer connects (setting WAL) and migrates before any reader opens.
 	if err := s.Migrate(ctx); err != nil {
+		s.stopCommitter()
 		w.Close()
 		return nil, err
 	}
@@ -94,7 +101,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
-		w.Close()
+		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	n := max(4, runtime.GOMAXPROCS(0))
@@ -109,8 +116,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the prepared statements and both pools.
+// Close stops the committer (writes after it fail), then closes the
+// prepared statements and both pools.
 func (s *Store) Close() error {
+	s.stopCommitter()
 	s.mu.Lock()
 	for k, st := range s.stmts {
 		st.Close()
@@ -235,14 +244,22 @@ func (s *Store) prepared(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, 
 	return st, nil
 }
 
-// exec runs a write statement on the writer (autocommit).
+// exec runs one write statement on the writer, committed on its own or
+// with the writes batched with it (batch.go).
 func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	// Prepared here, not inside the transaction: preparing on the writer
+	// pool needs its one connection, which the committer holds.
 	st, err := s.prepared(ctx, s.w, q)
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	res, err := st.ExecContext(ctx, args...)
-	return res, mapErr(err)
+	var res sql.Result
+	err = s.submit(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		return mapErr(err)
+	})
+	return res, err
 }
 
 // queryRow runs a read on the reader pool.
@@ -286,26 +303,13 @@ func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, er
 }
 
 // writeTx runs fn in a BEGIN IMMEDIATE transaction on the writer and
-// commits if fn returns nil. fn may also return a commitErr: the
-// transaction commits and writeTx returns the wrapped error.
+// commits if fn returns nil; a failing fn's changes are rolled back. fn
+// may also return a commitErr: its changes commit and writeTx returns the
+// wrapped error. The transaction may be shared with other writes (group
+// commit, batch.go), so fn must use only tx and must not prepare on the
+// writer pool (txStmt is safe).
 func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", mapErr(err))
-	}
-	err = fn(tx)
-	var ce commitErr
-	if err != nil && !errors.As(err, &ce) {
-		tx.Rollback()
-		return err
-	}
-	if cerr := tx.Commit(); cerr != nil {
-		return fmt.Errorf("sqlite: commit: %w", mapErr(cerr))
-	}
-	if err != nil {
-		return ce.err
-	}
-	return nil
+	return s.submit(ctx, fn)
 }
 
 // commitErr wraps an error that writeTx returns after committing (the

@@ -39,28 +39,37 @@ func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 // never cleared) to say why: ErrCodeUsed (with the record, so the caller can
 // revoke GrantID) takes precedence over ErrExpired.
 func (s *Store) ConsumeAuthCode(ctx context.Context, hash string, now time.Time) (store.AuthCode, error) {
-	st, err := s.prepared(ctx, s.w, `UPDATE auth_codes SET used_at = ?
+	// Prepared outside the write transaction (see exec).
+	upd, err := s.prepared(ctx, s.w, `UPDATE auth_codes SET used_at = ?
 		WHERE hash = ? AND used_at IS NULL AND expires_at > ? RETURNING `+codeCols)
 	if err != nil {
 		return store.AuthCode{}, wrap("consume auth code", err)
 	}
-	c, err := scanCode(st.QueryRowContext(ctx, now.UnixNano(), hash, now.UnixNano()))
-	if err == nil {
-		return c, nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return store.AuthCode{}, wrap("consume auth code", err)
-	}
-	// Not consumed now: unknown, used before, or expired. Read on the
-	// writer so the answer reflects the latest commit in any process.
-	st, err = s.prepared(ctx, s.w, `SELECT `+codeCols+` FROM auth_codes WHERE hash = ?`)
+	sel, err := s.prepared(ctx, s.w, `SELECT `+codeCols+` FROM auth_codes WHERE hash = ?`)
 	if err != nil {
 		return store.AuthCode{}, wrap("consume auth code", err)
 	}
-	c, err = scanCode(st.QueryRowContext(ctx, hash))
+	var c store.AuthCode
+	consumed := false
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		c, err = scanCode(tx.StmtContext(ctx, upd).QueryRowContext(ctx, now.UnixNano(), hash, now.UnixNano()))
+		if err == nil || !errors.Is(err, store.ErrNotFound) {
+			consumed = err == nil
+			return err
+		}
+		// Not consumed now: unknown, used before, or expired. Read in the
+		// write transaction, so the answer reflects the latest commit in
+		// any process.
+		consumed = false
+		c, err = scanCode(tx.StmtContext(ctx, sel).QueryRowContext(ctx, hash))
+		return err
+	})
 	switch {
 	case err != nil:
 		return store.AuthCode{}, wrap("consume auth code", err)
+	case consumed:
+		return c, nil
 	case !c.UsedAt.IsZero():
 		return c, store.ErrCodeUsed
 	case !c.ExpiresAt.After(now):

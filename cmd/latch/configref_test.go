@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/latchauth/latch/internal/config"
+)
+
+// The README's configuration reference lies between these markers and is
+// generated from config.Keys().
+const (
+	refBegin   = "<!-- config-reference:begin (generated from config.Keys(): go test ./cmd/latch -run TestConfigReference -update) -->"
+	refEnd     = "<!-- config-reference:end -->"
+	readmePath = "../../README.md"
+)
+
+// configReference renders config.Keys() as a Markdown table.
+func configReference() string {
+	var b strings.Builder
+	b.WriteString("| Key (flag `--key`) | Environment | Type | Default | Description |\n")
+	b.WriteString("|---|---|---|---|---|\n")
+	cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+	for _, k := range config.Keys() {
+		def := "—"
+		if k.Default != "" {
+			def = "`" + k.Default + "`"
+		}
+		desc := cell(k.Description)
+		if k.Secret {
+			desc += " (secret: never logged, shown as REDACTED)"
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", k.Key, k.Env, k.Type, def, desc)
+	}
+	fmt.Fprintf(&b, "| `%s` | `%s` | string | — | the YAML configuration file to read (flag and environment only) |\n", config.ConfigFlag, config.ConfigEnv)
+	return b.String()
+}
+
+// TestConfigReference fails when the README's configuration table and
+// config.Keys() disagree; -update regenerates the table in place.
+func TestConfigReference(t *testing.T) {
+	readme, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(readme)
+	i, j := strings.Index(s, refBegin), strings.Index(s, refEnd)
+	if i < 0 || j < i {
+		t.Fatalf("README.md has no configuration reference between %q and %q", refBegin, refEnd)
+	}
+	got := s[i+len(refBegin)+1 : j]
+	want := configReference()
+	if got == want {
+		return
+	}
+	if *update {
+		out := s[:i+len(refBegin)] + "\n" + want + s[j:]
+		if err := os.WriteFile(readmePath, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("updated the configuration reference in %s", readmePath)
+		return
+	}
+	gotLines, wantLines := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for n := range max(len(gotLines), len(wantLines)) {
+		var g, w string
+		if n < len(gotLines) {
+			g = gotLines[n]
+		}
+		if n < len(wantLines) {
+			w = wantLines[n]
+		}
+		if g != w {
+			t.Errorf("README.md configuration reference line %d:\n got: %s\nwant: %s", n+1, g, w)
+		}
+	}
+	t.Errorf("the README's configuration reference is out of date: run go test ./cmd/latch -run TestConfigReference -update")
+}
+
+// TestConfigReferenceCoversEveryKey guards the generator itself: every
+// key, its variable and the config file appear.
+func TestConfigReferenceCoversEveryKey(t *testing.T) {
+	ref := configReference()
+	for _, k := range config.Keys() {
+		if !strings.Contains(ref, "`"+k.Key+"`") || !strings.Contains(ref, "`"+k.Env+"`") {
+			t.Errorf("reference lacks %s / %s", k.Key, k.Env)
+		}
+	}
+	if !strings.Contains(ref, config.ConfigEnv) {
+		t.Error("reference lacks LATCH_CONFIG")
+	}
+}

@@ -1,0 +1,290 @@
+// Latch demo SPA: the OAuth 2.0 Authorization Code flow with PKCE (RFC 7636)
+// and OpenID Connect, in plain JavaScript. No library, no build step: read it
+// top to bottom; each step names the spec it follows.
+//
+// Where the tokens live: in memory only (`session` below). Never in
+// localStorage or sessionStorage, where a script injected into the page could
+// read them at leisure and where they outlive the tab. sessionStorage holds
+// only what a sign-in in progress needs to survive the redirect to Latch and
+// back (PKCE verifier, state, nonce), and it is deleted on return.
+//
+// Several tabs: memory is per tab, so tabs share tokens over a BroadcastChannel
+// (same origin only, nothing written to disk). A new tab says "hello" and any
+// signed-in tab answers with its tokens. Refresh tokens rotate: each use
+// returns a new one and retires the old, and a retired one presented again
+// makes Latch revoke the whole grant (RFC 9700 §4.14.2). So one tab refreshes
+// at a time, under the Web Lock "latch-refresh", and broadcasts the result; a
+// tab that then gets the lock sees that its tokens changed while it waited
+// and uses them instead of refreshing again.
+
+const cfg = window.LATCH_CONFIG; // issuer, clientId, scope, apiUrl: see config.js
+const redirectUri = location.origin + '/callback';
+const channel = new BroadcastChannel('latch-tokens');
+const $ = (id) => document.getElementById(id);
+let meta; // the issuer's metadata (OpenID Connect Discovery 1.0)
+let session = null; // {accessToken, refreshToken, idToken, claims, expiresAt, gen}
+let refreshTimer;
+
+// ---- Helpers ----------------------------------------------------------------
+
+function log(text) {
+  const li = document.createElement('li');
+  li.textContent = `${new Date().toLocaleTimeString()}  ${text}`;
+  $('log').prepend(li);
+}
+
+function showError(err) {
+  $('error').textContent = err.message;
+  $('error').hidden = false;
+  log('error: ' + err.message);
+}
+
+// base64url without padding (RFC 4648 §5), the encoding of PKCE and JWTs.
+const base64url = (bytes) =>
+  btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+
+// 32 random bytes give 43 characters: a PKCE code verifier (RFC 7636 §4.1),
+// and unguessable enough for state and nonce too.
+const randomString = () => base64url(crypto.getRandomValues(new Uint8Array(32)));
+
+async function sha256(text) {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+}
+
+// The payload of a JWT, decoded for reading. It does not verify anything.
+function jwtClaims(jwt) {
+  const bytes = Uint8Array.from(atob(jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+// POST a form to one of Latch's endpoints. Cross-origin: Latch answers CORS
+// for the origins registered for the client. A public client authenticates
+// with its client_id only; PKCE and the refresh token do the rest.
+async function post(url, params) {
+  const res = await fetch(url, { method: 'POST', body: new URLSearchParams({ client_id: cfg.clientId, ...params }) });
+  const text = await res.text();
+  const body = text ? JSON.parse(text) : {};
+  if (!res.ok) throw Object.assign(new Error(`${body.error || res.status}: ${body.error_description || ''}`), { code: body.error });
+  return body;
+}
+
+// A call with the access token (RFC 6750 §2.1: the Authorization header).
+async function getWithToken(url) {
+  const res = await fetch(url, { headers: { Authorization: 'Bearer ' + session.accessToken } });
+  if (res.ok) return res.json();
+  throw Object.assign(new Error(`${url}: ${res.status} ${res.headers.get('WWW-Authenticate') || ''}`), { status: res.status });
+}
+
+// ---- Step 1: send the browser to Latch's authorization endpoint ---------------
+// RFC 6749 §4.1.1 with PKCE (RFC 7636 §4.2-4.3): the verifier stays in this
+// tab, only its SHA-256 (the challenge) travels. prompt=none asks Latch to
+// answer at once, without showing a page (OpenID Connect Core §3.1.2.1).
+async function signIn(prompt) {
+  const pending = { verifier: randomString(), state: randomString(), nonce: randomString() };
+  sessionStorage.setItem('latch.pending', JSON.stringify(pending));
+  const url = new URL(meta.authorization_endpoint);
+  url.search = new URLSearchParams({
+    response_type: 'code', client_id: cfg.clientId, redirect_uri: redirectUri, scope: cfg.scope,
+    state: pending.state, nonce: pending.nonce,
+    code_challenge: base64url(await sha256(pending.verifier)), code_challenge_method: 'S256',
+    ...(prompt && { prompt }),
+  });
+  log(`redirecting to ${url.origin}${url.pathname}${prompt ? ' with prompt=' + prompt : ''}`);
+  location.assign(url);
+}
+
+// ---- Step 2: back at /callback, check the response, exchange the code --------
+async function handleCallback() {
+  const p = new URLSearchParams(location.search);
+  history.replaceState(null, '', '/'); // the code must not stay in the address bar or history
+  const pending = JSON.parse(sessionStorage.getItem('latch.pending'));
+  sessionStorage.removeItem('latch.pending'); // one use only
+  // state ties the response to the request this tab made. Without the check,
+  // an attacker could send the user a link carrying the attacker's own code
+  // and sign them in to the attacker's account (RFC 6749 §10.12).
+  if (!pending || p.get('state') !== pending.state) {
+    throw new Error('Rejected the sign-in response: its state does not match the sign-in this tab started (possible CSRF). The code was not used.');
+  }
+  // iss names the server that answered (RFC 9207 §2.4), against mix-up attacks
+  // where a response from one issuer is passed off as another's.
+  if (p.get('iss') !== meta.issuer && (p.has('iss') || meta.authorization_response_iss_parameter_supported)) {
+    throw new Error(`Rejected the sign-in response: it names issuer ${p.get('iss')}, not ${meta.issuer}. The code was not used.`);
+  }
+  if (p.has('error')) throw new Error(`Latch answered ${p.get('error')}: ${p.get('error_description') || ''}`);
+  log('state and iss match; exchanging the code at the token endpoint');
+  // Step 3: the code plus the verifier buy the tokens (RFC 6749 §4.1.3,
+  // RFC 7636 §4.5). A stolen code is useless without the verifier.
+  const t = await post(meta.token_endpoint, {
+    grant_type: 'authorization_code', code: p.get('code'), redirect_uri: redirectUri, code_verifier: pending.verifier,
+  });
+  // The ID token came straight from the token endpoint, in answer to our own
+  // request (over TLS in production), so we know who issued it without
+  // checking its signature (OpenID Connect Core §3.1.3.7, item 6). We still
+  // check that it is for this app and for this sign-in.
+  const c = jwtClaims(t.id_token);
+  const aud = [].concat(c.aud);
+  if (c.iss !== meta.issuer || !aud.includes(cfg.clientId) || c.nonce !== pending.nonce) {
+    throw new Error('Rejected the ID token: wrong iss, aud or nonce.');
+  }
+  log(`signed in as ${c.sub}; access token valid for ${t.expires_in} s`);
+  useSession(newSession(t, null), true);
+  await loadUserinfo();
+}
+
+// ---- Tokens in memory ---------------------------------------------------------
+// gen orders token sets across tabs: a newer sign-in or refresh has a higher one.
+function newSession(t, prev) {
+  const idToken = t.id_token || prev.idToken; // a refresh may or may not return one
+  return {
+    accessToken: t.access_token, refreshToken: t.refresh_token || prev?.refreshToken, idToken,
+    claims: jwtClaims(idToken), expiresAt: Date.now() + t.expires_in * 1000,
+    gen: Math.max(Date.now(), (prev?.gen ?? 0) + 1),
+  };
+}
+
+function useSession(s, broadcast) {
+  session = s;
+  if (broadcast) channel.postMessage({ type: 'tokens', session: s });
+  // Refresh a minute before the access token expires. Every tab sets this
+  // timer; the lock in refresh() makes only the first one do the work.
+  clearTimeout(refreshTimer);
+  const left = s.expiresAt - Date.now();
+  refreshTimer = setTimeout(() => refresh('the access token expires soon').catch(showError), Math.max(left - 60_000, left * 0.8));
+  render();
+}
+
+function forget(why) {
+  session = null;
+  clearTimeout(refreshTimer);
+  $('userinfo').textContent = '…';
+  log(why);
+  render();
+}
+
+channel.onmessage = ({ data }) => {
+  if (data.type === 'hello' && session) channel.postMessage({ type: 'tokens', session });
+  if (data.type === 'tokens' && data.session.gen > (session?.gen ?? 0)) {
+    const first = !session;
+    log('got newer tokens from another tab');
+    useSession(data.session, false);
+    if (first) loadUserinfo().catch(showError);
+  }
+  if (data.type === 'signed-out' && session) forget('signed out in another tab');
+};
+
+// ---- Refresh (RFC 6749 §6) with a rotating refresh token, one tab at a time ---
+async function refresh(why) {
+  const seen = session?.gen;
+  await navigator.locks.request('latch-refresh', async () => {
+    if (!session) return;
+    if (session.gen !== seen) {
+      log('another tab refreshed while this one waited for the lock: using its tokens');
+      return;
+    }
+    log(`refreshing: ${why}`);
+    let t;
+    try {
+      t = await post(meta.token_endpoint, { grant_type: 'refresh_token', refresh_token: session.refreshToken });
+    } catch (err) {
+      if (err.code === 'invalid_grant') { // expired or revoked: every tab is signed out
+        forget('the refresh token was refused; signed out');
+        channel.postMessage({ type: 'signed-out' });
+      }
+      throw err;
+    }
+    if (t.id_token && jwtClaims(t.id_token).sub !== session.claims.sub) { // OpenID Connect Core §12.2
+      throw new Error('Rejected the refreshed ID token: it is for another user.');
+    }
+    useSession(newSession(t, session), true);
+    log('refreshed: new access token and new refresh token');
+    // The broadcast and the lock's release reach other tabs by different
+    // routes; keep the lock a moment so they hold the new tokens before any
+    // of them can take it and find the old refresh token retired.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  });
+}
+
+// ---- Using the access token ---------------------------------------------------
+async function loadUserinfo() {
+  const info = await getWithToken(meta.userinfo_endpoint);
+  $('userinfo').textContent = JSON.stringify(info, null, 2);
+  log('loaded the profile from userinfo');
+}
+
+async function callApi(retried) {
+  let body;
+  try {
+    body = await getWithToken(cfg.apiUrl + '/api/messages');
+  } catch (err) {
+    if (err.status !== 401 || retried) throw err;
+    await refresh('the API said 401'); // e.g. the token expired while the tab slept
+    return callApi(true);
+  }
+  $('messages').replaceChildren(...body.messages.map((m) => Object.assign(document.createElement('li'), { textContent: m.text })));
+  log(`the API answered ${body.messages.length} messages for sub ${body.sub}`);
+}
+
+// ---- Step 4: sign out -----------------------------------------------------------
+async function signOut() {
+  const s = session;
+  forget('signing out');
+  channel.postMessage({ type: 'signed-out' });
+  // Revoke the refresh token (RFC 7009 §2.1), so it is dead even if a copy leaked.
+  await post(meta.revocation_endpoint, { token: s.refreshToken, token_type_hint: 'refresh_token' })
+    .then(() => log('revoked the refresh token'), (err) => log('revocation failed: ' + err.message));
+  // End the session at Latch too, or the next sign-in would not ask for a
+  // password (OpenID Connect RP-Initiated Logout 1.0 §2).
+  const state = randomString();
+  sessionStorage.setItem('latch.logout', state);
+  const url = new URL(meta.end_session_endpoint);
+  url.search = new URLSearchParams({ id_token_hint: s.idToken, post_logout_redirect_uri: location.origin + '/', state });
+  location.assign(url);
+}
+
+function handleLogoutReturn() {
+  const state = new URLSearchParams(location.search).get('state');
+  history.replaceState(null, '', '/');
+  const expected = sessionStorage.getItem('latch.logout');
+  sessionStorage.removeItem('latch.logout');
+  if (!expected || state !== expected) throw new Error('Ignored a logout response whose state does not match.');
+  log('signed out at Latch');
+}
+
+// ---- Rendering --------------------------------------------------------------------
+const fingerprint = async (token) => [...(await sha256(token)).slice(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join('');
+
+async function render() {
+  document.body.dataset.state = session ? 'signed-in' : 'signed-out';
+  $('signed-in').hidden = !session;
+  $('signed-out').hidden = !!session;
+  if (!session) return;
+  const s = session;
+  const c = s.claims;
+  $('name').textContent = c.name || c.preferred_username || c.sub;
+  const rows = { sub: c.sub, name: c.name, email: c.email, 'signed in at': new Date(c.auth_time * 1000).toLocaleString() };
+  $('profile').replaceChildren(...Object.entries(rows).filter(([, v]) => v).flatMap(([k, v]) =>
+    [Object.assign(document.createElement('dt'), { textContent: k }), Object.assign(document.createElement('dd'), { textContent: v })]));
+  const [at, rt] = await Promise.all([fingerprint(s.accessToken), fingerprint(s.refreshToken)]);
+  if (s !== session) return; // a newer render is under way
+  Object.assign($('tokens').dataset, { access: at, refresh: rt });
+  $('tokens').textContent = `access #${at} · refresh #${rt} · access expires ${new Date(s.expiresAt).toLocaleTimeString()}`;
+}
+
+// ---- Start: discover the issuer, then handle where the browser came from ---------
+$('issuer').textContent = cfg.issuer;
+$('api-url').textContent = cfg.apiUrl + '/api/messages';
+try {
+  meta = await (await fetch(cfg.issuer + '/.well-known/openid-configuration')).json();
+  if (meta.issuer !== cfg.issuer) throw new Error(`discovery names issuer ${meta.issuer}, want ${cfg.issuer}`); // Discovery §4.3
+  log(`discovered ${cfg.issuer}`);
+  const buttons = { 'sign-in': () => signIn(), silent: () => signIn('none'), 'call-api': () => callApi(), refresh: () => refresh('button'), 'sign-out': signOut };
+  for (const [id, action] of Object.entries(buttons)) {
+    $(id).addEventListener('click', () => { $('error').hidden = true; action().catch(showError); });
+  }
+  if (location.pathname === '/callback') await handleCallback();
+  else if (location.search.includes('state=')) handleLogoutReturn();
+  else channel.postMessage({ type: 'hello' }); // a signed-in tab will answer with its tokens
+} catch (err) {
+  showError(err);
+}
+render();

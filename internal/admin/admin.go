@@ -1,0 +1,394 @@
+// Package admin is Latch's admin listener: liveness and readiness probes,
+// Prometheus metrics and the admin API (clients, users, sessions, signing
+// keys) as JSON over HTTP, described by an OpenAPI 3.1 document served at
+// /admin/openapi.json.
+//
+// The admin API is protected by one bearer token (config admin-token),
+// compared in constant time. Without a token the API is disabled: every
+// /admin/ route but the OpenAPI document answers 403, never an open API.
+// The probes and /metrics carry no secrets and need no token; the
+// listener binds to loopback by default and config.Validate refuses a
+// non-loopback admin-addr without a token.
+//
+// It applies the same registration policy as the CLI
+// (internal/registration). It does not import the server: cmd/latch
+// hands it the store, the server's signing keys and readiness check.
+package admin
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/latchauth/latch/internal/password"
+	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/token"
+)
+
+// Options are everything the admin listener needs.
+type Options struct {
+	Store store.Store
+	// Keys is the running server's key manager, so a rotation takes
+	// effect in this instance at once.
+	Keys *token.Keys
+	// Passwords hashes passwords set through the API (the server's cost).
+	Passwords *password.Hasher
+	// Ready reports whether the server can take traffic (store reachable,
+	// signing key loaded); nil checks Store.Ping and Keys only.
+	Ready func(ctx context.Context) error
+	// Gatherer is scraped by GET /metrics; nil disables /metrics.
+	Gatherer prometheus.Gatherer
+	// Token is the admin API's bearer token; "" disables the API.
+	Token  string
+	Logger *slog.Logger // operational log; nil discards
+	Audit  *slog.Logger // admin actions; nil uses Logger
+	Now    func() time.Time
+}
+
+// Server is the admin listener's handler.
+type Server struct {
+	opts     Options
+	tokenSum [sha256.Size]byte
+	log      *slog.Logger
+	audit    *slog.Logger
+	now      func() time.Time
+	handler  http.Handler
+	draining atomic.Bool
+}
+
+// readyTimeout bounds one readiness check.
+const readyTimeout = 2 * time.Second
+
+// maxBody caps admin API request bodies.
+const maxBody = 64 << 10
+
+// New builds the admin handler.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil || opts.Keys == nil || opts.Passwords == nil {
+		return nil, errors.New("admin: Store, Keys and Passwords are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Audit == nil {
+		opts.Audit = opts.Logger
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{opts: opts, log: opts.Logger, audit: opts.Audit, now: opts.Now}
+	if opts.Token != "" {
+		s.tokenSum = sha256.Sum256([]byte(opts.Token))
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// SetDraining makes /readyz answer 503 from now on: called when graceful
+// shutdown starts, so load balancers stop sending traffic while in-flight
+// requests finish. /healthz stays 200 until the process exits.
+func (s *Server) SetDraining() { s.draining.Store(true) }
+
+// handlerFunc is an admin API endpoint: it returns its error (an *apiError
+// or any error, which becomes a 500 without internal text).
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// route is one admin API operation; routes() mounts them and the OpenAPI
+// test checks the document lists exactly these.
+type route struct {
+	method, pattern string
+	h               handlerFunc
+}
+
+// apiRoutes is every admin API operation on one screen. {id} is a client
+// ID or a user ID (the OIDC sub); GET /admin/users?username=NAME finds a
+// user by username.
+func (s *Server) apiRoutes() []route {
+	return []route{
+		{http.MethodGet, "/admin/clients", s.listClients},
+		{http.MethodPost, "/admin/clients", s.createClient},
+		{http.MethodGet, "/admin/clients/{id}", s.getClient},
+		{http.MethodPatch, "/admin/clients/{id}", s.updateClient},
+		{http.MethodDelete, "/admin/clients/{id}", s.deleteClient},
+
+		{http.MethodGet, "/admin/users", s.listUsers},
+		{http.MethodPost, "/admin/users", s.createUser},
+		{http.MethodGet, "/admin/users/{id}", s.getUser},
+		{http.MethodDelete, "/admin/users/{id}", s.deleteUser},
+		{http.MethodPut, "/admin/users/{id}/password", s.setPassword},
+		{http.MethodGet, "/admin/users/{id}/sessions", s.listSessions},
+		{http.MethodDelete, "/admin/users/{id}/sessions", s.logoutEverywhere},
+		{http.MethodGet, "/admin/users/{id}/grants", s.listGrants},
+
+		{http.MethodGet, "/admin/keys", s.listKeys},
+		{http.MethodPost, "/admin/keys/rotate", s.rotateKey},
+		{http.MethodPost, "/admin/keys/prune", s.pruneKeys},
+	}
+}
+
+// openRoutes need no token.
+const (
+	pathHealthz = "/healthz"
+	pathReadyz  = "/readyz"
+	pathMetrics = "/metrics"
+	pathOpenAPI = "/admin/openapi.json"
+)
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	// Probes and metrics: no token, no secrets.
+	mux.HandleFunc("GET "+pathHealthz, s.healthz)
+	mux.HandleFunc("GET "+pathReadyz, s.readyz)
+	if s.opts.Gatherer != nil {
+		mux.Handle("GET "+pathMetrics, promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{
+			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		}))
+	}
+	mux.HandleFunc("GET "+pathOpenAPI, serveOpenAPI)
+
+	// The admin API: bearer token, JSON errors, one log line per call.
+	allowed := map[string][]string{}
+	for _, rt := range s.apiRoutes() {
+		mux.Handle(rt.method+" "+rt.pattern, s.api(rt.h))
+		allowed[rt.pattern] = append(allowed[rt.pattern], rt.method)
+	}
+	// A known path with another method: 405 in JSON (a pattern without a
+	// method is less specific than the ones above, so it only gets the
+	// rest).
+	for pattern, methods := range allowed {
+		allow := strings.Join(methods, ", ")
+		mux.Handle(pattern, s.api(func(w http.ResponseWriter, r *http.Request) error {
+			w.Header().Set("Allow", allow)
+			return &apiError{http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s is not allowed here (allowed: %s)", r.Method, allow)}
+		}))
+	}
+	mux.Handle("/admin/", s.api(func(w http.ResponseWriter, r *http.Request) error {
+		return errNotFound("no such admin API route; see /admin/openapi.json")
+	}))
+	return mux
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 when the server can take traffic: the store answers
+// and a signing key is loaded, and shutdown has not begun. Otherwise 503
+// with the reason.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": "shutting down"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	if err := s.ready(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) ready(ctx context.Context) error {
+	if s.opts.Ready != nil {
+		return s.opts.Ready(ctx)
+	}
+	if err := s.opts.Store.Ping(ctx); err != nil {
+		return errors.New("store unreachable")
+	}
+	if alg := s.opts.Keys.DefaultAlg(); !s.opts.Keys.Supports(alg) {
+		return fmt.Errorf("no %s signing key loaded", alg)
+	}
+	return nil
+}
+
+// api authenticates an admin API call, runs it, writes its error and logs
+// one line (method, route, status, duration; never a body).
+func (s *Server) api(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		w = rec
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		err := s.authorize(r)
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "admin request",
+			slog.String("method", r.Method), slog.String("route", r.Pattern),
+			slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)),
+			slog.String("remote_addr", r.RemoteAddr))
+	})
+}
+
+// authorize checks the bearer token (RFC 6750 §2.1) in constant time: both
+// sides are hashed first so neither the content nor the length of the
+// configured token leaks through timing.
+func (s *Server) authorize(r *http.Request) error {
+	if s.opts.Token == "" {
+		return &apiError{http.StatusForbidden, "access_denied", "the admin API is disabled: no admin-token is configured"}
+	}
+	scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || cred == "" {
+		return errUnauthorized("a bearer token is required (Authorization: Bearer <admin-token>)")
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(cred)))
+	if subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) != 1 {
+		s.audit.LogAttrs(r.Context(), slog.LevelWarn, "audit", slog.String("event", "admin_auth_failed"),
+			slog.String("remote_addr", r.RemoteAddr))
+		return errUnauthorized("the bearer token is not valid")
+	}
+	return nil
+}
+
+// auditLog records one admin action; attrs name records, never secrets.
+func (s *Server) auditLog(ctx context.Context, event string, attrs ...any) {
+	s.audit.Log(ctx, slog.LevelInfo, "audit", append([]any{"event", event, "actor", "admin-api"}, attrs...)...)
+}
+
+// apiError is an admin API error: a status and the JSON body
+// {"error": code, "error_description": description}.
+type apiError struct {
+	status      int
+	code        string
+	description string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.description }
+
+func errBadRequest(format string, args ...any) error {
+	return &apiError{http.StatusBadRequest, "invalid_request", fmt.Sprintf(format, args...)}
+}
+
+func errNotFound(format string, args ...any) error {
+	return &apiError{http.StatusNotFound, "not_found", fmt.Sprintf(format, args...)}
+}
+
+func errConflict(format string, args ...any) error {
+	return &apiError{http.StatusConflict, "conflict", fmt.Sprintf(format, args...)}
+}
+
+func errUnauthorized(desc string) error {
+	return &apiError{http.StatusUnauthorized, "invalid_token", desc}
+}
+
+// writeError writes err as JSON. A non-API error is logged with its cause
+// and answered 500 "internal error": no internal text leaks.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			ae = &apiError{http.StatusRequestEntityTooLarge, "invalid_request", fmt.Sprintf("the request body exceeds %d bytes", maxBody)}
+		} else {
+			s.log.ErrorContext(r.Context(), "admin request failed", "method", r.Method, "route", r.Pattern, "error", err)
+			ae = &apiError{http.StatusInternalServerError, "server_error", "internal error"}
+		}
+	}
+	if ae.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="latch-admin", error="invalid_token"`)
+	}
+	writeJSON(w, ae.status, map[string]string{"error": ae.code, "error_description": ae.description})
+}
+
+// writeJSON writes v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"server_error","error_description":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// decode reads a JSON object into v; unknown fields, trailing data and a
+// body that is not JSON are 400s.
+func decode(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+		return &apiError{http.StatusUnsupportedMediaType, "invalid_request", "the body must be application/json"}
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		if errors.Is(err, io.EOF) {
+			return errBadRequest("the request body is empty; want a JSON object")
+		}
+		return errBadRequest("the request body is not valid JSON for this operation: %s", jsonProblem(err))
+	}
+	if dec.More() {
+		return errBadRequest("the request body holds more than one JSON value")
+	}
+	return nil
+}
+
+// jsonProblem describes a decoding error without echoing the input.
+func jsonProblem(err error) string {
+	var ute *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &ute):
+		return fmt.Sprintf("field %q must be %s", ute.Field, ute.Type.String())
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return strings.TrimPrefix(err.Error(), "json: ")
+	}
+	return "malformed JSON"
+}
+
+// statusRecorder captures the status for the log line.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+//go:embed openapi.json
+var openAPI []byte
+
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Write(openAPI)
+}

@@ -1,0 +1,250 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/latchauth/latch/internal/registration"
+	"github.com/latchauth/latch/internal/store"
+)
+
+// clientRequest is the body of POST /admin/clients and PATCH
+// /admin/clients/{id}: the names of registration.ClientView. Absent fields
+// are left alone (PATCH) or take their defaults (POST); a list replaces
+// the whole list. Durations are strings such as "30s", "24h".
+type clientRequest struct {
+	ClientID               *string   `json:"client_id"`
+	ClientType             *string   `json:"client_type"` // public or confidential
+	ClientName             *string   `json:"client_name"`
+	RedirectURIs           *[]string `json:"redirect_uris"`
+	PostLogoutRedirectURIs *[]string `json:"post_logout_redirect_uris"`
+	AllowedOrigins         *[]string `json:"allowed_origins"`
+	GrantTypes             *[]string `json:"grant_types"`
+	Scopes                 *[]string `json:"scopes"`
+	Audiences              *[]string `json:"audiences"`
+	FirstParty             *bool     `json:"first_party"`
+	RequireDPoP            *bool     `json:"dpop_bound_access_tokens"`
+	IDTokenAlg             *string   `json:"id_token_signed_response_alg"`
+	RefreshGrace           *string   `json:"refresh_grace"`
+	RefreshIdle            *string   `json:"refresh_idle"`
+	RefreshAbsolute        *string   `json:"refresh_absolute"`
+	AccessTokenTTL         *string   `json:"access_token_ttl"`
+	RevokeRefreshOnLogout  *bool     `json:"revoke_refresh_on_logout"`
+	// RotateSecret (PATCH only) replaces a confidential client's secret;
+	// the new one is in the response, once.
+	RotateSecret bool `json:"rotate_secret"`
+}
+
+// apply copies the fields present onto c (not the ID, type or secret).
+func (req *clientRequest) apply(c *store.Client) error {
+	setList := func(dst *[]string, src *[]string) {
+		if src != nil {
+			*dst = append([]string(nil), (*src)...)
+		}
+	}
+	setList(&c.RedirectURIs, req.RedirectURIs)
+	setList(&c.PostLogoutRedirectURIs, req.PostLogoutRedirectURIs)
+	setList(&c.AllowedOrigins, req.AllowedOrigins)
+	setList(&c.GrantTypes, req.GrantTypes)
+	setList(&c.Scopes, req.Scopes)
+	setList(&c.Audiences, req.Audiences)
+	if req.ClientName != nil {
+		c.Name = *req.ClientName
+	}
+	if req.FirstParty != nil {
+		c.FirstParty = *req.FirstParty
+	}
+	if req.RequireDPoP != nil {
+		c.RequireDPoP = *req.RequireDPoP
+	}
+	if req.IDTokenAlg != nil {
+		c.IDTokenAlg = *req.IDTokenAlg
+	}
+	if req.RevokeRefreshOnLogout != nil {
+		c.RevokeRefreshOnLogout = *req.RevokeRefreshOnLogout
+	}
+	for _, d := range []struct {
+		f   registration.Field
+		src *string
+		dst *time.Duration
+	}{
+		{registration.FieldRefreshGrace, req.RefreshGrace, &c.RefreshGrace},
+		{registration.FieldRefreshIdle, req.RefreshIdle, &c.RefreshIdle},
+		{registration.FieldRefreshAbsolute, req.RefreshAbsolute, &c.RefreshAbsolute},
+		{registration.FieldAccessTokenTTL, req.AccessTokenTTL, &c.AccessTokenTTL},
+	} {
+		if d.src == nil {
+			continue
+		}
+		if *d.src == "" {
+			*d.dst = 0 // back to the server default
+			continue
+		}
+		v, err := time.ParseDuration(*d.src)
+		if err != nil {
+			return errBadRequest("%s: %q is not a duration such as 30s, 10m or 24h", d.f.JSON(), *d.src)
+		}
+		*d.dst = v
+	}
+	return nil
+}
+
+// validate runs the shared registration policy, naming fields as the API
+// does.
+func validateClient(c *store.Client) error {
+	if err := registration.ValidateClient(c, registration.Field.JSON); err != nil {
+		return errBadRequest("%s", err.Error())
+	}
+	return nil
+}
+
+func (s *Server) listClients(w http.ResponseWriter, r *http.Request) error {
+	clients, err := s.opts.Store.ListClients(r.Context())
+	if err != nil {
+		return err
+	}
+	views := make([]registration.ClientView, 0, len(clients))
+	for _, c := range clients {
+		views = append(views, registration.NewClientView(c, ""))
+	}
+	writeJSON(w, http.StatusOK, views)
+	return nil
+}
+
+func (s *Server) getClient(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.client(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, registration.NewClientView(c, ""))
+	return nil
+}
+
+func (s *Server) client(r *http.Request) (store.Client, error) {
+	id := r.PathValue("id")
+	c, err := s.opts.Store.GetClient(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return c, errNotFound("client %q not found", id)
+	}
+	return c, err
+}
+
+// createClient registers a client. A confidential client gets a random
+// 256-bit secret, returned once in client_secret: only its hash is stored.
+func (s *Server) createClient(w http.ResponseWriter, r *http.Request) error {
+	var req clientRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.ClientID == nil || *req.ClientID == "" {
+		return errBadRequest("client_id is required")
+	}
+	if req.ClientType == nil {
+		return errBadRequest(`client_type is required: "public" or "confidential"`)
+	}
+	if req.RotateSecret {
+		return errBadRequest("rotate_secret applies to PATCH only")
+	}
+	c := store.Client{ID: *req.ClientID, GrantTypes: registration.DefaultGrantTypes(), CreatedAt: s.now().UTC()}
+	switch *req.ClientType {
+	case "public":
+		c.Public = true
+	case "confidential":
+	default:
+		return errBadRequest(`client_type must be "public" or "confidential"`)
+	}
+	if err := req.apply(&c); err != nil {
+		return err
+	}
+	if err := validateClient(&c); err != nil {
+		return err
+	}
+	var secret string
+	if !c.Public {
+		secret, c.SecretHash = registration.NewClientSecret()
+	}
+	err := s.opts.Store.CreateClient(r.Context(), c)
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return errConflict("client %q already exists", c.ID)
+	}
+	if err != nil {
+		return err
+	}
+	s.auditLog(r.Context(), "admin_client_created", "client_id", c.ID, "client_type", registration.ClientType(c))
+	w.Header().Set("Location", "/admin/clients/"+c.ID)
+	writeJSON(w, http.StatusCreated, registration.NewClientView(c, secret))
+	return nil
+}
+
+// updateClient changes the given settings. client_type "public" deletes
+// the secret; "confidential" on a public client, or rotate_secret, makes a
+// new one, returned once.
+func (s *Server) updateClient(w http.ResponseWriter, r *http.Request) error {
+	var req clientRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	c, err := s.client(r)
+	if err != nil {
+		return err
+	}
+	if req.ClientID != nil && *req.ClientID != c.ID {
+		return errBadRequest("client_id cannot be changed")
+	}
+	var secret string
+	if req.ClientType != nil {
+		switch *req.ClientType {
+		case "public":
+			if req.RotateSecret {
+				return errBadRequest("rotate_secret with client_type public: public clients have no secret")
+			}
+			c.Public, c.SecretHash = true, ""
+		case "confidential":
+			if c.Public {
+				c.Public = false
+				secret, c.SecretHash = registration.NewClientSecret()
+			}
+		default:
+			return errBadRequest(`client_type must be "public" or "confidential"`)
+		}
+	}
+	if req.RotateSecret {
+		if c.Public {
+			return errBadRequest("client %q is a public client: it has no secret to rotate", c.ID)
+		}
+		secret, c.SecretHash = registration.NewClientSecret()
+	}
+	if err := req.apply(&c); err != nil {
+		return err
+	}
+	if err := validateClient(&c); err != nil {
+		return err
+	}
+	// A read-modify-write: a concurrent update of the same client may be
+	// lost (last writer wins), as with the CLI.
+	err = s.opts.Store.UpdateClient(r.Context(), c)
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotFound("client %q not found", c.ID)
+	}
+	if err != nil {
+		return err
+	}
+	s.auditLog(r.Context(), "admin_client_updated", "client_id", c.ID, "secret_rotated", secret != "")
+	writeJSON(w, http.StatusOK, registration.NewClientView(c, secret))
+	return nil
+}
+
+func (s *Server) deleteClient(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	err := s.opts.Store.DeleteClient(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotFound("client %q not found", id)
+	}
+	if err != nil {
+		return err
+	}
+	s.auditLog(r.Context(), "admin_client_deleted", "client_id", id)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

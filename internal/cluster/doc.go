@@ -1,0 +1,18 @@
+// Package cluster holds Latch's process-level tests: they build the latch
+// binary once and run real `latch serve` processes and admin commands
+// against one database, the way an operator deploys Latch.
+//
+//   - several instances on one PostgreSQL database, a flow split across
+//     them, refresh-token reuse and key rotation seen by every instance,
+//     one code raced against all of them (multi_test.go);
+//   - SIGKILL in the middle of a stream of flows, for SQLite and
+//     PostgreSQL: everything a client was given survives the restart
+//     (durability_test.go);
+//   - the background sweeper on two instances at once (sweep_test.go);
+//   - `latch migrate`, and three instances starting at once on an empty
+//     database (migrate_test.go).
+//
+// The package has no non-test code. PostgreSQL tests use
+// postgres.NewTestDB: skipped when the server is unreachable, except under
+// CI=true. `go test -short` skips the whole package.
+package cluster

@@ -1,0 +1,335 @@
+package registration
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/token"
+)
+
+// MaxClientIDLen bounds client IDs; they appear in URLs and logs.
+const MaxClientIDLen = 255
+
+// DefaultGrantTypes are a new client's grant types when none are given.
+func DefaultGrantTypes() []string {
+	return []string{string(oauth.GrantAuthorizationCode), string(oauth.GrantRefreshToken)}
+}
+
+// KnownGrantTypes are the grant types a client may be registered for.
+func KnownGrantTypes() []string {
+	return []string{
+		string(oauth.GrantAuthorizationCode),
+		string(oauth.GrantRefreshToken),
+		string(oauth.GrantClientCredentials),
+	}
+}
+
+// Field is a client setting an error is about. Its name depends on who
+// reports it: the CLI says "--redirect-uri", the admin API "redirect_uris".
+type Field int
+
+const (
+	FieldID Field = iota
+	FieldName
+	FieldGrantTypes
+	FieldRedirectURIs
+	FieldPostLogoutRedirectURIs
+	FieldAllowedOrigins
+	FieldScopes
+	FieldAudiences
+	FieldIDTokenAlg
+	FieldRefreshGrace
+	FieldRefreshIdle
+	FieldRefreshAbsolute
+	FieldAccessTokenTTL
+)
+
+var fieldNames = [...]struct{ flag, json string }{
+	FieldID:                     {"--id", "client_id"},
+	FieldName:                   {"--name", "client_name"},
+	FieldGrantTypes:             {"--grant-type", "grant_types"},
+	FieldRedirectURIs:           {"--redirect-uri", "redirect_uris"},
+	FieldPostLogoutRedirectURIs: {"--post-logout-redirect-uri", "post_logout_redirect_uris"},
+	FieldAllowedOrigins:         {"--allowed-origin", "allowed_origins"},
+	FieldScopes:                 {"--scope", "scopes"},
+	FieldAudiences:              {"--audience", "audiences"},
+	FieldIDTokenAlg:             {"--id-token-alg", "id_token_signed_response_alg"},
+	FieldRefreshGrace:           {"--refresh-grace", "refresh_grace"},
+	FieldRefreshIdle:            {"--refresh-idle", "refresh_idle"},
+	FieldRefreshAbsolute:        {"--refresh-absolute", "refresh_absolute"},
+	FieldAccessTokenTTL:         {"--access-token-ttl", "access_token_ttl"},
+}
+
+// Flag is the field's command-line flag, e.g. "--redirect-uri".
+func (f Field) Flag() string { return fieldNames[f].flag }
+
+// JSON is the field's name in ClientView and the admin API, e.g.
+// "redirect_uris" (RFC 7591 §2 where one exists).
+func (f Field) JSON() string { return fieldNames[f].json }
+
+// Error is a client registration problem with one field. Its message is
+// safe to show to the administrator who sent the value.
+type Error struct {
+	Field Field
+	msg   string
+}
+
+func (e *Error) Error() string { return e.msg }
+
+// ValidateClient checks a client before it is stored and normalises its
+// allowed origins (in place). name renders a field in messages: pass
+// Field.Flag or Field.JSON. Every error is an *Error.
+//
+// It is the registration-time policy; the server re-checks every request
+// against what is stored (exact redirect URI match, RFC 9700 §4.1.3).
+func ValidateClient(c *store.Client, name func(Field) string) error {
+	fail := func(f Field, format string, args ...any) error {
+		return &Error{Field: f, msg: fmt.Sprintf(format, args...)}
+	}
+	if c.ID == "" || len(c.ID) > MaxClientIDLen {
+		return fail(FieldID, "client ID must be 1 to %d characters", MaxClientIDLen)
+	}
+	// RFC 6749 Appendix A.1: client_id = *VSCHAR; we also refuse spaces so
+	// IDs are safe in tables, logs and Basic credentials.
+	for i := 0; i < len(c.ID); i++ {
+		if c.ID[i] <= 0x20 || c.ID[i] >= 0x7f {
+			return fail(FieldID, "client ID %q: only printable ASCII without spaces is allowed", c.ID)
+		}
+	}
+	if !ValidText(c.Name) {
+		return fail(FieldName, "client name must be valid UTF-8 without control characters")
+	}
+	known := KnownGrantTypes()
+	if len(c.GrantTypes) == 0 {
+		return fail(FieldGrantTypes, "a client needs at least one grant type (%s)", orList(known))
+	}
+	for _, g := range c.GrantTypes {
+		if !slices.Contains(known, g) {
+			return fail(FieldGrantTypes, "unknown grant type %q (want %s)", g, orList(known))
+		}
+	}
+	hasCode := slices.Contains(c.GrantTypes, string(oauth.GrantAuthorizationCode))
+	// RFC 6749 §4.4: only confidential clients can use client credentials;
+	// a public client has nothing to authenticate with.
+	if c.Public && slices.Contains(c.GrantTypes, string(oauth.GrantClientCredentials)) {
+		return fail(FieldGrantTypes, "a public client cannot use the client_credentials grant")
+	}
+	// Refresh tokens come from an authorization code; client credentials
+	// get none (RFC 6749 §4.4.3).
+	if slices.Contains(c.GrantTypes, string(oauth.GrantRefreshToken)) && !hasCode {
+		return fail(FieldGrantTypes, "the refresh_token grant needs authorization_code")
+	}
+	if hasCode && len(c.RedirectURIs) == 0 {
+		return fail(FieldRedirectURIs, "%s is required for the authorization_code grant", name(FieldRedirectURIs))
+	}
+	for _, u := range c.RedirectURIs {
+		if err := oauth.ValidateRegisteredRedirectURI(u); err != nil {
+			return fail(FieldRedirectURIs, "invalid %s %q: %v", name(FieldRedirectURIs), u, err)
+		}
+	}
+	for _, u := range c.PostLogoutRedirectURIs {
+		if err := oauth.ValidateRegisteredRedirectURI(u); err != nil {
+			return fail(FieldPostLogoutRedirectURIs, "invalid %s %q: %v", name(FieldPostLogoutRedirectURIs), u, err)
+		}
+	}
+	for i, o := range c.AllowedOrigins {
+		n, err := NormalizeOrigin(o)
+		if err != nil {
+			return fail(FieldAllowedOrigins, "invalid %s %q: %v", name(FieldAllowedOrigins), o, err)
+		}
+		c.AllowedOrigins[i] = n
+	}
+	c.AllowedOrigins = slices.Compact(c.AllowedOrigins)
+	for _, s := range c.Scopes {
+		if _, err := oauth.ParseScope(s); err != nil {
+			return fail(FieldScopes, "scope %q: only printable ASCII without spaces, quotes or backslashes is allowed (RFC 6749 section 3.3)", s)
+		}
+	}
+	for _, a := range c.Audiences {
+		// RFC 8707 §2: a resource indicator is an absolute URI without a
+		// fragment.
+		u, err := url.Parse(a)
+		if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(a, "#") {
+			return fail(FieldAudiences, "audience %q must be an absolute URI without a fragment (RFC 8707 section 2)", a)
+		}
+	}
+	if c.IDTokenAlg != "" && !slices.Contains(token.Algorithms(), c.IDTokenAlg) {
+		return fail(FieldIDTokenAlg, "unknown ID token algorithm %q (want %s)", c.IDTokenAlg, orList(token.Algorithms()))
+	}
+	for _, d := range []struct {
+		f Field
+		v time.Duration
+	}{
+		{FieldRefreshGrace, c.RefreshGrace},
+		{FieldRefreshIdle, c.RefreshIdle},
+		{FieldRefreshAbsolute, c.RefreshAbsolute},
+		{FieldAccessTokenTTL, c.AccessTokenTTL},
+	} {
+		if d.v < 0 {
+			return fail(d.f, "%s must not be negative", name(d.f))
+		}
+	}
+	if c.RefreshIdle > 0 && c.RefreshAbsolute > 0 && c.RefreshIdle > c.RefreshAbsolute {
+		return fail(FieldRefreshIdle, "%s (%v) is longer than %s (%v)", name(FieldRefreshIdle), c.RefreshIdle, name(FieldRefreshAbsolute), c.RefreshAbsolute)
+	}
+	return nil
+}
+
+// NormalizeOrigin checks a CORS origin (RFC 6454 §6.1: scheme://host[:port],
+// nothing else) and returns it as browsers send it in the Origin header:
+// lower-case scheme and host, default port dropped. Like redirect URIs,
+// plain http is allowed only for loopback hosts.
+func NormalizeOrigin(o string) (string, error) {
+	u, err := url.Parse(o)
+	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" {
+		return "", errors.New("want scheme://host[:port]")
+	}
+	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(o, "#") {
+		return "", errors.New("an origin has no user info, path, query or fragment: want scheme://host[:port]")
+	}
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	port := u.Port()
+	switch scheme {
+	case "https":
+		if port == "443" {
+			port = ""
+		}
+	case "http":
+		if !isLoopback(host) {
+			return "", errors.New("http is allowed only for loopback hosts; use https")
+		}
+		if port == "80" {
+			port = ""
+		}
+	default:
+		return "", errors.New("scheme must be https (or http for loopback hosts)")
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return scheme + "://" + host, nil
+}
+
+// isLoopback reports whether host is localhost or a loopback IP literal.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// NewClientSecret returns a fresh client secret and the hash to store.
+// The secret is 256 bits from crypto/rand (token.NewOpaque), so a fast
+// SHA-256 (token.Hash) is the right storage hash: a slow password hash only
+// helps against guessable secrets, and it would make every client
+// authentication cost tens of milliseconds for nothing.
+func NewClientSecret() (secret, hash string) {
+	secret = token.NewOpaque()
+	return secret, token.Hash(secret)
+}
+
+// ValidText reports whether s is valid UTF-8 without control characters.
+func ValidText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
+}
+
+// ClientView is a client as printed by the CLI and returned by the admin
+// API: metadata names follow RFC 7591 §2 where one exists. It has no field
+// for the secret hash, so the hash can never be shown; client_secret is
+// set only right after the secret was made.
+type ClientView struct {
+	ClientID               string    `json:"client_id"`
+	ClientSecret           string    `json:"client_secret,omitempty"`
+	ClientType             string    `json:"client_type"` // public or confidential, RFC 6749 §2.1
+	ClientName             string    `json:"client_name,omitempty"`
+	RedirectURIs           []string  `json:"redirect_uris,omitempty"`
+	PostLogoutRedirectURIs []string  `json:"post_logout_redirect_uris,omitempty"`
+	AllowedOrigins         []string  `json:"allowed_origins,omitempty"`
+	GrantTypes             []string  `json:"grant_types"`
+	Scopes                 []string  `json:"scopes,omitempty"`
+	Audiences              []string  `json:"audiences,omitempty"`
+	FirstParty             bool      `json:"first_party"`
+	RequireDPoP            bool      `json:"dpop_bound_access_tokens"` // RFC 9449 §5.2
+	IDTokenAlg             string    `json:"id_token_signed_response_alg,omitempty"`
+	RefreshGrace           string    `json:"refresh_grace,omitempty"`
+	RefreshIdle            string    `json:"refresh_idle,omitempty"`
+	RefreshAbsolute        string    `json:"refresh_absolute,omitempty"`
+	AccessTokenTTL         string    `json:"access_token_ttl,omitempty"`
+	RevokeRefreshOnLogout  bool      `json:"revoke_refresh_on_logout"`
+	CreatedAt              time.Time `json:"created_at"`
+}
+
+// NewClientView renders c; secret, when not empty, is the client secret
+// just generated.
+func NewClientView(c store.Client, secret string) ClientView {
+	return ClientView{
+		ClientID:               c.ID,
+		ClientSecret:           secret,
+		ClientType:             ClientType(c),
+		ClientName:             c.Name,
+		RedirectURIs:           c.RedirectURIs,
+		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
+		AllowedOrigins:         c.AllowedOrigins,
+		GrantTypes:             c.GrantTypes,
+		Scopes:                 c.Scopes,
+		Audiences:              c.Audiences,
+		FirstParty:             c.FirstParty,
+		RequireDPoP:            c.RequireDPoP,
+		IDTokenAlg:             c.IDTokenAlg,
+		RefreshGrace:           FormatDuration(c.RefreshGrace),
+		RefreshIdle:            FormatDuration(c.RefreshIdle),
+		RefreshAbsolute:        FormatDuration(c.RefreshAbsolute),
+		AccessTokenTTL:         FormatDuration(c.AccessTokenTTL),
+		RevokeRefreshOnLogout:  c.RevokeRefreshOnLogout,
+		CreatedAt:              c.CreatedAt.UTC(),
+	}
+}
+
+// ClientType is "public" or "confidential" (RFC 6749 §2.1).
+func ClientType(c store.Client) string {
+	if c.Public {
+		return "public"
+	}
+	return "confidential"
+}
+
+// FormatDuration formats d like "10m" or "24h" ("" for zero); it
+// round-trips through time.ParseDuration.
+func FormatDuration(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	s := d.String()
+	if t, ok := strings.CutSuffix(s, "m0s"); ok {
+		s = t + "m"
+	}
+	if t, ok := strings.CutSuffix(s, "h0m"); ok {
+		s = t + "h"
+	}
+	return s
+}
+
+// orList formats items as "a, b or c".
+func orList(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
+}

@@ -1,0 +1,30 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/latchauth/latch/internal/token"
+)
+
+// Ready reports whether the server can serve requests: the store answers
+// a ping and a signing key for the default algorithm is loaded. The error
+// says which is missing, in words fit for a readiness probe's body (no
+// connection strings or other internals).
+func (s *Server) Ready(ctx context.Context) error {
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.WarnContext(ctx, "readiness: store ping failed", "error", err)
+		return errors.New("store unreachable")
+	}
+	if alg := s.keys.DefaultAlg(); !s.keys.Supports(alg) {
+		return fmt.Errorf("no %s signing key loaded", alg)
+	}
+	return nil
+}
+
+// Keys is the server's signing key manager, for the admin API: rotating
+// through it makes this instance sign with the new key at once (other
+// instances reload within their refresh interval).
+func (s *Server) Keys() *token.Keys { return s.keys }
+
