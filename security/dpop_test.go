@@ -3,7 +3,6 @@ package security
 import (
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"testing"
 	"time"
 
@@ -133,7 +132,7 @@ func TestDPoPForgedProofs(t *testing.T) {
 		"typ JWT":                       k.Sign(t, map[string]any{"typ": "JWT"}, claims()),
 		"iat in the future":             k.Proof(t, "POST", e.Issuer+"/token", now.Add(time.Hour), nil),
 		"htu with another host":         k.Proof(t, "POST", "https://attacker.example/token", now, nil),
-		"htu with a query":              k.Proof(t, "POST", e.Issuer+"/token?x=1", now, nil),
+		"htu with another path":         k.Proof(t, "POST", e.Issuer+"/userinfo", now, nil),
 		"no jti":                        k.Proof(t, "POST", e.Issuer+"/token", now, map[string]any{"jti": nil}),
 		"not a JWT":                     "not-a-jwt",
 		"access-token-shaped (at+jwt)":  k.Sign(t, map[string]any{"typ": "at+jwt"}, claims()),
@@ -224,5 +223,4 @@ func TestDPoPDiscovery(t *testing.T) {
 			t.Errorf("advertised DPoP alg %q", a)
 		}
 	}
-	_ = url.Values{}
 }

@@ -3,10 +3,10 @@ package security
 import (
 	"encoding/json"
 	"html"
-	"regexp"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -32,7 +32,7 @@ const (
 // Brute-force thresholds are raised far out of reach (every request comes
 // from 127.0.0.1), so that each attack here meets the defence it is
 // about, not a lockout; bruteforce_test.go uses startDefaults.
-func start(t *testing.T, mutate ...func(*config.Config)) *latchtest.Env {
+func start(t testing.TB, mutate ...func(*config.Config)) *latchtest.Env {
 	t.Helper()
 	loose := func(c *config.Config) {
 		c.LoginMaxFailures, c.IPMaxFailures, c.ClientMaxFailures = 1<<20, 1<<20, 1<<20
@@ -41,7 +41,7 @@ func start(t *testing.T, mutate ...func(*config.Config)) *latchtest.Env {
 }
 
 // startDefaults is start with Latch's default configuration.
-func startDefaults(t *testing.T, mutate ...func(*config.Config)) *latchtest.Env {
+func startDefaults(t testing.TB, mutate ...func(*config.Config)) *latchtest.Env {
 	t.Helper()
 	e := latchtest.Start(t, mutate...)
 	e.MustClient(store.Client{

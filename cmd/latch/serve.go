@@ -236,7 +236,7 @@ func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) (er
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	var errs []error
-	if err := hs.Close(); err != nil {
+	if err := hs.Shutdown(sctx); err != nil {
 		hs.Close() // out of time: drop what is left
 		errs = append(errs, fmt.Errorf("shutdown: %w", err))
 	}

@@ -1,37 +1,30 @@
 // Latch demo SPA: the OAuth 2.0 Authorization Code flow with PKCE (RFC 7636)
-// and OpenID Connect, in plain JavaScript. No library, no build step: read it
+// and OpenID Connect in plain JavaScript, no library, no build step. Read it
 // top to bottom; each step names the spec it follows.
 //
-// Where the tokens live: in memory only (`session` below). Never in
-// localStorage or sessionStorage, where a script injected into the page could
-// read them at leisure and where they outlive the tab. sessionStorage holds
-// only what a sign-in in progress needs to survive the redirect to Latch and
-// back (PKCE verifier, state, nonce), and it is deleted on return.
+// Tokens live in memory only (`session`), never in localStorage or
+// sessionStorage, where an injected script could read them at leisure and
+// where they outlive the tab. sessionStorage keeps only what a sign-in needs
+// across the redirect to Latch and back (PKCE verifier, state, nonce).
 //
-// Several tabs: memory is per tab, so tabs share tokens over a BroadcastChannel
-// (same origin only, nothing written to disk). A new tab says "hello" and any
-// signed-in tab answers with its tokens. Refresh tokens rotate: each use
-// returns a new one and retires the old, and a retired one presented again
-// makes Latch revoke the whole grant (RFC 9700 §4.14.2). So one tab refreshes
-// at a time, under the Web Lock "latch-refresh", and broadcasts the result; a
-// tab that then gets the lock sees that its tokens changed while it waited
-// and uses them instead of refreshing again.
+// Memory is per tab, so tabs share tokens over a BroadcastChannel (same
+// origin, nothing on disk): a new tab says "hello", a signed-in tab answers.
+// Refresh tokens rotate, and a retired one presented again makes Latch revoke
+// the grant (RFC 9700 §4.14.2). So one tab refreshes at a time, under the Web
+// Lock "latch-refresh", and broadcasts the result; the next tab to get the
+// lock sees that its tokens changed while it waited and uses them.
 
 const cfg = window.LATCH_CONFIG; // issuer, clientId, scope, apiUrl: see config.js
 const redirectUri = location.origin + '/callback';
 const channel = new BroadcastChannel('latch-tokens');
 const $ = (id) => document.getElementById(id);
 let meta; // the issuer's metadata (OpenID Connect Discovery 1.0)
-let session = null; // {accessToken, refreshToken, idToken, claims, expiresAt, gen}
+let session = null; // { accessToken, refreshToken, idToken, claims, expiresAt, gen }
 let refreshTimer;
 
-// ---- Helpers ----------------------------------------------------------------
+// ---- Helpers ------------------------------------------------------------------
 
-function log(text) {
-  const li = document.createElement('li');
-  li.textContent = `${new Date().toLocaleTimeString()}  ${text}`;
-  $('log').prepend(li);
-}
+const log = (text) => $('log').prepend(el('li', `${new Date().toLocaleTimeString()}  ${text}`));
 
 function showError(err) {
   $('error').textContent = err.message;
@@ -39,40 +32,40 @@ function showError(err) {
   log('error: ' + err.message);
 }
 
-// base64url without padding (RFC 4648 §5), the encoding of PKCE and JWTs.
-const base64url = (bytes) =>
-  btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const el = (tag, text) => Object.assign(document.createElement(tag), { textContent: text });
 
-// 32 random bytes give 43 characters: a PKCE code verifier (RFC 7636 §4.1),
+// base64url without padding (RFC 4648 §5), the encoding of PKCE and JWTs.
+const base64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+
+// 32 random bytes make 43 characters: a PKCE code verifier (RFC 7636 §4.1),
 // and unguessable enough for state and nonce too.
 const randomString = () => base64url(crypto.getRandomValues(new Uint8Array(32)));
 
-async function sha256(text) {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-}
+const sha256 = async (text) => new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
 
-// The payload of a JWT, decoded for reading. It does not verify anything.
+// The payload of a JWT, decoded for reading. This verifies nothing.
 function jwtClaims(jwt) {
-  const bytes = Uint8Array.from(atob(jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-  return JSON.parse(new TextDecoder().decode(bytes));
+  const b64 = jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+  return JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))));
 }
 
-// POST a form to one of Latch's endpoints. Cross-origin: Latch answers CORS
-// for the origins registered for the client. A public client authenticates
-// with its client_id only; PKCE and the refresh token do the rest.
+// POST a form to a Latch endpoint, cross-origin: Latch answers CORS for the
+// origins registered for the client. A public client sends only its
+// client_id; PKCE and the refresh token's rotation protect it instead.
 async function post(url, params) {
   const res = await fetch(url, { method: 'POST', body: new URLSearchParams({ client_id: cfg.clientId, ...params }) });
   const text = await res.text();
   const body = text ? JSON.parse(text) : {};
-  if (!res.ok) throw Object.assign(new Error(`${body.error || res.status}: ${body.error_description || ''}`), { code: body.error });
-  return body;
+  if (res.ok) return body;
+  throw Object.assign(new Error(`${body.error || res.status}: ${body.error_description || ''}`), { code: body.error });
 }
 
-// A call with the access token (RFC 6750 §2.1: the Authorization header).
+// GET with the access token in the Authorization header (RFC 6750 §2.1).
 async function getWithToken(url) {
   const res = await fetch(url, { headers: { Authorization: 'Bearer ' + session.accessToken } });
   if (res.ok) return res.json();
-  throw Object.assign(new Error(`${url}: ${res.status} ${res.headers.get('WWW-Authenticate') || ''}`), { status: res.status });
+  const why = res.headers.get('WWW-Authenticate') || ''; // RFC 6750 §3
+  throw new Error(`${url} answered ${res.status} ${why}`);
 }
 
 // ---- Step 1: send the browser to Latch's authorization endpoint ---------------
@@ -105,8 +98,8 @@ async function handleCallback() {
   if (!pending || p.get('state') !== pending.state) {
     throw new Error('Rejected the sign-in response: its state does not match the sign-in this tab started (possible CSRF). The code was not used.');
   }
-  // iss names the server that answered (RFC 9207 §2.4), against mix-up attacks
-  // where a response from one issuer is passed off as another's.
+  // iss names the server that answered (RFC 9207 §2.4), against mix-up
+  // attacks where one issuer's response is passed off as another's.
   if (p.get('iss') !== meta.issuer && (p.has('iss') || meta.authorization_response_iss_parameter_supported)) {
     throw new Error(`Rejected the sign-in response: it names issuer ${p.get('iss')}, not ${meta.issuer}. The code was not used.`);
   }
@@ -122,17 +115,16 @@ async function handleCallback() {
   // checking its signature (OpenID Connect Core §3.1.3.7, item 6). We still
   // check that it is for this app and for this sign-in.
   const c = jwtClaims(t.id_token);
-  const aud = [].concat(c.aud);
-  if (c.iss !== meta.issuer || !aud.includes(cfg.clientId) || c.nonce !== pending.nonce) {
+  if (c.iss !== meta.issuer || ![].concat(c.aud).includes(cfg.clientId) || c.nonce !== pending.nonce) {
     throw new Error('Rejected the ID token: wrong iss, aud or nonce.');
   }
-  log(`signed in as ${c.sub}; access token valid for ${t.expires_in} s`);
+  log(`signed in as ${c.sub}; the access token is valid for ${t.expires_in} s`);
   useSession(newSession(t, null), true);
   await loadUserinfo();
 }
 
-// ---- Tokens in memory ---------------------------------------------------------
-// gen orders token sets across tabs: a newer sign-in or refresh has a higher one.
+// ---- Tokens in memory, shared between tabs --------------------------------------
+// gen orders token sets across tabs: a later sign-in or refresh has a higher one.
 function newSession(t, prev) {
   const idToken = t.id_token || prev.idToken; // a refresh may or may not return one
   return {
@@ -147,8 +139,8 @@ function useSession(s, broadcast) {
   if (broadcast) channel.postMessage({ type: 'tokens', session: s });
   // Refresh a minute before the access token expires. Every tab sets this
   // timer; the lock in refresh() makes only the first one do the work.
-  clearTimeout(refreshTimer);
   const left = s.expiresAt - Date.now();
+  clearTimeout(refreshTimer);
   refreshTimer = setTimeout(() => refresh('the access token expires soon').catch(showError), Math.max(left - 60_000, left * 0.8));
   render();
 }
@@ -156,7 +148,6 @@ function useSession(s, broadcast) {
 function forget(why) {
   session = null;
   clearTimeout(refreshTimer);
-  $('userinfo').textContent = '…';
   log(why);
   render();
 }
@@ -177,21 +168,15 @@ async function refresh(why) {
   const seen = session?.gen;
   await navigator.locks.request('latch-refresh', async () => {
     if (!session) return;
-    if (session.gen !== seen) {
-      log('another tab refreshed while this one waited for the lock: using its tokens');
-      return;
-    }
+    if (session.gen !== seen) return log('another tab refreshed while this one waited for the lock: using its tokens');
     log(`refreshing: ${why}`);
-    let t;
-    try {
-      t = await post(meta.token_endpoint, { grant_type: 'refresh_token', refresh_token: session.refreshToken });
-    } catch (err) {
+    const t = await post(meta.token_endpoint, { grant_type: 'refresh_token', refresh_token: session.refreshToken }).catch((err) => {
       if (err.code === 'invalid_grant') { // expired or revoked: every tab is signed out
         forget('the refresh token was refused; signed out');
         channel.postMessage({ type: 'signed-out' });
       }
       throw err;
-    }
+    });
     if (t.id_token && jwtClaims(t.id_token).sub !== session.claims.sub) { // OpenID Connect Core §12.2
       throw new Error('Rejected the refreshed ID token: it is for another user.');
     }
@@ -199,32 +184,24 @@ async function refresh(why) {
     log('refreshed: new access token and new refresh token');
     // The broadcast and the lock's release reach other tabs by different
     // routes; keep the lock a moment so they hold the new tokens before any
-    // of them can take it and find the old refresh token retired.
+    // of them can take it and present the retired refresh token.
     await new Promise((resolve) => setTimeout(resolve, 250));
   });
 }
 
-// ---- Using the access token ---------------------------------------------------
+// ---- Using the access token -------------------------------------------------------
 async function loadUserinfo() {
-  const info = await getWithToken(meta.userinfo_endpoint);
-  $('userinfo').textContent = JSON.stringify(info, null, 2);
+  $('userinfo').textContent = JSON.stringify(await getWithToken(meta.userinfo_endpoint), null, 2);
   log('loaded the profile from userinfo');
 }
 
-async function callApi(retried) {
-  let body;
-  try {
-    body = await getWithToken(cfg.apiUrl + '/api/messages');
-  } catch (err) {
-    if (err.status !== 401 || retried) throw err;
-    await refresh('the API said 401'); // e.g. the token expired while the tab slept
-    return callApi(true);
-  }
-  $('messages').replaceChildren(...body.messages.map((m) => Object.assign(document.createElement('li'), { textContent: m.text })));
+async function callApi() {
+  const body = await getWithToken(cfg.apiUrl + '/api/messages');
+  $('messages').replaceChildren(...body.messages.map((m) => el('li', m.text)));
   log(`the API answered ${body.messages.length} messages for sub ${body.sub}`);
 }
 
-// ---- Step 4: sign out -----------------------------------------------------------
+// ---- Step 4: sign out -------------------------------------------------------------
 async function signOut() {
   const s = session;
   forget('signing out');
@@ -243,14 +220,15 @@ async function signOut() {
 
 function handleLogoutReturn() {
   const state = new URLSearchParams(location.search).get('state');
-  history.replaceState(null, '', '/');
   const expected = sessionStorage.getItem('latch.logout');
+  history.replaceState(null, '', '/');
   sessionStorage.removeItem('latch.logout');
   if (!expected || state !== expected) throw new Error('Ignored a logout response whose state does not match.');
   log('signed out at Latch');
 }
 
-// ---- Rendering --------------------------------------------------------------------
+// ---- Rendering ----------------------------------------------------------------------
+// Tokens are shown (and exposed to the browser tests) only as fingerprints.
 const fingerprint = async (token) => [...(await sha256(token)).slice(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join('');
 
 async function render() {
@@ -262,23 +240,22 @@ async function render() {
   const c = s.claims;
   $('name').textContent = c.name || c.preferred_username || c.sub;
   const rows = { sub: c.sub, name: c.name, email: c.email, 'signed in at': new Date(c.auth_time * 1000).toLocaleString() };
-  $('profile').replaceChildren(...Object.entries(rows).filter(([, v]) => v).flatMap(([k, v]) =>
-    [Object.assign(document.createElement('dt'), { textContent: k }), Object.assign(document.createElement('dd'), { textContent: v })]));
+  $('profile').replaceChildren(...Object.entries(rows).filter(([, v]) => v).flatMap(([k, v]) => [el('dt', k), el('dd', v)]));
   const [at, rt] = await Promise.all([fingerprint(s.accessToken), fingerprint(s.refreshToken)]);
   if (s !== session) return; // a newer render is under way
   Object.assign($('tokens').dataset, { access: at, refresh: rt });
   $('tokens').textContent = `access #${at} · refresh #${rt} · access expires ${new Date(s.expiresAt).toLocaleTimeString()}`;
 }
 
-// ---- Start: discover the issuer, then handle where the browser came from ---------
+// ---- Start: discover the issuer, then handle where the browser came from -----------
 $('issuer').textContent = cfg.issuer;
 $('api-url').textContent = cfg.apiUrl + '/api/messages';
 try {
   meta = await (await fetch(cfg.issuer + '/.well-known/openid-configuration')).json();
-  if (meta.issuer !== cfg.issuer) throw new Error(`discovery names issuer ${meta.issuer}, want ${cfg.issuer}`); // Discovery §4.3
+  if (meta.issuer !== cfg.issuer) throw new Error(`discovery names issuer ${meta.issuer}, not ${cfg.issuer}`); // Discovery §4.3
   log(`discovered ${cfg.issuer}`);
-  const buttons = { 'sign-in': () => signIn(), silent: () => signIn('none'), 'call-api': () => callApi(), refresh: () => refresh('button'), 'sign-out': signOut };
-  for (const [id, action] of Object.entries(buttons)) {
+  const actions = { 'sign-in': () => signIn(), silent: () => signIn('none'), 'call-api': callApi, refresh: () => refresh('button'), 'sign-out': signOut };
+  for (const [id, action] of Object.entries(actions)) {
     $(id).addEventListener('click', () => { $('error').hidden = true; action().catch(showError); });
   }
   if (location.pathname === '/callback') await handleCallback();

@@ -165,7 +165,9 @@ func testKill(t *testing.T, db string) {
 		client := []string{"spa", "spa-grace"}[w%2]
 		wg.Go(func() { streams[w] = flows(t.Context(), ag, first.URL, client, &answers) })
 	}
-	eventually(t, 30*time.Second, fmt.Sprintf("%d answers before the kill", killAfter), func() bool {
+	// If the test stops early, t.Context is cancelled, which ends them.
+	t.Cleanup(wg.Wait)
+	eventually(t, time.Minute, fmt.Sprintf("%d answers before the kill", killAfter), func() bool {
 		return answers.Load() >= killAfter
 	})
 	first.kill()
@@ -176,7 +178,7 @@ func testKill(t *testing.T, db string) {
 		for _, u := range s.unexpected {
 			t.Errorf("worker %d before the kill: %s", w, u)
 		}
-		if s.cut == nil {
+		if s.cut == nil && len(s.unexpected) == 0 {
 			t.Errorf("worker %d: stream ended without a cut-off request", w)
 		}
 		codes = append(codes, s.codes...)

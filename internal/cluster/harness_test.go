@@ -42,7 +42,7 @@ const (
 	redirectURI   = "https://app.example/callback"
 
 	// startTimeout bounds how long an instance may take to listen.
-	startTimeout = 30 * time.Second
+	startTimeout = time.Minute
 	// stopTimeout bounds a graceful stop before the instance is killed.
 	stopTimeout = 20 * time.Second
 )

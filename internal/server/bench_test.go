@@ -103,9 +103,11 @@ func BenchmarkAuthorizeCode(b *testing.B) {
 	be := newBenchEnv(b)
 	v := oauth2.GenerateVerifier()
 	b.ReportAllocs()
+	stop := cpuMeter(b)
 	for b.Loop() {
 		be.authorize(b, v)
 	}
+	stop()
 }
 
 // BenchmarkExchangeCode is the code exchange alone: PKCE check, grant and
@@ -120,12 +122,14 @@ func BenchmarkExchangeCode(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	stop := cpuMeter(b)
 	for i := range b.N {
 		m := be.exchange(b, codes[i], v)
 		if m["id_token"] == nil || m["refresh_token"] == nil {
 			b.Fatalf("exchange: no id_token or refresh_token: %v", m)
 		}
 	}
+	stop()
 }
 
 // BenchmarkCodeFlow is W2 of latch bench without the network: authorize
@@ -134,9 +138,11 @@ func BenchmarkCodeFlow(b *testing.B) {
 	be := newBenchEnv(b)
 	v := oauth2.GenerateVerifier()
 	b.ReportAllocs()
+	stop := cpuMeter(b)
 	for b.Loop() {
 		be.exchange(b, be.authorize(b, v), v)
 	}
+	stop()
 }
 
 // BenchmarkRefreshRotation is the refresh_token grant: lookup, atomic
@@ -147,6 +153,7 @@ func BenchmarkRefreshRotation(b *testing.B) {
 	v := oauth2.GenerateVerifier()
 	rt := be.exchange(b, be.authorize(b, v), v)["refresh_token"].(string)
 	b.ReportAllocs()
+	stop := cpuMeter(b)
 	for b.Loop() {
 		m := be.token(b, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {"spa"}})
 		next, _ := m["refresh_token"].(string)
@@ -155,6 +162,7 @@ func BenchmarkRefreshRotation(b *testing.B) {
 		}
 		rt = next
 	}
+	stop()
 }
 
 // BenchmarkClientCredentials is the client_credentials grant: client
@@ -164,9 +172,11 @@ func BenchmarkClientCredentials(b *testing.B) {
 	be.e.MustClient(latchtestServiceClient())
 	secret := be.e.Secrets["bench-service"]
 	b.ReportAllocs()
+	stop := cpuMeter(b)
 	for b.Loop() {
 		be.token(b, url.Values{"grant_type": {"client_credentials"}}, "bench-service", secret)
 	}
+	stop()
 }
 
 // BenchmarkIntrospect is introspection of a user's access token by a
@@ -179,6 +189,7 @@ func BenchmarkIntrospect(b *testing.B) {
 	at := be.exchange(b, be.authorize(b, v), v)["access_token"].(string)
 	form := url.Values{"token": {at}}.Encode()
 	b.ReportAllocs()
+	stop := cpuMeter(b)
 	for b.Loop() {
 		req := httptest.NewRequest(http.MethodPost, be.issuer+"/introspect", strings.NewReader(form))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -189,6 +200,7 @@ func BenchmarkIntrospect(b *testing.B) {
 			b.Fatalf("introspect: %d %s", rec.Code, rec.Body)
 		}
 	}
+	stop()
 }
 
 // latchtestServiceClient is a confidential machine client; MustClient

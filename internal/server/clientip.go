@@ -59,9 +59,6 @@ func (tp trustedProxies) fromTrustedPeer(r *http.Request) bool {
 // (e.g. a test transport or a unix socket).
 func (tp trustedProxies) clientIP(r *http.Request) netip.Addr {
 	ip := parseHop(r.RemoteAddr)
-	if x := parseHop(r.Header.Get("X-Forwarded-For")); x.IsValid() {
-		return x
-	}
 	if !tp.contains(ip) {
 		return ip
 	}
