@@ -106,6 +106,17 @@ func garbage(r *rand.Rand) string {
 	}
 }
 
+// headerGarbage is garbage that an HTTP client can still send in a
+// header (no control characters; obs-text, i.e. invalid UTF-8, stays).
+func headerGarbage(r *rand.Rand) string {
+	return strings.Map(func(c rune) rune {
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			return -1
+		}
+		return c
+	}, garbage(r))
+}
+
 var paramNames = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge",
 	"code_challenge_method", "response_mode", "prompt", "max_age", "nonce", "resource", "dpop_jkt", "request",
 	"grant_type", "code", "code_verifier", "refresh_token", "client_secret", "token", "token_type_hint",
@@ -160,13 +171,13 @@ func randomRequest(t *testing.T, r *rand.Rand, e *latchtest.Env, cookies []*http
 		req.Header.Set("Content-Type", ctype)
 	}
 	if r.IntN(3) == 0 {
-		req.Header.Set("Authorization", []string{"Basic " + garbage(r), "Bearer " + garbage(r), "DPoP " + garbage(r), garbage(r), "Basic Og=="}[r.IntN(5)])
+		req.Header.Set("Authorization", []string{"Basic " + headerGarbage(r), "Bearer " + headerGarbage(r), "DPoP " + headerGarbage(r), headerGarbage(r), "Basic Og=="}[r.IntN(5)])
 	}
 	if r.IntN(4) == 0 {
 		req.Header.Add("Authorization", "Bearer x")
 	}
 	if r.IntN(4) == 0 {
-		req.Header.Set("DPoP", garbage(r))
+		req.Header.Set("DPoP", headerGarbage(r))
 	}
 	if r.IntN(4) == 0 {
 		req.Header.Set("Origin", []string{"https://evil.test", "null", e.Issuer, latchtest.SPAOrigin}[r.IntN(4)])

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -128,6 +130,7 @@ func runClientCreate(ctx context.Context, e *env, args []string) error {
 	var f clientFlags
 	f.register(fs, false)
 	shared := addSharedFlags(fs, false)
+	shared.addRemote(fs)
 	pos, err := parseFlags(e, fs, h, args)
 	if err != nil {
 		return err
@@ -150,6 +153,12 @@ func runClientCreate(ctx context.Context, e *env, args []string) error {
 	f.apply(setFlags(fs), &c)
 	if err := validateClient(&c); err != nil {
 		return err
+	}
+	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
+		if err != nil {
+			return err
+		}
+		return remoteClientCreate(ctx, e, ac, &f, setFlags(fs))
 	}
 	cfg, err := shared.load(e, fs)
 	if err != nil {
@@ -189,6 +198,7 @@ func runClientUpdate(ctx context.Context, e *env, args []string) error {
 	var f clientFlags
 	f.register(fs, true)
 	shared := addSharedFlags(fs, false)
+	shared.addRemote(fs)
 	pos, err := parseFlags(e, fs, h, args)
 	if err != nil {
 		return err
@@ -203,7 +213,9 @@ func runClientUpdate(ctx context.Context, e *env, args []string) error {
 	}
 	changes := 0
 	for name := range set {
-		if name != "config" && name != "db" {
+		switch name {
+		case "config", "db", "server", "admin-token":
+		default:
 			changes++
 		}
 	}
@@ -212,6 +224,12 @@ func runClientUpdate(ctx context.Context, e *env, args []string) error {
 	}
 	if f.rotateSecret && f.public {
 		return usageErrorf("client update: --rotate-secret with --public: public clients have no secret")
+	}
+	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
+		if err != nil {
+			return err
+		}
+		return remoteClientUpdate(ctx, e, ac, id, &f, set)
 	}
 	cfg, err := shared.load(e, fs)
 	if err != nil {
@@ -270,6 +288,7 @@ func runClientList(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(h.name)
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
 	shared := addSharedFlags(fs, false)
+	shared.addRemote(fs)
 	pos, err := parseFlags(e, fs, h, args)
 	if err != nil {
 		return err
@@ -277,29 +296,38 @@ func runClientList(ctx context.Context, e *env, args []string) error {
 	if err := wantArgs(h, pos); err != nil {
 		return err
 	}
-	cfg, err := shared.load(e, fs)
-	if err != nil {
-		return err
-	}
-	var clients []store.Client
-	err = withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
-		clients, err = s.ListClients(ctx)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("listing clients: %w", err)
-	}
-	if *asJSON {
-		views := make([]clientView, 0, len(clients))
+	views := []clientView{}
+	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
+		if err != nil {
+			return err
+		}
+		if err := ac.do(ctx, http.MethodGet, "/admin/clients", nil, &views); err != nil {
+			return err
+		}
+	} else {
+		cfg, err := shared.load(e, fs)
+		if err != nil {
+			return err
+		}
+		var clients []store.Client
+		err = withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
+			clients, err = s.ListClients(ctx)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("listing clients: %w", err)
+		}
 		for _, c := range clients {
 			views = append(views, newClientView(c, ""))
 		}
+	}
+	if *asJSON {
 		return writeJSON(e.stdout, views)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTYPE\tNAME\tGRANT TYPES\tREDIRECT URIS")
-	for _, c := range clients {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cell(c.ID), clientType(c), cell(c.Name),
+	for _, c := range views {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cell(c.ClientID), c.ClientType, cell(c.ClientName),
 			cell(strings.Join(c.GrantTypes, ",")), cell(strings.Join(c.RedirectURIs, ",")))
 	}
 	return tw.Flush()
@@ -315,12 +343,23 @@ func runClientShow(ctx context.Context, e *env, args []string) error {
 	h := clientShowHelp
 	fs := newFlagSet(h.name)
 	shared := addSharedFlags(fs, false)
+	shared.addRemote(fs)
 	pos, err := parseFlags(e, fs, h, args)
 	if err != nil {
 		return err
 	}
 	if err := wantArgs(h, pos, "client ID"); err != nil {
 		return err
+	}
+	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
+		if err != nil {
+			return err
+		}
+		var v clientView
+		if err := ac.do(ctx, http.MethodGet, "/admin/clients/"+url.PathEscape(pos[0]), nil, &v); err != nil {
+			return err
+		}
+		return writeJSON(e.stdout, v)
 	}
 	cfg, err := shared.load(e, fs)
 	if err != nil {
@@ -351,12 +390,23 @@ func runClientDelete(ctx context.Context, e *env, args []string) error {
 	h := clientDeleteHelp
 	fs := newFlagSet(h.name)
 	shared := addSharedFlags(fs, false)
+	shared.addRemote(fs)
 	pos, err := parseFlags(e, fs, h, args)
 	if err != nil {
 		return err
 	}
 	if err := wantArgs(h, pos, "client ID"); err != nil {
 		return err
+	}
+	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
+		if err != nil {
+			return err
+		}
+		if err := ac.do(ctx, http.MethodDelete, "/admin/clients/"+url.PathEscape(pos[0]), nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "deleted client %q\n", pos[0])
+		return nil
 	}
 	cfg, err := shared.load(e, fs)
 	if err != nil {

@@ -132,6 +132,9 @@ type sharedFlags struct {
 	db         string
 	secret     string
 	withSecret bool
+	// --server and --admin-token (see addRemote in remote.go).
+	server     string
+	adminToken string
 }
 
 // addSharedFlags registers --config and --db, and --key-encryption-secret

@@ -131,9 +131,9 @@ func (p *process) logLines() []map[string]any {
 
 // outcome is what the client saw for one request.
 type outcome struct {
-	id          string
-	status      int
-	err         error
+	id               string
+	status           int
+	err              error
 	endedAfterSignal bool // the client saw the outcome after SIGTERM was sent
 }
 

@@ -43,6 +43,7 @@ func runUserCreate(ctx context.Context, e *env, args []string) error {
 	name := fs.String("name", "", "full `name`")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
 	shared := addSharedFlags(fs, false)
+	shared.addRemote(fs)
 	pos, err := parseFlags(e, fs, h, args)
 	if err != nil {
 		return err
@@ -69,6 +70,21 @@ func runUserCreate(ctx context.Context, e *env, args []string) error {
 	}
 	if *emailVerified && *email == "" {
 		return errors.New("--email-verified needs --email")
+	}
+	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
+		if err != nil {
+			return err
+		}
+		pw, err := readPassword(e.stdin)
+		if err != nil {
+			return err
+		}
+		var v userView
+		body := map[string]any{"username": *username, "password": pw, "email": *email, "email_verified": *emailVerified, "name": *name}
+		if err := ac.do(ctx, http.MethodPost, "/admin/users", body, &v); err != nil {
+			return err
+		}
+		return writeJSON(e.stdout, v)
 	}
 	cfg, err := shared.load(e, fs)
 	if err != nil {
@@ -113,6 +129,7 @@ func runUserSetPassword(ctx context.Context, e *env, args []string) error {
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
 	logout := fs.Bool("logout", false, "also end the user's sessions and revoke their grants")
 	shared := addSharedFlags(fs, false)
+	shared.addRemote(fs)
 	pos, err := parseFlags(e, fs, h, args)
 	if err != nil {
 		return err
@@ -123,6 +140,40 @@ func runUserSetPassword(ctx context.Context, e *env, args []string) error {
 	if !*pwStdin {
 		return usageErrorf("user set-password: %s", passwordStdinHelp)
 	}
+	var sessions, grants int
+	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
+		if err != nil {
+			return err
+		}
+		pw, err := readPassword(e.stdin)
+		if err != nil {
+			return err
+		}
+		u, err := remoteUser(ctx, ac, pos[0])
+		if err != nil {
+			return err
+		}
+		var res struct {
+			Sessions int `json:"sessions_ended"`
+			Grants   int `json:"grants_revoked"`
+		}
+		body := map[string]any{"password": pw, "logout": *logout}
+		if err := ac.do(ctx, http.MethodPut, "/admin/users/"+url.PathEscape(u.ID)+"/password", body, &res); err != nil {
+			return err
+		}
+		sessions, grants = res.Sessions, res.Grants
+	} else if err := setPasswordLocal(ctx, e, shared, fs, pos[0], *logout, &sessions, &grants); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "password of %q updated\n", pos[0])
+	if *logout {
+		fmt.Fprintf(e.stdout, "ended %d sessions, revoked %d grants\n", sessions, grants)
+	}
+	return nil
+}
+
+// setPasswordLocal is user set-password on the database itself.
+func setPasswordLocal(ctx context.Context, e *env, shared *sharedFlags, fs *flag.FlagSet, username string, logout bool, sessions, grants *int) error {
 	cfg, err := shared.load(e, fs)
 	if err != nil {
 		return err
@@ -131,8 +182,7 @@ func runUserSetPassword(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var sessions, grants int
-	err = withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
+	return withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
 		u, err := getUser(ctx, s, pos[0])
 		if err != nil {
 			return err

@@ -23,16 +23,13 @@ let session = null; // { accessToken, refreshToken, idToken, claims, expiresAt, 
 let refreshTimer;
 
 // ---- Helpers ------------------------------------------------------------------
-
+const el = (tag, text) => Object.assign(document.createElement(tag), { textContent: text });
 const log = (text) => $('log').prepend(el('li', `${new Date().toLocaleTimeString()}  ${text}`));
 
 function showError(err) {
-  $('error').textContent = err.message;
-  $('error').hidden = false;
+  Object.assign($('error'), { textContent: err.message, hidden: false });
   log('error: ' + err.message);
 }
-
-const el = (tag, text) => Object.assign(document.createElement(tag), { textContent: text });
 
 // base64url without padding (RFC 4648 §5), the encoding of PKCE and JWTs.
 const base64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');

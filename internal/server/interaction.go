@@ -106,3 +106,23 @@ func (s *Server) cookiePath() string {
 	}
 	return "/"
 }
+
+// decisionForm reads a POSTed confirmation form (consent, logout): its
+// sealed interaction of the given kind, opened and bound to this browser,
+// and the "decision" button. notPost is the error text for other methods.
+func (s *Server) decisionForm(r *http.Request, kind, notPost string) (interaction, string, error) {
+	if r.Method != http.MethodPost {
+		return interaction{}, "", oauth.Errorf(oauth.InvalidRequest, "%s", notPost)
+	}
+	form, err := parsePostForm(r)
+	if err != nil {
+		return interaction{}, "", err
+	}
+	sealed, err1 := formValue(form, "interaction")
+	decision, err2 := formValue(form, "decision")
+	if err := errors.Join(err1, err2); err != nil {
+		return interaction{}, "", err
+	}
+	in, err := s.openInteraction(r, kind, sealed)
+	return in, decision, err
+}

@@ -98,19 +98,7 @@ func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, ar *authReq
 
 // handleConsent receives the consent form (POST only).
 func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) error {
-	if r.Method != http.MethodPost {
-		return oauth.Errorf(oauth.InvalidRequest, "consent is given from the application's sign-in flow")
-	}
-	form, err := parsePostForm(r)
-	if err != nil {
-		return err
-	}
-	sealed, err1 := formValue(form, "interaction")
-	decision, err2 := formValue(form, "decision")
-	if err := errors.Join(err1, err2); err != nil {
-		return err
-	}
-	in, err := s.openInteraction(r, kindAuthorize, sealed)
+	in, decision, err := s.decisionForm(r, kindAuthorize, "consent is given from the application's sign-in flow")
 	if err != nil {
 		return err
 	}

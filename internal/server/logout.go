@@ -143,19 +143,7 @@ func (s *Server) parseLogout(r *http.Request, q url.Values) (*logoutRequest, err
 // route refuses cross-origin posts, and the sealed interaction is bound to
 // this browser's CSRF cookie.
 func (s *Server) handleLogoutConfirm(w http.ResponseWriter, r *http.Request) error {
-	if r.Method != http.MethodPost {
-		return oauth.Errorf(oauth.InvalidRequest, "the logout confirmation accepts POST only")
-	}
-	form, err := parsePostForm(r)
-	if err != nil {
-		return err
-	}
-	sealed, err1 := formValue(form, "interaction")
-	decision, err2 := formValue(form, "decision")
-	if err := errors.Join(err1, err2); err != nil {
-		return err
-	}
-	in, err := s.openInteraction(r, kindLogout, sealed)
+	in, decision, err := s.decisionForm(r, kindLogout, "the logout confirmation accepts POST only")
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/latchauth/latch/internal/registration"
+	"github.com/latchauth/latch/internal/token"
+)
+
+// serverEnv names the admin API URL when --server is not given.
+const serverEnv = "LATCH_SERVER"
+
+// remoteTimeout bounds one admin API call.
+const remoteTimeout = 30 * time.Second
+
+// addRemote registers --server and --admin-token: with a server, client,
+// user and keys commands call the admin API of a running Latch instead of
+// opening the database.
+func (s *sharedFlags) addRemote(fs *flag.FlagSet) {
+	fs.StringVar(&s.server, "server", "", "call the admin API of a running Latch at `URL` (its admin listener, e.g. http://127.0.0.1:9090) instead of opening the database (default $"+serverEnv+")")
+	fs.StringVar(&s.adminToken, "admin-token", "", "admin API bearer `token` (default $LATCH_ADMIN_TOKEN or the config file's admin-token; prefer those: a flag shows in ps)")
+}
+
+// remote returns the admin API client when --server (or LATCH_SERVER) is
+// set, nil otherwise. The token comes from --admin-token, else the
+// configuration (LATCH_ADMIN_TOKEN, the config file).
+func (s *sharedFlags) remote(e *env, fs *flag.FlagSet, cmd string) (*adminClient, error) {
+	set := setFlags(fs)
+	server := s.server
+	if !set["server"] {
+		server = e.getenv(serverEnv)
+	}
+	if server == "" {
+		if set["admin-token"] {
+			return nil, usageErrorf("%s: --admin-token needs --server", cmd)
+		}
+		return nil, nil
+	}
+	if set["db"] {
+		return nil, usageErrorf("%s: give --server or --db, not both", cmd)
+	}
+	u, err := url.Parse(server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, usageErrorf("%s: --server wants the admin listener's base URL, e.g. http://127.0.0.1:9090", cmd)
+	}
+	tok := s.adminToken
+	if !set["admin-token"] {
+		cfg, err := s.load(e, fs)
+		if err != nil {
+			return nil, err
+		}
+		tok = cfg.AdminToken
+	}
+	if tok == "" {
+		return nil, errors.New("--server needs the admin token: set LATCH_ADMIN_TOKEN (or admin-token in the config file)")
+	}
+	return &adminClient{
+		base:  strings.TrimRight(u.String(), "/"),
+		token: tok,
+		hc:    &http.Client{Timeout: remoteTimeout},
+	}, nil
+}
+
+// adminClient calls the admin API (internal/admin).
+type adminClient struct {
+	base  string
+	token string
+	hc    *http.Client
+}
+
+// do sends in (when not nil) as JSON and decodes a 2xx answer into out
+// (when not nil). An error answer becomes a one-line error carrying the
+// server's error_description.
+func (c *adminClient) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("admin API: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("admin API: reading the answer: %w", err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		if json.Unmarshal(data, &e) == nil && e.Description != "" {
+			return fmt.Errorf("%s (admin API: %d %s)", e.Description, resp.StatusCode, e.Error)
+		}
+		return fmt.Errorf("admin API: %s %s: %s", method, path, resp.Status)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("admin API: %s %s: unexpected answer: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// clientJSON is the admin API body for the client flags that were given.
+func (f *clientFlags) clientJSON(set map[string]bool) map[string]any {
+	m := map[string]any{}
+	list := func(flagName, key string, vals []string) {
+		if set[flagName] {
+			if vals == nil {
+				vals = []string{}
+			}
+			m[key] = vals
+		}
+	}
+	list("redirect-uri", "redirect_uris", f.redirectURIs.vals)
+	list("post-logout-redirect-uri", "post_logout_redirect_uris", f.postLogoutURIs.vals)
+	list("allowed-origin", "allowed_origins", f.origins.vals)
+	list("grant-type", "grant_types", f.grantTypes.vals)
+	list("scope", "scopes", f.scopes.vals)
+	list("audience", "audiences", f.audiences.vals)
+	for _, v := range []struct {
+		flagName, key string
+		val           any
+	}{
+		{"name", "client_name", f.name},
+		{"first-party", "first_party", f.firstParty},
+		{"require-dpop", "dpop_bound_access_tokens", f.requireDPoP},
+		{"id-token-alg", "id_token_signed_response_alg", f.idTokenAlg},
+		{"refresh-grace", "refresh_grace", registration.FormatDuration(f.refreshGrace)},
+		{"refresh-idle", "refresh_idle", registration.FormatDuration(f.refreshIdle)},
+		{"refresh-absolute", "refresh_absolute", registration.FormatDuration(f.refreshAbsolute)},
+		{"access-token-ttl", "access_token_ttl", registration.FormatDuration(f.accessTokenTTL)},
+		{"revoke-refresh-on-logout", "revoke_refresh_on_logout", f.revokeOnLogout},
+	} {
+		if set[v.flagName] {
+			m[v.key] = v.val
+		}
+	}
+	return m
+}
+
+// printClientView prints v as JSON, with the once-only reminder on
+// stderr when it carries a new secret.
+func printClientView(e *env, v clientView) error {
+	if err := writeJSON(e.stdout, v); err != nil {
+		return err
+	}
+	if v.ClientSecret != "" {
+		fmt.Fprintln(e.stderr, "latch: store the client_secret now: it is shown only once")
+	}
+	return nil
+}
+
+func remoteClientCreate(ctx context.Context, e *env, ac *adminClient, f *clientFlags, set map[string]bool) error {
+	body := f.clientJSON(set)
+	body["client_id"] = f.id
+	body["client_type"] = "confidential"
+	if f.public {
+		body["client_type"] = "public"
+	}
+	var v clientView
+	if err := ac.do(ctx, http.MethodPost, "/admin/clients", body, &v); err != nil {
+		return err
+	}
+	return printClientView(e, v)
+}
+
+func remoteClientUpdate(ctx context.Context, e *env, ac *adminClient, id string, f *clientFlags, set map[string]bool) error {
+	body := f.clientJSON(set)
+	switch {
+	case f.public:
+		body["client_type"] = "public"
+	case f.confidential:
+		body["client_type"] = "confidential"
+	}
+	if f.rotateSecret {
+		body["rotate_secret"] = true
+	}
+	var v clientView
+	if err := ac.do(ctx, http.MethodPatch, "/admin/clients/"+url.PathEscape(id), body, &v); err != nil {
+		return err
+	}
+	return printClientView(e, v)
+}
+
+// remoteUser finds a user's view by username.
+func remoteUser(ctx context.Context, ac *adminClient, username string) (userView, error) {
+	var users []userView
+	if err := ac.do(ctx, http.MethodGet, "/admin/users?"+url.Values{"username": {username}}.Encode(), nil, &users); err != nil {
+		return userView{}, err
+	}
+	if len(users) != 1 {
+		return userView{}, fmt.Errorf("user %q not found", username)
+	}
+	return users[0], nil
+}
+
+// remoteRotateResult is the admin API's answer to a key rotation.
+type remoteRotateResult struct {
+	Key                   token.KeyInfo `json:"key"`
+	Retired               string        `json:"retired"`
+	RetiredPublishedUntil time.Time     `json:"retired_published_until"`
+}
