@@ -10,9 +10,10 @@
 //   h.test('signs in', async (t, { page }) => { await page.goto(h.latch.spaURL); ... });
 //
 // Each h.test gets a fresh browser context (no cookies, no storage) and a
-// page in it. Without chromium at /usr/bin/chromium (or $CHROMIUM_PATH)
-// every test is skipped with a one-line reason, except under CI (env CI
-// set), where that is a failure: CI must run them.
+// page in it. Without chromium at /usr/bin/chromium (or $CHROMIUM_PATH),
+// or without the npm dependencies, every test is skipped with a one-line
+// reason, except under CI (env CI set), where that is a failure: CI must
+// run them. $LATCH_BIN runs a prebuilt latch instead of building one.
 
 import { spawn, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -23,7 +24,6 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const artifactsDir = path.join(repoRoot, 'e2e', 'artifacts');
@@ -31,6 +31,7 @@ export const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const DEMO = { username: 'demo', password: 'demo-password' }; // see cmd/latch/dev.go
 
 const SKIP_REASON = 'chromium not installed: apt-get install chromium';
+const NO_DEPS_REASON = 'npm dependencies not installed: cd e2e && npm ci';
 
 /** A free TCP port on 127.0.0.1 (closed again, so free unless raced). */
 export function freePort() {
@@ -109,13 +110,14 @@ export async function waitForHTTP(url, { child, timeout = 60_000 } = {}) {
 /**
  * Builds and starts `latch dev` with the example SPA and API, all on free
  * localhost ports, with a fresh database in a temporary directory.
- * Returns { issuer, spaURL, apiURL, dir, bin, output(), stop() }.
+ * Returns { issuer, spaURL, apiURL, dir, bin, output(), stop() }; the
+ * database is sqlite:DIR/data/latch.db (for `latch client create` etc.).
  */
 export async function startLatch({ args = [], env = {} } = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'latch-e2e-'));
   // $LATCH_BIN: a prebuilt latch binary, instead of building this checkout.
   const bin = process.env.LATCH_BIN || await goBuild('./cmd/latch', dir);
-  const [port, spaPort, apiPort, adminPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [port, spaPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const issuer = `http://localhost:${port}`;
   const spaURL = `http://localhost:${spaPort}`;
   const apiURL = `http://localhost:${apiPort}`;
@@ -123,12 +125,12 @@ export async function startLatch({ args = [], env = {} } = {}) {
     'dev',
     '--db', `sqlite:${path.join(dir, 'data', 'latch.db')}`,
     '--addr', `localhost:${port}`, '--issuer', issuer,
-    '--admin-addr', `127.0.0.1:${adminPort}`,
+    '--admin-addr=', // no admin listener: nothing here uses it, and its default port may be taken
     '--spa-addr', `localhost:${spaPort}`, '--api-addr', `localhost:${apiPort}`,
     ...args,
   ], { env, name: 'latch dev' });
   const latch = {
-    issuer, spaURL, apiURL, dir, bin, // bin: the latch binary (for CLI calls against dir's database)
+    issuer, spaURL, apiURL, dir, bin, bin, // bin: the latch binary (for CLI calls against dir's database)
     output: child.output,
     async stop() {
       await child.stop();
@@ -146,7 +148,8 @@ export async function startLatch({ args = [], env = {} } = {}) {
 }
 
 /** Launches Debian's chromium, headless. */
-export function launchBrowser() {
+export async function launchBrowser() {
+  const { chromium } = await import('playwright-core');
   return chromium.launch({
     executablePath: chromiumPath,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -162,9 +165,11 @@ export function launchBrowser() {
 export function harness(opts = {}) {
   const h = { latch: null, browser: null, skipReason: null };
   before(async () => {
-    if (!existsSync(chromiumPath)) {
-      if (process.env.CI) throw new Error(`${SKIP_REASON} (CI must run the browser tests)`);
-      h.skipReason = SKIP_REASON;
+    const deps = await import('playwright-core').then(() => true, () => false);
+    for (const [missing, reason] of [[!deps, NO_DEPS_REASON], [!existsSync(chromiumPath), SKIP_REASON]]) {
+      if (!missing) continue;
+      if (process.env.CI) throw new Error(`${reason} (CI must run the browser tests)`);
+      h.skipReason = reason;
       return;
     }
     h.latch = await startLatch(opts);

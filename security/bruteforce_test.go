@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/latchtest"
 )
 
@@ -125,4 +126,37 @@ func TestBruteForceClientSecret(t *testing.T) {
 	e.Clock.Advance(61 * time.Second)
 	resp, body = e.PostForm("/token", cc, withSecret(e, "app"))
 	requireTokenError(t, resp, body, http.StatusBadRequest, "invalid_grant") // authenticated; the code is made up
+}
+
+// TestBruteForceSpoofedForwardedFor is RFC 9700 §4.13 applied to the
+// throttle: without a trusted proxy configured, X-Forwarded-For is the
+// client's own claim, so rotating it must not give each guess a fresh
+// address (nor move the issuer, see ops_test's forwarded-header test).
+// With a trusted proxy, the address the proxy appended counts.
+func TestBruteForceSpoofedForwardedFor(t *testing.T) {
+	spray := func(t *testing.T, e *latchtest.Env, n int, xff func(i int) string) latchtest.Page {
+		t.Helper()
+		var last latchtest.Page
+		for i := range n {
+			b := e.Browser()
+			p := b.Get(authorizeURL(e, authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier())))
+			last = postForm(t, b, e.Issuer+"/login", url.Values{"interaction": {latchtest.Hidden(t, p.Body)}, "username": {fmt.Sprintf("user%02d", i/4)}, "password": {"x"}},
+				func(r *http.Request) { r.Header.Set("X-Forwarded-For", xff(i)) })
+		}
+		return last
+	}
+	t.Run("untrusted peer", func(t *testing.T) {
+		e := startDefaults(t)
+		spray(t, e, 20, func(i int) string { return fmt.Sprintf("203.0.113.%d", i) })
+		p, _ := loginAttempt(t, e, "alice", latchtest.AlicePassword)
+		if p.Status != http.StatusTooManyRequests {
+			t.Fatalf("after 20 failures with rotating X-Forwarded-For: %d, want 429 (the header was believed)", p.Status)
+		}
+	})
+	t.Run("control: trusted proxy", func(t *testing.T) {
+		e := startDefaults(t, func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.0/8"} })
+		spray(t, e, 20, func(i int) string { return fmt.Sprintf("203.0.113.%d", i) })
+		p, _ := loginAttempt(t, e, "alice", latchtest.AlicePassword)
+		requireCodeRedirect(t, p, latchtest.SPARedirect)
+	})
 }

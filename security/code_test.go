@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
 	"github.com/latchauth/latch/internal/latchtest"
@@ -162,7 +163,55 @@ func TestCodeGuessingAndStoredHash(t *testing.T) {
 		resp, body := e.PostForm("/token", exchangeForm("spa", g, latchtest.SPARedirect, c.Verifier))
 		requireTokenError(t, resp, body, http.StatusBadRequest, "invalid_grant")
 	}
+	// Control: the guesses did not spend the genuine code.
+	if resp, body := e.PostForm("/token", exchangeForm("spa", c.Code, latchtest.SPARedirect, c.Verifier)); resp.StatusCode != http.StatusOK {
+		t.Errorf("the genuine code after the guesses: %d %v", resp.StatusCode, body)
+	}
 	if len(c.Code) < 43 {
 		t.Errorf("code %d characters long, want at least 43 (256 bits)", len(c.Code))
 	}
+}
+
+// TestAccessTokenInjection is RFC 9700 §4.6. The attack needs access
+// tokens in the front channel (the implicit and hybrid flows), which
+// Latch never issues: every response_type that asks for a token from the
+// authorization endpoint is refused. The client-side check that remains —
+// at_hash binding the access token to the ID token — is what go-oidc
+// verifies: an access token from another grant does not match.
+func TestAccessTokenInjection(t *testing.T) {
+	e := start(t)
+	b := e.Browser()
+	e.IssueCode(b, "spa", latchtest.SPARedirect)
+	for _, rt := range []string{"token", "id_token", "id_token token", "code token", "code id_token", "code id_token token", "none"} {
+		t.Run("response_type="+rt, func(t *testing.T) {
+			q := authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier())
+			q.Set("response_type", rt)
+			p := b.Get(authorizeURL(e, q))
+			loc := p.Header.Get("Location")
+			for _, leak := range []string{"access_token=", "id_token=", "code="} {
+				if strings.Contains(loc, leak) || strings.Contains(p.Body, leak) {
+					t.Errorf("response carries %s: %q", leak, loc)
+				}
+			}
+			if !strings.Contains(loc, "error=") {
+				t.Errorf("status %d Location %q, want an error response", p.Status, loc)
+			}
+		})
+	}
+	t.Run("at_hash binds the access token to the ID token", func(t *testing.T) {
+		ctx := latchtest.ClientContext(t.Context())
+		verifier := e.Provider().Verifier(&oidc.Config{ClientID: "spa", Now: e.Clock.Now})
+		first, _ := e.CodeFlow(b, oidc.ScopeOpenID)
+		second, _ := e.CodeFlow(b, oidc.ScopeOpenID)
+		idt, err := verifier.Verify(ctx, first.Extra("id_token").(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := idt.VerifyAccessToken(first.AccessToken); err != nil {
+			t.Fatalf("control: at_hash of the genuine pair: %v", err)
+		}
+		if err := idt.VerifyAccessToken(second.AccessToken); err == nil {
+			t.Error("an access token of another grant matches the ID token's at_hash")
+		}
+	})
 }

@@ -40,10 +40,12 @@ func start(t testing.TB, mutate ...func(*config.Config)) *latchtest.Env {
 	return startDefaults(t, append([]func(*config.Config){loose}, mutate...)...)
 }
 
-// startDefaults is start with Latch's default configuration.
+// startDefaults is start with Latch's default configuration. The
+// operational log is kept (Env.OperationalLog), to look for leaks and
+// panics.
 func startDefaults(t testing.TB, mutate ...func(*config.Config)) *latchtest.Env {
 	t.Helper()
-	e := latchtest.Start(t, mutate...)
+	e := latchtest.StartWith(t, latchtest.Options{Config: mutate, CaptureLog: true})
 	e.MustClient(store.Client{
 		ID: "app", Name: "App", RedirectURIs: []string{appRedirect},
 		PostLogoutRedirectURIs: []string{appLogout},

@@ -48,7 +48,7 @@ func TestClientImpersonation(t *testing.T) {
 		{"upper-cased secret", "app", nil, basic("app", strings.ToUpper(secret))},
 		{"stored hash of the secret", "app", nil, basic("app", token.Hash(secret))},
 		{"client_id in another case", "app", nil, basic("APP", secret)},
-		{"secret in the URL query", "app", nil, func(r *http.Request) { r.URL.RawQuery = "client_secret=" + url.QueryEscape(secret) }},
+		{"secret in the URL query", "app", url.Values{"client_id": {"app"}}, func(r *http.Request) { r.URL.RawQuery = "client_secret=" + url.QueryEscape(secret) }},
 		{"unsupported scheme", "app", nil, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+secret) }},
 		{"client assertion", "app", url.Values{"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {"eyJhbGciOiJub25lIn0.eyJzdWIiOiJhcHAifQ."}}, nil},
 	}
@@ -57,11 +57,11 @@ func TestClientImpersonation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := e.IssueCode(b, tc.client, redirects[tc.client])
 			form := exchangeForm(tc.client, c.Code, redirects[tc.client], c.Verifier)
+			if tc.auth != nil {
+				form.Del("client_id") // the Authorization header names the client
+			}
 			for k, v := range tc.form {
 				form[k] = v
-			}
-			if tc.auth != nil {
-				form.Del("client_id")
 			}
 			var mut []func(*http.Request)
 			if tc.auth != nil {

@@ -2,12 +2,15 @@ package security
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -183,7 +186,7 @@ func randomRequest(t *testing.T, r *rand.Rand, e *latchtest.Env, cookies []*http
 		req.Header.Set("Origin", []string{"https://evil.test", "null", e.Issuer, latchtest.SPAOrigin}[r.IntN(4)])
 	}
 	if r.IntN(5) == 0 {
-		req.Header.Set("X-Huge", strings.Repeat("h", []int{10 << 10, 2 << 20}[r.IntN(2)]))
+		req.Header.Set("X-Huge", strings.Repeat("h", 10<<10))
 	}
 	if r.IntN(3) == 0 {
 		for _, c := range cookies {
@@ -210,7 +213,7 @@ func TestMalformedRequestsNever5xx(t *testing.T) {
 	cookies := b.Client.Jar.Cookies(u)
 	r := rand.New(rand.NewPCG(9700, 6749))
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	n := 400
+	n := 300
 	if testing.Short() {
 		n = 100
 	}
@@ -228,6 +231,15 @@ func TestMalformedRequestsNever5xx(t *testing.T) {
 		resp.Body.Close()
 		checkResponse(t, e, path, resp, body, what)
 	}
+	// Headers beyond net/http's limit (1 MiB) are refused before Latch.
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, e.Issuer+"/authorize", nil)
+	req.Header.Set("X-Huge", strings.Repeat("h", 2<<20))
+	if resp, err := client.Do(req); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			t.Errorf("2 MiB header: status %d", resp.StatusCode)
+		}
+	}
 	if strings.Contains(e.OperationalLog(), `"msg":"panic"`) {
 		t.Error("a handler panicked")
 	}
@@ -241,17 +253,18 @@ func FuzzEndpoint(f *testing.F) {
 	e := start(f)
 	all := append(append(append([]string{}, apiPaths...), browserPaths...), otherPaths...)
 	valid := authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier()).Encode()
-	f.Add("GET", uint8(3), valid, "", []byte(nil), "", "", "")
-	f.Add("POST", uint8(3), "", "application/x-www-form-urlencoded", []byte(valid+"&redirect_uri=x"), "", "", "")
-	f.Add("POST", uint8(0), "", "application/x-www-form-urlencoded", []byte("grant_type=authorization_code&code=x&client_id=spa&code_verifier="+strings.Repeat("a", 43)), "", "eyJ.e30.", "")
-	f.Add("POST", uint8(0), "", "application/x-www-form-urlencoded", []byte("grant_type=client_credentials"), "Basic YXBwOnNlY3JldA==", "", "")
-	f.Add("POST", uint8(4), "", "application/x-www-form-urlencoded", []byte("interaction=AAAA&username=alice&password=x"), "", "", "latch_csrf=abc")
-	f.Add("GET", uint8(6), "", "", []byte(nil), "DPoP eyJhbGciOiJub25lIn0.e30.", "x.y.z", "")
-	f.Add("GET", uint8(7), "post_logout_redirect_uri=https%3A%2F%2Fevil.test&id_token_hint=a.b.c", "", []byte(nil), "", "", "latch_session=x")
-	f.Add("PUT", uint8(1), "%zz", "text/plain", []byte("\xff\xfe"), "Bearer", "", "")
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	f.Fuzz(func(t *testing.T, method string, pathIdx uint8, rawQuery, ctype string, body []byte, auth, dpop, cookie string) {
-		path := all[int(pathIdx)%len(all)]
+	f.Add(uint8(0), uint8(3), valid, "", []byte(nil), "", "", "")
+	f.Add(uint8(1), uint8(3), "", "application/x-www-form-urlencoded", []byte(valid+"&redirect_uri=x"), "", "", "")
+	f.Add(uint8(1), uint8(0), "", "application/x-www-form-urlencoded", []byte("grant_type=authorization_code&code=x&client_id=spa&code_verifier="+strings.Repeat("a", 43)), "", "eyJ.e30.", "")
+	f.Add(uint8(1), uint8(0), "", "application/x-www-form-urlencoded", []byte("grant_type=client_credentials"), "Basic YXBwOnNlY3JldA==", "", "")
+	f.Add(uint8(1), uint8(4), "", "application/x-www-form-urlencoded", []byte("interaction=AAAA&username=alice&password=x"), "", "", "latch_csrf=abc")
+	f.Add(uint8(0), uint8(8), "", "", []byte(nil), "DPoP eyJhbGciOiJub25lIn0.e30.", "x.y.z", "")
+	f.Add(uint8(0), uint8(6), "post_logout_redirect_uri=https%3A%2F%2Fevil.test&id_token_hint=a.b.c", "", []byte(nil), "", "", "latch_session=x")
+	f.Add(uint8(2), uint8(1), "%zz", "text/plain", []byte("\xff\xfe"), "Bearer", "", "")
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	methods := []string{"GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"}
+	f.Fuzz(func(t *testing.T, methodIdx, pathIdx uint8, rawQuery, ctype string, body []byte, auth, dpop, cookie string) {
+		method, path := methods[int(methodIdx)%len(methods)], all[int(pathIdx)%len(all)]
 		req, err := http.NewRequestWithContext(t.Context(), method, e.Issuer+path, bytes.NewReader(body))
 		if err != nil {
 			t.Skip("not a request the client can send")
@@ -263,6 +276,10 @@ func FuzzEndpoint(f *testing.F) {
 			}
 		}
 		resp, err := client.Do(req)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("%s %s: no answer within 10 s", method, path)
+		}
 		if err != nil {
 			t.Skip("the client refused to send it")
 		}

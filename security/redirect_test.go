@@ -195,3 +195,30 @@ func TestRedirectURIMismatchAtTokenEndpoint(t *testing.T) {
 		requireTokenError(t, resp, body, http.StatusBadRequest, "invalid_grant")
 	})
 }
+
+// TestNo307AfterCredentials is RFC 9700 §4.12: answering a POST that
+// carried the user's password with 307 would make the browser re-POST the
+// password to the client. Latch answers the login and consent forms (and
+// a POSTed authorization request) with 303, or 302 for a GET.
+func TestNo307AfterCredentials(t *testing.T) {
+	e := start(t)
+	v := oauth2.GenerateVerifier()
+	check := func(t *testing.T, what string, p latchtest.Page) {
+		t.Helper()
+		if p.Status == http.StatusTemporaryRedirect || p.Status == http.StatusPermanentRedirect {
+			t.Errorf("%s: %d", what, p.Status)
+		}
+		if p.Status != http.StatusSeeOther {
+			t.Errorf("%s: status %d, want 303", what, p.Status)
+		}
+	}
+	b := e.Browser()
+	p := b.Get(authorizeURL(e, authParams("spa", latchtest.SPARedirect, v)))
+	check(t, "login", b.Login(p, "alice", latchtest.AlicePassword))
+
+	b = e.Browser()
+	p = b.Login(b.Get(authorizeURL(e, authParams("app", appRedirect, v))), "alice", latchtest.AlicePassword)
+	check(t, "consent", b.Consent(p, "allow"))
+
+	check(t, "POST /authorize", postForm(t, b, e.Issuer+"/authorize", authParams("spa", latchtest.SPARedirect, v)))
+}

@@ -128,6 +128,7 @@ const provider = new Provider(issuer, {
       redirect_uris: [],
       token_endpoint_auth_method: 'client_secret_basic',
       scope: 'api:read',
+      id_token_signed_response_alg: args.alg,
     },
     {
       client_id: PUBLIC_CLIENT_ID,

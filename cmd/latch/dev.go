@@ -29,8 +29,11 @@ var devHelp = cmdHelp{
 	synopsis: "[flags]",
 	text: `Run Latch for development on http://localhost:8080 with an SQLite database in
 ./.latch, a demo user and demo clients (created on first start, reused after).
-The key-encryption secret is generated into ./.latch/secret. Never use dev
-mode in production: it prints credentials and relaxes nothing else.`,
+The key-encryption secret is generated into ./.latch/secret. It also serves
+the example SPA on http://localhost:3000 and the example API on
+http://localhost:3001, registered for the demo-spa client (--examples=false
+to leave them out). Never use dev mode in production: it prints credentials
+and relaxes nothing else.`,
 }
 
 // Demo data of `latch dev`.
@@ -94,6 +97,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 			if examples != nil {
 				if err := examples.start(ctx, cfg, newLogger(cfg, e.stderr)); err != nil {
 					fmt.Fprintf(e.stderr, "latch: dev: the example apps did not start: %v\n", err)
+					_ = examples.stop(ctx, 0) // closes the listeners
 					examples = nil
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"text/tabwriter"
 
@@ -52,6 +53,7 @@ func runKeysList(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(h.name)
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
 	shared := addSharedFlags(fs, true)
+	shared.addRemote(fs)
 	pos, err := parseFlags(e, fs, h, args)
 	if err != nil {
 		return err
@@ -59,19 +61,28 @@ func runKeysList(ctx context.Context, e *env, args []string) error {
 	if err := wantArgs(h, pos); err != nil {
 		return err
 	}
-	cfg, err := shared.load(e, fs)
-	if err != nil {
-		return err
-	}
 	var infos []token.KeyInfo
-	err = withKeys(ctx, e, cfg, func(k *token.Keys) error {
-		if infos, err = k.List(ctx); err != nil {
-			return fmt.Errorf("listing keys: %w", err)
+	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return err
+		if err := ac.do(ctx, http.MethodGet, "/admin/keys", nil, &infos); err != nil {
+			return err
+		}
+	} else {
+		cfg, err := shared.load(e, fs)
+		if err != nil {
+			return err
+		}
+		err = withKeys(ctx, e, cfg, func(k *token.Keys) error {
+			if infos, err = k.List(ctx); err != nil {
+				return fmt.Errorf("listing keys: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		if infos == nil {
@@ -102,6 +113,7 @@ func runKeysRotate(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(h.name)
 	alg := fs.String("alg", "", "algorithm of the key to rotate: RS256, ES256 or EdDSA (default: signing-alg)")
 	shared := addSharedFlags(fs, true)
+	shared.addRemote(fs)
 	pos, err := parseFlags(e, fs, h, args)
 	if err != nil {
 		return err
@@ -111,6 +123,20 @@ func runKeysRotate(ctx context.Context, e *env, args []string) error {
 	}
 	if *alg != "" && !slices.Contains(token.Algorithms(), *alg) {
 		return usageErrorf("keys rotate: unknown --alg %q (want %s)", *alg, orList(token.Algorithms()))
+	}
+	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
+		if err != nil {
+			return err
+		}
+		var res remoteRotateResult
+		if err := ac.do(ctx, http.MethodPost, "/admin/keys/rotate", map[string]string{"alg": *alg}, &res); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "new active %s key %s\n", res.Key.Alg, res.Key.ID)
+		if res.Retired != "" {
+			fmt.Fprintf(e.stdout, "retired %s: it stays published until %s\n", res.Retired, fmtTime(res.RetiredPublishedUntil))
+		}
+		return nil
 	}
 	cfg, err := shared.load(e, fs)
 	if err != nil {
@@ -161,6 +187,7 @@ func runKeysPrune(ctx context.Context, e *env, args []string) error {
 	h := keysPruneHelp
 	fs := newFlagSet(h.name)
 	shared := addSharedFlags(fs, true)
+	shared.addRemote(fs)
 	pos, err := parseFlags(e, fs, h, args)
 	if err != nil {
 		return err
@@ -168,11 +195,24 @@ func runKeysPrune(ctx context.Context, e *env, args []string) error {
 	if err := wantArgs(h, pos); err != nil {
 		return err
 	}
+	var n int
+	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
+		if err != nil {
+			return err
+		}
+		var res struct {
+			Pruned int `json:"pruned"`
+		}
+		if err := ac.do(ctx, http.MethodPost, "/admin/keys/prune", nil, &res); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "pruned %d keys\n", res.Pruned)
+		return nil
+	}
 	cfg, err := shared.load(e, fs)
 	if err != nil {
 		return err
 	}
-	var n int
 	err = withKeys(ctx, e, cfg, func(k *token.Keys) error {
 		if n, err = k.Prune(ctx); err != nil {
 			return fmt.Errorf("pruning keys: %w", err)

@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -183,32 +186,24 @@ func setPasswordLocal(ctx context.Context, e *env, shared *sharedFlags, fs *flag
 		return err
 	}
 	return withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
-		u, err := getUser(ctx, s, pos[0])
+		u, err := getUser(ctx, s, username)
 		if err != nil {
 			return err
 		}
 		if err := s.SetUserPassword(ctx, u.ID, hash); err != nil {
 			return fmt.Errorf("setting the password of %q: %w", u.Username, err)
 		}
-		if !*logout {
+		if !logout {
 			return nil
 		}
-		if sessions, err = s.DeleteUserSessions(ctx, u.ID); err != nil {
+		if *sessions, err = s.DeleteUserSessions(ctx, u.ID); err != nil {
 			return fmt.Errorf("ending the sessions of %q: %w", u.Username, err)
 		}
-		if grants, err = s.RevokeUserGrants(ctx, u.ID, "", e.now()); err != nil {
+		if *grants, err = s.RevokeUserGrants(ctx, u.ID, "", e.now()); err != nil {
 			return fmt.Errorf("revoking the grants of %q: %w", u.Username, err)
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "password of %q updated\n", pos[0])
-	if *logout {
-		fmt.Fprintf(e.stdout, "ended %d sessions, revoked %d grants\n", sessions, grants)
-	}
-	return nil
 }
 
 var userListHelp = cmdHelp{
@@ -222,6 +217,7 @@ func runUserList(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(h.name)
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
 	shared := addSharedFlags(fs, false)
+	shared.addRemote(fs)
 	pos, err := parseFlags(e, fs, h, args)
 	if err != nil {
 		return err
@@ -229,28 +225,37 @@ func runUserList(ctx context.Context, e *env, args []string) error {
 	if err := wantArgs(h, pos); err != nil {
 		return err
 	}
-	cfg, err := shared.load(e, fs)
-	if err != nil {
-		return err
-	}
-	var users []store.User
-	err = withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
-		users, err = s.ListUsers(ctx)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("listing users: %w", err)
-	}
-	if *asJSON {
-		views := make([]userView, 0, len(users))
+	views := []userView{}
+	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
+		if err != nil {
+			return err
+		}
+		if err := ac.do(ctx, http.MethodGet, "/admin/users", nil, &views); err != nil {
+			return err
+		}
+	} else {
+		cfg, err := shared.load(e, fs)
+		if err != nil {
+			return err
+		}
+		var users []store.User
+		err = withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
+			users, err = s.ListUsers(ctx)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("listing users: %w", err)
+		}
 		for _, u := range users {
 			views = append(views, newUserView(u))
 		}
+	}
+	if *asJSON {
 		return writeJSON(e.stdout, views)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "USERNAME\tID\tEMAIL\tVERIFIED\tNAME\tCREATED")
-	for _, u := range users {
+	for _, u := range views {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\n", cell(u.Username), cell(u.ID), cell(u.Email),
 			u.EmailVerified, cell(u.Name), fmtTime(u.CreatedAt))
 	}
@@ -267,12 +272,23 @@ func runUserShow(ctx context.Context, e *env, args []string) error {
 	h := userShowHelp
 	fs := newFlagSet(h.name)
 	shared := addSharedFlags(fs, false)
+	shared.addRemote(fs)
 	pos, err := parseFlags(e, fs, h, args)
 	if err != nil {
 		return err
 	}
 	if err := wantArgs(h, pos, "username"); err != nil {
 		return err
+	}
+	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
+		if err != nil {
+			return err
+		}
+		v, err := remoteUser(ctx, ac, pos[0])
+		if err != nil {
+			return err
+		}
+		return writeJSON(e.stdout, v)
 	}
 	cfg, err := shared.load(e, fs)
 	if err != nil {
@@ -300,12 +316,27 @@ func runUserDelete(ctx context.Context, e *env, args []string) error {
 	h := userDeleteHelp
 	fs := newFlagSet(h.name)
 	shared := addSharedFlags(fs, false)
+	shared.addRemote(fs)
 	pos, err := parseFlags(e, fs, h, args)
 	if err != nil {
 		return err
 	}
 	if err := wantArgs(h, pos, "username"); err != nil {
 		return err
+	}
+	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
+		if err != nil {
+			return err
+		}
+		u, err := remoteUser(ctx, ac, pos[0])
+		if err != nil {
+			return err
+		}
+		if err := ac.do(ctx, http.MethodDelete, "/admin/users/"+url.PathEscape(u.ID), nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "deleted user %q\n", pos[0])
+		return nil
 	}
 	cfg, err := shared.load(e, fs)
 	if err != nil {

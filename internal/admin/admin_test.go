@@ -154,7 +154,9 @@ func (h *harness) want(r response, status int) response {
 // failingStore fails Ping: the database is unreachable.
 type failingStore struct{ store.Store }
 
-func (failingStore) Ping(context.Context) error { return errors.New("dial tcp 10.0.0.1:5432: connection refused") }
+func (failingStore) Ping(context.Context) error {
+	return errors.New("dial tcp 10.0.0.1:5432: connection refused")
+}
 
 func TestHealthAndReadiness(t *testing.T) {
 	h := newHarness(t, adminToken)

@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/latchauth/latch/internal/token"
 )
@@ -14,10 +15,12 @@ type rotateRequest struct {
 	Alg string `json:"alg"`
 }
 
-// rotateResult is the new active key and the kid of the one it retired.
+// rotateResult is the new active key and the kid of the one it retired,
+// with when that one leaves the JWKS.
 type rotateResult struct {
-	Key     token.KeyInfo `json:"key"`
-	Retired string        `json:"retired,omitempty"`
+	Key                   token.KeyInfo `json:"key"`
+	Retired               string        `json:"retired,omitempty"`
+	RetiredPublishedUntil time.Time     `json:"retired_published_until,omitzero"`
 }
 
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
@@ -63,6 +66,15 @@ func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request) error {
 	}
 	if res.Key, err = s.opts.Keys.Rotate(ctx, alg); err != nil {
 		return err
+	}
+	if res.Retired != "" {
+		if infos, err := s.opts.Keys.List(ctx); err == nil {
+			for _, i := range infos {
+				if i.ID == res.Retired {
+					res.RetiredPublishedUntil = i.PublishedUntil
+				}
+			}
+		}
 	}
 	s.auditLog(ctx, "admin_key_rotated", "kid", res.Key.ID, "alg", alg, "retired", res.Retired)
 	writeJSON(w, http.StatusCreated, res)

@@ -94,11 +94,31 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// newEnv starts Latch with a user "alice" and three clients: "spa"
+// Start starts Latch with a user "alice" and three clients: "spa"
 // (public, first-party, refresh tokens), "web" (confidential, consent
-// required) and "native" (public, loopback redirect).
+// required) and "native" (public, loopback redirect). Each mutate adjusts
+// the configuration first.
 func Start(t testing.TB, mutate ...func(*config.Config)) *Env {
 	t.Helper()
+	return StartWith(t, Options{Config: mutate})
+}
+
+// Options are StartWith's settings.
+type Options struct {
+	// Config adjusts the configuration before the server is built.
+	Config []func(*config.Config)
+	// CaptureLog keeps the operational log (access log lines, errors;
+	// JSON, debug level and up) for Env.OperationalLog even in a
+	// benchmark. Tests always capture it; benchmarks (a *testing.B)
+	// discard it unless CaptureLog is set, so b.N requests do not grow a
+	// buffer.
+	CaptureLog bool
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, o Options) *Env {
+	t.Helper()
+	mutate := o.Config
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "latch.db"))
 	if err != nil {
@@ -118,7 +138,12 @@ func Start(t testing.TB, mutate ...func(*config.Config)) *Env {
 	clk := &Clock{t: time.Now().Truncate(time.Second)}
 	e := &Env{t: t, Issuer: issuer, Server: ts, Store: st, Clock: clk, audit: &bytes.Buffer{}, auditM: &sync.Mutex{}, oplog: &bytes.Buffer{}, Secrets: map[string]string{}}
 	audit := slog.New(slog.NewJSONHandler(lockedWriter{e.auditM, e.audit}, nil))
-	oplog := slog.New(slog.NewJSONHandler(lockedWriter{e.auditM, e.oplog}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	oplog := slog.New(slog.DiscardHandler)
+	if _, bench := t.(*testing.B); o.CaptureLog || !bench {
+		oplog = slog.New(slog.NewJSONHandler(lockedWriter{e.auditM, e.oplog}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	} else {
+		e.oplog = nil
+	}
 	e.Registry = prometheus.NewRegistry()
 	metrics, err := server.NewMetrics(e.Registry)
 	if err != nil {
@@ -202,8 +227,13 @@ func (e *Env) AuditLog() string {
 }
 
 // OperationalLog is everything the server logged besides audit events
-// (one JSON object per line, debug level and up): access log lines, errors.
+// (one JSON object per line, debug level and up): access log lines,
+// errors. In a benchmark, only with Options.CaptureLog.
 func (e *Env) OperationalLog() string {
+	e.t.Helper()
+	if e.oplog == nil {
+		e.t.Fatal("OperationalLog: a benchmark must start the server with latchtest.StartWith(b, latchtest.Options{CaptureLog: true})")
+	}
 	e.auditM.Lock()
 	defer e.auditM.Unlock()
 	return e.oplog.String()
@@ -223,9 +253,9 @@ func (e *Env) Metrics() map[string]*dto.MetricFamily {
 	return out
 }
 
-// MetricValue is the value of the counter or gauge name whose labels
-// include every pair in labels (k1, v1, k2, v2, ...), summed over the
-// matching series; 0 when there is none.
+// MetricValue is the value of the counter or gauge name (for a histogram,
+// its sample count) whose labels include every pair in labels (k1, v1, k2,
+// v2, ...), summed over the matching series; 0 when there is none.
 func (e *Env) MetricValue(name string, labels ...string) float64 {
 	e.t.Helper()
 	mf := e.Metrics()[name]

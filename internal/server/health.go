@@ -27,4 +27,3 @@ func (s *Server) Ready(ctx context.Context) error {
 // through it makes this instance sign with the new key at once (other
 // instances reload within their refresh interval).
 func (s *Server) Keys() *token.Keys { return s.keys }
-

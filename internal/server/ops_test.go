@@ -65,7 +65,7 @@ func cookieValue(b *latchtest.Browser, issuer, name string) string {
 // contains a password, a code, a PKCE verifier, a token, a client secret
 // or the session cookie, while both logs did record the flow.
 func TestNoSecretsInLogs(t *testing.T) {
-	e := latchtest.Start(t)
+	e := latchtest.StartWith(t, latchtest.Options{CaptureLog: true})
 	e.MustClient(store.Client{ID: "svc", Name: "Service", GrantTypes: []string{"client_credentials"}})
 	ctx := latchtest.ClientContext(t.Context())
 	const wrongPassword = "Tr0ub4dor&3-wrong-password"
@@ -356,7 +356,7 @@ func TestAccessLogAndRequestID(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := latchtest.Start(t, func(c *config.Config) { c.TrustedProxies = tt.trusted })
+			e := latchtest.StartWith(t, latchtest.Options{CaptureLog: true, Config: []func(*config.Config){func(c *config.Config) { c.TrustedProxies = tt.trusted }}})
 			req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.Issuer+"/token", strings.NewReader("grant_type=nope"))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			if tt.sendID != "" {
@@ -424,7 +424,7 @@ func TestAccessLogAndRequestID(t *testing.T) {
 // and X-Forwarded-Proto — even from a trusted proxy — gets discovery
 // metadata, redirects and the iss parameter built from the issuer.
 func TestIssuerIgnoresForwardedHeaders(t *testing.T) {
-	e := latchtest.Start(t, func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.0/8"} })
+	e := latchtest.StartWith(t, latchtest.Options{CaptureLog: true, Config: []func(*config.Config){func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.0/8"} }}})
 	spoof := func(r *http.Request) {
 		r.Host = "evil.example"
 		r.Header.Set("X-Forwarded-Host", "evil.example")

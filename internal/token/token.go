@@ -35,6 +35,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	josejson "github.com/go-jose/go-jose/v4/json"
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/latchauth/latch/internal/seal"
@@ -113,6 +114,9 @@ type KeysConfig struct {
 	// also triggers a reload (at most once a second).
 	RefreshInterval time.Duration
 	Logger          *slog.Logger // default: discard
+	// VerifyCacheSize bounds the cache of tokens whose signature Verify
+	// has checked (see verifyCache); 0: 10000, negative: no cache.
+	VerifyCacheSize int
 }
 
 // KeyInfo describes one key for listings (latch keys list).
@@ -139,6 +143,8 @@ type Keys struct {
 	log        *slog.Logger
 	// accepted is the exact list of algorithms handed to go-jose's parser.
 	accepted []jose.SignatureAlgorithm
+	// verified caches signature checks; nil when disabled.
+	verified *verifyCache
 
 	// loadMu serialises loads, key creation and rotation in this process:
 	// at most one reload runs at a time.
@@ -192,6 +198,12 @@ func NewKeys(cfg KeysConfig) (*Keys, error) {
 	}
 	if k.refresh == 0 {
 		k.refresh = defaultRefreshInterval
+	}
+	switch {
+	case cfg.VerifyCacheSize == 0:
+		k.verified = newVerifyCache(defaultVerifyCacheSize)
+	case cfg.VerifyCacheSize > 0:
+		k.verified = newVerifyCache(cfg.VerifyCacheSize)
 	}
 	if k.log == nil {
 		k.log = slog.New(slog.DiscardHandler)
@@ -354,10 +366,30 @@ func (k *Keys) Sign(ctx context.Context, alg, typ string, claims any) (string, e
 // Only the JWS Compact Serialization is accepted. The key is chosen by the
 // kid header alone (a token without kid is rejected), and the token's alg
 // must be that key's alg. Every failure wraps ErrInvalidToken.
+//
+// A token verified before is recognised by its SHA-256 and not verified
+// again while its key is still published and its exp has not passed (see
+// verifyCache): the claims are decoded from the remembered payload.
 func (k *Keys) Verify(ctx context.Context, raw, typ string, claims any) error {
 	s, err := k.current(ctx)
 	if err != nil {
 		return err
+	}
+	var cacheKey [sha256.Size]byte
+	if k.verified != nil {
+		cacheKey = sha256.Sum256([]byte(raw))
+		if e, ok := k.verified.get(cacheKey); ok {
+			now := k.now()
+			pk := s.public[e.kid]
+			if pk != nil && pk.alg == e.alg && (pk.until.IsZero() || now.Before(pk.until)) &&
+				e.typ == normalizeTyp(typ) && now.Unix() < e.exp {
+				if err := josejson.Unmarshal(e.payload, claims); err != nil {
+					return invalid("%v", err)
+				}
+				return nil
+			}
+			k.verified.remove(cacheKey)
+		}
 	}
 	// RFC 8725 §3.1: the allowed algorithms are fixed by us, not the token.
 	tok, err := jwt.ParseSigned(raw, k.accepted)
@@ -397,6 +429,13 @@ func (k *Keys) Verify(ctx context.Context, raw, typ string, claims any) error {
 	}
 	if err := tok.Claims(pk.key, claims); err != nil {
 		return invalid("%v", err)
+	}
+	// Remember the check; a token with the unencoded-payload option
+	// (RFC 7797 b64) is never cached, so the payload is always parts[1].
+	if _, b64 := h.ExtraHeaders["b64"]; k.verified != nil && !b64 {
+		if e, ok := newVerifyEntry(cacheKey, raw, h.KeyID, pk.alg, normalizeTyp(typ)); ok && k.now().Unix() < e.exp {
+			k.verified.add(e)
+		}
 	}
 	return nil
 }

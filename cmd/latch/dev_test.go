@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// bannerWriter collects a command's output and closes ready once the
+// output contains until (the end of the dev banner).
+type bannerWriter struct {
+	mu    sync.Mutex
+	buf   strings.Builder
+	until *regexp.Regexp
+	ready chan struct{}
+	done  bool
+}
+
+func (w *bannerWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if !w.done && w.until.MatchString(w.buf.String()) {
+		w.done = true
+		close(w.ready)
+	}
+	return len(p), nil
+}
+
+func (w *bannerWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// devRun is a `latch dev` running in this process.
+type devRun struct {
+	issuer, spa, api string
+	banner           string
+	secrets          map[string]string // demo client id → secret, from the banner
+	stop             func()
+}
+
+// freeAddr returns a loopback address that was free a moment ago (for the
+// issuer, whose URL must be known before the listener exists).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Ends of the dev banner, with and without the examples.
+var (
+	bannerWithExamples    = regexp.MustCompile(`to sign in \(demo / demo-password\)\.\n\n`)
+	bannerWithoutExamples = regexp.MustCompile(`demo-service .*\n.*secret.*\n\n`)
+)
+
+func startDev(t *testing.T, db string, until *regexp.Regexp, args ...string) *devRun {
+	t.Helper()
+	addr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	issuer := "http://localhost:" + port
+	out := &bannerWriter{until: until, ready: make(chan struct{})}
+	ctx, cancel := context.WithCancel(t.Context())
+	e := &env{
+		getenv: func(k string) string {
+			return map[string]string{"LATCH_PASSWORD_MEMORY_KIB": "64", "LATCH_PASSWORD_ITERATIONS": "1"}[k]
+		},
+		stdin: strings.NewReader(""), stdout: out, stderr: io.Discard, now: time.Now,
+	}
+	exited := make(chan int, 1)
+	go func() {
+		exited <- e.run(ctx, append([]string{"dev", "--db", db, "--addr", "localhost:" + port, "--issuer", issuer, "--admin-addr="}, args...))
+	}()
+	select {
+	case <-out.ready:
+	case code := <-exited:
+		cancel()
+		t.Fatalf("latch dev exited with %d before its banner:\n%s", code, out)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatalf("no banner after 30s:\n%s", out)
+	}
+	r := &devRun{issuer: issuer, banner: out.String(), secrets: map[string]string{}}
+	if m := regexp.MustCompile(`spa +(http://\S+)`).FindStringSubmatch(r.banner); m != nil {
+		r.spa = m[1]
+	}
+	if m := regexp.MustCompile(`api +(http://\S+)/api/messages`).FindStringSubmatch(r.banner); m != nil {
+		r.api = m[1]
+	}
+	for _, m := range regexp.MustCompile(`(?m)^    (demo-\S+) .*\n(?:.*redirect.*\n)?\s+secret +(\S+)`).FindAllStringSubmatch(r.banner, -1) {
+		r.secrets[m[1]] = m[2]
+	}
+	var once sync.Once
+	r.stop = func() {
+		once.Do(func() {
+			cancel()
+			if code := <-exited; code != 0 {
+				t.Errorf("latch dev exited with %d", code)
+			}
+		})
+	}
+	t.Cleanup(r.stop)
+	return r
+}
+
+func httpDo(t *testing.T, method, u string, header http.Header, body io.Reader) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// authorizeStatus asks Latch to start a sign-in for demo-spa with
+// redirect: 200 (the login page) when the redirect URI is registered, an
+// error page otherwise.
+func authorizeStatus(t *testing.T, issuer, redirect string) int {
+	t.Helper()
+	q := url.Values{
+		"response_type": {"code"}, "client_id": {"demo-spa"}, "redirect_uri": {redirect}, "scope": {"openid"},
+		"state": {"s"}, "code_challenge": {strings.Repeat("A", 43)}, "code_challenge_method": {"S256"},
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, issuer+"/authorize?"+q.Encode(), nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestDevServesExamples runs `latch dev` with the example SPA and API on
+// free ports and checks that they are wired to the dev issuer: the SPA's
+// config, the demo client's redirect URI and CORS origin, and an access
+// token for the API's audience that the API accepts.
+func TestDevServesExamples(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "latch.db")
+	d := startDev(t, db, bannerWithExamples, "--spa-addr", "localhost:0", "--api-addr", "localhost:0")
+	if d.spa == "" || d.api == "" || !strings.Contains(d.banner, "Open "+d.spa+" to sign in") {
+		t.Fatalf("banner lacks the SPA and API URLs:\n%s", d.banner)
+	}
+
+	_, body := httpDo(t, http.MethodGet, d.spa+"/config.js", nil, nil)
+	for _, want := range []string{`"issuer": "` + d.issuer + `"`, `"apiUrl": "` + d.api + `"`, `"clientId": "demo-spa"`, "messages:read"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("config.js lacks %s:\n%s", want, body)
+		}
+	}
+	if resp, body := httpDo(t, http.MethodGet, d.spa+"/callback?code=x&state=y", nil, nil); resp.StatusCode != 200 || !strings.Contains(body, "/app.js") {
+		t.Errorf("GET /callback = %d, want the SPA's index.html", resp.StatusCode)
+	}
+
+	// The demo SPA client follows the actual SPA address.
+	if got := authorizeStatus(t, d.issuer, d.spa+"/callback"); got != http.StatusOK {
+		t.Errorf("authorize with redirect %s/callback = %d, want 200 (login page)", d.spa, got)
+	}
+	resp, _ := httpDo(t, http.MethodOptions, d.issuer+"/token", http.Header{"Origin": {d.spa}, "Access-Control-Request-Method": {"POST"}}, nil)
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != d.spa {
+		t.Errorf("token endpoint CORS for %s: Access-Control-Allow-Origin = %q", d.spa, got)
+	}
+
+	// The API: no token → 401 with a challenge; CORS preflight for the SPA.
+	resp, _ = httpDo(t, http.MethodGet, d.api+"/api/messages", nil, nil)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+		t.Errorf("API without token = %d %q, want 401 Bearer", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	resp, _ = httpDo(t, http.MethodOptions, d.api+"/api/messages", http.Header{"Origin": {d.spa}, "Access-Control-Request-Method": {"GET"}, "Access-Control-Request-Headers": {"authorization"}}, nil)
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != d.spa {
+		t.Errorf("API preflight from the SPA = %d %v", resp.StatusCode, resp.Header)
+	}
+
+	// A token from the dev issuer for the API's audience is accepted: the
+	// demo clients' audience and the API's verifier agree.
+	secret := d.secrets["demo-service"]
+	if secret == "" {
+		t.Fatalf("no demo-service secret in the banner:\n%s", d.banner)
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"messages:read"}}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, d.issuer+"/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("demo-service", secret)
+	tresp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(tresp.Body).Decode(&tok)
+	tresp.Body.Close()
+	if tok.AccessToken == "" {
+		t.Fatalf("client_credentials: status %d, no access token", tresp.StatusCode)
+	}
+	resp, body = httpDo(t, http.MethodGet, d.api+"/api/messages", http.Header{"Authorization": {"Bearer " + tok.AccessToken}}, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"sub":"demo-service"`) {
+		t.Errorf("API with a demo-service token = %d %s", resp.StatusCode, body)
+	}
+
+	// Shutting down stops the example listeners too.
+	spa, api := d.spa, d.api
+	d.stop()
+	for _, u := range []string{spa, api} {
+		host := strings.TrimPrefix(u, "http://")
+		if c, err := net.DialTimeout("tcp", host, time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s still accepts connections after shutdown", u)
+		}
+	}
+
+	// The next start on other ports re-registers the demo SPA client for
+	// them, and the old redirect URI stops working.
+	d2 := startDev(t, db, bannerWithExamples, "--spa-addr", "localhost:0", "--api-addr", "localhost:0")
+	if d2.spa == spa {
+		t.Skipf("the system reused port %s", spa)
+	}
+	if got := authorizeStatus(t, d2.issuer, d2.spa+"/callback"); got != http.StatusOK {
+		t.Errorf("after restart: authorize with the new redirect = %d, want 200", got)
+	}
+	if got := authorizeStatus(t, d2.issuer, spa+"/callback"); got == http.StatusOK || got == http.StatusFound {
+		t.Errorf("after restart: authorize with the old redirect %s = %d, want an error page", spa, got)
+	}
+}
+
+func TestDevWithoutExamples(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "latch.db")
+	d := startDev(t, db, bannerWithoutExamples, "--examples=false")
+	if d.spa != "" || strings.Contains(d.banner, "to sign in") {
+		t.Errorf("--examples=false: banner mentions the SPA:\n%s", d.banner)
+	}
+	if !strings.Contains(d.banner, "redirect http://localhost:3000/callback") {
+		t.Errorf("--examples=false: the demo SPA should keep its default redirect:\n%s", d.banner)
+	}
+}
