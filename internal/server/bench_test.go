@@ -208,3 +208,37 @@ func BenchmarkIntrospect(b *testing.B) {
 func latchtestServiceClient() store.Client {
 	return store.Client{ID: "bench-service", GrantTypes: []string{"client_credentials"}, Scopes: []string{"api:read"}}
 }
+
+// BenchmarkCodeFlowParallel is BenchmarkCodeFlow from 32 goroutines per
+// CPU: the concurrency at which the store's group commit batches writes.
+func BenchmarkCodeFlowParallel(b *testing.B) {
+	be := newBenchEnv(b)
+	b.SetParallelism(32)
+	b.ReportAllocs()
+	stop := cpuMeter(b)
+	b.RunParallel(func(pb *testing.PB) {
+		v := oauth2.GenerateVerifier()
+		for pb.Next() {
+			be.exchange(b, be.authorize(b, v), v)
+		}
+	})
+	stop()
+}
+
+// BenchmarkRefreshRotationParallel is BenchmarkRefreshRotation from 32
+// goroutines per CPU, each rotating its own chain.
+func BenchmarkRefreshRotationParallel(b *testing.B) {
+	be := newBenchEnv(b)
+	b.SetParallelism(32)
+	b.ReportAllocs()
+	stop := cpuMeter(b)
+	b.RunParallel(func(pb *testing.PB) {
+		v := oauth2.GenerateVerifier()
+		rt := be.exchange(b, be.authorize(b, v), v)["refresh_token"].(string)
+		for pb.Next() {
+			m := be.token(b, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {"spa"}})
+			rt, _ = m["refresh_token"].(string)
+		}
+	})
+	stop()
+}

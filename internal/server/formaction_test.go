@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -35,5 +36,20 @@ func TestLoginAndConsentFormActionAllowsRedirectOrigin(t *testing.T) {
 		if !strings.Contains(csp, "form-action 'self' "+tc.origin+";") {
 			t.Errorf("%s: CSP = %q, want form-action 'self' %s", tc.client, csp, tc.origin)
 		}
+	}
+}
+
+// The logout confirmation form is answered with a redirect to the
+// registered post_logout_redirect_uri: its CSP must allow that origin.
+func TestLogoutConfirmFormActionAllowsPostLogoutOrigin(t *testing.T) {
+	e := latchtest.Start(t)
+	b := e.Browser()
+	b.SignIn(e.OAuthConfig("spa", latchtest.SPARedirect, "openid").AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	p := b.Get(e.Issuer + "/logout?client_id=spa&post_logout_redirect_uri=" + url.QueryEscape(latchtest.SPAOrigin+"/"))
+	if !strings.Contains(p.Body, `value="logout"`) {
+		t.Fatalf("want the logout confirmation page, got %d\n%s", p.Status, p.Body)
+	}
+	if csp := p.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' "+latchtest.SPAOrigin+";") {
+		t.Errorf("CSP = %q, want form-action 'self' %s", csp, latchtest.SPAOrigin)
 	}
 }

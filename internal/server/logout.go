@@ -92,7 +92,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, ui.LogoutPage{Action: s.url(pathLogoutConfirm), Interaction: sealed, ClientName: name})
+	s.renderFor(w, r, http.StatusOK, ui.LogoutPage{Action: s.url(pathLogoutConfirm), Interaction: sealed, ClientName: name}, lr.redirectURI)
 	return nil
 }
 
