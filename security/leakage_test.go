@@ -25,9 +25,8 @@ func TestRefererLeakage(t *testing.T) {
 				t.Errorf("Referrer-Policy = %q, want no-referrer", got)
 			}
 			// A <meta name="referrer"> replaces the header's policy for
-			// the document. It may let same-origin requests and
-			// cross-origin ones carry Latch's origin (so form posts keep
-			// a real Origin header), never a path or query.
+			// the document. It may let requests carry Latch's origin,
+			// never a path or query to another site.
 			for _, m := range metaReferrerRE.FindAllStringSubmatch(p.Body, -1) {
 				if !safeReferrerPolicies[m[1]] {
 					t.Errorf("<meta name=referrer content=%q> lets URLs with codes or requests leak to other sites", m[1])

@@ -136,9 +136,9 @@ var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>latch bench — {{.R.Server}}</title>
 <style>
-body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#1b1f24}
+body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1b1f24}
 h1{font-size:1.5rem;margin-bottom:.25rem}h2{font-size:1.15rem;margin:2rem 0 .25rem}
-table{border-collapse:collapse;margin:1rem 0}th,td{padding:.3rem .7rem;border-bottom:1px solid #d8dee4;text-align:right}
+.scroll{overflow-x:auto}table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}th,td{padding:.3rem .5rem;border-bottom:1px solid #d8dee4;text-align:right;white-space:nowrap}
 th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}
 code{font-size:.9em;background:#f3f4f6;padding:.1em .3em;border-radius:3px}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem}dt{color:#57606a}dd{margin:0}
@@ -160,12 +160,12 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem}dt{color:#
 {{if .R.IdleRSSBytes}}<dt>idle RSS</dt><dd>{{bytes .R.IdleRSSBytes}}</dd>{{end}}
 <dt>command</dt><dd><code>{{.R.Command}}</code></dd>
 </dl>
-<table>
+<div class="scroll"><table>
 <thead><tr><th>workload</th><th></th><th>ops/s</th><th>p50</th><th>p95</th><th>p99</th><th>errors</th>{{if .Server}}<th>server CPU s</th><th>cores</th><th>CPU/op</th><th>peak RSS</th>{{end}}<th>bench cores</th><th>load</th></tr></thead>
 <tbody>
 {{range .R.Results}}<tr><td>{{.ID}}</td><td>{{.Name}}</td>{{if .Skipped}}<td colspan="{{if $.Server}}11{{else}}7{{end}}" class="err">skipped: {{.Skipped}}</td>{{else}}<td>{{f0 .OpsPerSec}}</td><td>{{ms .P50MS}}</td><td>{{ms .P95MS}}</td><td>{{ms .P99MS}}</td><td{{if .Errors}} class="err"{{end}}>{{.Errors}}</td>{{if $.Server}}{{with .Server}}<td>{{printf "%.1f" .CPUSeconds}}</td><td>{{f2 .CPUCores}}</td><td>{{ms (us .CPUPerOpUS)}}</td><td>{{bytes .PeakRSSBytes}}</td>{{else}}<td>-</td><td>-</td><td>-</td><td>-</td>{{end}}{{end}}<td>{{f2 .ClientCPUCores}}</td><td>{{f2 .LoadAverage}}</td>{{end}}</tr>
 {{end}}</tbody>
-</table>
+</table></div>
 {{range .Charts}}
 <h2>{{.Result.ID}} {{.Result.Name}}</h2>
 <p class="muted">{{.Result.Description}}. {{.Result.Ops}} operations in {{printf "%.1f" .Result.Seconds}} s; mean {{ms .Result.MeanMS}}, max {{ms .Result.MaxMS}}.</p>
@@ -180,8 +180,8 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem}dt{color:#
 // on x, share of operations on y, with p50, p95 and p99 marked.
 func histogramSVG(res Result) string {
 	const (
-		W, H                   = 720, 240
-		left, right, top, bott = 56, 16, 16, 40
+		W, H                   = 720, 260
+		left, right, top, bott = 56, 16, 40, 40
 	)
 	bins := res.Histogram
 	if len(bins) == 0 {
@@ -222,7 +222,17 @@ func histogramSVG(res Result) string {
 	}{{"p50", res.P50MS, "#16a34a"}, {"p95", res.P95MS, "#d97706"}, {"p99", res.P99MS, "#dc2626"}} {
 		px := x(m.v * float64(time.Millisecond))
 		fmt.Fprintf(&sb, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="%s" stroke-width="1.5" stroke-dasharray="4 3"/>`, px, px, top, top+int(ph), m.c)
-		fmt.Fprintf(&sb, `<text x="%.1f" y="%d" font-size="11" fill="%s" text-anchor="middle">%s %s</text>`, px, top-3+12, m.c, m.name, fmtMS(m.v))
+	}
+	// The percentiles' legend sits above the plot, where bars never are.
+	lx := float64(left)
+	for _, m := range []struct {
+		name string
+		v    float64
+		c    string
+	}{{"p50", res.P50MS, "#16a34a"}, {"p95", res.P95MS, "#d97706"}, {"p99", res.P99MS, "#dc2626"}} {
+		fmt.Fprintf(&sb, `<line x1="%.1f" x2="%.1f" y1="16" y2="16" stroke="%s" stroke-width="1.5" stroke-dasharray="4 3"/>`, lx, lx+18, m.c)
+		fmt.Fprintf(&sb, `<text x="%.1f" y="20" font-size="12" fill="%s">%s %s</text>`, lx+22, m.c, m.name, fmtMS(m.v))
+		lx += 130
 	}
 	// x axis ticks at 1-2-5 steps.
 	for _, t := range ticks(lo, hi) {

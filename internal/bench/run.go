@@ -153,10 +153,14 @@ func runOne(ctx context.Context, opts Options, w Workload) Result {
 		p.Status(w, "warming up for %s", opts.Warmup)
 		drive(ctx, ops, nil, time.Now().Add(opts.Warmup), nil)
 	}
+	server := opts.Server
+	if w.InProcess {
+		server = nil // the server idles while this process works
+	}
 	var before, clientBefore Usage
-	if opts.Server != nil {
-		_ = opts.Server.ResetPeak()
-		before, _ = opts.Server.Sample()
+	if server != nil {
+		_ = server.ResetPeak()
+		before, _ = server.Sample()
 	}
 	if opts.Client != nil {
 		clientBefore, _ = opts.Client.Sample()
@@ -182,8 +186,8 @@ func runOne(ctx context.Context, opts Options, w Workload) Result {
 	if la, err := LoadAverage(); err == nil {
 		res.LoadAverage = la[0]
 	}
-	if opts.Server != nil {
-		if after, err := opts.Server.Sample(); err == nil {
+	if server != nil {
+		if after, err := server.Sample(); err == nil {
 			u := after
 			u.CPUSeconds = after.CPUSeconds - before.CPUSeconds
 			u.CPUCores = u.CPUSeconds / elapsed.Seconds()

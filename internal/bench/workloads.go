@@ -21,6 +21,9 @@ type Workload struct {
 	ID          string // "W1"
 	Name        string // "client_credentials"
 	Description string
+	// InProcess workloads run in this process, not against the server
+	// (so the server's usage is not reported for them).
+	InProcess bool
 	// prepare runs once before the workers: it checks the target has what
 	// the workload needs and returns the per-worker setup, which runs
 	// before the clock starts (sign-ins, first tokens) and returns the
@@ -43,8 +46,8 @@ func Workloads() []Workload {
 		{ID: "W3", Name: "refresh rotation", Description: "refresh_token grant with rotation; each worker always presents its newest token", prepare: prepareW3},
 		{ID: "W4", Name: "introspection", Description: "introspection (RFC 7662) of a valid user access token by a confidential client", prepare: prepareW4},
 		{ID: "W5", Name: "password login", Description: "GET authorize without a session → POST the login form (argon2id) → 302 with code", prepare: prepareW5},
-		{ID: "W6", Name: "verify (no cache)", Description: "the verify middleware validating an access token in-process, token cache off (a signature check every time)", prepare: prepareW6(false)},
-		{ID: "W6C", Name: "verify (cached)", Description: "the verify middleware validating the same access token in-process, served from its bounded cache", prepare: prepareW6(true)},
+		{ID: "W6", Name: "verify (no cache)", Description: "the verify middleware validating an access token in-process, token cache off (a signature check every time)", prepare: prepareW6(false), InProcess: true},
+		{ID: "W6C", Name: "verify (cached)", Description: "the verify middleware validating the same access token in-process, served from its bounded cache", prepare: prepareW6(true), InProcess: true},
 	}
 }
 

@@ -163,7 +163,7 @@ func (s *Server) exchangeCode(ctx context.Context, c store.Client, treq *oauth.T
 	case errors.Is(err, store.ErrCodeUsed):
 		// A code used twice: one of the two was an attacker. Revoke
 		// everything issued from it (RFC 6749 §4.1.2, RFC 9700 §4.5).
-		if rerr := s.store.RevokeGrant(ctx, code.GrantID, now); rerr != nil && !errors.Is(rerr, store.ErrNotFound) {
+		if rerr := s.revokeCodeGrant(ctx, code, now); rerr != nil {
 			return nil, rerr
 		}
 		s.auditLog(ctx, "code_replay_detected", "client_id", c.ID, "code_client_id", code.ClientID, "sub", code.UserID, "grant_id", code.GrantID)
@@ -237,6 +237,29 @@ func checkCodePKCE(c store.Client, code store.AuthCode, verifier string) error {
 	return nil
 }
 
+// revokeCodeGrant revokes the grant issued from a replayed code
+// (RFC 6749 §4.1.2). The first redemption may still be in flight, its
+// grant not yet stored; then a revoked grant is stored under that id
+// first, so the in-flight CreateGrant fails with ErrAlreadyExists and
+// issues nothing — the revocation cannot be lost to the race.
+func (s *Server) revokeCodeGrant(ctx context.Context, code store.AuthCode, now time.Time) error {
+	for range 2 {
+		err := s.store.RevokeGrant(ctx, code.GrantID, now)
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		revoked := store.Grant{
+			ID: code.GrantID, ClientID: code.ClientID, UserID: code.UserID, SessionID: code.SessionID,
+			Scopes: code.Scopes, CreatedAt: now, AbsoluteExpiresAt: now, RevokedAt: now,
+		}
+		if err := s.store.CreateGrant(ctx, revoked, nil); !errors.Is(err, store.ErrAlreadyExists) {
+			return err
+		}
+		// The first redemption stored its grant meanwhile: revoke that.
+	}
+	return nil
+}
+
 // issueForGrant stores a new grant (with its first refresh token when the
 // client gets one) and returns the token response. jkt, when set, binds
 // the access token to a DPoP key.
@@ -255,7 +278,11 @@ func (s *Server) issueForGrant(ctx context.Context, c store.Client, g store.Gran
 	} else {
 		g.AbsoluteExpiresAt = now.Add(s.accessTTL(c))
 	}
-	if err := s.store.CreateGrant(ctx, g, rt); err != nil {
+	if err := s.store.CreateGrant(ctx, g, rt); errors.Is(err, store.ErrAlreadyExists) {
+		// A replay of the code stored the grant as revoked first
+		// (revokeCodeGrant): nothing may be issued from it.
+		return nil, errBadCode.WithCause(err)
+	} else if err != nil {
 		return nil, err
 	}
 	resp, err := s.mintTokens(ctx, c, g, scopes, nonce, withIDToken, jkt)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 )
 
 // Group commit.
@@ -95,22 +96,37 @@ func (s *Store) committer() {
 		case <-s.quit:
 			return
 		}
-		batch := []*writeReq{first}
-	more:
-		for len(batch) < maxBatch {
-			select {
-			case r := <-s.writes:
-				batch = append(batch, r)
-			default:
-				break more
-			}
-		}
+		batch := s.gather(first)
 		if len(batch) == 1 {
 			first.done <- s.runAlone(first)
 			continue
 		}
 		s.runBatch(batch)
 	}
+}
+
+// gather collects the writes waiting behind first, up to maxBatch. When
+// none is waiting yet it yields the processor once: the goroutines that are
+// about to write (often just finishing a signature) get to hand over their
+// writes, and one commit serves them all. With nothing else runnable the
+// yield returns at once.
+func (s *Store) gather(first *writeReq) []*writeReq {
+	batch := []*writeReq{first}
+	yielded := false
+	for len(batch) < maxBatch {
+		select {
+		case r := <-s.writes:
+			batch = append(batch, r)
+			continue
+		default:
+		}
+		if yielded {
+			break
+		}
+		yielded = true
+		runtime.Gosched()
+	}
+	return batch
 }
 
 // runAlone runs one write in its own transaction (the behaviour without
