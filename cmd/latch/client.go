@@ -7,8 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -38,6 +36,10 @@ type clientFlags struct {
 	accessTokenTTL       time.Duration
 	revokeOnLogout       bool
 	rotateSecret         bool // update only
+
+	// given names the flags given on the command line, once parsed: only
+	// those change a client (apply, clientJSON).
+	given map[string]bool
 }
 
 func (f *clientFlags) register(fs *flag.FlagSet, update bool) {
@@ -68,7 +70,8 @@ func (f *clientFlags) register(fs *flag.FlagSet, update bool) {
 
 // apply copies the flags that were given onto c. The type flags (--public,
 // --confidential) and the secret are handled by the caller.
-func (f *clientFlags) apply(set map[string]bool, c *store.Client) {
+func (f *clientFlags) apply(c *store.Client) {
+	set := f.given
 	if set["redirect-uri"] {
 		c.RedirectURIs = f.redirectURIs.vals
 	}
@@ -125,19 +128,13 @@ stored. List flags may be repeated or take comma-separated values.`,
 }
 
 func runClientCreate(ctx context.Context, e *env, args []string) error {
-	h := clientCreateHelp
-	fs := newFlagSet(h.name)
+	cmd := newAdminCmd(e, clientCreateHelp, false)
 	var f clientFlags
-	f.register(fs, false)
-	shared := addSharedFlags(fs, false)
-	shared.addRemote(fs)
-	pos, err := parseFlags(e, fs, h, args)
-	if err != nil {
+	f.register(cmd.fs, false)
+	if _, err := cmd.parse(args); err != nil {
 		return err
 	}
-	if err := wantArgs(h, pos); err != nil {
-		return err
-	}
+	f.given = cmd.given()
 	if f.id == "" {
 		return usageErrorf("client create: --id is required")
 	}
@@ -150,34 +147,36 @@ func runClientCreate(ctx context.Context, e *env, args []string) error {
 		GrantTypes: registration.DefaultGrantTypes(),
 		CreatedAt:  e.now().UTC(),
 	}
-	f.apply(setFlags(fs), &c)
+	f.apply(&c)
 	if err := validateClient(&c); err != nil {
 		return err
 	}
-	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
-		if err != nil {
-			return err
-		}
-		return remoteClientCreate(ctx, e, ac, &f, setFlags(fs))
-	}
-	cfg, err := shared.load(e, fs)
+	recs, err := cmd.records()
 	if err != nil {
 		return err
 	}
+	v, err := recs.CreateClient(ctx, c, &f)
+	if err != nil {
+		return err
+	}
+	return printClientView(e, v)
+}
+
+func (l *localRecords) CreateClient(ctx context.Context, c store.Client, _ *clientFlags) (clientView, error) {
 	var secret string
 	if !c.Public {
 		secret, c.SecretHash = newClientSecret()
 	}
-	err = withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
+	err := l.withStore(ctx, func(s store.Store) error {
 		return s.CreateClient(ctx, c)
 	})
 	if errors.Is(err, store.ErrAlreadyExists) {
-		return fmt.Errorf("client %q already exists", c.ID)
+		return clientView{}, fmt.Errorf("client %q already exists", c.ID)
 	}
 	if err != nil {
-		return fmt.Errorf("creating client %q: %w", c.ID, err)
+		return clientView{}, fmt.Errorf("creating client %q: %w", c.ID, err)
 	}
-	return printClient(e, c, secret)
+	return newClientView(c, secret), nil
 }
 
 // newClientSecret: see registration.NewClientSecret.
@@ -193,26 +192,19 @@ prints a new secret once; --public deletes the secret.`,
 }
 
 func runClientUpdate(ctx context.Context, e *env, args []string) error {
-	h := clientUpdateHelp
-	fs := newFlagSet(h.name)
+	cmd := newAdminCmd(e, clientUpdateHelp, false)
 	var f clientFlags
-	f.register(fs, true)
-	shared := addSharedFlags(fs, false)
-	shared.addRemote(fs)
-	pos, err := parseFlags(e, fs, h, args)
+	f.register(cmd.fs, true)
+	pos, err := cmd.parse(args, "client ID")
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(h, pos, "client ID"); err != nil {
-		return err
-	}
-	id := pos[0]
-	set := setFlags(fs)
+	f.given = cmd.given()
 	if f.public && f.confidential {
 		return usageErrorf("client update: give at most one of --public and --confidential")
 	}
 	changes := 0
-	for name := range set {
+	for name := range f.given {
 		switch name {
 		case "config", "db", "server", "admin-token":
 		default:
@@ -225,23 +217,25 @@ func runClientUpdate(ctx context.Context, e *env, args []string) error {
 	if f.rotateSecret && f.public {
 		return usageErrorf("client update: --rotate-secret with --public: public clients have no secret")
 	}
-	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
-		if err != nil {
-			return err
-		}
-		return remoteClientUpdate(ctx, e, ac, id, &f, set)
-	}
-	cfg, err := shared.load(e, fs)
+	recs, err := cmd.records()
 	if err != nil {
 		return err
 	}
+	v, err := recs.UpdateClient(ctx, pos[0], &f)
+	if err != nil {
+		return err
+	}
+	return printClientView(e, v)
+}
+
+func (l *localRecords) UpdateClient(ctx context.Context, id string, f *clientFlags) (clientView, error) {
 	var (
 		c      store.Client
 		secret string
 	)
 	// A read-modify-write: a concurrent update of the same client by
 	// another admin may be lost. Acceptable for an interactive tool.
-	err = withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
+	err := l.withStore(ctx, func(s store.Store) error {
 		var err error
 		if c, err = s.GetClient(ctx, id); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
@@ -262,7 +256,7 @@ func runClientUpdate(ctx context.Context, e *env, args []string) error {
 			}
 			secret, c.SecretHash = newClientSecret()
 		}
-		f.apply(set, &c)
+		f.apply(&c)
 		if err := validateClient(&c); err != nil {
 			return err
 		}
@@ -272,9 +266,9 @@ func runClientUpdate(ctx context.Context, e *env, args []string) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return clientView{}, err
 	}
-	return printClient(e, c, secret)
+	return newClientView(c, secret), nil
 }
 
 var clientListHelp = cmdHelp{
@@ -284,42 +278,18 @@ var clientListHelp = cmdHelp{
 }
 
 func runClientList(ctx context.Context, e *env, args []string) error {
-	h := clientListHelp
-	fs := newFlagSet(h.name)
-	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
-	shared := addSharedFlags(fs, false)
-	shared.addRemote(fs)
-	pos, err := parseFlags(e, fs, h, args)
+	cmd := newAdminCmd(e, clientListHelp, false)
+	asJSON := cmd.fs.Bool("json", false, "print a JSON array instead of a table")
+	if _, err := cmd.parse(args); err != nil {
+		return err
+	}
+	recs, err := cmd.records()
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(h, pos); err != nil {
+	views, err := recs.ListClients(ctx)
+	if err != nil {
 		return err
-	}
-	views := []clientView{}
-	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
-		if err != nil {
-			return err
-		}
-		if err := ac.do(ctx, http.MethodGet, "/admin/clients", nil, &views); err != nil {
-			return err
-		}
-	} else {
-		cfg, err := shared.load(e, fs)
-		if err != nil {
-			return err
-		}
-		var clients []store.Client
-		err = withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
-			clients, err = s.ListClients(ctx)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("listing clients: %w", err)
-		}
-		for _, c := range clients {
-			views = append(views, newClientView(c, ""))
-		}
 	}
 	if *asJSON {
 		return writeJSON(e.stdout, views)
@@ -333,6 +303,24 @@ func runClientList(ctx context.Context, e *env, args []string) error {
 	return tw.Flush()
 }
 
+// ListClients never returns nil: an empty list prints as [].
+func (l *localRecords) ListClients(ctx context.Context) ([]clientView, error) {
+	var clients []store.Client
+	err := l.withStore(ctx, func(s store.Store) error {
+		var err error
+		clients, err = s.ListClients(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing clients: %w", err)
+	}
+	views := []clientView{}
+	for _, c := range clients {
+		views = append(views, newClientView(c, ""))
+	}
+	return views, nil
+}
+
 var clientShowHelp = cmdHelp{
 	name:     "client show",
 	synopsis: "ID",
@@ -340,43 +328,36 @@ var clientShowHelp = cmdHelp{
 }
 
 func runClientShow(ctx context.Context, e *env, args []string) error {
-	h := clientShowHelp
-	fs := newFlagSet(h.name)
-	shared := addSharedFlags(fs, false)
-	shared.addRemote(fs)
-	pos, err := parseFlags(e, fs, h, args)
+	cmd := newAdminCmd(e, clientShowHelp, false)
+	pos, err := cmd.parse(args, "client ID")
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(h, pos, "client ID"); err != nil {
-		return err
-	}
-	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
-		if err != nil {
-			return err
-		}
-		var v clientView
-		if err := ac.do(ctx, http.MethodGet, "/admin/clients/"+url.PathEscape(pos[0]), nil, &v); err != nil {
-			return err
-		}
-		return writeJSON(e.stdout, v)
-	}
-	cfg, err := shared.load(e, fs)
+	recs, err := cmd.records()
 	if err != nil {
 		return err
 	}
+	v, err := recs.GetClient(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	return writeJSON(e.stdout, v)
+}
+
+func (l *localRecords) GetClient(ctx context.Context, id string) (clientView, error) {
 	var c store.Client
-	err = withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
-		c, err = s.GetClient(ctx, pos[0])
+	err := l.withStore(ctx, func(s store.Store) error {
+		var err error
+		c, err = s.GetClient(ctx, id)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("client %q not found", pos[0])
+		return clientView{}, fmt.Errorf("client %q not found", id)
 	}
 	if err != nil {
-		return fmt.Errorf("reading client %q: %w", pos[0], err)
+		return clientView{}, fmt.Errorf("reading client %q: %w", id, err)
 	}
-	return printClient(e, c, "")
+	return newClientView(c, ""), nil
 }
 
 var clientDeleteHelp = cmdHelp{
@@ -387,41 +368,32 @@ issued stay valid until they expire.`,
 }
 
 func runClientDelete(ctx context.Context, e *env, args []string) error {
-	h := clientDeleteHelp
-	fs := newFlagSet(h.name)
-	shared := addSharedFlags(fs, false)
-	shared.addRemote(fs)
-	pos, err := parseFlags(e, fs, h, args)
+	cmd := newAdminCmd(e, clientDeleteHelp, false)
+	pos, err := cmd.parse(args, "client ID")
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(h, pos, "client ID"); err != nil {
-		return err
-	}
-	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
-		if err != nil {
-			return err
-		}
-		if err := ac.do(ctx, http.MethodDelete, "/admin/clients/"+url.PathEscape(pos[0]), nil, nil); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "deleted client %q\n", pos[0])
-		return nil
-	}
-	cfg, err := shared.load(e, fs)
+	recs, err := cmd.records()
 	if err != nil {
 		return err
 	}
-	err = withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
-		return s.DeleteClient(ctx, pos[0])
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("client %q not found", pos[0])
-	}
-	if err != nil {
-		return fmt.Errorf("deleting client %q: %w", pos[0], err)
+	if err := recs.DeleteClient(ctx, pos[0]); err != nil {
+		return err
 	}
 	fmt.Fprintf(e.stdout, "deleted client %q\n", pos[0])
+	return nil
+}
+
+func (l *localRecords) DeleteClient(ctx context.Context, id string) error {
+	err := l.withStore(ctx, func(s store.Store) error {
+		return s.DeleteClient(ctx, id)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("client %q not found", id)
+	}
+	if err != nil {
+		return fmt.Errorf("deleting client %q: %w", id, err)
+	}
 	return nil
 }
 
@@ -444,14 +416,13 @@ func newClientView(c store.Client, secret string) clientView {
 	return registration.NewClientView(c, secret)
 }
 
-// printClient prints c as JSON; secret, when not empty, is the client
-// secret just generated, and a reminder that it is shown once goes to
-// stderr.
-func printClient(e *env, c store.Client, secret string) error {
-	if err := writeJSON(e.stdout, newClientView(c, secret)); err != nil {
+// printClientView prints v as JSON; when it carries a client secret just
+// generated, a reminder that it is shown once goes to stderr.
+func printClientView(e *env, v clientView) error {
+	if err := writeJSON(e.stdout, v); err != nil {
 		return err
 	}
-	if secret != "" {
+	if v.ClientSecret != "" {
 		fmt.Fprintln(e.stderr, "latch: store the client_secret now: it is shown only once")
 	}
 	return nil

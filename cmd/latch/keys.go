@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"slices"
 	"text/tabwriter"
 
@@ -49,40 +48,18 @@ keys prune' deletes expired keys and old inactive ones.`,
 }
 
 func runKeysList(ctx context.Context, e *env, args []string) error {
-	h := keysListHelp
-	fs := newFlagSet(h.name)
-	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
-	shared := addSharedFlags(fs, true)
-	shared.addRemote(fs)
-	pos, err := parseFlags(e, fs, h, args)
+	cmd := newAdminCmd(e, keysListHelp, true)
+	asJSON := cmd.fs.Bool("json", false, "print a JSON array instead of a table")
+	if _, err := cmd.parse(args); err != nil {
+		return err
+	}
+	recs, err := cmd.records()
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(h, pos); err != nil {
+	infos, err := recs.ListKeys(ctx)
+	if err != nil {
 		return err
-	}
-	var infos []token.KeyInfo
-	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
-		if err != nil {
-			return err
-		}
-		if err := ac.do(ctx, http.MethodGet, "/admin/keys", nil, &infos); err != nil {
-			return err
-		}
-	} else {
-		cfg, err := shared.load(e, fs)
-		if err != nil {
-			return err
-		}
-		err = withKeys(ctx, e, cfg, func(k *token.Keys) error {
-			if infos, err = k.List(ctx); err != nil {
-				return fmt.Errorf("listing keys: %w", err)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
 	}
 	if *asJSON {
 		if infos == nil {
@@ -99,6 +76,18 @@ func runKeysList(ctx context.Context, e *env, args []string) error {
 	return tw.Flush()
 }
 
+func (l *localRecords) ListKeys(ctx context.Context) ([]token.KeyInfo, error) {
+	var infos []token.KeyInfo
+	err := withKeys(ctx, l.e, l.cfg, func(k *token.Keys) error {
+		var err error
+		if infos, err = k.List(ctx); err != nil {
+			return fmt.Errorf("listing keys: %w", err)
+		}
+		return nil
+	})
+	return infos, err
+}
+
 var keysRotateHelp = cmdHelp{
 	name:     "keys rotate",
 	synopsis: "[--alg ALG]",
@@ -109,72 +98,57 @@ key-refresh-interval (default 30 seconds).`,
 }
 
 func runKeysRotate(ctx context.Context, e *env, args []string) error {
-	h := keysRotateHelp
-	fs := newFlagSet(h.name)
-	alg := fs.String("alg", "", "algorithm of the key to rotate: RS256, ES256 or EdDSA (default: signing-alg)")
-	shared := addSharedFlags(fs, true)
-	shared.addRemote(fs)
-	pos, err := parseFlags(e, fs, h, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(h, pos); err != nil {
+	cmd := newAdminCmd(e, keysRotateHelp, true)
+	alg := cmd.fs.String("alg", "", "algorithm of the key to rotate: RS256, ES256 or EdDSA (default: signing-alg)")
+	if _, err := cmd.parse(args); err != nil {
 		return err
 	}
 	if *alg != "" && !slices.Contains(token.Algorithms(), *alg) {
 		return usageErrorf("keys rotate: unknown --alg %q (want %s)", *alg, orList(token.Algorithms()))
 	}
-	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
-		if err != nil {
-			return err
-		}
-		var res remoteRotateResult
-		if err := ac.do(ctx, http.MethodPost, "/admin/keys/rotate", map[string]string{"alg": *alg}, &res); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "new active %s key %s\n", res.Key.Alg, res.Key.ID)
-		if res.Retired != "" {
-			fmt.Fprintf(e.stdout, "retired %s: it stays published until %s\n", res.Retired, fmtTime(res.RetiredPublishedUntil))
-		}
-		return nil
-	}
-	cfg, err := shared.load(e, fs)
+	recs, err := cmd.records()
 	if err != nil {
 		return err
 	}
-	var (
-		info token.KeyInfo
-		prev string // kid of the key retired by the rotation, if any
-	)
-	err = withKeys(ctx, e, cfg, func(k *token.Keys) error {
+	r, err := recs.RotateKey(ctx, *alg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "new active %s key %s\n", r.key.Alg, r.key.ID)
+	if r.retired != "" {
+		fmt.Fprintf(e.stdout, "retired %s: it stays published %s\n", r.retired, r.published)
+	}
+	return nil
+}
+
+func (l *localRecords) RotateKey(ctx context.Context, alg string) (keyRotation, error) {
+	var r keyRotation
+	err := withKeys(ctx, l.e, l.cfg, func(k *token.Keys) error {
 		// Load first: it decrypts the existing keys, so a wrong secret is
 		// reported before a key sealed with it is written.
 		if err := k.Load(ctx); err != nil {
 			return fmt.Errorf("loading the existing keys: %w", err)
 		}
-		want := cmp.Or(*alg, k.DefaultAlg())
+		want := cmp.Or(alg, k.DefaultAlg())
 		infos, err := k.List(ctx)
 		if err != nil {
 			return fmt.Errorf("listing keys: %w", err)
 		}
 		for _, i := range infos {
 			if i.Alg == want && i.Status == token.StatusActive {
-				prev = i.ID
+				r.retired = i.ID
 			}
 		}
-		if info, err = k.Rotate(ctx, want); err != nil {
+		if r.key, err = k.Rotate(ctx, want); err != nil {
 			return fmt.Errorf("rotating keys: %w", err)
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return keyRotation{}, err
 	}
-	fmt.Fprintf(e.stdout, "new active %s key %s\n", info.Alg, info.ID)
-	if prev != "" {
-		fmt.Fprintf(e.stdout, "retired %s: it stays published for %s\n", prev, fmtDuration(server.RetiredKeyTTL(cfg)))
-	}
-	return nil
+	r.published = "for " + fmtDuration(server.RetiredKeyTTL(l.cfg))
+	return r, nil
 }
 
 var keysPruneHelp = cmdHelp{
@@ -184,44 +158,30 @@ var keysPruneHelp = cmdHelp{
 }
 
 func runKeysPrune(ctx context.Context, e *env, args []string) error {
-	h := keysPruneHelp
-	fs := newFlagSet(h.name)
-	shared := addSharedFlags(fs, true)
-	shared.addRemote(fs)
-	pos, err := parseFlags(e, fs, h, args)
+	cmd := newAdminCmd(e, keysPruneHelp, true)
+	if _, err := cmd.parse(args); err != nil {
+		return err
+	}
+	recs, err := cmd.records()
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(h, pos); err != nil {
-		return err
-	}
-	var n int
-	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
-		if err != nil {
-			return err
-		}
-		var res struct {
-			Pruned int `json:"pruned"`
-		}
-		if err := ac.do(ctx, http.MethodPost, "/admin/keys/prune", nil, &res); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "pruned %d keys\n", res.Pruned)
-		return nil
-	}
-	cfg, err := shared.load(e, fs)
-	if err != nil {
-		return err
-	}
-	err = withKeys(ctx, e, cfg, func(k *token.Keys) error {
-		if n, err = k.Prune(ctx); err != nil {
-			return fmt.Errorf("pruning keys: %w", err)
-		}
-		return nil
-	})
+	n, err := recs.PruneKeys(ctx)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "pruned %d keys\n", n)
 	return nil
+}
+
+func (l *localRecords) PruneKeys(ctx context.Context) (int, error) {
+	var n int
+	err := withKeys(ctx, l.e, l.cfg, func(k *token.Keys) error {
+		var err error
+		if n, err = k.Prune(ctx); err != nil {
+			return fmt.Errorf("pruning keys: %w", err)
+		}
+		return nil
+	})
+	return n, err
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/registration"
+	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 )
 
@@ -71,7 +72,8 @@ func (s *sharedFlags) remote(e *env, fs *flag.FlagSet, cmd string) (*adminClient
 	}, nil
 }
 
-// adminClient calls the admin API (internal/admin).
+// adminClient calls the admin API (internal/admin): the records of the
+// client, user and keys commands with --server.
 type adminClient struct {
 	base  string
 	token string
@@ -127,7 +129,8 @@ func (c *adminClient) do(ctx context.Context, method, path string, in, out any) 
 }
 
 // clientJSON is the admin API body for the client flags that were given.
-func (f *clientFlags) clientJSON(set map[string]bool) map[string]any {
+func (f *clientFlags) clientJSON() map[string]any {
+	set := f.given
 	m := map[string]any{}
 	list := func(flagName, key string, vals []string) {
 		if set[flagName] {
@@ -164,34 +167,24 @@ func (f *clientFlags) clientJSON(set map[string]bool) map[string]any {
 	return m
 }
 
-// printClientView prints v as JSON, with the once-only reminder on
-// stderr when it carries a new secret.
-func printClientView(e *env, v clientView) error {
-	if err := writeJSON(e.stdout, v); err != nil {
-		return err
-	}
-	if v.ClientSecret != "" {
-		fmt.Fprintln(e.stderr, "latch: store the client_secret now: it is shown only once")
-	}
-	return nil
-}
+// The records methods below call the admin API (internal/admin): one
+// request each, plus a look-up by username (GetUser) where the API names a
+// user by ID.
 
-func remoteClientCreate(ctx context.Context, e *env, ac *adminClient, f *clientFlags, set map[string]bool) error {
-	body := f.clientJSON(set)
+func (c *adminClient) CreateClient(ctx context.Context, _ store.Client, f *clientFlags) (clientView, error) {
+	body := f.clientJSON()
 	body["client_id"] = f.id
 	body["client_type"] = "confidential"
 	if f.public {
 		body["client_type"] = "public"
 	}
 	var v clientView
-	if err := ac.do(ctx, http.MethodPost, "/admin/clients", body, &v); err != nil {
-		return err
-	}
-	return printClientView(e, v)
+	err := c.do(ctx, http.MethodPost, "/admin/clients", body, &v)
+	return v, err
 }
 
-func remoteClientUpdate(ctx context.Context, e *env, ac *adminClient, id string, f *clientFlags, set map[string]bool) error {
-	body := f.clientJSON(set)
+func (c *adminClient) UpdateClient(ctx context.Context, id string, f *clientFlags) (clientView, error) {
+	body := f.clientJSON()
 	switch {
 	case f.public:
 		body["client_type"] = "public"
@@ -202,16 +195,69 @@ func remoteClientUpdate(ctx context.Context, e *env, ac *adminClient, id string,
 		body["rotate_secret"] = true
 	}
 	var v clientView
-	if err := ac.do(ctx, http.MethodPatch, "/admin/clients/"+url.PathEscape(id), body, &v); err != nil {
-		return err
-	}
-	return printClientView(e, v)
+	err := c.do(ctx, http.MethodPatch, "/admin/clients/"+url.PathEscape(id), body, &v)
+	return v, err
 }
 
-// remoteUser finds a user's view by username.
-func remoteUser(ctx context.Context, ac *adminClient, username string) (userView, error) {
+func (c *adminClient) ListClients(ctx context.Context) ([]clientView, error) {
+	views := []clientView{}
+	err := c.do(ctx, http.MethodGet, "/admin/clients", nil, &views)
+	return views, err
+}
+
+func (c *adminClient) GetClient(ctx context.Context, id string) (clientView, error) {
+	var v clientView
+	err := c.do(ctx, http.MethodGet, "/admin/clients/"+url.PathEscape(id), nil, &v)
+	return v, err
+}
+
+func (c *adminClient) DeleteClient(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/admin/clients/"+url.PathEscape(id), nil, nil)
+}
+
+// CreateUser reads the password before sending anything.
+func (c *adminClient) CreateUser(ctx context.Context, u store.User, pw io.Reader) (userView, error) {
+	password, err := readPassword(pw)
+	if err != nil {
+		return userView{}, err
+	}
+	body := map[string]any{"username": u.Username, "password": password, "email": u.Email, "email_verified": u.EmailVerified, "name": u.Name}
+	var v userView
+	err = c.do(ctx, http.MethodPost, "/admin/users", body, &v)
+	return v, err
+}
+
+// SetPassword reads the password before sending anything.
+func (c *adminClient) SetPassword(ctx context.Context, username string, pw io.Reader, logout bool) (sessions, grants int, err error) {
+	password, err := readPassword(pw)
+	if err != nil {
+		return 0, 0, err
+	}
+	u, err := c.GetUser(ctx, username)
+	if err != nil {
+		return 0, 0, err
+	}
+	var res struct {
+		Sessions int `json:"sessions_ended"`
+		Grants   int `json:"grants_revoked"`
+	}
+	body := map[string]any{"password": password, "logout": logout}
+	if err := c.do(ctx, http.MethodPut, "/admin/users/"+url.PathEscape(u.ID)+"/password", body, &res); err != nil {
+		return 0, 0, err
+	}
+	return res.Sessions, res.Grants, nil
+}
+
+func (c *adminClient) ListUsers(ctx context.Context) ([]userView, error) {
+	views := []userView{}
+	err := c.do(ctx, http.MethodGet, "/admin/users", nil, &views)
+	return views, err
+}
+
+// GetUser finds a user's view by username.
+func (c *adminClient) GetUser(ctx context.Context, username string) (userView, error) {
 	var users []userView
-	if err := ac.do(ctx, http.MethodGet, "/admin/users?"+url.Values{"username": {username}}.Encode(), nil, &users); err != nil {
+	if err := c.do(ctx, http.MethodGet, "/admin/users?"+url.Values{"username": {username}}.Encode(), nil, &users); err != nil {
 		return userView{}, err
 	}
 	if len(users) != 1 {
@@ -220,9 +266,36 @@ func remoteUser(ctx context.Context, ac *adminClient, username string) (userView
 	return users[0], nil
 }
 
-// remoteRotateResult is the admin API's answer to a key rotation.
-type remoteRotateResult struct {
-	Key                   token.KeyInfo `json:"key"`
-	Retired               string        `json:"retired"`
-	RetiredPublishedUntil time.Time     `json:"retired_published_until"`
+func (c *adminClient) DeleteUser(ctx context.Context, username string) error {
+	u, err := c.GetUser(ctx, username)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodDelete, "/admin/users/"+url.PathEscape(u.ID), nil, nil)
+}
+
+func (c *adminClient) ListKeys(ctx context.Context) ([]token.KeyInfo, error) {
+	var infos []token.KeyInfo
+	err := c.do(ctx, http.MethodGet, "/admin/keys", nil, &infos)
+	return infos, err
+}
+
+func (c *adminClient) RotateKey(ctx context.Context, alg string) (keyRotation, error) {
+	var res struct {
+		Key                   token.KeyInfo `json:"key"`
+		Retired               string        `json:"retired"`
+		RetiredPublishedUntil time.Time     `json:"retired_published_until"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/admin/keys/rotate", map[string]string{"alg": alg}, &res); err != nil {
+		return keyRotation{}, err
+	}
+	return keyRotation{key: res.Key, retired: res.Retired, published: "until " + fmtTime(res.RetiredPublishedUntil)}, nil
+}
+
+func (c *adminClient) PruneKeys(ctx context.Context) (int, error) {
+	var res struct {
+		Pruned int `json:"pruned"`
+	}
+	err := c.do(ctx, http.MethodPost, "/admin/keys/prune", nil, &res)
+	return res.Pruned, err
 }

@@ -4,11 +4,8 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -38,20 +35,13 @@ password-iterations). The user's ID (the OIDC sub) is a random UUID.`,
 }
 
 func runUserCreate(ctx context.Context, e *env, args []string) error {
-	h := userCreateHelp
-	fs := newFlagSet(h.name)
-	username := fs.String("username", "", "`username` used to sign in (required; unique, case-sensitive)")
-	email := fs.String("email", "", "email `address`")
-	emailVerified := fs.Bool("email-verified", false, "mark the email address as verified")
-	name := fs.String("name", "", "full `name`")
-	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
-	shared := addSharedFlags(fs, false)
-	shared.addRemote(fs)
-	pos, err := parseFlags(e, fs, h, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(h, pos); err != nil {
+	cmd := newAdminCmd(e, userCreateHelp, false)
+	username := cmd.fs.String("username", "", "`username` used to sign in (required; unique, case-sensitive)")
+	email := cmd.fs.String("email", "", "email `address`")
+	emailVerified := cmd.fs.Bool("email-verified", false, "mark the email address as verified")
+	name := cmd.fs.String("name", "", "full `name`")
+	pwStdin := cmd.fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
+	if _, err := cmd.parse(args); err != nil {
 		return err
 	}
 	if *username == "" {
@@ -74,48 +64,34 @@ func runUserCreate(ctx context.Context, e *env, args []string) error {
 	if *emailVerified && *email == "" {
 		return errors.New("--email-verified needs --email")
 	}
-	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
-		if err != nil {
-			return err
-		}
-		pw, err := readPassword(e.stdin)
-		if err != nil {
-			return err
-		}
-		var v userView
-		body := map[string]any{"username": *username, "password": pw, "email": *email, "email_verified": *emailVerified, "name": *name}
-		if err := ac.do(ctx, http.MethodPost, "/admin/users", body, &v); err != nil {
-			return err
-		}
-		return writeJSON(e.stdout, v)
-	}
-	cfg, err := shared.load(e, fs)
+	recs, err := cmd.records()
 	if err != nil {
 		return err
 	}
-	hash, err := readAndHashPassword(e.stdin, cfg)
+	u := store.User{Username: *username, Email: *email, EmailVerified: *emailVerified, Name: *name}
+	v, err := recs.CreateUser(ctx, u, e.stdin)
 	if err != nil {
 		return err
 	}
-	u := store.User{
-		ID:            newUserID(),
-		Username:      *username,
-		Email:         *email,
-		EmailVerified: *emailVerified,
-		Name:          *name,
-		PasswordHash:  hash,
-		CreatedAt:     e.now().UTC(),
+	return writeJSON(e.stdout, v)
+}
+
+func (l *localRecords) CreateUser(ctx context.Context, u store.User, pw io.Reader) (userView, error) {
+	hash, err := readAndHashPassword(pw, l.cfg)
+	if err != nil {
+		return userView{}, err
 	}
-	err = withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
+	u.ID, u.PasswordHash, u.CreatedAt = newUserID(), hash, l.e.now().UTC()
+	err = l.withStore(ctx, func(s store.Store) error {
 		return s.CreateUser(ctx, u)
 	})
 	if errors.Is(err, store.ErrAlreadyExists) {
-		return fmt.Errorf("user %q already exists", u.Username)
+		return userView{}, fmt.Errorf("user %q already exists", u.Username)
 	}
 	if err != nil {
-		return fmt.Errorf("creating user %q: %w", u.Username, err)
+		return userView{}, fmt.Errorf("creating user %q: %w", u.Username, err)
 	}
-	return writeJSON(e.stdout, newUserView(u))
+	return newUserView(u), nil
 }
 
 var userSetPasswordHelp = cmdHelp{
@@ -127,45 +103,22 @@ gave is revoked, as after a suspected compromise.`,
 }
 
 func runUserSetPassword(ctx context.Context, e *env, args []string) error {
-	h := userSetPasswordHelp
-	fs := newFlagSet(h.name)
-	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
-	logout := fs.Bool("logout", false, "also end the user's sessions and revoke their grants")
-	shared := addSharedFlags(fs, false)
-	shared.addRemote(fs)
-	pos, err := parseFlags(e, fs, h, args)
+	cmd := newAdminCmd(e, userSetPasswordHelp, false)
+	pwStdin := cmd.fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
+	logout := cmd.fs.Bool("logout", false, "also end the user's sessions and revoke their grants")
+	pos, err := cmd.parse(args, "username")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(h, pos, "username"); err != nil {
 		return err
 	}
 	if !*pwStdin {
 		return usageErrorf("user set-password: %s", passwordStdinHelp)
 	}
-	var sessions, grants int
-	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
-		if err != nil {
-			return err
-		}
-		pw, err := readPassword(e.stdin)
-		if err != nil {
-			return err
-		}
-		u, err := remoteUser(ctx, ac, pos[0])
-		if err != nil {
-			return err
-		}
-		var res struct {
-			Sessions int `json:"sessions_ended"`
-			Grants   int `json:"grants_revoked"`
-		}
-		body := map[string]any{"password": pw, "logout": *logout}
-		if err := ac.do(ctx, http.MethodPut, "/admin/users/"+url.PathEscape(u.ID)+"/password", body, &res); err != nil {
-			return err
-		}
-		sessions, grants = res.Sessions, res.Grants
-	} else if err := setPasswordLocal(ctx, e, shared, fs, pos[0], *logout, &sessions, &grants); err != nil {
+	recs, err := cmd.records()
+	if err != nil {
+		return err
+	}
+	sessions, grants, err := recs.SetPassword(ctx, pos[0], e.stdin, *logout)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "password of %q updated\n", pos[0])
@@ -175,17 +128,12 @@ func runUserSetPassword(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// setPasswordLocal is user set-password on the database itself.
-func setPasswordLocal(ctx context.Context, e *env, shared *sharedFlags, fs *flag.FlagSet, username string, logout bool, sessions, grants *int) error {
-	cfg, err := shared.load(e, fs)
+func (l *localRecords) SetPassword(ctx context.Context, username string, pw io.Reader, logout bool) (sessions, grants int, err error) {
+	hash, err := readAndHashPassword(pw, l.cfg)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
-	hash, err := readAndHashPassword(e.stdin, cfg)
-	if err != nil {
-		return err
-	}
-	return withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
+	err = l.withStore(ctx, func(s store.Store) error {
 		u, err := getUser(ctx, s, username)
 		if err != nil {
 			return err
@@ -196,14 +144,15 @@ func setPasswordLocal(ctx context.Context, e *env, shared *sharedFlags, fs *flag
 		if !logout {
 			return nil
 		}
-		if *sessions, err = s.DeleteUserSessions(ctx, u.ID); err != nil {
+		if sessions, err = s.DeleteUserSessions(ctx, u.ID); err != nil {
 			return fmt.Errorf("ending the sessions of %q: %w", u.Username, err)
 		}
-		if *grants, err = s.RevokeUserGrants(ctx, u.ID, "", e.now()); err != nil {
+		if grants, err = s.RevokeUserGrants(ctx, u.ID, "", l.e.now()); err != nil {
 			return fmt.Errorf("revoking the grants of %q: %w", u.Username, err)
 		}
 		return nil
 	})
+	return sessions, grants, err
 }
 
 var userListHelp = cmdHelp{
@@ -213,42 +162,18 @@ var userListHelp = cmdHelp{
 }
 
 func runUserList(ctx context.Context, e *env, args []string) error {
-	h := userListHelp
-	fs := newFlagSet(h.name)
-	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
-	shared := addSharedFlags(fs, false)
-	shared.addRemote(fs)
-	pos, err := parseFlags(e, fs, h, args)
+	cmd := newAdminCmd(e, userListHelp, false)
+	asJSON := cmd.fs.Bool("json", false, "print a JSON array instead of a table")
+	if _, err := cmd.parse(args); err != nil {
+		return err
+	}
+	recs, err := cmd.records()
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(h, pos); err != nil {
+	views, err := recs.ListUsers(ctx)
+	if err != nil {
 		return err
-	}
-	views := []userView{}
-	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
-		if err != nil {
-			return err
-		}
-		if err := ac.do(ctx, http.MethodGet, "/admin/users", nil, &views); err != nil {
-			return err
-		}
-	} else {
-		cfg, err := shared.load(e, fs)
-		if err != nil {
-			return err
-		}
-		var users []store.User
-		err = withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
-			users, err = s.ListUsers(ctx)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("listing users: %w", err)
-		}
-		for _, u := range users {
-			views = append(views, newUserView(u))
-		}
 	}
 	if *asJSON {
 		return writeJSON(e.stdout, views)
@@ -262,6 +187,24 @@ func runUserList(ctx context.Context, e *env, args []string) error {
 	return tw.Flush()
 }
 
+// ListUsers never returns nil: an empty list prints as [].
+func (l *localRecords) ListUsers(ctx context.Context) ([]userView, error) {
+	var users []store.User
+	err := l.withStore(ctx, func(s store.Store) error {
+		var err error
+		users, err = s.ListUsers(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing users: %w", err)
+	}
+	views := []userView{}
+	for _, u := range users {
+		views = append(views, newUserView(u))
+	}
+	return views, nil
+}
+
 var userShowHelp = cmdHelp{
 	name:     "user show",
 	synopsis: "USERNAME",
@@ -269,40 +212,33 @@ var userShowHelp = cmdHelp{
 }
 
 func runUserShow(ctx context.Context, e *env, args []string) error {
-	h := userShowHelp
-	fs := newFlagSet(h.name)
-	shared := addSharedFlags(fs, false)
-	shared.addRemote(fs)
-	pos, err := parseFlags(e, fs, h, args)
+	cmd := newAdminCmd(e, userShowHelp, false)
+	pos, err := cmd.parse(args, "username")
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(h, pos, "username"); err != nil {
-		return err
-	}
-	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
-		if err != nil {
-			return err
-		}
-		v, err := remoteUser(ctx, ac, pos[0])
-		if err != nil {
-			return err
-		}
-		return writeJSON(e.stdout, v)
-	}
-	cfg, err := shared.load(e, fs)
+	recs, err := cmd.records()
 	if err != nil {
 		return err
 	}
+	v, err := recs.GetUser(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	return writeJSON(e.stdout, v)
+}
+
+func (l *localRecords) GetUser(ctx context.Context, username string) (userView, error) {
 	var u store.User
-	err = withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
-		u, err = getUser(ctx, s, pos[0])
+	err := l.withStore(ctx, func(s store.Store) error {
+		var err error
+		u, err = getUser(ctx, s, username)
 		return err
 	})
 	if err != nil {
-		return err
+		return userView{}, err
 	}
-	return writeJSON(e.stdout, newUserView(u))
+	return newUserView(u), nil
 }
 
 var userDeleteHelp = cmdHelp{
@@ -313,53 +249,36 @@ already issued stay valid until they expire.`,
 }
 
 func runUserDelete(ctx context.Context, e *env, args []string) error {
-	h := userDeleteHelp
-	fs := newFlagSet(h.name)
-	shared := addSharedFlags(fs, false)
-	shared.addRemote(fs)
-	pos, err := parseFlags(e, fs, h, args)
+	cmd := newAdminCmd(e, userDeleteHelp, false)
+	pos, err := cmd.parse(args, "username")
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(h, pos, "username"); err != nil {
-		return err
-	}
-	if ac, err := shared.remote(e, fs, h.name); err != nil || ac != nil {
-		if err != nil {
-			return err
-		}
-		u, err := remoteUser(ctx, ac, pos[0])
-		if err != nil {
-			return err
-		}
-		if err := ac.do(ctx, http.MethodDelete, "/admin/users/"+url.PathEscape(u.ID), nil, nil); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "deleted user %q\n", pos[0])
-		return nil
-	}
-	cfg, err := shared.load(e, fs)
+	recs, err := cmd.records()
 	if err != nil {
 		return err
 	}
-	err = withStore(ctx, cfg.DB, cfg.DBMaxConns, func(s store.Store) error {
-		u, err := getUser(ctx, s, pos[0])
+	if err := recs.DeleteUser(ctx, pos[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "deleted user %q\n", pos[0])
+	return nil
+}
+
+func (l *localRecords) DeleteUser(ctx context.Context, username string) error {
+	return l.withStore(ctx, func(s store.Store) error {
+		u, err := getUser(ctx, s, username)
 		if err != nil {
 			return err
 		}
 		if err := s.DeleteUser(ctx, u.ID); err != nil {
 			if errors.Is(err, store.ErrNotFound) { // deleted meanwhile
-				return fmt.Errorf("user %q not found", pos[0])
+				return fmt.Errorf("user %q not found", username)
 			}
-			return fmt.Errorf("deleting user %q: %w", pos[0], err)
+			return fmt.Errorf("deleting user %q: %w", username, err)
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "deleted user %q\n", pos[0])
-	return nil
 }
 
 // getUser looks a user up by username, with a one-line error.

@@ -13,13 +13,19 @@
 // the grant (RFC 9700 §4.14.2). So one tab refreshes at a time, under the Web
 // Lock "latch-refresh", and broadcasts the result; the next tab to get the
 // lock sees that its tokens changed while it waited and uses them.
+//
+// DPoP (RFC 9449, dpop.js): unless config.js sets dpop: false, the tokens
+// are bound to a non-extractable key of this browser, and every request to
+// Latch and the API carries a proof signed with it. A stolen token is then
+// useless without the key, which no script can read.
 
 const cfg = window.LATCH_CONFIG; // issuer, clientId, scope, apiUrl: see config.js
 const redirectUri = location.origin + '/callback';
 const channel = new BroadcastChannel('latch-tokens');
 const $ = (id) => document.getElementById(id);
+const dpop = cfg.dpop !== false && window.LatchDPoP; // see dpop.js
 let meta; // the issuer's metadata (OpenID Connect Discovery 1.0)
-let session = null; // { accessToken, refreshToken, idToken, claims, expiresAt, gen }
+let session = null; // { accessToken, tokenType, refreshToken, idToken, claims, expiresAt, gen }
 let refreshTimer;
 
 // ---- Helpers ------------------------------------------------------------------
@@ -48,18 +54,21 @@ function jwtClaims(jwt) {
 
 // POST a form to a Latch endpoint, cross-origin: Latch answers CORS for the
 // origins registered for the client. A public client sends only its
-// client_id; PKCE and the refresh token's rotation protect it instead.
+// client_id; PKCE, the refresh token's rotation and DPoP protect it instead.
 async function post(url, params) {
-  const res = await fetch(url, { method: 'POST', body: new URLSearchParams({ client_id: cfg.clientId, ...params }) });
+  const init = { method: 'POST', body: new URLSearchParams({ client_id: cfg.clientId, ...params }) };
+  const res = await (dpop ? dpop.fetch(url, init) : fetch(url, init)); // with a DPoP proof (RFC 9449 §5)
   const text = await res.text();
   const body = text ? JSON.parse(text) : {};
   if (res.ok) return body;
   throw Object.assign(new Error(`${body.error || res.status}: ${body.error_description || ''}`), { code: body.error });
 }
 
-// GET with the access token in the Authorization header (RFC 6750 §2.1).
+// GET with the access token in the Authorization header: a DPoP-bound one
+// with a proof (RFC 9449 §7.1), a bearer token as such (RFC 6750 §2.1).
 async function getWithToken(url) {
-  const res = await fetch(url, { headers: { Authorization: 'Bearer ' + session.accessToken } });
+  const res = await (session.tokenType === 'DPoP' ? dpop.fetch(url, {}, session.accessToken)
+    : fetch(url, { headers: { Authorization: 'Bearer ' + session.accessToken } }));
   if (res.ok) return res.json();
   const why = res.headers.get('WWW-Authenticate') || ''; // RFC 6750 §3
   throw new Error(`${url} answered ${res.status} ${why}`);
@@ -77,6 +86,7 @@ async function signIn(prompt) {
     response_type: 'code', client_id: cfg.clientId, redirect_uri: redirectUri, scope: cfg.scope,
     state: pending.state, nonce: pending.nonce,
     code_challenge: base64url(await sha256(pending.verifier)), code_challenge_method: 'S256',
+    ...(dpop && { dpop_jkt: await dpop.thumbprint() }), // binds the code to our key (RFC 9449 §10)
     ...(prompt && { prompt }),
   });
   log(`redirecting to ${url.origin}${url.pathname}${prompt ? ' with prompt=' + prompt : ''}`);
@@ -125,7 +135,7 @@ async function handleCallback() {
 function newSession(t, prev) {
   const idToken = t.id_token || prev.idToken; // a refresh may or may not return one
   return {
-    accessToken: t.access_token, refreshToken: t.refresh_token || prev?.refreshToken, idToken,
+    accessToken: t.access_token, tokenType: t.token_type, refreshToken: t.refresh_token || prev?.refreshToken, idToken,
     claims: jwtClaims(idToken), expiresAt: Date.now() + t.expires_in * 1000,
     gen: Math.max(Date.now(), (prev?.gen ?? 0) + 1),
   };
@@ -238,10 +248,13 @@ async function render() {
   $('name').textContent = c.name || c.preferred_username || c.sub;
   const rows = { sub: c.sub, name: c.name, email: c.email, 'signed in at': new Date(c.auth_time * 1000).toLocaleString() };
   $('profile').replaceChildren(...Object.entries(rows).filter(([, v]) => v).flatMap(([k, v]) => [el('dt', k), el('dd', v)]));
-  const [at, rt] = await Promise.all([fingerprint(s.accessToken), fingerprint(s.refreshToken)]);
+  const [at, rt, jkt] = await Promise.all([fingerprint(s.accessToken), fingerprint(s.refreshToken), dpop ? dpop.thumbprint() : '']);
   if (s !== session) return; // a newer render is under way
   Object.assign($('tokens').dataset, { access: at, refresh: rt });
   $('tokens').textContent = `access #${at} · refresh #${rt} · access expires ${new Date(s.expiresAt).toLocaleTimeString()}`;
+  const bound = { tokenType: s.tokenType, jkt, cnfJkt: jwtClaims(s.accessToken).cnf?.jkt || '' };
+  Object.assign($('dpop').dataset, bound); // the access token's cnf.jkt is the key's thumbprint (RFC 9449 §6.1)
+  $('dpop').textContent = `token_type: ${s.tokenType}` + (bound.jkt ? ` · DPoP key thumbprint ${bound.jkt} · cnf.jkt ${bound.cnfJkt || 'none'}` : '');
 }
 
 // ---- Start: discover the issuer, then handle where the browser came from -----------

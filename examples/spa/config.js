@@ -7,4 +7,5 @@ window.LATCH_CONFIG = {
   clientId: 'demo-spa',
   scope: 'openid profile email offline_access messages:read',
   apiUrl: 'http://localhost:3001',
+  dpop: true, // bind tokens to a browser key with DPoP (RFC 9449); false sends bearer tokens
 };

@@ -2,6 +2,7 @@ package spa_test
 
 import (
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -31,8 +32,10 @@ func TestHandler(t *testing.T) {
 		{"/?state=after-logout", `<script type="module" src="/app.js">`, "text/html"},
 		{"/app.js", "navigator.locks.request('latch-refresh'", "text/javascript"},
 		{"/app.css", "button.primary", "text/css"},
+		{"/dpop.js", "window.LatchDPoP", "text/javascript"},
 		// latch dev's config, not the file's defaults.
 		{"/config.js", `"issuer": "http://localhost:8080"`, "text/javascript"},
+		{"/config.js", `"dpop": true`, "text/javascript"}, // DPoP is the default
 	} {
 		resp, body := get(tc.path)
 		if resp.StatusCode != http.StatusOK || !strings.Contains(body, tc.want) {
@@ -90,6 +93,38 @@ func TestAppJS(t *testing.T) {
 	for _, must := range []string{"crypto.getRandomValues", "crypto.subtle.digest", "code_challenge_method: 'S256'", "history.replaceState", "navigator.locks.request", "BroadcastChannel"} {
 		if !strings.Contains(js, must) {
 			t.Errorf("app.js lacks %q", must)
+		}
+	}
+}
+
+func TestConfigDisableDPoP(t *testing.T) {
+	h := spa.Handler(spa.Config{Issuer: "http://localhost:8080", ClientID: "demo-spa", DisableDPoP: true})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/config.js", nil))
+	if body := rec.Body.String(); !strings.Contains(body, `"dpop": false`) || strings.Contains(body, "DisableDPoP") {
+		t.Errorf("config.js with DisableDPoP = %q, want \"dpop\": false", body)
+	}
+}
+
+// dpop.js holds the key that DPoP-bound tokens need: it must be made
+// non-extractable, kept only in IndexedDB, and the file stay library-free.
+func TestDPoPJS(t *testing.T) {
+	src, err := fs.ReadFile(spa.FS(), "dpop.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := string(src)
+	for _, banned := range []string{"localStorage", "sessionStorage", "import ", "require(", "eval(", "innerHTML", "document.cookie", "exportKey('pkcs8'", "exportKey('jwk', pair.privateKey"} {
+		if strings.Contains(js, banned) {
+			t.Errorf("dpop.js contains %q", banned)
+		}
+	}
+	for _, must := range []string{
+		"crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false /* non-extractable */",
+		"indexedDB.open", "typ: 'dpop+jwt'", "alg: 'ES256'", "use_dpop_nonce", "DPoP-Nonce", "'DPoP ' + accessToken",
+	} {
+		if !strings.Contains(js, must) {
+			t.Errorf("dpop.js lacks %q", must)
 		}
 	}
 }
