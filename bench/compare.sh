@@ -65,7 +65,7 @@ for w in ${workloads//,/ }; do
     "$latch" bench --target "$(field issuer)" --workloads "$w" "${common[@]}" \
       --client-id "$(field client_id)" --cc-scope api:read \
       --public-client-id "$(field public_client_id)" --redirect-uri "$(field redirect_uri)" \
-      --username "$(field username)" --json "$out/oidc-provider-$w.json" | grep -E "^ *$w " || true
+      --username "$(field username)" --server-pid "$node_pid" --json "$out/oidc-provider-$w.json" | grep -E "^ *$w " || true
 done
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -74,16 +74,20 @@ const fs = require('node:fs');
 const [dir, workloads, alg, conc, dur] = process.argv.slice(2);
 const read = (f) => { try { return JSON.parse(fs.readFileSync(`${dir}/${f}`)).results[0]; } catch { return undefined; } };
 const num = (v, d = 0) => (v === undefined ? '-' : v.toFixed(d));
-const rows = [['workload', 'latch ops/s', 'p99 ms', 'oidc-provider ops/s', 'p99 ms', 'latch / oidc-provider']];
+const cpu = (r) => (r?.server?.cpu_per_op_us === undefined ? '-' : r.server.cpu_per_op_us.toFixed(0));
+const rows = [['workload', 'latch ops/s', 'p99 ms', 'CPU µs/op', 'oidc-provider ops/s', 'p99 ms', 'CPU µs/op', 'ops/s ratio', 'CPU/op ratio']];
 for (const w of workloads.split(',')) {
   const l = read(`latch-${w}.json`), o = read(`oidc-provider-${w}.json`);
   const ok = (r) => r && !r.skipped && r.errors === 0;
   const ratio = ok(l) && ok(o) && o.ops_per_sec > 0 ? `${(l.ops_per_sec / o.ops_per_sec).toFixed(2)}×` : 'n/a';
-  rows.push([`${w} ${l?.name ?? ''}`, ok(l) ? num(l.ops_per_sec) : `error`, num(l?.p99_ms, 1),
-    ok(o) ? num(o.ops_per_sec) : (o?.skipped ? 'skipped' : 'error'), num(o?.p99_ms, 1), ratio]);
+  const eff = ok(l) && ok(o) && l.server?.cpu_per_op_us && o.server?.cpu_per_op_us
+    ? `${(o.server.cpu_per_op_us / l.server.cpu_per_op_us).toFixed(2)}×` : 'n/a';
+  rows.push([`${w} ${l?.name ?? ''}`, ok(l) ? num(l.ops_per_sec) : `error`, num(l?.p99_ms, 1), cpu(l),
+    ok(o) ? num(o.ops_per_sec) : (o?.skipped ? 'skipped' : 'error'), num(o?.p99_ms, 1), cpu(o), ratio, eff]);
 }
 const width = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
 console.log(`${alg}, concurrency ${conc}, ${dur} per workload, same machine, alternating runs`);
+console.log('ops/s ratio: latch / oidc-provider throughput; CPU/op ratio: oidc-provider CPU per op / latch CPU per op (above 1: latch spends less)');
 for (const r of rows) console.log(r.map((c, i) => (i === 0 ? String(c).padEnd(width[i]) : String(c).padStart(width[i]))).join('  '));
 EOF
 echo

@@ -54,7 +54,7 @@ clients and user by flags. The exit status is 1 when any operation failed.`,
 type benchFlags struct {
 	target, db, alg, workloads, jsonFile, htmlFile, cpuProfile, serverLog string
 	spawn, inProcess, keep                                                bool
-	concurrency                                                           int
+	concurrency, serverPID                                                int
 	duration, warmup                                                      time.Duration
 	clientID, clientSecret, ccScope, publicID, redirectURI, scope         string
 	username, pw                                                          string
@@ -88,6 +88,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.scope, "scope", "openid profile email", "target: scope of the code flow")
 	fs.StringVar(&f.username, "username", "", "target: the user who signs in")
 	fs.StringVar(&f.pw, "password", "", "target: the user's password (default $LATCH_BENCH_PASSWORD)")
+	fs.IntVar(&f.serverPID, "server-pid", 0, "target: `PID` of the server process on this machine, to report its CPU seconds and peak RSS (Linux /proc)")
 	pos, err := parseFlags(e, fs, benchHelp, args)
 	if err != nil {
 		return err
@@ -98,6 +99,9 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	set := setFlags(fs)
 	if f.target != "" && (f.spawn || f.inProcess || set["db"] || set["alg"] || f.cpuProfile != "") {
 		return usageErrorf("bench: --target drives a running server; --spawn, --in-process, --db, --alg and --cpuprofile are for a spawned one")
+	}
+	if f.serverPID != 0 && f.target == "" {
+		return usageErrorf("bench: --server-pid is for --target (a spawned server is measured anyway)")
 	}
 	if f.inProcess && f.cpuProfile != "" {
 		return usageErrorf("bench: --cpuprofile profiles a child server; drop --in-process")
@@ -142,6 +146,14 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		}
 		rep.Server, rep.Issuer = "running server at "+f.target, opts.Target.Issuer
 		opts.Client = bench.ProcSampler{PID: os.Getpid()}
+		if f.serverPID > 0 {
+			sp := bench.ProcSampler{PID: f.serverPID}
+			u, err := sp.Sample()
+			if err != nil {
+				return fmt.Errorf("bench: --server-pid %d: %w", f.serverPID, err)
+			}
+			opts.Server, rep.IdleRSSBytes = sp, u.RSSBytes
+		}
 		return finishBench(ctx, e, f, rep, opts, workloads)
 	}
 
