@@ -74,6 +74,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"bench", "--concurrency", "0"},
 		{"bench", "--in-process", "--cpuprofile", "x.prof"},
 		{"bench", "extra"},
+		{"bench", "--server-pid", "1"}, // only with --target
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(t.Context(), args, nil, strings.NewReader(""), &stdout, &stderr); code != 2 {
