@@ -102,6 +102,19 @@ func TestDoctorGolden(t *testing.T) {
 	wantFailure(t, "bad --key-max-age", h.run("", "doctor", "--key-max-age", "soon"), 2, "want a number of days such as 90d")
 }
 
+// TestDoctorHelp: `latch help doctor` and `latch doctor -h` print the
+// same help (golden), exit 0.
+func TestDoctorHelp(t *testing.T) {
+	h := newHarness(t)
+	for _, args := range [][]string{{"help", "doctor"}, {"doctor", "-h"}, {"doctor", "--help"}} {
+		r := h.exec("", args...)
+		if r.code != 0 || r.stderr != "" {
+			t.Fatalf("latch %v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+		golden(t, "help-doctor.golden", r.stdout)
+	}
+}
+
 // TestDoctorCleanDeployment: the demo clients of latch dev, registered for
 // https origins, under a production-like configuration, have no
 // error-severity finding, and doctor exits 0.
