@@ -305,20 +305,37 @@ func checkRotationDefeated(in *Input, r *reporter) {
 	}
 }
 
+// origin returns the origin (RFC 6454) of an absolute http(s) URL as
+// browsers send it, or "".
+func origin(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	o, err := registration.NormalizeOrigin(u.Scheme + "://" + u.Host)
+	if err != nil {
+		return ""
+	}
+	return o
+}
+
 func checkSPAOrigin(in *Input, r *reporter) {
+	issuer := origin(in.Config.Issuer)
 	for _, c := range in.Clients {
 		if !isSPA(c) || len(c.AllowedOrigins) > 0 {
 			continue
 		}
+		// The origins the app runs on, other than Latch's own: an app
+		// served from the issuer's origin needs no CORS (RFC 10017
+		// §6.3.3.4).
 		var origins []string
 		for _, u := range httpsRedirects(c) {
-			pu, err := url.Parse(u)
-			if err != nil {
-				continue
-			}
-			if o, err := registration.NormalizeOrigin(pu.Scheme + "://" + pu.Host); err == nil && !slices.Contains(origins, o) {
+			if o := origin(u); o != "" && o != issuer && !slices.Contains(origins, o) {
 				origins = append(origins, o)
 			}
+		}
+		if len(origins) == 0 {
+			continue
 		}
 		fix := fmt.Sprintf("latch client update %s --allowed-origin %s", c.ID, strings.Join(origins, ","))
 		r.add(clientSubject(c), fix,
@@ -433,7 +450,7 @@ func checkConfidentialLoopback(in *Input, r *reporter) {
 			fix = fmt.Sprintf("latch client update %s --redirect-uri https://… (or register the native app as its own --public client)", c.ID)
 		}
 		r.add(clientSubject(c), fix,
-			"confidential client with http loopback redirect URI %s in production: http redirect URIs are only for native apps (public clients) using loopback redirection; this is likely a development leftover", strings.Join(loop, ", "))
+			"confidential client with http loopback redirect URI %s in production: http redirect URIs are only for native apps using loopback redirection; on a web client it is likely a development leftover", strings.Join(loop, ", "))
 	}
 }
 

@@ -104,6 +104,14 @@ func TestRules(t *testing.T) {
 		}, 0},
 
 		{"spa-no-allowed-origin", "SPA without origin", func(t *testing.T, in *Input) { client(t, in, "spa").AllowedOrigins = nil }, 1},
+		{"spa-no-allowed-origin", "served from the issuer's origin", func(t *testing.T, in *Input) {
+			c := client(t, in, "spa")
+			c.AllowedOrigins, c.RedirectURIs = nil, []string{"https://id.example.com/app/callback"}
+		}, 0},
+		{"spa-no-allowed-origin", "one redirect elsewhere", func(t *testing.T, in *Input) {
+			c := client(t, in, "spa")
+			c.AllowedOrigins, c.RedirectURIs = nil, []string{"https://id.example.com/app/callback", "https://app.example.com/cb"}
+		}, 1},
 		{"spa-no-allowed-origin", "native app with loopback", func(t *testing.T, in *Input) { client(t, in, "native").AllowedOrigins = nil }, 0},
 		{"spa-no-allowed-origin", "confidential https client", func(t *testing.T, in *Input) { client(t, in, "web").AllowedOrigins = nil }, 0},
 
