@@ -10,14 +10,18 @@ import (
 
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/doctor"
+	"github.com/latchauth/latch/internal/store/postgres"
 )
 
 // badDeployment registers, through the CLI, a fixture of clients that
 // each break some rules, under a configuration (LATCH_* variables) that
 // breaks others, with an RS256 key created at fixedNow; the clock is
 // then moved 120 days on, so the key is overdue.
-func badDeployment(t *testing.T) *harness {
+func badDeployment(t *testing.T, db string) *harness {
 	h := newHarness(t)
+	if db != "" {
+		h.db = db
+	}
 	for k, v := range map[string]string{
 		"LATCH_ISSUER":                  "http://id.example.com:8080", // issuer-not-https
 		"LATCH_KEY_ENCRYPTION_SECRET":   testSecret,
@@ -51,10 +55,16 @@ func badDeployment(t *testing.T) *harness {
 	return h
 }
 
-// TestDoctorGolden runs latch doctor over the bad fixture: text and
-// JSON goldens, exit 1 with one line on stderr.
+// TestDoctorGolden runs latch doctor over the bad fixture, in SQLite and
+// in PostgreSQL: the same text and JSON goldens, exit 1 with one line on
+// stderr.
 func TestDoctorGolden(t *testing.T) {
-	h := badDeployment(t)
+	t.Run("sqlite", func(t *testing.T) { testDoctorGolden(t, "") })
+	t.Run("postgres", func(t *testing.T) { testDoctorGolden(t, postgres.NewTestDB(t)) })
+}
+
+func testDoctorGolden(t *testing.T, db string) {
+	h := badDeployment(t, db)
 	// Key IDs are random: the goldens say KID.
 	keys := decodeJSON[[]struct{ KID string }](t, h.ok("", "keys", "list", "--json"))
 	if len(keys) != 1 {
