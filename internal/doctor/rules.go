@@ -162,6 +162,14 @@ func devIssuer(c config.Config) bool {
 	return err == nil && u.Hostname() != "" && config.IsLoopback(u.Hostname())
 }
 
+// productionIssuer reports whether the issuer is a URL on a host that is
+// not loopback: a production deployment. Without a usable issuer (reported
+// by config-invalid) it is neither production nor development.
+func productionIssuer(c config.Config) bool {
+	u, err := url.Parse(c.Issuer)
+	return err == nil && u.Hostname() != "" && !config.IsLoopback(u.Hostname())
+}
+
 // adminNonLoopback reports whether the admin listener is enabled on an
 // address other hosts can reach (a non-loopback host or every
 // interface).
@@ -427,7 +435,7 @@ func checkMixedGrants(in *Input, r *reporter) {
 }
 
 func checkConfidentialLoopback(in *Input, r *reporter) {
-	if devIssuer(in.Config) {
+	if !productionIssuer(in.Config) {
 		return
 	}
 	for _, c := range in.Clients {

@@ -157,6 +157,11 @@ func TestRules(t *testing.T) {
 			c := client(t, in, "web")
 			c.RedirectURIs = append(c.RedirectURIs, "http://localhost:8000/cb")
 		}, 1},
+		{"confidential-loopback-redirect", "no issuer: unknown", func(t *testing.T, in *Input) {
+			in.Config.Issuer = ""
+			c := client(t, in, "web")
+			c.RedirectURIs = append(c.RedirectURIs, "http://localhost:8000/cb")
+		}, 0},
 		{"confidential-loopback-redirect", "in development", func(t *testing.T, in *Input) {
 			in.Config.Issuer = "http://localhost:8080"
 			c := client(t, in, "web")
