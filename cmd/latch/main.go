@@ -9,6 +9,7 @@
 //	latch user create|list|show|set-password|delete
 //	latch keys list|rotate|prune
 //	latch config check FILE
+//	latch doctor                     audit a deployment (see doctor.go)
 //
 // Every command takes its configuration from --config FILE, LATCH_*
 // environment variables and flags (see internal/config). This package is
@@ -129,6 +130,7 @@ func sections() []section {
 			{"keys prune", "delete retired keys that are no longer published", runKeysPrune},
 		}},
 		{"Other", []command{
+			{"doctor", "audit configuration, clients and keys against RFC 9700, RFC 10017 and OAuth 2.1", runDoctor},
 			{"config check", "validate a configuration file", runConfigCheck},
 			{"version", "print the version", runVersion},
 			{"help", "show help for a command", nil}, // handled by dispatch

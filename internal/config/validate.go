@@ -234,8 +234,12 @@ func issuerProblem(iss string) string {
 	return ""
 }
 
-// isLoopback reports whether host is localhost (RFC 6761 §6.3, including
-// subdomains of .localhost) or a loopback IP address.
+// IsLoopback reports whether host (without brackets or port) is
+// localhost (RFC 6761 §6.3, including subdomains of .localhost) or a
+// loopback IP address: the rule the issuer and admin-addr checks use.
+func IsLoopback(host string) bool { return isLoopback(host) }
+
+// isLoopback: see IsLoopback.
 func isLoopback(host string) bool {
 	h := strings.ToLower(strings.TrimSuffix(host, "."))
 	if h == "localhost" || strings.HasSuffix(h, ".localhost") {

@@ -1,0 +1,497 @@
+package doctor
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/latchauth/latch/internal/config"
+	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/registration"
+	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/token"
+)
+
+// Latch's recommended bounds. The RFCs require that refresh tokens expire
+// (RFC 9700 §4.14.2, RFC 10017 §6.3.2.3) but name no number; these are
+// Latch's, chosen so that its defaults (public 24h idle / 7 days absolute,
+// confidential 30 / 90 days) pass with room to spare.
+const (
+	MaxPublicRefreshIdle           = 7 * 24 * time.Hour
+	MaxPublicRefreshAbsolute       = 30 * 24 * time.Hour
+	MaxConfidentialRefreshIdle     = 90 * 24 * time.Hour
+	MaxConfidentialRefreshAbsolute = 365 * 24 * time.Hour
+	// MaxRefreshGrace bounds the window in which a rotated refresh token
+	// is accepted again: long enough for two tabs refreshing at once,
+	// short enough that a replay by a thief is still detected.
+	MaxRefreshGrace = time.Minute
+)
+
+// rules is the rule table, most important first within a severity. To add
+// a rule, add an entry here, a case to rules_test.go and a row to the
+// README's "latch doctor" section (TestREADMEListsEveryRule checks).
+func rules() []Rule {
+	return []Rule{
+		// Errors.
+		{
+			ID: "issuer-not-https", Severity: Error, Ref: "RFC 8414 §2; OAuth 2.1 §1.5",
+			Summary: "the issuer uses plain http on a host that is not loopback",
+			FixHint: "issuer: https://… (TLS via tls-cert/tls-key or an https reverse proxy)",
+			check:   checkIssuerHTTP,
+		},
+		{
+			ID: "admin-listener-open", Severity: Error, Ref: "Latch admin listener (README, Admin API)",
+			Summary: "admin-addr is not a loopback address and admin-token is unset",
+			FixHint: "admin-addr: 127.0.0.1:9090, or set admin-token",
+			check:   checkAdminOpen,
+		},
+		{
+			ID: "config-invalid", Severity: Error, Ref: "latch config check",
+			Summary: "any other configuration problem `latch serve` would refuse to start with",
+			FixHint: "the key named in the finding",
+			check:   checkConfigValid,
+		},
+		{
+			ID: "refresh-rotation-defeated", Severity: Error, Ref: "RFC 9700 §2.2.2, §4.14.2",
+			Summary: "a public client without DPoP whose refresh grace window is at least its refresh idle timeout: reuse is never detected",
+			FixHint: "latch client update ID --refresh-grace 10s (or --require-dpop)",
+			check:   checkRotationDefeated,
+		},
+		// Warnings.
+		{
+			ID: "spa-no-allowed-origin", Severity: Warning, Ref: "RFC 10017 §6.3.3.4",
+			Summary: "a public client with https redirect URIs (a SPA) has no allowed origin: its token requests fail CORS",
+			FixHint: "latch client update ID --allowed-origin https://app.example.com",
+			check:   checkSPAOrigin,
+		},
+		{
+			ID: "public-client-no-dpop", Severity: Warning, Ref: "RFC 9700 §2.2.1; RFC 10017 §9.2",
+			Summary: "a public client's tokens are not required to be DPoP-bound (sender-constrained)",
+			FixHint: "latch client update ID --require-dpop",
+			check:   checkPublicDPoP,
+		},
+		{
+			ID: "spa-refresh-outlives-logout", Severity: Warning, Ref: "RFC 10017 §6.3.2.3",
+			Summary: "a SPA's refresh tokens survive the user's logout",
+			FixHint: "latch client update ID --revoke-refresh-on-logout",
+			check:   checkSPALogout,
+		},
+		{
+			ID: "refresh-lifetime-long", Severity: Warning, Ref: "RFC 9700 §4.14.2; RFC 10017 §6.3.2.3",
+			Summary: fmt.Sprintf("refresh idle/absolute lifetimes above %s/%s (public) or %s/%s (confidential)",
+				days(MaxPublicRefreshIdle), days(MaxPublicRefreshAbsolute), days(MaxConfidentialRefreshIdle), days(MaxConfidentialRefreshAbsolute)),
+			FixHint: "public-refresh-idle, public-refresh-absolute, confidential-refresh-*; or latch client update ID --refresh-idle/--refresh-absolute",
+			check:   checkRefreshLifetimes,
+		},
+		{
+			ID: "refresh-grace-long", Severity: Warning, Ref: "RFC 9700 §4.14.2",
+			Summary: fmt.Sprintf("a client's refresh grace window is longer than %s", fmtDuration(MaxRefreshGrace)),
+			FixHint: "latch client update ID --refresh-grace 10s",
+			check:   checkGraceLong,
+		},
+		{
+			ID: "client-credentials-mixed", Severity: Warning, Ref: "RFC 9700 §4.15; OAuth 2.1 §7.4",
+			Summary: "one client has client_credentials and a user grant (authorization_code)",
+			FixHint: "a separate client for client_credentials; latch client update ID --grant-type authorization_code,refresh_token",
+			check:   checkMixedGrants,
+		},
+		{
+			ID: "confidential-loopback-redirect", Severity: Warning, Ref: "RFC 9700 §2.6; OAuth 2.1 §2.3.1, §8.4.2",
+			Summary: "in production (issuer not loopback), a confidential client has an http loopback redirect URI",
+			FixHint: "latch client update ID --redirect-uri https://…",
+			check:   checkConfidentialLoopback,
+		},
+		{
+			ID: "admin-listener-exposed", Severity: Warning, Ref: "Latch admin listener (README, Metrics)",
+			Summary: "admin-addr is not a loopback address: /metrics and /healthz are open to the network, the admin token travels in plain http",
+			FixHint: "admin-addr: 127.0.0.1:9090",
+			check:   checkAdminExposed,
+		},
+		{
+			ID: "key-rotation-overdue", Severity: Warning, Ref: "OIDC Core §10.1.1",
+			Summary: fmt.Sprintf("an active signing key is older than --key-max-age (default %s)", days(DefaultKeyMaxAge)),
+			FixHint: "latch keys rotate --alg ALG",
+			check:   checkKeyAge,
+		},
+		// Infos.
+		{
+			ID: "rs256-default", Severity: Info, Ref: "RFC 7518 §3.1; OIDC Discovery §3",
+			Summary: "signing-alg is RS256, about 3× the signing CPU of ES256 (a cost hint)",
+			FixHint: "signing-alg: ES256",
+			check:   checkRS256,
+		},
+		{
+			ID: "dpop-nonce-off", Severity: Info, Ref: "RFC 9449 §8, §11.2",
+			Summary: "clients require DPoP but dpop-nonce is off: proofs made in advance stay usable",
+			FixHint: "dpop-nonce: true",
+			check:   checkDPoPNonce,
+		},
+		{
+			ID: "no-active-key", Severity: Info, Ref: "OIDC Core §10.1.1",
+			Summary: "no active signing key for signing-alg yet",
+			FixHint: "start latch serve once (it creates the keys), or latch keys rotate --alg ALG",
+			check:   checkActiveKey,
+		},
+		{
+			ID: "dev-issuer", Severity: Info, Ref: "RFC 8414 §2",
+			Summary: "the issuer is a loopback URL (development); production-only rules are skipped",
+			FixHint: "issuer: https://id.example.com",
+			check:   checkDevIssuer,
+		},
+	}
+}
+
+const configSubject = "config"
+
+// --- configuration ---
+
+// issuerHTTP reports whether the issuer is refused for being plain http
+// on a host that is not loopback (config.Validate's rule).
+func issuerHTTP(c config.Config) bool {
+	u, err := url.Parse(c.Issuer)
+	return err == nil && u.Scheme == "http" && u.Hostname() != "" && !config.IsLoopback(u.Hostname())
+}
+
+// devIssuer reports whether the issuer is a loopback URL: a development
+// deployment, where rules about production do not apply.
+func devIssuer(c config.Config) bool {
+	u, err := url.Parse(c.Issuer)
+	return err == nil && u.Hostname() != "" && config.IsLoopback(u.Hostname())
+}
+
+// productionIssuer reports whether the issuer is a URL on a host that is
+// not loopback: a production deployment. Without a usable issuer (reported
+// by config-invalid) it is neither production nor development.
+func productionIssuer(c config.Config) bool {
+	u, err := url.Parse(c.Issuer)
+	return err == nil && u.Hostname() != "" && !config.IsLoopback(u.Hostname())
+}
+
+// adminNonLoopback reports whether the admin listener is enabled on an
+// address other hosts can reach (a non-loopback host or every
+// interface).
+func adminNonLoopback(c config.Config) bool {
+	if c.AdminAddr == "" {
+		return false
+	}
+	host, _, err := net.SplitHostPort(c.AdminAddr)
+	return err == nil && !config.IsLoopback(host)
+}
+
+func checkIssuerHTTP(in *Input, r *reporter) {
+	if issuerHTTP(in.Config) {
+		u, _ := url.Parse(in.Config.Issuer)
+		u.Scheme = "https"
+		u.Host = u.Hostname() // the http port is rarely the https one
+		r.add(configSubject, "issuer: "+u.String()+" (serve TLS with tls-cert/tls-key, or behind an https reverse proxy)",
+			"issuer %q is plain http on a host that is not loopback: codes, tokens and passwords cross the network in clear, and clients must refuse such an issuer", in.Config.Issuer)
+	}
+}
+
+func checkAdminOpen(in *Input, r *reporter) {
+	if adminNonLoopback(in.Config) && in.Config.AdminToken == "" {
+		r.add(configSubject, "admin-addr: 127.0.0.1:9090, or set admin-token (LATCH_ADMIN_TOKEN, at least 24 characters)",
+			"admin-addr %q is reachable from other hosts and admin-token is unset: latch serve refuses to start", in.Config.AdminAddr)
+	}
+}
+
+func checkConfigValid(in *Input, r *reporter) {
+	for _, p := range in.Config.Validate() {
+		// Reported by their own rules above, with a better fix.
+		if p.Key == "issuer" && issuerHTTP(in.Config) || p.Key == "admin-addr" && adminNonLoopback(in.Config) && in.Config.AdminToken == "" {
+			continue
+		}
+		env := "LATCH_" + strings.ToUpper(strings.ReplaceAll(p.Key, "-", "_"))
+		r.add(configSubject, fmt.Sprintf("%s: a valid value (flag --%s, variable %s); `latch config check FILE` lists every problem", p.Key, p.Key, env),
+			"%s: %s", p.Key, p.Message)
+	}
+}
+
+func checkAdminExposed(in *Input, r *reporter) {
+	if adminNonLoopback(in.Config) && in.Config.AdminToken != "" {
+		r.add(configSubject, "admin-addr: 127.0.0.1:9090 (scrape metrics over a private network or through a TLS proxy)",
+			"admin-addr %q is reachable from other hosts: /metrics and /healthz answer without a token, and the admin token travels in plain http", in.Config.AdminAddr)
+	}
+}
+
+func checkRS256(in *Input, r *reporter) {
+	if in.Config.SigningAlg == token.RS256 {
+		r.add(configSubject, "signing-alg: ES256 (or EdDSA); a client that needs RS256 ID tokens keeps them with latch client update ID --id-token-alg RS256",
+			"every token is signed with RS256: about 3× the CPU of ES256 per signature, and 256-byte signatures; clients and resource servers that verify through the JWKS accept ES256 and EdDSA as well")
+	}
+}
+
+func checkDPoPNonce(in *Input, r *reporter) {
+	if in.Config.DPoPNonce {
+		return
+	}
+	var ids []string
+	for _, c := range in.Clients {
+		if c.RequireDPoP {
+			ids = append(ids, c.ID)
+		}
+	}
+	if len(ids) > 0 {
+		r.add(configSubject, "dpop-nonce: true",
+			"DPoP is required (clients %s), but proofs carry no server nonce: a proof made in advance (e.g. by injected JavaScript) stays usable within its iat window", strings.Join(ids, ", "))
+	}
+}
+
+func checkDevIssuer(in *Input, r *reporter) {
+	if devIssuer(in.Config) {
+		r.add(configSubject, "issuer: https://id.example.com (your public URL)",
+			"issuer %q is a loopback URL: right for latch dev, unreachable for clients on other machines; confidential-loopback-redirect was not checked", in.Config.Issuer)
+	}
+}
+
+// --- clients ---
+
+func clientSubject(c store.Client) string { return "client " + c.ID }
+
+func hasGrant(c store.Client, g oauth.GrantType) bool {
+	return slices.Contains(c.GrantTypes, string(g))
+}
+
+// httpsRedirects returns c's https redirect URIs.
+func httpsRedirects(c store.Client) []string {
+	var out []string
+	for _, u := range c.RedirectURIs {
+		if strings.HasPrefix(u, "https://") {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// isSPA reports whether c looks like a browser-based application
+// (RFC 10017): a public client of the authorization code grant with an
+// https redirect URI. A native app using claimed https URLs (RFC 8252
+// §7.2) looks the same; the findings say so.
+func isSPA(c store.Client) bool {
+	return c.Public && hasGrant(c, oauth.GrantAuthorizationCode) && len(httpsRedirects(c)) > 0
+}
+
+// refreshLifetimes returns the refresh idle timeout and absolute lifetime
+// c gets: its own, else the configured default for its type. It mirrors
+// the server's rule (internal/server/token.go refreshLifetimes).
+func refreshLifetimes(cfg config.Config, c store.Client) (idle, absolute time.Duration) {
+	if c.Public {
+		idle, absolute = cfg.PublicRefreshIdle, cfg.PublicRefreshAbsolute
+	} else {
+		idle, absolute = cfg.ConfidentialRefreshIdle, cfg.ConfidentialRefreshAbsolute
+	}
+	if c.RefreshIdle > 0 {
+		idle = c.RefreshIdle
+	}
+	if c.RefreshAbsolute > 0 {
+		absolute = c.RefreshAbsolute
+	}
+	return idle, absolute
+}
+
+// rotationDefeated reports whether c's grace window covers its whole
+// refresh idle timeout while nothing else binds its refresh tokens.
+func rotationDefeated(cfg config.Config, c store.Client) bool {
+	if !c.Public || c.RequireDPoP || !hasGrant(c, oauth.GrantRefreshToken) || c.RefreshGrace <= 0 {
+		return false
+	}
+	idle, _ := refreshLifetimes(cfg, c)
+	return c.RefreshGrace >= idle
+}
+
+func checkRotationDefeated(in *Input, r *reporter) {
+	for _, c := range in.Clients {
+		if rotationDefeated(in.Config, c) {
+			idle, _ := refreshLifetimes(in.Config, c)
+			r.add(clientSubject(c), fmt.Sprintf("latch client update %s --refresh-grace 10s (or --require-dpop once the client sends DPoP proofs)", c.ID),
+				"refresh grace %s is not shorter than the refresh idle timeout %s: a stolen, already rotated refresh token is always inside the grace window, so reuse is never detected; a public client's refresh tokens MUST be rotated or sender-constrained",
+				fmtDuration(c.RefreshGrace), fmtDuration(idle))
+		}
+	}
+}
+
+// origin returns the origin (RFC 6454) of an absolute http(s) URL as
+// browsers send it, or "".
+func origin(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	o, err := registration.NormalizeOrigin(u.Scheme + "://" + u.Host)
+	if err != nil {
+		return ""
+	}
+	return o
+}
+
+func checkSPAOrigin(in *Input, r *reporter) {
+	issuer := origin(in.Config.Issuer)
+	for _, c := range in.Clients {
+		if !isSPA(c) || len(c.AllowedOrigins) > 0 {
+			continue
+		}
+		// The origins the app runs on, other than Latch's own: an app
+		// served from the issuer's origin needs no CORS (RFC 10017
+		// §6.3.3.4).
+		var origins []string
+		for _, u := range httpsRedirects(c) {
+			if o := origin(u); o != "" && o != issuer && !slices.Contains(origins, o) {
+				origins = append(origins, o)
+			}
+		}
+		if len(origins) == 0 {
+			continue
+		}
+		fix := fmt.Sprintf("latch client update %s --allowed-origin %s", c.ID, strings.Join(origins, ","))
+		r.add(clientSubject(c), fix,
+			"public client with https redirect URIs but no allowed origin: if it is a browser app, its token requests fail CORS (the app sees \"Failed to fetch\"); a native app using claimed https URLs needs none")
+	}
+}
+
+func checkPublicDPoP(in *Input, r *reporter) {
+	for _, c := range in.Clients {
+		if c.Public && hasGrant(c, oauth.GrantAuthorizationCode) && !c.RequireDPoP {
+			r.add(clientSubject(c), fmt.Sprintf("latch client update %s --require-dpop (once the client sends DPoP proofs; README, DPoP)", c.ID),
+				"the client may use DPoP but is not required to: its access and refresh tokens can be bearer tokens, usable by whoever steals them")
+		}
+	}
+}
+
+func checkSPALogout(in *Input, r *reporter) {
+	for _, c := range in.Clients {
+		if isSPA(c) && hasGrant(c, oauth.GrantRefreshToken) && !c.RevokeRefreshOnLogout {
+			r.add(clientSubject(c), fmt.Sprintf("latch client update %s --revoke-refresh-on-logout", c.ID),
+				"the browser app's refresh tokens stay valid after the user logs out of Latch; RFC 10017 asks to link them to the user's session")
+		}
+	}
+}
+
+func checkRefreshLifetimes(in *Input, r *reporter) {
+	cfg := in.Config
+	for _, b := range []struct {
+		key string
+		v   time.Duration
+		max time.Duration
+	}{
+		{"public-refresh-idle", cfg.PublicRefreshIdle, MaxPublicRefreshIdle},
+		{"public-refresh-absolute", cfg.PublicRefreshAbsolute, MaxPublicRefreshAbsolute},
+		{"confidential-refresh-idle", cfg.ConfidentialRefreshIdle, MaxConfidentialRefreshIdle},
+		{"confidential-refresh-absolute", cfg.ConfidentialRefreshAbsolute, MaxConfidentialRefreshAbsolute},
+	} {
+		if b.v > b.max {
+			r.add(configSubject, fmt.Sprintf("%s: %s", b.key, fmtDuration(b.max)),
+				"%s is %s, above the recommended %s: a stolen refresh token stays usable that long", b.key, fmtDuration(b.v), fmtDuration(b.max))
+		}
+	}
+	for _, c := range in.Clients {
+		if !hasGrant(c, oauth.GrantRefreshToken) {
+			continue
+		}
+		maxIdle, maxAbs := MaxConfidentialRefreshIdle, MaxConfidentialRefreshAbsolute
+		if c.Public {
+			maxIdle, maxAbs = MaxPublicRefreshIdle, MaxPublicRefreshAbsolute
+		}
+		// Only the client's own values: the defaults are reported above.
+		if c.RefreshIdle > maxIdle {
+			r.add(clientSubject(c), fmt.Sprintf("latch client update %s --refresh-idle %s", c.ID, fmtDuration(maxIdle)),
+				"refresh idle timeout %s is above the recommended %s for a %s client", fmtDuration(c.RefreshIdle), fmtDuration(maxIdle), registration.ClientType(c))
+		}
+		if c.RefreshAbsolute > maxAbs {
+			r.add(clientSubject(c), fmt.Sprintf("latch client update %s --refresh-absolute %s", c.ID, fmtDuration(maxAbs)),
+				"refresh absolute lifetime %s is above the recommended %s for a %s client", fmtDuration(c.RefreshAbsolute), fmtDuration(maxAbs), registration.ClientType(c))
+		}
+	}
+}
+
+func checkGraceLong(in *Input, r *reporter) {
+	for _, c := range in.Clients {
+		// A defeated rotation is already an error; one finding is enough.
+		if hasGrant(c, oauth.GrantRefreshToken) && c.RefreshGrace > MaxRefreshGrace && !rotationDefeated(in.Config, c) {
+			r.add(clientSubject(c), fmt.Sprintf("latch client update %s --refresh-grace 10s", c.ID),
+				"refresh grace %s: for that long after a rotation, a replayed refresh token returns the successor instead of revoking the grant (reuse detection is blind)", fmtDuration(c.RefreshGrace))
+		}
+	}
+}
+
+func checkMixedGrants(in *Input, r *reporter) {
+	for _, c := range in.Clients {
+		if !hasGrant(c, oauth.GrantClientCredentials) || !hasGrant(c, oauth.GrantAuthorizationCode) {
+			continue
+		}
+		var user []string
+		for _, g := range c.GrantTypes {
+			if g != string(oauth.GrantClientCredentials) {
+				user = append(user, g)
+			}
+		}
+		fix := fmt.Sprintf("latch client create --id %s-service --confidential --grant-type client_credentials (with its scopes and audiences), then latch client update %s --grant-type %s",
+			c.ID, c.ID, strings.Join(user, ","))
+		r.add(clientSubject(c), fix,
+			"the client gets tokens for users (sub = the user) and for itself (sub = %q) with one secret: a resource server that does not tell them apart may take the client's own token for a user's, and one leaked secret yields both", c.ID)
+	}
+}
+
+func checkConfidentialLoopback(in *Input, r *reporter) {
+	if !productionIssuer(in.Config) {
+		return
+	}
+	for _, c := range in.Clients {
+		if c.Public {
+			continue
+		}
+		var loop []string
+		for _, u := range c.RedirectURIs {
+			// Registration allows http only on loopback hosts.
+			if strings.HasPrefix(u, "http://") {
+				loop = append(loop, u)
+			}
+		}
+		if len(loop) == 0 {
+			continue
+		}
+		keep := httpsRedirects(c)
+		fix := fmt.Sprintf("latch client update %s --redirect-uri %s", c.ID, strings.Join(keep, ","))
+		if len(keep) == 0 {
+			fix = fmt.Sprintf("latch client update %s --redirect-uri https://… (or register the native app as its own --public client)", c.ID)
+		}
+		r.add(clientSubject(c), fix,
+			"confidential client with http loopback redirect URI %s in production: http redirect URIs are only for native apps using loopback redirection; on a web client it is likely a development leftover", strings.Join(loop, ", "))
+	}
+}
+
+// --- keys ---
+
+func checkKeyAge(in *Input, r *reporter) {
+	for _, k := range in.Keys {
+		if k.Status != token.StatusActive || k.CreatedAt.IsZero() {
+			continue
+		}
+		if age := in.Now.Sub(k.CreatedAt); age > in.KeyMaxAge {
+			r.add("key "+k.ID, "latch keys rotate --alg "+k.Alg,
+				"active %s key created %s, %s ago: older than %s", k.Alg, k.CreatedAt.UTC().Format(time.DateOnly), days(age), days(in.KeyMaxAge))
+		}
+	}
+}
+
+func checkActiveKey(in *Input, r *reporter) {
+	alg := in.Config.SigningAlg
+	if !slices.Contains(token.Algorithms(), alg) {
+		return // config-invalid reports it
+	}
+	for _, k := range in.Keys {
+		if k.Alg == alg && k.Status == token.StatusActive {
+			return
+		}
+	}
+	r.add(configSubject, "start latch serve once (it creates the keys), or latch keys rotate --alg "+alg,
+		"no active %s signing key yet", alg)
+}
+
+// fmtDuration formats d as the CLI flags accept it ("10s", "168h").
+func fmtDuration(d time.Duration) string { return registration.FormatDuration(d) }
+
+// days formats d in whole days ("90d"), for ages and long bounds.
+func days(d time.Duration) string { return fmt.Sprintf("%dd", int(d/(24*time.Hour))) }

@@ -1,0 +1,304 @@
+package doctor
+
+import (
+	"encoding/json"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchauth/latch/internal/config"
+	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/token"
+)
+
+var now = time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+
+// cleanInput is a production deployment that follows every rule: each
+// case below breaks exactly one thing.
+func cleanInput() Input {
+	cfg := config.Default()
+	cfg.Issuer = "https://id.example.com"
+	cfg.KeyEncryptionSecret = strings.Repeat("s", 40)
+	cfg.SigningAlg = token.ES256
+	cfg.DPoPNonce = true
+	code := []string{"authorization_code", "refresh_token"}
+	return Input{
+		Config: cfg,
+		Clients: []store.Client{
+			{ID: "spa", Public: true, RedirectURIs: []string{"https://app.example.com/callback"},
+				AllowedOrigins: []string{"https://app.example.com"}, GrantTypes: code, RequireDPoP: true, RevokeRefreshOnLogout: true},
+			{ID: "native", Public: true, RedirectURIs: []string{"http://127.0.0.1/callback", "com.example.app:/cb"}, GrantTypes: code, RequireDPoP: true},
+			{ID: "web", RedirectURIs: []string{"https://web.example.com/callback"}, GrantTypes: code, RefreshGrace: 10 * time.Second},
+			{ID: "service", GrantTypes: []string{"client_credentials"}},
+		},
+		Keys: []token.KeyInfo{
+			{ID: "es", Alg: token.ES256, Status: token.StatusActive, CreatedAt: now.Add(-10 * 24 * time.Hour)},
+			{ID: "rs", Alg: token.RS256, Status: token.StatusActive, CreatedAt: now.Add(-10 * 24 * time.Hour)},
+			{ID: "old", Alg: token.RS256, Status: token.StatusExpired, CreatedAt: now.Add(-400 * 24 * time.Hour)},
+		},
+		Now: now,
+	}
+}
+
+// client returns a pointer to the client of in with that ID.
+func client(t *testing.T, in *Input, id string) *store.Client {
+	t.Helper()
+	i := slices.IndexFunc(in.Clients, func(c store.Client) bool { return c.ID == id })
+	if i < 0 {
+		t.Fatalf("no client %q", id)
+	}
+	return &in.Clients[i]
+}
+
+func TestCleanDeploymentHasNoFindings(t *testing.T) {
+	if got := Check(cleanInput()); len(got) != 0 {
+		t.Fatalf("Check(clean) = %s, want none", dump(got))
+	}
+}
+
+// TestRules breaks one thing per case and expects exactly n findings of
+// the rule (0: the rule must stay quiet, e.g. a near miss).
+func TestRules(t *testing.T) {
+	tests := []struct {
+		rule, name string
+		mutate     func(t *testing.T, in *Input)
+		want       int
+	}{
+		{"issuer-not-https", "http public host", func(t *testing.T, in *Input) { in.Config.Issuer = "http://id.example.com:8080" }, 1},
+		{"issuer-not-https", "http loopback is dev", func(t *testing.T, in *Input) { in.Config.Issuer = "http://localhost:8080" }, 0},
+		{"issuer-not-https", "http 127.0.0.1 is dev", func(t *testing.T, in *Input) { in.Config.Issuer = "http://127.0.0.1:8080" }, 0},
+
+		{"admin-listener-open", "all interfaces without token", func(t *testing.T, in *Input) { in.Config.AdminAddr = ":9090" }, 1},
+		{"admin-listener-open", "public address without token", func(t *testing.T, in *Input) { in.Config.AdminAddr = "10.0.0.5:9090" }, 1},
+		{"admin-listener-open", "with token", func(t *testing.T, in *Input) {
+			in.Config.AdminAddr, in.Config.AdminToken = ":9090", strings.Repeat("t", 32)
+		}, 0},
+		{"admin-listener-open", "disabled", func(t *testing.T, in *Input) { in.Config.AdminAddr = "" }, 0},
+		{"admin-listener-open", "localhost", func(t *testing.T, in *Input) { in.Config.AdminAddr = "localhost:9090" }, 0},
+
+		{"config-invalid", "short secret", func(t *testing.T, in *Input) { in.Config.KeyEncryptionSecret = "short" }, 1},
+		{"config-invalid", "two problems", func(t *testing.T, in *Input) { in.Config.CodeTTL, in.Config.LogLevel = 5*time.Minute, "loud" }, 2},
+		{"config-invalid", "http issuer is its own rule", func(t *testing.T, in *Input) { in.Config.Issuer = "http://id.example.com" }, 0},
+		{"config-invalid", "open admin is its own rule", func(t *testing.T, in *Input) { in.Config.AdminAddr = ":9090" }, 0},
+		{"config-invalid", "issuer with a slash is not", func(t *testing.T, in *Input) { in.Config.Issuer = "https://id.example.com/" }, 1},
+
+		{"refresh-rotation-defeated", "grace equals idle", func(t *testing.T, in *Input) {
+			c := client(t, in, "native")
+			c.RequireDPoP, c.RefreshGrace, c.RefreshIdle = false, time.Hour, time.Hour
+		}, 1},
+		{"refresh-rotation-defeated", "grace above default idle", func(t *testing.T, in *Input) {
+			c := client(t, in, "native")
+			c.RequireDPoP, c.RefreshGrace = false, 48*time.Hour
+		}, 1},
+		{"refresh-rotation-defeated", "DPoP binds the tokens", func(t *testing.T, in *Input) {
+			client(t, in, "native").RefreshGrace = 48 * time.Hour
+		}, 0},
+		{"refresh-rotation-defeated", "confidential client", func(t *testing.T, in *Input) {
+			client(t, in, "web").RefreshGrace = 800 * time.Hour
+		}, 0},
+		{"refresh-rotation-defeated", "grace below idle", func(t *testing.T, in *Input) {
+			c := client(t, in, "native")
+			c.RequireDPoP, c.RefreshGrace = false, 23*time.Hour
+		}, 0},
+
+		{"spa-no-allowed-origin", "SPA without origin", func(t *testing.T, in *Input) { client(t, in, "spa").AllowedOrigins = nil }, 1},
+		{"spa-no-allowed-origin", "served from the issuer's origin", func(t *testing.T, in *Input) {
+			c := client(t, in, "spa")
+			c.AllowedOrigins, c.RedirectURIs = nil, []string{"https://id.example.com/app/callback"}
+		}, 0},
+		{"spa-no-allowed-origin", "one redirect elsewhere", func(t *testing.T, in *Input) {
+			c := client(t, in, "spa")
+			c.AllowedOrigins, c.RedirectURIs = nil, []string{"https://id.example.com/app/callback", "https://app.example.com/cb"}
+		}, 1},
+		{"spa-no-allowed-origin", "native app with loopback", func(t *testing.T, in *Input) { client(t, in, "native").AllowedOrigins = nil }, 0},
+		{"spa-no-allowed-origin", "confidential https client", func(t *testing.T, in *Input) { client(t, in, "web").AllowedOrigins = nil }, 0},
+
+		{"public-client-no-dpop", "SPA", func(t *testing.T, in *Input) { client(t, in, "spa").RequireDPoP = false }, 1},
+		{"public-client-no-dpop", "native", func(t *testing.T, in *Input) { client(t, in, "native").RequireDPoP = false }, 1},
+		{"public-client-no-dpop", "confidential", func(t *testing.T, in *Input) { client(t, in, "web").RequireDPoP = false }, 0},
+
+		{"spa-refresh-outlives-logout", "SPA", func(t *testing.T, in *Input) { client(t, in, "spa").RevokeRefreshOnLogout = false }, 1},
+		{"spa-refresh-outlives-logout", "SPA without refresh tokens", func(t *testing.T, in *Input) {
+			c := client(t, in, "spa")
+			c.RevokeRefreshOnLogout, c.GrantTypes = false, []string{"authorization_code"}
+		}, 0},
+
+		{"refresh-lifetime-long", "public absolute default", func(t *testing.T, in *Input) { in.Config.PublicRefreshAbsolute = 60 * 24 * time.Hour }, 1},
+		{"refresh-lifetime-long", "public at the bound", func(t *testing.T, in *Input) { in.Config.PublicRefreshAbsolute = MaxPublicRefreshAbsolute }, 0},
+		{"refresh-lifetime-long", "confidential defaults", func(t *testing.T, in *Input) {
+			in.Config.ConfidentialRefreshIdle, in.Config.ConfidentialRefreshAbsolute = 100*24*time.Hour, 400*24*time.Hour
+		}, 2},
+		{"refresh-lifetime-long", "SPA's own idle and absolute", func(t *testing.T, in *Input) {
+			c := client(t, in, "spa")
+			c.RefreshIdle, c.RefreshAbsolute = 8*24*time.Hour, 31*24*time.Hour
+		}, 2},
+		{"refresh-lifetime-long", "confidential client within its bounds", func(t *testing.T, in *Input) {
+			client(t, in, "web").RefreshAbsolute = 31 * 24 * time.Hour
+		}, 0},
+		{"refresh-lifetime-long", "no refresh grant", func(t *testing.T, in *Input) {
+			client(t, in, "service").RefreshAbsolute = 1000 * 24 * time.Hour
+		}, 0},
+
+		{"refresh-grace-long", "web 5m", func(t *testing.T, in *Input) { client(t, in, "web").RefreshGrace = 5 * time.Minute }, 1},
+		{"refresh-grace-long", "at the bound", func(t *testing.T, in *Input) { client(t, in, "web").RefreshGrace = MaxRefreshGrace }, 0},
+		{"refresh-grace-long", "defeated rotation is reported once", func(t *testing.T, in *Input) {
+			c := client(t, in, "native")
+			c.RequireDPoP, c.RefreshGrace = false, 48*time.Hour
+		}, 0},
+
+		{"client-credentials-mixed", "code plus client credentials", func(t *testing.T, in *Input) {
+			c := client(t, in, "web")
+			c.GrantTypes = append(c.GrantTypes, "client_credentials")
+		}, 1},
+
+		{"confidential-loopback-redirect", "in production", func(t *testing.T, in *Input) {
+			c := client(t, in, "web")
+			c.RedirectURIs = append(c.RedirectURIs, "http://localhost:8000/cb")
+		}, 1},
+		{"confidential-loopback-redirect", "no issuer: unknown", func(t *testing.T, in *Input) {
+			in.Config.Issuer = ""
+			c := client(t, in, "web")
+			c.RedirectURIs = append(c.RedirectURIs, "http://localhost:8000/cb")
+		}, 0},
+		{"confidential-loopback-redirect", "in development", func(t *testing.T, in *Input) {
+			in.Config.Issuer = "http://localhost:8080"
+			c := client(t, in, "web")
+			c.RedirectURIs = append(c.RedirectURIs, "http://localhost:8000/cb")
+		}, 0},
+
+		{"admin-listener-exposed", "token on all interfaces", func(t *testing.T, in *Input) {
+			in.Config.AdminAddr, in.Config.AdminToken = "0.0.0.0:9090", strings.Repeat("t", 32)
+		}, 1},
+		{"admin-listener-exposed", "loopback with token", func(t *testing.T, in *Input) {
+			in.Config.AdminToken = strings.Repeat("t", 32)
+		}, 0},
+		{"admin-listener-exposed", "IPv6 loopback", func(t *testing.T, in *Input) {
+			in.Config.AdminAddr, in.Config.AdminToken = "[::1]:9090", strings.Repeat("t", 32)
+		}, 0},
+
+		{"key-rotation-overdue", "active key 100 days old", func(t *testing.T, in *Input) {
+			in.Keys[0].CreatedAt = now.Add(-100 * 24 * time.Hour)
+		}, 1},
+		{"key-rotation-overdue", "threshold from the flag", func(t *testing.T, in *Input) { in.KeyMaxAge = 5 * 24 * time.Hour }, 2},
+		{"key-rotation-overdue", "expired keys do not count", func(t *testing.T, in *Input) { in.Keys = in.Keys[2:] }, 0},
+
+		{"rs256-default", "RS256", func(t *testing.T, in *Input) { in.Config.SigningAlg = token.RS256 }, 1},
+		{"rs256-default", "EdDSA", func(t *testing.T, in *Input) { in.Config.SigningAlg = token.EdDSA }, 0},
+
+		{"dpop-nonce-off", "DPoP clients, no nonce", func(t *testing.T, in *Input) { in.Config.DPoPNonce = false }, 1},
+		{"dpop-nonce-off", "no DPoP client", func(t *testing.T, in *Input) {
+			in.Config.DPoPNonce = false
+			client(t, in, "spa").RequireDPoP = false
+			client(t, in, "native").RequireDPoP = false
+		}, 0},
+
+		{"no-active-key", "no keys at all", func(t *testing.T, in *Input) { in.Keys = nil }, 1},
+		{"no-active-key", "only another alg", func(t *testing.T, in *Input) { in.Config.SigningAlg = token.EdDSA }, 1},
+
+		{"dev-issuer", "localhost", func(t *testing.T, in *Input) { in.Config.Issuer = "http://localhost:8080" }, 1},
+		{"dev-issuer", "public https", func(t *testing.T, in *Input) {}, 0},
+	}
+	covered := map[string]bool{}
+	for _, tt := range tests {
+		t.Run(tt.rule+"/"+tt.name, func(t *testing.T) {
+			in := cleanInput()
+			tt.mutate(t, &in)
+			got := Check(in)
+			n := 0
+			for _, f := range got {
+				if f.Rule == tt.rule {
+					n++
+				}
+			}
+			if n != tt.want {
+				t.Errorf("%d findings of %s, want %d; all findings: %s", n, tt.rule, tt.want, dump(got))
+			}
+		})
+		if tt.want > 0 {
+			covered[tt.rule] = true
+		}
+	}
+	for _, r := range Rules() {
+		if !covered[r.ID] {
+			t.Errorf("rule %s has no case that fires it", r.ID)
+		}
+	}
+}
+
+func TestFindingFields(t *testing.T) {
+	in := cleanInput()
+	c := client(t, &in, "spa")
+	c.AllowedOrigins = nil
+	c.RedirectURIs = []string{"https://app.example.com/callback", "https://APP.example.com:443/other", "https://beta.example.com:8443/cb"}
+	got := Check(in)
+	if len(got) != 1 {
+		t.Fatalf("Check = %s, want one finding", dump(got))
+	}
+	want := Finding{
+		Severity: Warning, Rule: "spa-no-allowed-origin", Ref: "RFC 10017 §6.3.3.4", Subject: "client spa",
+		Fix: "latch client update spa --allowed-origin https://app.example.com,https://beta.example.com:8443",
+	}
+	f := got[0]
+	f.Message = ""
+	if f != want {
+		t.Errorf("finding = %+v, want %+v", f, want)
+	}
+}
+
+func TestOrderErrorsFirst(t *testing.T) {
+	in := cleanInput()
+	in.Config.SigningAlg = token.RS256                     // info
+	client(t, &in, "spa").AllowedOrigins = nil             // warning
+	in.Config.Issuer = "http://id.example.com"             // error
+	client(t, &in, "native").RevokeRefreshOnLogout = false // not a SPA: nothing
+	got := Check(in)
+	var sev []Severity
+	for _, f := range got {
+		sev = append(sev, f.Severity)
+	}
+	if !slices.IsSortedFunc(sev, func(a, b Severity) int { return int(b - a) }) || len(sev) != 3 {
+		t.Errorf("severities %v: want 3 findings, errors first", sev)
+	}
+	if !HasErrors(got) || HasErrors(got[1:]) {
+		t.Errorf("HasErrors wrong for %s", dump(got))
+	}
+}
+
+func TestClientOrderDoesNotMatter(t *testing.T) {
+	in := cleanInput()
+	for i := range in.Clients {
+		in.Clients[i].RequireDPoP = false
+	}
+	a := dump(Check(in))
+	slices.Reverse(in.Clients)
+	if b := dump(Check(in)); a != b {
+		t.Errorf("findings depend on client order:\n%s\n%s", a, b)
+	}
+}
+
+// TestREADMEListsEveryRule keeps the README's rule table in step with
+// the rules: each id, its severity and its reference appear on one row.
+func TestREADMEListsEveryRule(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	for _, r := range Rules() {
+		i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "| `"+r.ID+"` |") })
+		if i < 0 {
+			t.Errorf("README: no row for rule %s", r.ID)
+			continue
+		}
+		if !strings.Contains(lines[i], "| "+r.Severity.String()+" |") || !strings.Contains(lines[i], r.Ref) {
+			t.Errorf("README row for %s does not say %s and %q: %s", r.ID, r.Severity, r.Ref, lines[i])
+		}
+	}
+}
+
+func dump(fs []Finding) string {
+	b, _ := json.MarshalIndent(fs, "", "  ")
+	return string(b)
+}
