@@ -9,10 +9,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/latchauth/latch/examples/spa"
 	"github.com/latchauth/latch/internal/config"
+	"github.com/latchauth/latch/internal/oauth"
 )
 
 // How `latch dev` shows the examples, and why it links only the SPA:
@@ -65,7 +67,7 @@ type devExamples struct {
 func listenExamples(cfg config.Config, f *exampleFlags) (*devExamples, error) {
 	// Browsers give crypto.subtle (PKCE's SHA-256) and Web Locks only to
 	// secure contexts: https or loopback; verify wants the same of the issuer.
-	if u, err := url.Parse(cfg.Issuer); err == nil && u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+	if u, err := url.Parse(cfg.Issuer); err == nil && u.Scheme == "http" && !oauth.IsLoopbackHost(strings.ToLower(u.Hostname())) {
 		return nil, usageErrorf("dev: the example apps need an https or loopback issuer, not %s; add --examples=false", cfg.Issuer)
 	}
 	api, err := url.Parse(f.apiURL)
@@ -96,11 +98,6 @@ func listenLocal(addr string) (net.Listener, string, error) {
 		host = "localhost"
 	}
 	return ln, "http://" + net.JoinHostPort(host, port), nil
-}
-
-func isLoopbackHost(h string) bool {
-	ip := net.ParseIP(h)
-	return h == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 // start serves the SPA once Latch is up.
