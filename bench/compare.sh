@@ -4,13 +4,13 @@
 #
 #   bench/compare.sh [--alg ES256] [--concurrency 64] [--duration 20s] [--workloads W1,W2,W3,W4]
 #
-# Latch is spawned by `latch bench` (child `latch serve`, temporary SQLite);
+# Latch is spawned by `latch-bench` (child `latch serve`, temporary SQLite);
 # oidc-provider runs bench/oidc-provider/server.js (in-memory adapter). The
 # workloads alternate between the two servers (W1 Latch, W1 oidc-provider,
 # W2 Latch, ...), so that a change in the machine's load during the run
 # weighs on both alike. Results go to $OUT (default: a temporary directory):
 # latch-W1.json, oidc-provider-W1.json, ... and ratio.txt. LATCH=path uses
-# that latch binary instead of building one.
+# that latch binary instead of building one (latch-bench is always built).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,10 +31,14 @@ mkdir -p "$out"
 
 latch=${LATCH:-}
 if [ -z "$latch" ]; then
-  echo "== building latch"
-  go build -o "$out/latch" ./cmd/latch
+  echo "== building latch and latch-bench"
+  go build -o "$out/" ./cmd/latch ./cmd/latch-bench
   latch=$out/latch
+else
+  echo "== building latch-bench"
+  go build -o "$out/" ./cmd/latch-bench
 fi
+bench=$out/latch-bench
 
 echo "== installing oidc-provider (npm ci)"
 if [ ! -d bench/oidc-provider/node_modules ]; then
@@ -59,10 +63,10 @@ common=(--concurrency "$concurrency" --duration "$duration" --warmup "$warmup")
 echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for w in ${workloads//,/ }; do
   echo "== $w: latch"
-  "$latch" bench --alg "$alg" --workloads "$w" "${common[@]}" --json "$out/latch-$w.json" | tail -n +2 | grep -E "^ *$w " || true
+  "$bench" --latch "$latch" --alg "$alg" --workloads "$w" "${common[@]}" --json "$out/latch-$w.json" | tail -n +2 | grep -E "^ *$w " || true
   echo "== $w: oidc-provider"
   LATCH_BENCH_CLIENT_SECRET=$(field client_secret) LATCH_BENCH_PASSWORD=$(field password) \
-    "$latch" bench --target "$(field issuer)" --workloads "$w" "${common[@]}" \
+    "$bench" --target "$(field issuer)" --workloads "$w" "${common[@]}" \
       --client-id "$(field client_id)" --cc-scope api:read \
       --public-client-id "$(field public_client_id)" --redirect-uri "$(field redirect_uri)" \
       --username "$(field username)" --server-pid "$node_pid" --json "$out/oidc-provider-$w.json" | grep -E "^ *$w " || true

@@ -1,6 +1,7 @@
-// Harness of Latch's browser tests. It builds `latch dev` from this
-// checkout, starts it on free ports with a throw-away SQLite database (the
-// example SPA and API included), drives Debian's chromium through
+// Harness of Latch's browser tests. It builds `latch dev` and the example
+// API from this checkout, starts them on free ports with a throw-away
+// SQLite database (`latch dev` serves the example SPA; the API is its own
+// process, as in scripts/demo), drives Debian's chromium through
 // playwright-core, and tears everything down.
 //
 // Use it from a *.test.js file:
@@ -87,8 +88,8 @@ export function spawnLogged(bin, args, { env = {}, name = path.basename(bin) } =
   };
 }
 
-/** Polls url until it answers 200, the process exits, or the deadline passes. */
-export async function waitForHTTP(url, { child, timeout = 60_000 } = {}) {
+/** Polls url until it answers 200 (or the status `want`), the process exits, or the deadline passes. */
+export async function waitForHTTP(url, { child, timeout = 60_000, want = 200 } = {}) {
   const deadline = Date.now() + timeout;
   let last = '';
   let exited = false;
@@ -97,7 +98,7 @@ export async function waitForHTTP(url, { child, timeout = 60_000 } = {}) {
     if (exited) throw new Error(`${child.name} exited before ${url} answered:\n${child.output()}`);
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      if (res.ok) return;
+      if (res.status === want) return;
       last = `status ${res.status}`;
     } catch (err) {
       last = err.message;
@@ -108,15 +109,19 @@ export async function waitForHTTP(url, { child, timeout = 60_000 } = {}) {
 }
 
 /**
- * Builds and starts `latch dev` with the example SPA and API, all on free
- * localhost ports, with a fresh database in a temporary directory.
+ * Builds and starts `latch dev` with the example SPA, and the example API
+ * as its own process, all on free localhost ports, with a fresh database
+ * in a temporary directory.
  * Returns { issuer, spaURL, apiURL, dir, bin, output(), stop() }; the
  * database is sqlite:DIR/data/latch.db (for `latch client create` etc.).
  */
 export async function startLatch({ args = [], env = {} } = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'latch-e2e-'));
   // $LATCH_BIN: a prebuilt latch binary, instead of building this checkout.
-  const bin = process.env.LATCH_BIN || await goBuild('./cmd/latch', dir);
+  const [bin, apiBin] = await Promise.all([
+    process.env.LATCH_BIN || goBuild('./cmd/latch', dir),
+    goBuild('./examples/api/cmd/api', dir),
+  ]);
   const [port, spaPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const issuer = `http://localhost:${port}`;
   const spaURL = `http://localhost:${spaPort}`;
@@ -126,20 +131,26 @@ export async function startLatch({ args = [], env = {} } = {}) {
     '--db', `sqlite:${path.join(dir, 'data', 'latch.db')}`,
     '--addr', `localhost:${port}`, '--issuer', issuer,
     '--admin-addr=', // no admin listener: nothing here uses it, and its default port may be taken
-    '--spa-addr', `localhost:${spaPort}`, '--api-addr', `localhost:${apiPort}`,
+    '--spa-addr', `localhost:${spaPort}`, '--api-url', apiURL,
     ...args,
   ], { env, name: 'latch dev' });
+  let api = null;
   const latch = {
     issuer, spaURL, apiURL, dir, bin, bin, // bin: the latch binary (for CLI calls against dir's database)
-    output: child.output,
+    output: (n) => child.output(n) + (api ? '\n[example API]\n' + api.output(10) : ''),
     async stop() {
+      await api?.stop();
       await child.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
   try {
     await waitForHTTP(`${issuer}/.well-known/openid-configuration`, { child });
-    await waitForHTTP(`${spaURL}/config.js`, { child }); // the examples start once Latch listens
+    await waitForHTTP(`${spaURL}/config.js`, { child }); // the SPA starts once Latch listens
+    api = spawnLogged(apiBin, [
+      '--issuer', issuer, '--audience', apiURL, '--addr', `localhost:${apiPort}`, '--origin', spaURL,
+    ], { name: 'example API' });
+    await waitForHTTP(`${apiURL}/api/messages`, { child: api, want: 401 }); // no token: 401
   } catch (err) {
     await latch.stop();
     throw err;

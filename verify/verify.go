@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -265,7 +265,8 @@ func checkURL(field, raw string, allowHTTP bool) error {
 	case "https":
 		return nil
 	case "http":
-		if allowHTTP || isLoopback(u.Hostname()) {
+		// A host name is case-insensitive: "LOCALHOST" is loopback here.
+		if allowHTTP || isLoopback(strings.ToLower(u.Hostname())) {
 			return nil
 		}
 		return fmt.Errorf("verify: %s %q must use https (or set InsecureAllowHTTP)", field, raw)
@@ -274,12 +275,21 @@ func checkURL(field, raw string, allowHTTP bool) error {
 	}
 }
 
+// isLoopback reports whether host (bare, as url.URL.Hostname returns it)
+// names the loopback interface without DNS: "localhost", an IPv4 literal in
+// 127.0.0.0/8, or ::1 — byte for byte, so not "LOCALHOST", "localhost.",
+// subdomains of localhost, IPv4-mapped IPv6 or zones. Latch's own
+// definition is internal/oauth.IsLoopbackHost, which verify must not
+// import; both are tested against testdata/loopback.json.
 func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
+	if host == "localhost" {
 		return true
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	a, err := netip.ParseAddr(host)
+	if err != nil || a.Zone() != "" {
+		return false
+	}
+	return (a.Is4() && a.IsLoopback()) || a == netip.IPv6Loopback()
 }
 
 // Claims are the verified claims of an access token (RFC 9068 §2.2).

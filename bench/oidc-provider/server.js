@@ -1,5 +1,5 @@
-// panva's oidc-provider set up for `latch bench --target` workloads W1–W4,
-// as close as it allows to what `latch bench --spawn` seeds into Latch:
+// panva's oidc-provider set up for `latch-bench --target` workloads W1–W4,
+// as close as it allows to what `latch-bench --spawn` seeds into Latch:
 //
 //   - a confidential client (client_secret_basic) for client_credentials
 //     (W1) that may also introspect (W4);

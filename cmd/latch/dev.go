@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/latchauth/latch/examples/api"
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/playground"
@@ -30,9 +29,10 @@ var devHelp = cmdHelp{
 	text: `Run Latch for development on http://localhost:8080 with an SQLite database in
 ./.latch, a demo user and demo clients (created on first start, reused after).
 The key-encryption secret is generated into ./.latch/secret. It also serves
-the example SPA on http://localhost:3000 and the example API on
-http://localhost:3001, registered for the demo-spa client (--examples=false
-to leave them out). Never use dev mode in production: it prints credentials
+the example SPA on http://localhost:3000, registered for the demo-spa client
+to call the example API at http://localhost:3001, which runs on its own
+(go run ./examples/api/cmd/api, or scripts/demo for both); --examples=false
+leaves the SPA out. Never use dev mode in production: it prints credentials
 and relaxes nothing else.`,
 }
 
@@ -253,7 +253,9 @@ func printDevBanner(e *env, cfg config.Config, demo []demoClient, examples *devE
 	fmt.Fprintf(w, "  playground %s%s\n", cfg.Issuer, playground.Path)
 	if examples != nil {
 		fmt.Fprintf(w, "  spa        %s        (examples/spa)\n", examples.spaURL)
-		fmt.Fprintf(w, "  api        %s/api/messages (examples/api, needs scope %s)\n", examples.apiURL, api.ScopeMessagesRead)
+		fmt.Fprintf(w, "  api        %s/api/messages (examples/api, its own process; start it with:)\n", examples.apiURL)
+		fmt.Fprintf(w, "             go run ./examples/api/cmd/api --issuer %s --audience %s --addr %s --origin %s\n",
+			cfg.Issuer, examples.apiURL, apiListenAddr(examples.apiURL), examples.spaURL)
 	}
 	fmt.Fprintf(w, "  user       %s / %s\n\n", demoUser, demoPassword)
 	fmt.Fprintf(w, "  clients\n")
@@ -270,4 +272,20 @@ func printDevBanner(e *env, cfg config.Config, demo []demoClient, examples *devE
 	if examples != nil {
 		fmt.Fprintf(w, "Open %s to sign in (%s / %s).\n\n", examples.spaURL, demoUser, demoPassword)
 	}
+}
+
+// apiListenAddr is the host:port the example API listens on to be reached
+// at apiURL (an origin, checked by listenExamples).
+func apiListenAddr(apiURL string) string {
+	u, err := url.Parse(apiURL)
+	if err != nil {
+		return apiURL
+	}
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
 }

@@ -13,6 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/latchauth/latch/examples/api"
+	"github.com/latchauth/latch/verify"
 )
 
 // bannerWriter collects a command's output and closes ready once the
@@ -154,16 +157,41 @@ func authorizeStatus(t *testing.T, issuer, redirect string) int {
 	return resp.StatusCode
 }
 
-// TestDevServesExamples runs `latch dev` with the example SPA and API on
-// free ports and checks that they are wired to the dev issuer: the SPA's
-// config, the demo client's redirect URI and CORS origin, and an access
-// token for the API's audience that the API accepts.
+// serveExampleAPI runs the example API (examples/api, which `latch dev`
+// does not link: it runs as its own process, as scripts/demo does) on ln
+// for issuer, allowing the SPA's origin.
+func serveExampleAPI(t *testing.T, ln net.Listener, issuer, apiURL, spaOrigin string) {
+	t.Helper()
+	v, err := verify.New(t.Context(), verify.Config{Issuer: issuer, Audience: apiURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: api.Handler(v, spaOrigin)}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+}
+
+// TestDevServesExamples runs `latch dev` with the example SPA on a free
+// port, and the example API next to it on its own, and checks that they
+// are wired to the dev issuer: the SPA's config, the demo client's
+// redirect URI and CORS origin, and an access token for the API's
+// audience (--api-url) that the API accepts.
 func TestDevServesExamples(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "latch.db")
-	d := startDev(t, db, bannerWithExamples, "--spa-addr", "localhost:0", "--api-addr", "localhost:0")
-	if d.spa == "" || d.api == "" || !strings.Contains(d.banner, "Open "+d.spa+" to sign in") {
+	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, apiPort, _ := net.SplitHostPort(apiLn.Addr().String())
+	apiURL := "http://localhost:" + apiPort
+	d := startDev(t, db, bannerWithExamples, "--spa-addr", "localhost:0", "--api-url", apiURL)
+	if d.spa == "" || d.api != apiURL || !strings.Contains(d.banner, "Open "+d.spa+" to sign in") {
 		t.Fatalf("banner lacks the SPA and API URLs:\n%s", d.banner)
 	}
+	if want := "go run ./examples/api/cmd/api --issuer " + d.issuer + " --audience " + apiURL + " --addr localhost:" + apiPort + " --origin " + d.spa; !strings.Contains(d.banner, want) {
+		t.Errorf("banner lacks how to start the API (%s):\n%s", want, d.banner)
+	}
+	serveExampleAPI(t, apiLn, d.issuer, apiURL, d.spa)
 
 	_, body := httpDo(t, http.MethodGet, d.spa+"/config.js", nil, nil)
 	for _, want := range []string{`"issuer": "` + d.issuer + `"`, `"apiUrl": "` + d.api + `"`, `"clientId": "demo-spa"`, "messages:read"} {
@@ -221,10 +249,10 @@ func TestDevServesExamples(t *testing.T) {
 		t.Errorf("API with a demo-service token = %d %s", resp.StatusCode, body)
 	}
 
-	// Shutting down stops the example listeners too.
-	spa, api := d.spa, d.api
+	// Shutting down stops the SPA's listener too.
+	spa := d.spa
 	d.stop()
-	for _, u := range []string{spa, api} {
+	for _, u := range []string{spa} {
 		host := strings.TrimPrefix(u, "http://")
 		if c, err := net.DialTimeout("tcp", host, time.Second); err == nil {
 			c.Close()
@@ -234,7 +262,7 @@ func TestDevServesExamples(t *testing.T) {
 
 	// The next start on other ports re-registers the demo SPA client for
 	// them, and the old redirect URI stops working.
-	d2 := startDev(t, db, bannerWithExamples, "--spa-addr", "localhost:0", "--api-addr", "localhost:0")
+	d2 := startDev(t, db, bannerWithExamples, "--spa-addr", "localhost:0", "--api-url", apiURL)
 	if d2.spa == spa {
 		t.Skipf("the system reused port %s", spa)
 	}
@@ -254,5 +282,16 @@ func TestDevWithoutExamples(t *testing.T) {
 	}
 	if !strings.Contains(d.banner, "redirect http://localhost:3000/callback") {
 		t.Errorf("--examples=false: the demo SPA should keep its default redirect:\n%s", d.banner)
+	}
+}
+
+func TestDevRejectsBadAPIURL(t *testing.T) {
+	for _, bad := range []string{"localhost:3001", "ftp://localhost:3001", "http://localhost:3001/api", "http://"} {
+		var stderr strings.Builder
+		e := &env{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, now: time.Now}
+		db := "sqlite:" + filepath.Join(t.TempDir(), "latch.db")
+		if code := e.run(t.Context(), []string{"dev", "--db", db, "--admin-addr=", "--spa-addr", "localhost:0", "--api-url", bad}); code != 2 {
+			t.Errorf("latch dev --api-url %q: exit %d, want 2 (usage)\n%s", bad, code, stderr.String())
+		}
 	}
 }

@@ -9,58 +9,74 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
-	"github.com/latchauth/latch/examples/api"
 	"github.com/latchauth/latch/examples/spa"
 	"github.com/latchauth/latch/internal/config"
-	"github.com/latchauth/latch/verify"
+	"github.com/latchauth/latch/internal/oauth"
 )
 
-// demoSPAScope is what the example SPA asks for.
-const demoSPAScope = "openid profile email offline_access " + api.ScopeMessagesRead
+// How `latch dev` shows the examples, and why it links only the SPA:
+//
+// examples/spa is static files (HTML, JavaScript, CSS) embedded by a
+// stdlib-only package, so `latch dev` serves it on its own origin. The
+// example API (examples/api) is a resource server built on the verify
+// package; linking it would make the latch binary import verify, which is
+// meant to become its own module one day (the root module must then never
+// import it). So the API runs as its own process — `go run
+// ./examples/api/cmd/api`, or scripts/demo, which starts both — and
+// `latch dev` only registers demo-spa for its URL (--api-url: audience,
+// CORS and config.js). The layering test (layout_test.go) holds both
+// halves: cmd/latch links neither verify nor examples/api, and
+// examples/spa stays stdlib-only.
+
+// demoSPAScope is what the example SPA asks for; messages:read is the
+// example API's scope (examples/api.ScopeMessagesRead).
+const demoSPAScope = "openid profile email offline_access messages:read"
 
 // exampleFlags are the flags of `latch dev` for the example apps.
 type exampleFlags struct {
-	enabled          bool
-	spaAddr, apiAddr string
+	enabled bool
+	spaAddr string
+	apiURL  string
 }
 
 func addExampleFlags(fs *flag.FlagSet) *exampleFlags {
 	f := &exampleFlags{}
-	fs.BoolVar(&f.enabled, "examples", true, "also serve the example SPA and API (examples/spa, examples/api), each on its own origin")
+	fs.BoolVar(&f.enabled, "examples", true, "also serve the example SPA (examples/spa) on its own origin, registered to call the example API at --api-url")
 	fs.StringVar(&f.spaAddr, "spa-addr", "localhost:3000", "listen `address` of the example SPA")
-	fs.StringVar(&f.apiAddr, "api-addr", "localhost:3001", "listen `address` of the example API")
+	fs.StringVar(&f.apiURL, "api-url", demoAPI, "`URL` of the example API the SPA calls, run on its own: go run ./examples/api/cmd/api (its --audience)")
 	return f
 }
 
-// devExamples are the example SPA and API that `latch dev` serves next to
-// Latch, each on its own listener so each has its own origin, as in
-// production: the SPA calls Latch and the API cross-origin (CORS).
+// devExamples is the example SPA that `latch dev` serves next to Latch,
+// on its own listener so it has its own origin, as in production: the SPA
+// calls Latch and the API cross-origin (CORS).
 type devExamples struct {
-	spaLn, apiLn   net.Listener
-	spaURL, apiURL string // what a browser uses, e.g. http://localhost:3000
-	servers        []*http.Server
-	errc           chan error
+	spaLn  net.Listener
+	spaURL string // what a browser uses, e.g. http://localhost:3000
+	apiURL string // the example API, served by its own process
+	server *http.Server
+	errc   chan error
 }
 
-// listenExamples binds both listeners, before Latch starts, so that the
-// demo clients can be registered for the actual URLs (with port 0, the
+// listenExamples binds the SPA's listener before Latch starts, so that the
+// demo clients can be registered for the actual URL (with port 0, the
 // port the system picked) and a busy port fails `latch dev` at once.
 func listenExamples(cfg config.Config, f *exampleFlags) (*devExamples, error) {
 	// Browsers give crypto.subtle (PKCE's SHA-256) and Web Locks only to
 	// secure contexts: https or loopback; verify wants the same of the issuer.
-	if u, err := url.Parse(cfg.Issuer); err == nil && u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+	if u, err := url.Parse(cfg.Issuer); err == nil && u.Scheme == "http" && !oauth.IsLoopbackHost(strings.ToLower(u.Hostname())) {
 		return nil, usageErrorf("dev: the example apps need an https or loopback issuer, not %s; add --examples=false", cfg.Issuer)
 	}
-	x := &devExamples{errc: make(chan error, 2)}
-	var err error
+	api, err := url.Parse(f.apiURL)
+	if err != nil || (api.Scheme != "http" && api.Scheme != "https") || api.Host == "" || api.Path != "" || api.RawQuery != "" {
+		return nil, usageErrorf("dev: --api-url %q: want an origin such as %s", f.apiURL, demoAPI)
+	}
+	x := &devExamples{errc: make(chan error, 1), apiURL: f.apiURL}
 	if x.spaLn, x.spaURL, err = listenLocal(f.spaAddr); err != nil {
 		return nil, fmt.Errorf("dev: example SPA: %w", err)
-	}
-	if x.apiLn, x.apiURL, err = listenLocal(f.apiAddr); err != nil {
-		x.spaLn.Close()
-		return nil, fmt.Errorf("dev: example API: %w", err)
 	}
 	return x, nil
 }
@@ -84,55 +100,33 @@ func listenLocal(addr string) (net.Listener, string, error) {
 	return ln, "http://" + net.JoinHostPort(host, port), nil
 }
 
-func isLoopbackHost(h string) bool {
-	ip := net.ParseIP(h)
-	return h == "localhost" || ip != nil && ip.IsLoopback()
-}
-
-// start serves the examples; Latch must be up, since the API's verifier
-// fetches its keys now (a failed fetch is retried on the first request).
+// start serves the SPA once Latch is up.
 func (x *devExamples) start(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	v, err := verify.New(ctx, verify.Config{Issuer: cfg.Issuer, Audience: x.apiURL, Logger: log.With("example", "api")})
-	if err != nil {
-		return err
+	x.server = &http.Server{
+		Handler:           spa.Handler(spa.Config{Issuer: cfg.Issuer, ClientID: "demo-spa", Scope: demoSPAScope, APIURL: x.apiURL}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	handlers := map[net.Listener]http.Handler{
-		x.spaLn: spa.Handler(spa.Config{Issuer: cfg.Issuer, ClientID: "demo-spa", Scope: demoSPAScope, APIURL: x.apiURL}),
-		x.apiLn: api.Handler(v, x.spaURL),
-	}
-	for ln, h := range handlers {
-		hs := &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       120 * time.Second,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-		}
-		x.servers = append(x.servers, hs)
-		go func() { x.errc <- hs.Serve(ln) }()
-	}
+	go func() { x.errc <- x.server.Serve(x.spaLn) }()
 	return nil
 }
 
-// stop shuts the examples down within timeout, or closes their listeners
-// if they never started. Safe on a nil *devExamples.
+// stop shuts the SPA down within timeout, or closes its listener if it
+// never started. Safe on a nil *devExamples.
 func (x *devExamples) stop(ctx context.Context, timeout time.Duration) error {
 	if x == nil {
 		return nil
 	}
-	if len(x.servers) == 0 {
-		return errors.Join(x.spaLn.Close(), x.apiLn.Close())
+	if x.server == nil {
+		return x.spaLn.Close()
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
-	var errs []error
-	for _, hs := range x.servers {
-		errs = append(errs, hs.Shutdown(sctx))
-	}
-	for range x.servers {
-		if err := <-x.errc; !errors.Is(err, http.ErrServerClosed) {
-			errs = append(errs, err)
-		}
+	errs := []error{x.server.Shutdown(sctx)}
+	if err := <-x.errc; !errors.Is(err, http.ErrServerClosed) {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/doctor"
-	"github.com/latchauth/latch/internal/store/postgres"
+	"github.com/latchauth/latch/internal/store/postgres/pgtest"
 )
 
 // badDeployment registers, through the CLI, a fixture of clients that
@@ -60,7 +60,7 @@ func badDeployment(t *testing.T, db string) *harness {
 // stderr.
 func TestDoctorGolden(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { testDoctorGolden(t, "") })
-	t.Run("postgres", func(t *testing.T) { testDoctorGolden(t, postgres.NewTestDB(t)) })
+	t.Run("postgres", func(t *testing.T) { testDoctorGolden(t, pgtest.NewTestDB(t)) })
 }
 
 func testDoctorGolden(t *testing.T, db string) {

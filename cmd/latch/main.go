@@ -4,7 +4,6 @@
 //	latch serve                      run the server
 //	latch dev                        run a local development server
 //	latch migrate                    apply database migrations
-//	latch bench                      load-test a server (see bench.go)
 //	latch client create|list|show|update|delete
 //	latch user create|list|show|set-password|delete
 //	latch keys list|rotate|prune
@@ -108,7 +107,6 @@ func sections() []section {
 			{"serve", "run the authorization server", runServe},
 			{"dev", "run a local development server with a ready-made client and user", runDev},
 			{"migrate", "apply pending database migrations", runMigrate},
-			{"bench", "load-test a server: throughput and latency of the hot paths", runBench},
 		}},
 		{"Clients", []command{
 			{"client create", "register a client (a confidential client's secret is printed once)", runClientCreate},
@@ -144,6 +142,11 @@ func sections() []section {
 func lookup(args []string) (cmd command, rest []string, group string, ok bool) {
 	if len(args) == 0 {
 		return command{}, nil, "", false
+	}
+	for _, c := range hiddenCommands() {
+		if c.name == args[0] {
+			return c, args[1:], "", true
+		}
 	}
 	for _, s := range sections() {
 		for _, c := range s.commands {

@@ -13,8 +13,9 @@
 // which web origins may read the responses in a browser; a request from
 // elsewhere still needs a valid token.
 //
-// `latch dev` serves this handler on http://localhost:3001; cmd/api runs it
-// standalone against any Latch.
+// cmd/api runs it on http://localhost:3001 next to `latch dev` (which does
+// not link it: it is built on verify, which the latch binary must not
+// import); scripts/demo starts both.
 package api
 
 import (

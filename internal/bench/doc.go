@@ -1,4 +1,4 @@
-// Package bench is the load generator behind `latch bench`: the workloads
+// Package bench is the load generator behind `latch-bench` (cmd/latch-bench): the workloads
 // W1–W6 (client credentials, the full Authorization Code + PKCE flow with
 // an SSO session, refresh-token rotation, introspection, password login,
 // and in-process access-token verification with the verify package), a

@@ -13,6 +13,6 @@
 //     database (migrate_test.go).
 //
 // The package has no non-test code. PostgreSQL tests use
-// postgres.NewTestDB: skipped when the server is unreachable, except under
+// pgtest.NewTestDB: skipped when the server is unreachable, except under
 // CI=true. `go test -short` skips the whole package.
 package cluster

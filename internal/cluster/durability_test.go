@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/latchauth/latch/internal/store/postgres"
+	"github.com/latchauth/latch/internal/store/postgres/pgtest"
 )
 
 // TestKillDuringFlows kills `latch serve` with SIGKILL in the middle of a
@@ -33,7 +33,7 @@ func TestKillDuringFlows(t *testing.T) {
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		testKill(t, postgres.NewTestDB(t))
+		testKill(t, pgtest.NewTestDB(t))
 	})
 }
 

@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/oauth2"
 
-	"github.com/latchauth/latch/internal/store/postgres"
+	"github.com/latchauth/latch/internal/store/postgres/pgtest"
 )
 
 // queryRow runs a query on its own connection to dsn and scans its one
@@ -30,7 +30,7 @@ func queryRow(t *testing.T, dsn, sql string, dst ...any) {
 // TestMigrate runs `latch migrate` on an empty PostgreSQL database, twice.
 func TestMigrate(t *testing.T) {
 	t.Parallel()
-	dsn := postgres.NewTestDB(t)
+	dsn := pgtest.NewTestDB(t)
 	d := newDeployment(t, dsn)
 	for i := range 2 { // the second run has nothing to do
 		if out := d.run("", "migrate", "--db", dsn); strings.TrimSpace(out) != "migrations applied" {
@@ -61,7 +61,7 @@ func TestMigrate(t *testing.T) {
 // algorithm.
 func TestThreeInstancesStartOnEmptyDatabase(t *testing.T) {
 	t.Parallel()
-	dsn := postgres.NewTestDB(t)
+	dsn := pgtest.NewTestDB(t)
 	d := newDeployment(t, dsn)
 	ins := d.startAll([]string{"one", "two", "three"})
 

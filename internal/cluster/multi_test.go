@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/latchauth/latch/internal/store/postgres"
+	"github.com/latchauth/latch/internal/store/postgres/pgtest"
 )
 
 // TestTwoInstances runs two `latch serve` processes on one PostgreSQL
@@ -18,7 +18,7 @@ import (
 // on either instance, and every single-use guarantee must hold across them.
 func TestTwoInstances(t *testing.T) {
 	t.Parallel()
-	d := newDeployment(t, postgres.NewTestDB(t))
+	d := newDeployment(t, pgtest.NewTestDB(t))
 	d.seed()
 	ab := d.startAll([]string{"A", "B"})
 	a, b := ab[0], ab[1]

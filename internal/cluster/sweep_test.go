@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/oauth2"
 
-	"github.com/latchauth/latch/internal/store/postgres"
+	"github.com/latchauth/latch/internal/store/postgres/pgtest"
 )
 
 // expiring lists, per table, the column that holds a row's expiry (Unix
@@ -30,7 +30,7 @@ var expiring = []struct{ table, column string }{
 // keep working. Both sweep the same rows at once without an error.
 func TestSweepOnTwoInstances(t *testing.T) {
 	t.Parallel()
-	dsn := postgres.NewTestDB(t)
+	dsn := pgtest.NewTestDB(t)
 	d := newDeployment(t, dsn)
 	d.seed()
 	short := d.start("short", "--sweep-interval", "100ms",

@@ -164,7 +164,12 @@ func TestValidate(t *testing.T) {
 		{"issuer with path", func(c *Config) { c.Issuer = "https://example.com/auth" }, "", ""},
 		{"issuer with port", func(c *Config) { c.Issuer = "https://example.com:8443" }, "", ""},
 		{"http localhost", func(c *Config) { c.Issuer = "http://localhost:8080" }, "", ""},
-		{"http sub.localhost", func(c *Config) { c.Issuer = "http://latch.localhost:8080" }, "", ""},
+		{"http LOCALHOST", func(c *Config) { c.Issuer = "http://LOCALHOST:8080" }, "", ""}, // a DNS name: case-insensitive
+		// Loopback is oauth.IsLoopbackHost: not every client resolves
+		// subdomains of localhost locally, so they need https.
+		{"http sub.localhost", func(c *Config) { c.Issuer = "http://latch.localhost:8080" }, "issuer", "https"},
+		{"http localhost trailing dot", func(c *Config) { c.Issuer = "http://localhost.:8080" }, "issuer", "https"},
+		{"http ipv4-mapped loopback", func(c *Config) { c.Issuer = "http://[::ffff:127.0.0.1]:8080" }, "issuer", "https"},
 		{"http 127.0.0.1", func(c *Config) { c.Issuer = "http://127.0.0.1:8080" }, "", ""},
 		{"http 127.1.2.3", func(c *Config) { c.Issuer = "http://127.1.2.3" }, "", ""},
 		{"http [::1]", func(c *Config) { c.Issuer = "http://[::1]:8080" }, "", ""},
@@ -235,6 +240,8 @@ func TestValidate(t *testing.T) {
 		{"admin addr public with token", func(c *Config) { c.AdminAddr, c.AdminToken = "0.0.0.0:9090", strings.Repeat("t", 32) }, "", ""},
 		{"admin addr localhost", func(c *Config) { c.AdminAddr = "localhost:9090" }, "", ""},
 		{"admin addr ipv6 loopback", func(c *Config) { c.AdminAddr = "[::1]:9090" }, "", ""},
+		{"admin addr sub.localhost without token", func(c *Config) { c.AdminAddr = "admin.localhost:9090" }, "admin-addr", "loopback"},
+		{"admin addr ipv4-mapped without token", func(c *Config) { c.AdminAddr = "[::ffff:127.0.0.1]:9090" }, "admin-addr", "loopback"},
 		{"admin token short", func(c *Config) { c.AdminToken = "short-token" }, "admin-token", "at least 24"},
 		{"admin same as addr", func(c *Config) { c.AdminAddr = c.Addr }, "admin-addr", "differ"},
 		{"lockout max below initial", func(c *Config) { c.LockoutInitial, c.LockoutMax = 10*time.Minute, time.Minute }, "lockout-max", "lockout-initial"},

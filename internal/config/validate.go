@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/latchauth/latch/internal/oauth"
 )
 
 // MinSecretLen is the shortest accepted key-encryption-secret, in
@@ -69,7 +71,7 @@ func validate(c Config) []Problem {
 		// internet: off the loopback interface the listener needs a token.
 		if c.Addr == c.AdminAddr && !strings.HasSuffix(c.Addr, ":0") { // port 0: each gets its own
 			add("admin-addr", "must differ from addr (%s)", c.Addr)
-		} else if host, _, err := net.SplitHostPort(c.AdminAddr); err == nil && !isLoopback(host) && c.AdminToken == "" {
+		} else if host, _, err := net.SplitHostPort(c.AdminAddr); err == nil && !oauth.IsLoopbackHost(strings.ToLower(host)) && c.AdminToken == "" {
 			add("admin-addr", "%q is not a loopback address: set admin-token (or bind to 127.0.0.1)", c.AdminAddr)
 		}
 	}
@@ -204,7 +206,8 @@ func validate(c Config) []Problem {
 // issuerProblem checks the issuer identifier rules of OpenID Connect
 // Discovery 1.0 §3 and RFC 8414 §2: a URL using the https scheme with no
 // query or fragment. Plain http is allowed only for a loopback host (local
-// development). A trailing slash is rejected rather than trimmed: the
+// development): oauth.IsLoopbackHost of the lower-cased host, so not for
+// subdomains of localhost, which not every client resolves locally. A trailing slash is rejected rather than trimmed: the
 // issuer is compared as an exact string by clients (OIDC Core §3.1.3.7,
 // RFC 9207), so Latch must emit exactly what the operator wrote.
 func issuerProblem(iss string) string {
@@ -228,23 +231,8 @@ func issuerProblem(iss string) string {
 		return fmt.Sprintf("%q must not have a fragment", iss)
 	case strings.HasSuffix(u.Path, "/"):
 		return fmt.Sprintf("%q must not end with a slash (write %s)", iss, strings.TrimRight(iss, "/"))
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+	case u.Scheme == "http" && !oauth.IsLoopbackHost(strings.ToLower(u.Hostname())):
 		return fmt.Sprintf("%q must use https (plain http is allowed only for localhost and loopback addresses)", iss)
 	}
 	return ""
-}
-
-// IsLoopback reports whether host (without brackets or port) is
-// localhost (RFC 6761 §6.3, including subdomains of .localhost) or a
-// loopback IP address: the rule the issuer and admin-addr checks use.
-func IsLoopback(host string) bool { return isLoopback(host) }
-
-// isLoopback: see IsLoopback.
-func isLoopback(host string) bool {
-	h := strings.ToLower(strings.TrimSuffix(host, "."))
-	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.Unmap().IsLoopback()
 }

@@ -152,14 +152,14 @@ const configSubject = "config"
 // on a host that is not loopback (config.Validate's rule).
 func issuerHTTP(c config.Config) bool {
 	u, err := url.Parse(c.Issuer)
-	return err == nil && u.Scheme == "http" && u.Hostname() != "" && !config.IsLoopback(u.Hostname())
+	return err == nil && u.Scheme == "http" && u.Hostname() != "" && !oauth.IsLoopbackHost(strings.ToLower(u.Hostname()))
 }
 
 // devIssuer reports whether the issuer is a loopback URL: a development
 // deployment, where rules about production do not apply.
 func devIssuer(c config.Config) bool {
 	u, err := url.Parse(c.Issuer)
-	return err == nil && u.Hostname() != "" && config.IsLoopback(u.Hostname())
+	return err == nil && u.Hostname() != "" && oauth.IsLoopbackHost(strings.ToLower(u.Hostname()))
 }
 
 // productionIssuer reports whether the issuer is a URL on a host that is
@@ -167,7 +167,7 @@ func devIssuer(c config.Config) bool {
 // by config-invalid) it is neither production nor development.
 func productionIssuer(c config.Config) bool {
 	u, err := url.Parse(c.Issuer)
-	return err == nil && u.Hostname() != "" && !config.IsLoopback(u.Hostname())
+	return err == nil && u.Hostname() != "" && !oauth.IsLoopbackHost(strings.ToLower(u.Hostname()))
 }
 
 // adminNonLoopback reports whether the admin listener is enabled on an
@@ -178,7 +178,7 @@ func adminNonLoopback(c config.Config) bool {
 		return false
 	}
 	host, _, err := net.SplitHostPort(c.AdminAddr)
-	return err == nil && !config.IsLoopback(host)
+	return err == nil && !oauth.IsLoopbackHost(strings.ToLower(host))
 }
 
 func checkIssuerHTTP(in *Input, r *reporter) {

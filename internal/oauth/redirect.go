@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"errors"
-	"net/netip"
 	"net/url"
 	"strings"
 )
@@ -142,7 +141,7 @@ func ValidateRegisteredRedirectURI(uri string) error {
 			return errors.New("https redirect URI must have a host")
 		}
 	case u.Scheme == "http":
-		if u.Opaque != "" || !isLoopbackHost(u.Hostname()) {
+		if u.Opaque != "" || !IsLoopbackHost(u.Hostname()) {
 			return errors.New("http redirect URI is allowed only for loopback hosts (localhost, 127.0.0.0/8, [::1]); use https")
 		}
 	case strings.Contains(u.Scheme, "."):
@@ -151,20 +150,6 @@ func ValidateRegisteredRedirectURI(uri string) error {
 		return errors.New("redirect URI scheme must be https, http on a loopback host, or a private-use scheme containing a dot (RFC 8252 section 7.1)")
 	}
 	return nil
-}
-
-// isLoopbackHost reports whether h (a URL host name without brackets) is
-// localhost, an IPv4 address in 127.0.0.0/8 or ::1 (RFC 8252 §7.3, §8.3).
-// IPv4-mapped IPv6 addresses and zones are refused.
-func isLoopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	a, err := netip.ParseAddr(h)
-	if err != nil || a.Zone() != "" {
-		return false
-	}
-	return (a.Is4() && a.IsLoopback()) || a == netip.IPv6Loopback()
 }
 
 // Redirect is a redirect URI that has been validated against the client's

@@ -3,7 +3,6 @@ package registration
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -205,7 +204,8 @@ func NormalizeOrigin(o string) (string, error) {
 			port = ""
 		}
 	case "http":
-		if !isLoopback(host) {
+		// host is lower case here; oauth.IsLoopbackHost is byte for byte.
+		if !oauth.IsLoopbackHost(host) {
 			return "", errors.New("http is allowed only for loopback hosts; use https")
 		}
 		if port == "80" {
@@ -221,15 +221,6 @@ func NormalizeOrigin(o string) (string, error) {
 		host += ":" + port
 	}
 	return scheme + "://" + host, nil
-}
-
-// isLoopback reports whether host is localhost or a loopback IP literal.
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // NewClientSecret returns a fresh client secret and the hash to store.

@@ -80,3 +80,30 @@ func TestNewUserID(t *testing.T) {
 		t.Errorf("NewUserID() = %q, %q: want distinct version 4 UUIDs", a, b)
 	}
 }
+
+// TestNormalizeOriginLoopback: plain http origins are allowed exactly for
+// oauth.IsLoopbackHost of the lower-cased host.
+func TestNormalizeOriginLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string // want "" means an error
+	}{
+		{"http://LOCALHOST:3000", "http://localhost:3000"},
+		{"http://127.0.0.2:3000", "http://127.0.0.2:3000"},
+		{"http://[::1]", "http://[::1]"},
+		{"http://[::ffff:127.0.0.1]:3000", ""}, // IPv4-mapped: not a loopback spelling Latch accepts
+		{"http://app.localhost:3000", ""},
+		{"http://localhost.:3000", ""},
+		{"http://0.0.0.0:3000", ""},
+	} {
+		got, err := NormalizeOrigin(tc.in)
+		if tc.want == "" {
+			if err == nil {
+				t.Errorf("NormalizeOrigin(%q) = %q, want an error", tc.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("NormalizeOrigin(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}

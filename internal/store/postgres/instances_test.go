@@ -13,6 +13,7 @@ import (
 
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/store/postgres"
+	"github.com/latchauth/latch/internal/store/postgres/pgtest"
 )
 
 // These tests run several *Store, each with its own pool, on one database:
@@ -25,7 +26,7 @@ var base = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 // instances opens n Stores on one fresh database.
 func instances(t *testing.T, n int) []*postgres.Store {
 	t.Helper()
-	dsn := postgres.NewTestDB(t)
+	dsn := pgtest.NewTestDB(t)
 	ss := make([]*postgres.Store, n)
 	for i := range ss {
 		ss[i] = openOn(t, dsn, postgres.Options{MaxConns: 4})
@@ -65,7 +66,7 @@ func queryInt(t *testing.T, dsn, sql string, args ...any) int {
 
 func TestMigrateConcurrentOpen(t *testing.T) {
 	const n = 8
-	dsn := postgres.NewTestDB(t)
+	dsn := pgtest.NewTestDB(t)
 	errs := make([]error, n)
 	stores := make([]*postgres.Store, n)
 	race(n, func(i int) {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/store/postgres"
+	"github.com/latchauth/latch/internal/store/postgres/pgtest"
 	"github.com/latchauth/latch/internal/store/storetest"
 )
 
@@ -12,7 +13,7 @@ import (
 // ends.
 func openTestStore(tb testing.TB, opts postgres.Options) *postgres.Store {
 	tb.Helper()
-	return openOn(tb, postgres.NewTestDB(tb), opts)
+	return openOn(tb, pgtest.NewTestDB(tb), opts)
 }
 
 // openOn opens one more Store (its own pool, like another Latch instance)

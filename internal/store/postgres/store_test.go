@@ -8,6 +8,7 @@ import (
 
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/store/postgres"
+	"github.com/latchauth/latch/internal/store/postgres/pgtest"
 )
 
 // Behaviour this backend adds to (or fixes within) the Store contract,
@@ -21,7 +22,7 @@ func TestOpenErrors(t *testing.T) {
 		want      string
 	}{
 		{"bad dsn", "postgres://%zz", postgres.Options{}, "parse dsn"},
-		{"negative MaxConns", postgres.DefaultTestAdminDSN, postgres.Options{MaxConns: -1}, "negative"},
+		{"negative MaxConns", pgtest.DefaultTestAdminDSN, postgres.Options{MaxConns: -1}, "negative"},
 		// Nothing listens on port 1: Open must fail, not hang.
 		{"unreachable", "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable", postgres.Options{ConnectTimeout: 2 * time.Second}, "ping"},
 	} {

@@ -4,8 +4,9 @@
 //	go run ./examples/api/cmd/api --issuer http://localhost:8080 \
 //	    --audience http://localhost:3001 --addr localhost:3001 --origin http://localhost:3000
 //
-// `latch dev` already serves the same API; use this to run it against
-// another Latch, or as the starting point of your own API.
+// This is how the API runs next to `latch dev` (scripts/demo starts both;
+// the latch binary does not link it), against another Latch, or as the
+// starting point of your own API.
 package main
 
 import (

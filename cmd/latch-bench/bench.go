@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,26 +13,19 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/latchauth/latch/internal/bench"
-	"github.com/latchauth/latch/internal/config"
-	"github.com/latchauth/latch/internal/password"
-	"github.com/latchauth/latch/internal/store"
-	"github.com/latchauth/latch/internal/token"
 )
 
-var benchHelp = cmdHelp{
-	name:     "bench",
-	synopsis: "[--target URL | --spawn] [flags]",
-	text: `Load-test an authorization server and report, per workload, operations per
+// benchUsage is what -h prints above the flags.
+const benchUsage = `Usage: latch-bench [--target URL | --spawn [--latch PATH]] [flags]
+
+Load-test an authorization server and report, per workload, operations per
 second, p50/p95/p99 latency and errors (any non-success is an error):
 
   W1   client_credentials grant (client_secret_basic)
@@ -42,18 +37,20 @@ second, p50/p95/p99 latency and errors (any non-success is an error):
   W6   the verify middleware validating an access token in-process, no cache
   W6C  the same, served from verify's token cache
 
-Without --target, bench spawns Latch itself (--spawn): a child 'latch serve'
-on a temporary SQLite database (or --db), with a user and clients seeded
-through the store, and reports the server's CPU seconds and peak RSS per
-workload. With --target it drives a running server — Latch or another
-OpenID provider — whose endpoints come from its discovery document; give the
-clients and user by flags. The exit status is 1 when any operation failed.`,
-}
+Without --target, latch-bench spawns Latch itself (--spawn): a child
+'latch serve' (the binary named by --latch; default: the latch next to
+latch-bench, else on $PATH) on a temporary SQLite database (or --db), with a
+user and clients seeded through its admin API, and reports the server's CPU
+seconds and peak RSS per workload. With --target it drives a running server
+— Latch or another OpenID provider — whose endpoints come from its discovery
+document; give the clients and user by flags. The exit status is 1 when any
+operation failed.`
 
-// benchFlags are the command line of latch bench.
+// benchFlags are the command line of latch-bench.
 type benchFlags struct {
 	target, db, alg, workloads, jsonFile, htmlFile, cpuProfile, serverLog string
-	spawn, inProcess, keep                                                bool
+	latch                                                                 string
+	spawn, keep                                                           bool
 	concurrency, serverPID                                                int
 	duration, warmup                                                      time.Duration
 	clientID, clientSecret, ccScope, publicID, redirectURI, scope         string
@@ -61,18 +58,16 @@ type benchFlags struct {
 }
 
 func runBench(ctx context.Context, e *env, args []string) error {
-	if len(args) > 0 && args[0] == profiledServeCmd {
-		return runProfiledServe(ctx, e, args[1:])
-	}
-	fs := newFlagSet("bench")
+	fs := flag.NewFlagSet("latch-bench", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
 	var f benchFlags
 	fs.StringVar(&f.target, "target", "", "issuer `URL` of a running server to drive (default: spawn Latch)")
 	fs.BoolVar(&f.spawn, "spawn", false, "start Latch on a temporary database (the default without --target)")
-	fs.BoolVar(&f.inProcess, "in-process", false, "spawn: run the server inside this process instead of a child (no CPU/RSS figures)")
+	fs.StringVar(&f.latch, "latch", "", "spawn: the latch `binary` to run (default: latch next to latch-bench, else on $PATH)")
 	fs.StringVar(&f.db, "db", "", "spawn: database, sqlite:PATH or a scratch postgres:// `URL` (default: a temporary SQLite file)")
-	fs.StringVar(&f.alg, "alg", token.ES256, "spawn: server signing `algorithm`: ES256, RS256 or EdDSA")
+	fs.StringVar(&f.alg, "alg", "ES256", "spawn: server signing `algorithm`: ES256, RS256 or EdDSA")
 	fs.StringVar(&f.serverLog, "server-log-level", "info", "spawn: server log `level`; its log goes to a file in the temporary directory")
-	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "spawn: write the server's CPU profile of each workload's measured time to `FILE` with the workload inserted (cpu.prof → cpu.W2.prof)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "spawn: write the server's CPU profile of each workload's measured time to `FILE` with the workload inserted (cpu.prof → cpu.W2.prof); needs a latch built with -tags latchprofile")
 	fs.BoolVar(&f.keep, "keep", false, "spawn: keep the temporary directory (database, server log)")
 	fs.StringVar(&f.workloads, "workloads", "all", "comma-separated `list` of workloads (W1,W2,W3,W4,W5,W6,W6C) or all")
 	fs.IntVar(&f.concurrency, "concurrency", 64, "concurrent workers (`N`)")
@@ -89,29 +84,32 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.username, "username", "", "target: the user who signs in")
 	fs.StringVar(&f.pw, "password", "", "target: the user's password (default $LATCH_BENCH_PASSWORD)")
 	fs.IntVar(&f.serverPID, "server-pid", 0, "target: `PID` of the server process on this machine, to report its CPU seconds and peak RSS (Linux /proc)")
-	pos, err := parseFlags(e, fs, benchHelp, args)
-	if err != nil {
-		return err
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(e.stdout, "%s\n\nFlags:\n", benchUsage)
+			fs.SetOutput(e.stdout)
+			fs.PrintDefaults()
+			return flag.ErrHelp
+		}
+		return usageErrorf("%v (see 'latch-bench -h')", err)
 	}
-	if err := wantArgs(benchHelp, pos); err != nil {
-		return err
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
 	}
-	set := setFlags(fs)
-	if f.target != "" && (f.spawn || f.inProcess || set["db"] || set["alg"] || f.cpuProfile != "") {
-		return usageErrorf("bench: --target drives a running server; --spawn, --in-process, --db, --alg and --cpuprofile are for a spawned one")
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if f.target != "" && (f.spawn || set["latch"] || set["db"] || set["alg"] || f.cpuProfile != "") {
+		return usageErrorf("--target drives a running server; --spawn, --latch, --db, --alg and --cpuprofile are for a spawned one")
 	}
 	if f.serverPID != 0 && f.target == "" {
-		return usageErrorf("bench: --server-pid is for --target (a spawned server is measured anyway)")
-	}
-	if f.inProcess && f.cpuProfile != "" {
-		return usageErrorf("bench: --cpuprofile profiles a child server; drop --in-process")
+		return usageErrorf("--server-pid is for --target (a spawned server is measured anyway)")
 	}
 	if f.concurrency <= 0 || f.duration <= 0 || f.warmup < 0 {
-		return usageErrorf("bench: --concurrency and --duration must be positive, --warmup not negative")
+		return usageErrorf("--concurrency and --duration must be positive, --warmup not negative")
 	}
 	workloads, err := bench.SelectWorkloads(strings.Split(f.workloads, ","))
 	if err != nil {
-		return usageErrorf("bench: %v", err)
+		return usageErrorf("%v", err)
 	}
 	if f.clientSecret == "" {
 		f.clientSecret = e.getenv("LATCH_BENCH_CLIENT_SECRET")
@@ -150,7 +148,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 			sp := bench.ProcSampler{PID: f.serverPID}
 			u, err := sp.Sample()
 			if err != nil {
-				return fmt.Errorf("bench: --server-pid %d: %w", f.serverPID, err)
+				return fmt.Errorf("--server-pid %d: %w", f.serverPID, err)
 			}
 			opts.Server, rep.IdleRSSBytes = sp, u.RSSBytes
 		}
@@ -167,7 +165,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	if f.cpuProfile != "" {
 		opts.Measure = func(w bench.Workload, start bool) {
 			if err := srv.profile(profilePath(f.cpuProfile, w.ID), start); err != nil {
-				fmt.Fprintf(e.stderr, "latch bench: profiling %s: %v\n", w.ID, err)
+				fmt.Fprintf(e.stderr, "latch-bench: profiling %s: %v\n", w.ID, err)
 			}
 		}
 	}
@@ -210,7 +208,7 @@ func finishBench(ctx context.Context, e *env, f benchFlags, rep *bench.Report, o
 		}
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("bench: errors or skipped workloads: %s", strings.Join(failed, ", "))
+		return fmt.Errorf("errors or skipped workloads: %s", strings.Join(failed, ", "))
 	}
 	return nil
 }
@@ -229,7 +227,7 @@ func writeFileWith(path string, write func(io.Writer) error) error {
 
 // benchCommandLine is the command for the report, secrets masked.
 func benchCommandLine(args []string) string {
-	out := []string{"latch", "bench"}
+	out := []string{"latch-bench"}
 	mask := false
 	for _, a := range args {
 		switch {
@@ -267,10 +265,10 @@ const (
 	benchScope       = "openid profile email"
 )
 
-// spawned is a Latch started by bench.
+// spawned is a Latch child process started by latch-bench.
 type spawned struct {
 	target   bench.Target
-	sampler  bench.Sampler // nil in process
+	sampler  bench.Sampler
 	describe string
 	store    string
 	dir      string
@@ -278,13 +276,24 @@ type spawned struct {
 	cmd      *exec.Cmd
 	control  string     // profiled child: the file naming the next profile
 	exited   chan error // the child's Wait result
-	cancel   context.CancelFunc
-	done     chan error // the in-process server's result
 }
 
-// spawnLatch seeds a database and starts Latch on it, as a child process
-// (default) or in this process, and waits until it answers.
+// childConfig is the spawned server's configuration: the flags of
+// `latch serve` and the two secrets, which travel in the environment
+// (LATCH_* variables, see internal/config), never on the command line.
+type childConfig struct {
+	addr, adminAddr, issuer, db, alg, logLevel string
+	keySecret, adminToken                      string
+}
+
+// spawnLatch starts the latch binary as a child `latch serve` on a
+// temporary SQLite file (or f.db), waits until it answers, and seeds the
+// bench user and clients through its admin API.
 func spawnLatch(ctx context.Context, e *env, f benchFlags, tr http.RoundTripper) (_ *spawned, err error) {
+	exe, err := latchBinary(f.latch)
+	if err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp("", "latch-bench-")
 	if err != nil {
 		return nil, err
@@ -295,78 +304,83 @@ func spawnLatch(ctx context.Context, e *env, f benchFlags, tr http.RoundTripper)
 			s.stop(e)
 		}
 	}()
-	cfg, _, err := config.Load(config.Default(), nil, nil, e.getenv)
-	if err != nil {
-		return nil, fmt.Errorf("configuration: %w", err)
-	}
-	cfg.DB = f.db
-	if cfg.DB == "" {
-		cfg.DB = sqlitePrefix + filepath.Join(dir, "latch.db")
-	}
-	s.store = strings.SplitN(cfg.DB, ":", 2)[0]
 	ports, err := freePorts(2)
 	if err != nil {
 		return nil, err
 	}
-	cfg.Addr = fmt.Sprintf("127.0.0.1:%d", ports[0])
-	cfg.AdminAddr = fmt.Sprintf("127.0.0.1:%d", ports[1])
-	cfg.Issuer = "http://" + cfg.Addr
-	cfg.KeyEncryptionSecret = rand.Text() + rand.Text()
-	cfg.SigningAlg = f.alg
-	cfg.LogLevel = f.serverLog
-	cfg.LogFormat = "json"
-	if err := config.Err(cfg.Validate()); err != nil {
-		return nil, err
+	cfg := childConfig{
+		addr:      fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		adminAddr: fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		db:        f.db, alg: f.alg, logLevel: f.serverLog,
+		keySecret: rand.Text() + rand.Text(), adminToken: rand.Text() + rand.Text(),
 	}
-	if s.target, err = seedBench(ctx, e, cfg); err != nil {
-		return nil, err
+	cfg.issuer = "http://" + cfg.addr
+	if cfg.db == "" {
+		cfg.db = "sqlite:" + filepath.Join(dir, "latch.db")
 	}
+	s.store, _, _ = strings.Cut(cfg.db, ":")
 	logFile, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {
 		return nil, err
 	}
 	defer logFile.Close() // the child has its own descriptor
-	if f.inProcess {
-		s.describe = fmt.Sprintf("latch (spawned in process, %s, %s)", s.store, f.alg)
-		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		s.cancel, s.done = cancel, make(chan error, 1)
-		se := &env{getenv: e.getenv, stdin: strings.NewReader(""), stdout: io.Discard, stderr: logFile, now: e.now}
-		go func() { s.done <- serve(sctx, se, cfg, serveHooks{}) }()
-	} else {
-		s.describe = fmt.Sprintf("latch (spawned child process, %s, %s)", s.store, f.alg)
-		if err := s.startChild(cfg, f.cpuProfile, logFile); err != nil {
-			return nil, err
-		}
+	s.describe = fmt.Sprintf("latch (spawned child process, %s, %s)", s.store, f.alg)
+	if err := s.startChild(exe, cfg, f.cpuProfile, logFile); err != nil {
+		return nil, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := bench.WaitReady(wctx, &http.Client{Transport: tr}, cfg.Issuer, s.alive); err != nil {
-		return nil, fmt.Errorf("spawned server: %w (log: %s)", err, logFile.Name())
+	if err := bench.WaitReady(wctx, &http.Client{Transport: tr}, cfg.issuer, s.alive); err != nil {
+		hint := ""
+		if f.cpuProfile != "" {
+			hint = "; --cpuprofile needs a latch built with -tags latchprofile"
+		}
+		return nil, fmt.Errorf("spawned server: %w (log: %s)%s", err, logFile.Name(), hint)
 	}
-	if err := s.target.Discover(ctx, &http.Client{Transport: tr}, cfg.Issuer); err != nil {
+	if s.target, err = seedBench(ctx, &http.Client{Transport: tr}, cfg); err != nil {
+		return nil, fmt.Errorf("%w (log: %s)", err, logFile.Name())
+	}
+	if err := s.target.Discover(ctx, &http.Client{Transport: tr}, cfg.issuer); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// startChild runs `latch serve` (or, to write a CPU profile, the same
-// server under `latch bench serve-profiled`) with cfg. The secret travels
-// in the environment, not on the command line.
-func (s *spawned) startChild(cfg config.Config, cpuProfile string, log *os.File) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return err
+// latchBinary returns the latch executable to spawn: flag when given,
+// else the latch next to this executable (go build -o bin/ ./cmd/...),
+// else latch on $PATH.
+func latchBinary(flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
 	}
+	if self, err := os.Executable(); err == nil {
+		sibling := filepath.Join(filepath.Dir(self), "latch")
+		if st, err := os.Stat(sibling); err == nil && st.Mode().IsRegular() {
+			return sibling, nil
+		}
+	}
+	if p, err := exec.LookPath("latch"); err == nil {
+		return p, nil
+	}
+	return "", usageErrorf("no latch binary to spawn: pass --latch PATH, or build both with 'go build -o bin/ ./cmd/latch ./cmd/latch-bench'")
+}
+
+// startChild runs `latch serve` (or, to write a CPU profile, the same
+// server under the hidden `latch serve-profiled` of a latch built with
+// -tags latchprofile) with cfg.
+func (s *spawned) startChild(exe string, cfg childConfig, cpuProfile string, log *os.File) error {
 	args := []string{"serve"}
 	if cpuProfile != "" {
 		s.control = filepath.Join(s.dir, "cpuprofile.next")
-		args = []string{"bench", profiledServeCmd, "--control", s.control}
+		args = []string{"serve-profiled", "--control", s.control}
 	}
 	args = append(args,
-		"--addr", cfg.Addr, "--admin-addr", cfg.AdminAddr, "--issuer", cfg.Issuer, "--db", cfg.DB,
-		"--signing-alg", cfg.SigningAlg, "--log-level", cfg.LogLevel, "--log-format", cfg.LogFormat)
+		"--addr", cfg.addr, "--admin-addr", cfg.adminAddr, "--issuer", cfg.issuer, "--db", cfg.db,
+		"--signing-alg", cfg.alg, "--log-level", cfg.logLevel, "--log-format", "json")
 	s.cmd = exec.Command(exe, args...)
-	s.cmd.Env = append(os.Environ(), config.EnvName("key-encryption-secret")+"="+cfg.KeyEncryptionSecret)
+	s.cmd.Env = append(os.Environ(),
+		"LATCH_KEY_ENCRYPTION_SECRET="+cfg.keySecret,
+		"LATCH_ADMIN_TOKEN="+cfg.adminToken)
 	s.cmd.Stdout, s.cmd.Stderr = log, log
 	s.cmd.Dir = s.dir
 	if err := s.cmd.Start(); err != nil {
@@ -412,9 +426,6 @@ func (s *spawned) alive() error {
 	case err := <-s.exited:
 		s.exited <- err
 		return fmt.Errorf("the server exited: %v", err)
-	case err := <-s.done:
-		s.done <- err
-		return fmt.Errorf("the server stopped: %v", err)
 	default:
 		return nil
 	}
@@ -433,13 +444,8 @@ func (s *spawned) stop(e *env) {
 		}
 		s.cmd = nil
 	}
-	if s.cancel != nil {
-		s.cancel()
-		<-s.done
-		s.cancel = nil
-	}
 	if s.keep {
-		fmt.Fprintf(e.stderr, "latch bench: kept %s\n", s.dir)
+		fmt.Fprintf(e.stderr, "latch-bench: kept %s\n", s.dir)
 	} else if s.dir != "" {
 		os.RemoveAll(s.dir)
 	}
@@ -466,108 +472,71 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// seedBench creates the bench user and clients through the store, with
-// random suffixes so that a scratch PostgreSQL database can be reused, and
-// returns the target description of them.
-func seedBench(ctx context.Context, e *env, cfg config.Config) (bench.Target, error) {
+// seedBench creates the bench user and clients through the admin API,
+// as an operator would, with random suffixes so that a scratch PostgreSQL
+// database can be reused, and returns the target description of them.
+func seedBench(ctx context.Context, c *http.Client, cfg childConfig) (bench.Target, error) {
 	suffix := strings.ToLower(rand.Text()[:8])
 	t := bench.Target{
-		ClientID: "bench-service-" + suffix, ClientSecret: token.NewOpaque(), CCScope: benchCCScope,
+		ClientID: "bench-service-" + suffix, CCScope: benchCCScope,
 		PublicClientID: "bench-spa-" + suffix, RedirectURI: benchRedirectURI, Scope: benchScope,
 		Username: "bench-" + suffix, Password: rand.Text(),
 	}
-	err := withStore(ctx, cfg.DB, cfg.DBMaxConns, func(st store.Store) error {
-		now := e.now()
-		hash, err := password.Hash(t.Password, password.Params{Memory: cfg.PasswordMemoryKiB, Iterations: cfg.PasswordIterations, Parallelism: 1})
+	admin := func(path string, body, out any) error {
+		b, err := json.Marshal(body)
 		if err != nil {
 			return err
 		}
-		if err := st.CreateUser(ctx, store.User{
-			ID: newUserID(), Username: t.Username, Email: t.Username + "@bench.test", EmailVerified: true,
-			Name: "Bench User", PasswordHash: hash, CreatedAt: now,
-		}); err != nil {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+cfg.adminAddr+path, bytes.NewReader(b))
+		if err != nil {
 			return err
 		}
-		if err := st.CreateClient(ctx, store.Client{
-			ID: t.ClientID, SecretHash: token.Hash(t.ClientSecret), Name: "Bench Service",
-			GrantTypes: []string{"client_credentials"}, Scopes: []string{benchCCScope},
-			Audiences: []string{benchAudience}, CreatedAt: now,
-		}); err != nil {
+		req.Header.Set("Authorization", "Bearer "+cfg.adminToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
+		if err != nil {
 			return err
 		}
-		return st.CreateClient(ctx, store.Client{
-			ID: t.PublicClientID, Public: true, FirstParty: true, Name: "Bench SPA",
-			RedirectURIs: []string{benchRedirectURI},
-			GrantTypes:   []string{"authorization_code", "refresh_token"}, CreatedAt: now,
-		})
-	})
-	if err != nil {
-		return bench.Target{}, fmt.Errorf("seeding the bench database: %w", err)
-	}
-	return t, nil
-}
-
-// --- the profiled child ---------------------------------------------------
-
-// profiledServeCmd is the hidden mode bench runs its child in when asked
-// for CPU profiles: exactly `latch serve`, plus a CPU profile between
-// SIGUSR1 (written to the path named in the --control file) and SIGUSR2.
-const profiledServeCmd = "serve-profiled"
-
-func runProfiledServe(ctx context.Context, e *env, args []string) error {
-	if len(args) < 2 || args[0] != "--control" {
-		return usageErrorf("bench %s: want --control FILE [serve flags]", profiledServeCmd)
-	}
-	control := args[1]
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
-	defer signal.Stop(sigs)
-	var mu sync.Mutex // guards out
-	var out *os.File
-	stop := func() {
-		mu.Lock()
-		defer mu.Unlock()
+		defer resp.Body.Close()
+		rb, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusCreated {
+			return fmt.Errorf("POST %s: %s: %s", path, resp.Status, bytes.TrimSpace(rb))
+		}
 		if out != nil {
-			pprof.StopCPUProfile()
-			out.Close()
-			out = nil
+			return json.Unmarshal(rb, out)
 		}
-	}
-	defer stop()
-	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		for {
-			select {
-			case <-pctx.Done():
-				return
-			case sig := <-sigs:
-				stop()
-				if sig != syscall.SIGUSR1 {
-					continue
-				}
-				mu.Lock()
-				path, err := os.ReadFile(control)
-				if err == nil {
-					out, err = os.Create(strings.TrimSpace(string(path)))
-				}
-				if err == nil {
-					if err = pprof.StartCPUProfile(out); err != nil {
-						out.Close()
-						out = nil
-					}
-				}
-				mu.Unlock()
-				if err != nil {
-					fmt.Fprintf(e.stderr, "latch bench: cpu profile: %v\n", err)
-				}
-			}
-		}
-	}()
-	err := runServe(ctx, e, args[2:])
-	cancel()
-	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
-	return err
+	err := admin("/admin/users", map[string]any{
+		"username": t.Username, "password": t.Password, "email": t.Username + "@bench.test",
+		"email_verified": true, "name": "Bench User",
+	}, nil)
+	if err == nil {
+		var created struct {
+			Secret string `json:"client_secret"`
+		}
+		err = admin("/admin/clients", map[string]any{
+			"client_id": t.ClientID, "client_type": "confidential", "client_name": "Bench Service",
+			"grant_types": []string{"client_credentials"}, "scopes": []string{benchCCScope},
+			"audiences": []string{benchAudience},
+		}, &created)
+		t.ClientSecret = created.Secret
+	}
+	if err == nil && t.ClientSecret == "" {
+		err = errors.New("the admin API returned no client_secret")
+	}
+	if err == nil {
+		err = admin("/admin/clients", map[string]any{
+			"client_id": t.PublicClientID, "client_type": "public", "client_name": "Bench SPA",
+			"first_party": true, "redirect_uris": []string{benchRedirectURI},
+			"grant_types": []string{"authorization_code", "refresh_token"},
+		}, nil)
+	}
+	if err != nil {
+		return bench.Target{}, fmt.Errorf("seeding the bench server: %w", err)
+	}
+	return t, nil
 }

@@ -1,4 +1,8 @@
-package postgres
+// Package pgtest is test support for the PostgreSQL store: NewTestDB gives
+// each test its own scratch database. It imports testing, so only _test.go
+// files may import it; the layering test (layout_test.go at the module
+// root) keeps it out of the latch binary.
+package pgtest
 
 import (
 	"context"
@@ -29,8 +33,8 @@ const DefaultTestAdminDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode
 // with a one-line reason, unless CI=true is set, in which case it fails:
 // CI must not silently skip the PostgreSQL tests.
 //
-// It is test support, exported so that other packages' tests (several
-// Latch instances on one database) can use it. It never runs outside tests.
+// It lives here rather than in package postgres so that the server binary,
+// which links postgres, does not link the testing package.
 func NewTestDB(t testing.TB) (dsn string) {
 	t.Helper()
 	admin := os.Getenv("LATCH_TEST_POSTGRES")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,28 +12,30 @@ import (
 	"github.com/latchauth/latch/internal/bench"
 )
 
-// TestBenchSmoke runs every workload for a second at low concurrency
-// against a Latch that bench spawns in this process, and requires each to
-// have run with zero errors; the JSON and HTML reports must be written.
+// TestBenchSmoke builds latch, runs every workload for a second at low
+// concurrency against a child latch serve that latch-bench spawns and
+// seeds through the admin API, and requires each to have run with zero
+// errors; the JSON and HTML reports must be written.
 func TestBenchSmoke(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a server and runs seven 1 s workloads")
+		t.Skip("builds latch, starts it and runs seven 1 s workloads")
 	}
 	dir := t.TempDir()
+	latch := filepath.Join(dir, "latch")
+	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", latch, "github.com/latchauth/latch/cmd/latch").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/latch: %v\n%s", err, out)
+	}
+	// Cheap argon2id for the child: W5 measures the hashing, not its
+	// parameters.
+	t.Setenv("LATCH_PASSWORD_MEMORY_KIB", "64")
+	t.Setenv("LATCH_PASSWORD_ITERATIONS", "1")
 	jsonFile, htmlFile := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.html")
 	var stdout, stderr bytes.Buffer
-	getenv := func(k string) string {
-		return map[string]string{
-			// Cheap argon2id: W5 measures the hashing, not its parameters.
-			"LATCH_PASSWORD_MEMORY_KIB": "64",
-			"LATCH_PASSWORD_ITERATIONS": "1",
-		}[k]
-	}
-	code := run(t.Context(), []string{"bench", "--in-process", "--duration", "1s", "--warmup", "0s",
+	code := run(t.Context(), []string{"--latch", latch, "--duration", "1s", "--warmup", "0s",
 		"--concurrency", "2", "--server-log-level", "warn", "--json", jsonFile, "--html", htmlFile},
-		getenv, strings.NewReader(""), &stdout, &stderr)
+		nil, &stdout, &stderr)
 	if code != 0 {
-		t.Fatalf("latch bench exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+		t.Fatalf("latch-bench exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}
 	b, err := os.ReadFile(jsonFile)
 	if err != nil {
@@ -50,7 +53,7 @@ func TestBenchSmoke(t *testing.T) {
 			t.Errorf("%s: skipped %q, %d ops, %d errors %q; want it run without error", r.ID, r.Skipped, r.Ops, r.Errors, r.ErrorSamples)
 		}
 	}
-	if !strings.Contains(rep.Server, "in process") || rep.Concurrency != 2 {
+	if !strings.Contains(rep.Server, "child process") || rep.Concurrency != 2 {
 		t.Errorf("report server %q concurrency %d", rep.Server, rep.Concurrency)
 	}
 	page, err := os.ReadFile(htmlFile)
@@ -69,16 +72,17 @@ func TestBenchSmoke(t *testing.T) {
 
 func TestBenchUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
-		{"bench", "--target", "http://127.0.0.1:1", "--alg", "RS256"},
-		{"bench", "--workloads", "W9"},
-		{"bench", "--concurrency", "0"},
-		{"bench", "--in-process", "--cpuprofile", "x.prof"},
-		{"bench", "extra"},
-		{"bench", "--server-pid", "1"}, // only with --target
+		{"--target", "http://127.0.0.1:1", "--alg", "RS256"},
+		{"--target", "http://127.0.0.1:1", "--latch", "/bin/true"},
+		{"--workloads", "W9"},
+		{"--concurrency", "0"},
+		{"extra"},
+		{"--server-pid", "1"}, // only with --target
+		{"--no-such-flag"},
 	} {
 		var stdout, stderr bytes.Buffer
-		if code := run(t.Context(), args, nil, strings.NewReader(""), &stdout, &stderr); code != 2 {
-			t.Errorf("latch %s: exit %d, want 2 (usage)\n%s", strings.Join(args, " "), code, stderr.String())
+		if code := run(t.Context(), args, nil, &stdout, &stderr); code != 2 {
+			t.Errorf("latch-bench %s: exit %d, want 2 (usage)\n%s", strings.Join(args, " "), code, stderr.String())
 		}
 	}
 }
@@ -88,7 +92,7 @@ func TestBenchCommandLineRedactsSecrets(t *testing.T) {
 	if strings.Contains(got, "s3cret") || strings.Contains(got, "hunter2") || strings.Contains(got, " p") {
 		t.Errorf("benchCommandLine leaks a secret: %q", got)
 	}
-	if want := "latch bench --target http://x --client-secret REDACTED --password=REDACTED -password REDACTED"; got != want {
+	if want := "latch-bench --target http://x --client-secret REDACTED --password=REDACTED -password REDACTED"; got != want {
 		t.Errorf("benchCommandLine = %q, want %q", got, want)
 	}
 }
