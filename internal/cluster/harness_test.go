@@ -34,8 +34,9 @@ const (
 	// balancer's. Requests go straight to the instances, which listen on
 	// ephemeral ports: Latch must not care which instance answers, nor
 	// under which address (the issuer only appears in emitted URLs and in
-	// the iss checks). http is allowed because .localhost is loopback.
-	issuer = "http://latch.localhost"
+	// the iss checks). http is allowed because localhost is loopback
+	// (oauth.IsLoopbackHost; subdomains of localhost are not).
+	issuer = "http://localhost"
 
 	secret        = "cluster-test-key-encryption-secret-0123456789"
 	alicePassword = "correct horse battery staple"
