@@ -317,7 +317,7 @@ func testReserveWindow(t *testing.T, s store.Store) {
 		{time.Second, true, 2},
 		{2 * time.Second, false, 2},
 		{w - time.Millisecond, false, 2},
-		{w, true, 2}, // the first left the window at base+w
+		{w, true, 2},               // the first left the window at base+w
 		{w + time.Second, true, 2}, // the second left at base+w+1s
 		{w + 2*time.Second, false, 2},
 		{3 * w, true, 1},
