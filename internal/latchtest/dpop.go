@@ -19,6 +19,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/server"
 )
 
@@ -177,9 +178,19 @@ func (e *Env) Userinfo(method, scheme, accessToken, proof string) (*http.Respons
 // still name the issuer.
 func (e *Env) NewInstance() http.Handler {
 	e.t.Helper()
-	srv, err := server.Assemble(e.t.Context(), e.Config, e.Store, nil, nil, e.Clock.Now, nil)
+	srv, _ := e.NewInstanceHasher()
+	return srv
+}
+
+// NewInstanceHasher is NewInstance, also returning the instance's
+// password hasher (to count its checks or read its parameters).
+func (e *Env) NewInstanceHasher() (http.Handler, *password.Hasher) {
+	e.t.Helper()
+	var h *password.Hasher
+	srv, err := server.Assemble(e.t.Context(), e.Config, e.Store, nil, nil, e.Clock.Now, nil,
+		func(o *server.Options) { h = o.Passwords })
 	if err != nil {
 		e.t.Fatalf("Assemble (second instance): %v", err)
 	}
-	return srv
+	return srv, h
 }

@@ -175,17 +175,30 @@ func (s *Store) ReserveAttempt(ctx context.Context, now time.Time, window time.D
 	return counts, ok, nil
 }
 
-// ReleaseAttempt removes one attempt recorded at exactly at for each key;
-// each statement deletes at most one row (by rowid).
+// ReleaseAttempt removes one attempt recorded at exactly at for each key,
+// in one write transaction; each statement deletes at most one row (by
+// rowid).
 func (s *Store) ReleaseAttempt(ctx context.Context, at time.Time, keys ...string) error {
-	for _, k := range keys {
-		if _, err := s.exec(ctx, `DELETE FROM failures WHERE rowid = (
-			SELECT rowid FROM failures WHERE key = ? AND at = ? LIMIT 1)`, k, at.UnixNano()); err != nil {
-			return wrap("release attempt", err)
-		}
+	if len(keys) == 0 {
+		return nil
 	}
-	return nil
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		del, err := s.txStmt(ctx, tx, releaseAttempt)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if _, err := del.ExecContext(ctx, k, at.UnixNano()); err != nil {
+				return mapErr(err)
+			}
+		}
+		return nil
+	})
+	return wrap("release attempt", err)
 }
+
+const releaseAttempt = `DELETE FROM failures WHERE rowid = (
+	SELECT rowid FROM failures WHERE key = ? AND at = ? LIMIT 1)`
 
 // ClearFailures forgets every failure for key.
 func (s *Store) ClearFailures(ctx context.Context, key string) error {
