@@ -72,6 +72,15 @@ func CanonicalUsername(u string) (string, error) {
 	return precis.UsernameCaseMapped.String(strings.TrimSpace(u))
 }
 
+// UsernameTaken is the one message for a new username whose canonical
+// form belongs to an existing user.
+func UsernameTaken(typed, canonical string) string {
+	if typed == canonical {
+		return fmt.Sprintf("user %q already exists", canonical)
+	}
+	return fmt.Sprintf("user %q already exists: %q is the same username (usernames are compared after case folding, width mapping and Unicode NFC, RFC 8265 §3.3)", canonical, typed)
+}
+
 // FindUser looks up the account a person means by typed (a sign-in form,
 // an admin lookup): by its canonical form, then, for accounts created
 // before usernames were canonicalised, exactly as typed. key is the name
