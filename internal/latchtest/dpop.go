@@ -21,6 +21,7 @@ import (
 
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/server"
+	"github.com/latchauth/latch/internal/store"
 )
 
 // DPoPKey is a client's DPoP key pair (RFC 9449), as a browser would hold
@@ -186,8 +187,15 @@ func (e *Env) NewInstance() http.Handler {
 // password hasher (to count its checks or read its parameters).
 func (e *Env) NewInstanceHasher() (http.Handler, *password.Hasher) {
 	e.t.Helper()
+	return e.NewInstanceOn(e.Store)
+}
+
+// NewInstanceOn is NewInstanceHasher over st: another connection to the
+// same database, as another process would have.
+func (e *Env) NewInstanceOn(st store.Store) (http.Handler, *password.Hasher) {
+	e.t.Helper()
 	var h *password.Hasher
-	srv, err := server.Assemble(e.t.Context(), e.Config, e.Store, nil, nil, e.Clock.Now, nil,
+	srv, err := server.Assemble(e.t.Context(), e.Config, st, nil, nil, e.Clock.Now, nil,
 		func(o *server.Options) { h = o.Passwords })
 	if err != nil {
 		e.t.Fatalf("Assemble (second instance): %v", err)
