@@ -45,9 +45,11 @@ import (
 // counted under its own budget of login-max-failures instead, so an
 // attacker exhausting the username's budgets does not lock it out.
 // Unknown usernames are counted exactly as known ones (no enumeration).
-// Client authentication (token, revocation, introspection): per client_id
-// and per client IP, for requests that present a secret. Client IPs are
-// IPv4 addresses or IPv6 /64 networks (one subscriber's allocation).
+// Client authentication (token, revocation, introspection), for requests
+// that present a secret (clientLimits): per (client_id, client IP) pair
+// client-max-failures, per client_id userFactor times that, per client
+// IP ip-max-failures (counted apart from sign-ins). Client IPs are IPv4
+// addresses or IPv6 /64 networks (one subscriber's allocation).
 
 // userFactor: the per-username budget (from every IP) is userFactor times
 // login-max-failures (100 by default).
