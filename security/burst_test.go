@@ -116,7 +116,9 @@ func wrongPassword(i int) string { return fmt.Sprintf("guess-%d", i) }
 // spent.
 func TestBruteForceConcurrentPasswordBurst(t *testing.T) {
 	onBothStores(t, func(t *testing.T, st store.Store, _ string) {
-		e := startOn(t, st)
+		// A realistic cost (4 MiB) keeps each verification in flight long
+		// enough for the burst to overlap.
+		e := startOn(t, st, func(c *config.Config) { c.PasswordMemoryKiB = 4096 })
 		forms := openLoginForms(t, e, 39)
 		before := e.Passwords.Checks()
 		codes := burst(t, forms, func(int) string { return e.Issuer }, "alice", wrongPassword, nil)
