@@ -25,9 +25,9 @@ func loginAttempt(t *testing.T, e *latchtest.Env, username, pw string) (latchtes
 }
 
 // TestBruteForcePassword: guessing a user's password. After 5 failures
-// within the window the username is locked out: 429 with Retry-After and
-// a clear message, and during the lockout even the right password does
-// not get in. The lockout ends by itself.
+// within the window the (username, address) budget is spent: 429 with
+// Retry-After and a clear message, and meanwhile even the right password
+// does not get in. The budget refills as the failures leave the window.
 func TestBruteForcePassword(t *testing.T) {
 	e := startDefaults(t)
 	for i := 1; i <= 5; i++ {
@@ -49,7 +49,7 @@ func TestBruteForcePassword(t *testing.T) {
 	}
 	requireNotSignedIn(t, e, b)
 
-	e.Clock.Advance(61 * time.Second)
+	e.Clock.Advance(15 * time.Minute)
 	p, _ = loginAttempt(t, e, "alice", latchtest.AlicePassword)
 	requireCodeRedirect(t, p, latchtest.SPARedirect)
 }
@@ -103,9 +103,9 @@ func TestBruteForceAcrossUsernames(t *testing.T) {
 }
 
 // TestBruteForceClientSecret: guessing a confidential client's secret at
-// the token endpoint. After 10 failures the client_id is locked out: 429
-// slow_down with Retry-After, the right secret included, until the
-// lockout ends.
+// the token endpoint. After 10 failures the (client_id, address) budget
+// is spent: 429 slow_down with Retry-After, the right secret included,
+// until the failures leave the window.
 func TestBruteForceClientSecret(t *testing.T) {
 	e := startDefaults(t)
 	cc := url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "redirect_uri": {appRedirect}}
@@ -123,7 +123,7 @@ func TestBruteForceClientSecret(t *testing.T) {
 		requireTokenError(t, resp, body, http.StatusTooManyRequests, "slow_down")
 	}
 
-	e.Clock.Advance(61 * time.Second)
+	e.Clock.Advance(15 * time.Minute)
 	resp, body = e.PostForm("/token", cc, withSecret(e, "app"))
 	requireTokenError(t, resp, body, http.StatusBadRequest, "invalid_grant") // authenticated; the code is made up
 }

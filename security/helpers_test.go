@@ -45,7 +45,13 @@ func start(t testing.TB, mutate ...func(*config.Config)) *latchtest.Env {
 // panics.
 func startDefaults(t testing.TB, mutate ...func(*config.Config)) *latchtest.Env {
 	t.Helper()
-	e := latchtest.StartWith(t, latchtest.Options{Config: mutate, CaptureLog: true})
+	return startOn(t, nil, mutate...)
+}
+
+// startOn is startDefaults over st (nil: a fresh SQLite database).
+func startOn(t testing.TB, st store.Store, mutate ...func(*config.Config)) *latchtest.Env {
+	t.Helper()
+	e := latchtest.StartWith(t, latchtest.Options{Config: mutate, CaptureLog: true, Store: st})
 	e.MustClient(store.Client{
 		ID: "app", Name: "App", RedirectURIs: []string{appRedirect},
 		PostLogoutRedirectURIs: []string{appLogout},

@@ -167,6 +167,7 @@ func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) (er
 		adm, err = admin.New(admin.Options{
 			Store: ist, Keys: srv.Keys(), Passwords: hasher, Ready: srv.Ready, Gatherer: reg,
 			Token: cfg.AdminToken, Logger: log, Audit: audit, Now: e.now,
+			MaxFailures: cfg.IPMaxFailures, Window: cfg.ThrottleWindow,
 		})
 		if err != nil {
 			ln.Close()

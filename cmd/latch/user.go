@@ -68,7 +68,13 @@ func runUserCreate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	u := store.User{Username: *username, Email: *email, EmailVerified: *emailVerified, Name: *name}
+	// Stored in canonical form (RFC 8265 §3.3): look-alike spellings of
+	// one name collide.
+	canonical, err := registration.CanonicalUsername(*username)
+	if err != nil {
+		return fmt.Errorf("username: %w", err)
+	}
+	u := store.User{Username: canonical, Email: *email, EmailVerified: *emailVerified, Name: *name}
 	v, err := recs.CreateUser(ctx, u, e.stdin)
 	if err != nil {
 		return err
@@ -86,7 +92,7 @@ func (l *localRecords) CreateUser(ctx context.Context, u store.User, pw io.Reade
 		return s.CreateUser(ctx, u)
 	})
 	if errors.Is(err, store.ErrAlreadyExists) {
-		return userView{}, fmt.Errorf("user %q already exists", u.Username)
+		return userView{}, errors.New(registration.UsernameTaken(u.Username, u.Username))
 	}
 	if err != nil {
 		return userView{}, fmt.Errorf("creating user %q: %w", u.Username, err)
@@ -283,7 +289,7 @@ func (l *localRecords) DeleteUser(ctx context.Context, username string) error {
 
 // getUser looks a user up by username, with a one-line error.
 func getUser(ctx context.Context, s store.Store, username string) (store.User, error) {
-	u, err := s.GetUserByUsername(ctx, username)
+	u, _, err := registration.FindUser(ctx, s, username)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.User{}, fmt.Errorf("user %q not found", username)
 	}

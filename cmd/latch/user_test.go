@@ -111,6 +111,7 @@ func TestUserCreateInvalid(t *testing.T) {
 		{"username with a newline", "long enough\n", []string{"--username", "u\nv"}, 1, "control characters"},
 		{"bad email", "long enough\n", []string{"--username", "u", "--email", "Alice <a@example.com>"}, 1, "not a valid address"},
 		{"verified without email", "long enough\n", []string{"--username", "u", "--email-verified"}, 1, "--email-verified needs --email"},
+		{"username with a space", "long enough\n", []string{"--username", "u v"}, 1, "without spaces"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
@@ -165,5 +166,23 @@ func TestNewUserID(t *testing.T) {
 			t.Fatalf("newUserID() = %q: not a fresh version 4 UUID", id)
 		}
 		seen[id] = true
+	}
+}
+
+// TestUserCreateLookalike: a username whose canonical form (RFC 8265
+// §3.3) is taken is refused; a new one is stored canonical.
+func TestUserCreateLookalike(t *testing.T) {
+	h := newHarness(t)
+	const pw = "correct horse battery staple"
+	r := h.run(pw+"\n", "user", "create", "--username", "Alice", "--password-stdin")
+	if r.code != 0 {
+		t.Fatalf("user create Alice: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if v := decodeJSON[userView](t, r.stdout); v.Username != "alice" {
+		t.Errorf("stored username %q, want alice", v.Username)
+	}
+	for _, name := range []string{"alice", "ALICE", "\uff41lice"} {
+		r := h.run(pw+"\n", "user", "create", "--username", name, "--password-stdin")
+		wantFailure(t, name, r, 1, "already exists")
 	}
 }

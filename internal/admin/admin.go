@@ -11,6 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -37,10 +39,16 @@ type Options struct {
 	// Gatherer is scraped by GET /metrics; nil disables /metrics.
 	Gatherer prometheus.Gatherer
 	// Token is the admin API's bearer token; "" disables the API.
-	Token  string
-	Logger *slog.Logger // operational log; nil discards
-	Audit  *slog.Logger // admin actions; nil uses Logger
-	Now    func() time.Time
+	Token string
+	// Token guessing is throttled like every credential: each attempt is
+	// reserved in the store (shared by every instance) before the token
+	// is compared, at most MaxFailures per client IP within Window
+	// (config ip-max-failures, throttle-window); zero values: 20, 15m.
+	MaxFailures int
+	Window      time.Duration
+	Logger      *slog.Logger // operational log; nil discards
+	Audit       *slog.Logger // admin actions; nil uses Logger
+	Now         func() time.Time
 }
 
 // Server is the admin listener's handler.
@@ -73,6 +81,12 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.MaxFailures <= 0 {
+		opts.MaxFailures = 20
+	}
+	if opts.Window <= 0 {
+		opts.Window = 15 * time.Minute
 	}
 	s := &Server{opts: opts, log: opts.Logger, audit: opts.Audit, now: opts.Now}
 	if opts.Token != "" {
@@ -213,7 +227,7 @@ func (s *Server) api(h handlerFunc) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		err := s.authorize(r)
+		err := s.authorize(w, r)
 		if err == nil {
 			err = h(w, r)
 		}
@@ -230,7 +244,13 @@ func (s *Server) api(h handlerFunc) http.Handler {
 // authorize checks the bearer token (RFC 6750 §2.1) in constant time: both
 // sides are hashed first so neither the content nor the length of the
 // configured token leaks through timing.
-func (s *Server) authorize(r *http.Request) error {
+//
+// Token guessing is throttled (issue: admin token brute force): an
+// attempt is reserved against the client IP's budget in the store before
+// the token is compared, so no burst, on any number of instances,
+// compares more than MaxFailures tokens per Window; past it the answer is
+// 429 with Retry-After, audited. A right token releases its reservation.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) error {
 	if s.opts.Token == "" {
 		return &apiError{http.StatusForbidden, "access_denied", "the admin API is disabled: no admin-token is configured"}
 	}
@@ -238,13 +258,42 @@ func (s *Server) authorize(r *http.Request) error {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || cred == "" {
 		return errUnauthorized("a bearer token is required (Authorization: Bearer <admin-token>)")
 	}
+	ctx := r.Context()
+	now := s.now()
+	key := "admin:ip:" + clientIP(r.RemoteAddr)
+	_, ok, err := s.opts.Store.ReserveAttempt(ctx, now, s.opts.Window, store.Budget{Key: key, Limit: s.opts.MaxFailures})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.audit.LogAttrs(ctx, slog.LevelWarn, "audit", slog.String("event", "admin_auth_throttled"),
+			slog.String("remote_addr", r.RemoteAddr))
+		w.Header().Set("Retry-After", strconv.Itoa(int(s.opts.Window.Seconds())))
+		return &apiError{http.StatusTooManyRequests, "too_many_requests", "too many failed admin token attempts from this address; retry later"}
+	}
 	sum := sha256.Sum256([]byte(strings.TrimSpace(cred)))
 	if subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) != 1 {
-		s.audit.LogAttrs(r.Context(), slog.LevelWarn, "audit", slog.String("event", "admin_auth_failed"),
+		s.audit.LogAttrs(ctx, slog.LevelWarn, "audit", slog.String("event", "admin_auth_failed"),
 			slog.String("remote_addr", r.RemoteAddr))
 		return errUnauthorized("the bearer token is not valid")
 	}
-	return nil
+	return s.opts.Store.ReleaseAttempt(ctx, now, key)
+}
+
+// clientIP is the throttle key of a peer address: its IP, or the /64 of
+// an IPv6 address (one subscriber's allocation). The admin listener is
+// reached directly (no proxy headers are believed).
+func clientIP(remoteAddr string) string {
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	if err != nil {
+		return "unknown"
+	}
+	a := ap.Addr().Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 // auditLog records one admin action; attrs name records, never secrets.

@@ -472,6 +472,27 @@ func TestAdminClients(t *testing.T) {
 	}
 }
 
+// TestAdminUserLookalikeCollision: a username whose canonical form (RFC
+// 8265 §3.3: case, width, NFC) is taken is refused with a clear 409, and
+// a new name is stored canonical.
+func TestAdminUserLookalikeCollision(t *testing.T) {
+	h := newHarness(t, adminToken)
+	const pw = "a brand new password"
+	var u struct {
+		Username string `json:"username"`
+	}
+	h.want(h.do(http.MethodPost, "/admin/users", map[string]any{"username": "A\u030asa", "password": pw}), http.StatusCreated).json(t, &u)
+	if u.Username != "\u00e5sa" {
+		t.Errorf("stored username %q, want the canonical %q", u.Username, "\u00e5sa")
+	}
+	for _, name := range []string{"\u00c5sa", "\u00e5sa", "A\u030aSA", "Alice"} {
+		r := h.do(http.MethodPost, "/admin/users", map[string]any{"username": name, "password": pw})
+		if r.status != http.StatusConflict || !strings.Contains(string(r.body), "already exists") {
+			t.Errorf("create %q: %d %s, want 409 already exists", name, r.status, r.body)
+		}
+	}
+}
+
 func TestAdminUsersAndSessions(t *testing.T) {
 	h := newHarness(t, adminToken)
 	const pw = "a brand new password"
@@ -495,6 +516,11 @@ func TestAdminUsersAndSessions(t *testing.T) {
 		{"bad email", map[string]any{"username": "carol", "password": pw, "email": "Carol <c@example.com>"}, 400},
 		{"blank username", map[string]any{"username": " carol", "password": pw}, 400},
 		{"verified without email", map[string]any{"username": "carol", "password": pw, "email_verified": true}, 400},
+		// Look-alikes of an existing name (RFC 8265 §3.3 canonical form).
+		{"other case", map[string]any{"username": "BOB", "password": pw}, 409},
+		{"full width", map[string]any{"username": "ｂｏｂ", "password": pw}, 409},
+		{"NUL byte", map[string]any{"username": "bo\u0000b", "password": pw}, 400},
+		{"space inside", map[string]any{"username": "bo b", "password": pw}, 400},
 	} {
 		if r := h.do(http.MethodPost, "/admin/users", tt.body); r.status != tt.want {
 			t.Errorf("%s: %d, want %d: %s", tt.name, r.status, tt.want, r.body)
@@ -507,6 +533,10 @@ func TestAdminUsersAndSessions(t *testing.T) {
 	h.want(h.do(http.MethodGet, "/admin/users?username=alice", nil), 200).json(t, &found)
 	if len(found) != 1 || found[0]["id"] != "user-alice" {
 		t.Fatalf("lookup by username: %v", found)
+	}
+	h.want(h.do(http.MethodGet, "/admin/users?username=ALICE", nil), 200).json(t, &found)
+	if len(found) != 1 || found[0]["id"] != "user-alice" {
+		t.Errorf("lookup by another case of the username: %v", found)
 	}
 	h.want(h.do(http.MethodGet, "/admin/users?username=nobody", nil), 200).json(t, &found)
 	if len(found) != 0 {

@@ -59,7 +59,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	var users []store.User
 	if name, ok := r.URL.Query()["username"]; ok {
-		u, err := s.opts.Store.GetUserByUsername(ctx, name[0])
+		u, _, err := registration.FindUser(ctx, s.opts.Store, name[0])
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
@@ -104,7 +104,8 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 // random UUID.
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	var req userRequest
-	if err := decode(r, &req); err != nil {
+	err := decode(r, &req)
+	if err != nil {
 		return err
 	}
 	u := store.User{
@@ -112,6 +113,12 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 		EmailVerified: req.EmailVerified, Name: req.Name, CreatedAt: s.now().UTC(),
 	}
 	if err := registration.ValidateUser(u); err != nil {
+		return errBadRequest("%s", err.Error())
+	}
+	// Stored in canonical form (RFC 8265 §3.3), so look-alike spellings
+	// of one name collide on the store's unique username.
+	typed := u.Username
+	if u.Username, err = registration.CanonicalUsername(typed); err != nil {
 		return errBadRequest("%s", err.Error())
 	}
 	if err := registration.CheckPassword(req.Password); err != nil {
@@ -124,7 +131,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	u.PasswordHash = hash
 	err = s.opts.Store.CreateUser(r.Context(), u)
 	if errors.Is(err, store.ErrAlreadyExists) {
-		return errConflict("user %q already exists", u.Username)
+		return errConflict("%s", registration.UsernameTaken(typed, u.Username))
 	}
 	if err != nil {
 		return err

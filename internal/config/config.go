@@ -57,16 +57,17 @@ type Config struct {
 	// TrustedProxies are CIDRs whose X-Forwarded-For/Proto are believed.
 	TrustedProxies []string `yaml:"trusted-proxies" help:"CIDRs whose X-Forwarded-For/Proto headers are believed (repeatable or comma-separated)"`
 
-	// Brute-force protection: failures are counted in the store (shared by
-	// every instance) within ThrottleWindow; past a threshold the username,
-	// client_id or client IP is locked out for LockoutInitial, doubled by
-	// each further failure up to LockoutMax.
-	LoginMaxFailures  int           `yaml:"login-max-failures" help:"failed sign-ins for one username within throttle-window before it is locked out"`                            // 5
-	IPMaxFailures     int           `yaml:"ip-max-failures" help:"failed sign-ins (or client authentications) from one client IP within throttle-window before it is locked out"` // 20
-	ClientMaxFailures int           `yaml:"client-max-failures" help:"failed client authentications for one client_id within throttle-window before it is locked out"`            // 10
-	ThrottleWindow    time.Duration `yaml:"throttle-window" help:"window in which authentication failures are counted"`                                                           // 15m
-	LockoutInitial    time.Duration `yaml:"lockout-initial" help:"first lockout once a threshold is reached; each further failure doubles it"`                                    // 1m
-	LockoutMax        time.Duration `yaml:"lockout-max" help:"longest lockout"`                                                                                                   // 15m
+	// Brute-force protection (internal/server/throttle.go): every attempt
+	// is reserved in the store (shared by every instance) before its
+	// credential is checked, within budgets per ThrottleWindow; the attempt
+	// that spends a budget starts a lockout of LockoutInitial, doubled by
+	// each further one within a day, up to LockoutMax.
+	LoginMaxFailures  int           `yaml:"login-max-failures" help:"sign-in attempts per (username, client IP) within throttle-window; per username from any IP: 20 times as many"`          // 5
+	IPMaxFailures     int           `yaml:"ip-max-failures" help:"failed sign-ins (or client authentications, or admin token attempts) from one client IP within throttle-window"`            // 20
+	ClientMaxFailures int           `yaml:"client-max-failures" help:"client authentications per (client_id, client IP) within throttle-window; per client_id from any IP: 20 times as many"` // 10
+	ThrottleWindow    time.Duration `yaml:"throttle-window" help:"window in which authentication attempts are counted"`                                                                       // 15m
+	LockoutInitial    time.Duration `yaml:"lockout-initial" help:"first lockout once a budget is spent; each further one within a day doubles it"`                                            // 1m
+	LockoutMax        time.Duration `yaml:"lockout-max" help:"longest lockout"`                                                                                                               // 15m
 
 	// DPoPNonce makes DPoP proofs carry a server-issued nonce (RFC 9449 §8).
 	DPoPNonce bool `yaml:"dpop-nonce" help:"require DPoP proofs to carry a nonce issued by Latch (RFC 9449 §8)"`

@@ -19,7 +19,9 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/server"
+	"github.com/latchauth/latch/internal/store"
 )
 
 // DPoPKey is a client's DPoP key pair (RFC 9449), as a browser would hold
@@ -177,9 +179,26 @@ func (e *Env) Userinfo(method, scheme, accessToken, proof string) (*http.Respons
 // still name the issuer.
 func (e *Env) NewInstance() http.Handler {
 	e.t.Helper()
-	srv, err := server.Assemble(e.t.Context(), e.Config, e.Store, nil, nil, e.Clock.Now, nil)
+	srv, _ := e.NewInstanceHasher()
+	return srv
+}
+
+// NewInstanceHasher is NewInstance, also returning the instance's
+// password hasher (to count its checks or read its parameters).
+func (e *Env) NewInstanceHasher() (http.Handler, *password.Hasher) {
+	e.t.Helper()
+	return e.NewInstanceOn(e.Store)
+}
+
+// NewInstanceOn is NewInstanceHasher over st: another connection to the
+// same database, as another process would have.
+func (e *Env) NewInstanceOn(st store.Store) (http.Handler, *password.Hasher) {
+	e.t.Helper()
+	var h *password.Hasher
+	srv, err := server.Assemble(e.t.Context(), e.Config, st, nil, nil, e.Clock.Now, nil,
+		func(o *server.Options) { h = o.Passwords })
 	if err != nil {
 		e.t.Fatalf("Assemble (second instance): %v", err)
 	}
-	return srv
+	return srv, h
 }

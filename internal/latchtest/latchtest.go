@@ -73,6 +73,8 @@ type Env struct {
 	oplog  *bytes.Buffer // operational log (access log, errors), JSON at debug level
 	// Secrets of confidential clients, by id.
 	Secrets map[string]string
+	// Passwords is the server's password hasher (it counts its checks).
+	Passwords *password.Hasher
 }
 
 const (
@@ -113,6 +115,9 @@ type Options struct {
 	// discard it unless CaptureLog is set, so b.N requests do not grow a
 	// buffer.
 	CaptureLog bool
+	// Store replaces the fresh SQLite database (e.g. a PostgreSQL test
+	// database); the caller closes it.
+	Store store.Store
 }
 
 // StartWith is Start with options.
@@ -120,11 +125,14 @@ func StartWith(t testing.TB, o Options) *Env {
 	t.Helper()
 	mutate := o.Config
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "latch.db"))
-	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
+	st := o.Store
+	if st == nil {
+		var err error
+		if st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "latch.db")); err != nil {
+			t.Fatalf("sqlite.Open: %v", err)
+		}
+		t.Cleanup(func() { st.Close() })
 	}
-	t.Cleanup(func() { st.Close() })
 	ts := httptest.NewUnstartedServer(http.NotFoundHandler())
 	issuer := "http://" + ts.Listener.Addr().String()
 	cfg := config.Default()
@@ -150,7 +158,7 @@ func StartWith(t testing.TB, o Options) *Env {
 		t.Fatalf("NewMetrics: %v", err)
 	}
 	srv, err := server.Assemble(ctx, cfg, server.InstrumentStore(st, metrics), oplog, audit, clk.Now, nil,
-		func(o *server.Options) { o.Metrics = metrics })
+		func(o *server.Options) { o.Metrics = metrics; e.Passwords = o.Passwords })
 	if err != nil {
 		t.Fatalf("Assemble: %v", err)
 	}

@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -206,9 +207,21 @@ func Verify(password, encoded string) (bool, error) {
 	return h.check(password), nil
 }
 
-// Hasher hashes with fixed params and can spend the same time on an
+// Hasher hashes with fixed params and can spend the same work on an
 // unknown user as on a known one, so a login answer does not reveal which
-// usernames exist.
+// usernames exist — also after the parameters change, while hashes made
+// with the old ones are still stored:
+//
+//   - the reference cost is the highest of the configured parameters and
+//     of every stored hash it has seen (Observe, and each Verify); an
+//     unknown user (or a malformed hash) is verified against a dummy hash
+//     at the reference parameters;
+//   - a stored hash cheaper than the reference is verified and then
+//     padded with argon2id work of the difference, so every verification
+//     costs the reference (the cost of argon2id with one lane being
+//     proportional to memory × iterations; see Work);
+//   - callers rehash with the configured parameters after a successful
+//     check (NeedsRehash), so old hashes die out.
 //
 // A Hasher runs at most GOMAXPROCS hashes at once; further callers wait
 // for a slot. argon2id is CPU-bound, so more at once would not finish
@@ -216,8 +229,10 @@ func Verify(password, encoded string) (bool, error) {
 // runs: without the bound, a burst of 64 logins would need 1.2 GiB.
 type Hasher struct {
 	params Params
-	dummy  hash          // a hash of a random password with params, made once
-	slots  chan struct{} // bounds concurrent hashes (and so their memory)
+	dummy  atomic.Pointer[hash] // a hash of a random password at the reference cost
+	slots  chan struct{}        // bounds concurrent hashes (and so their memory)
+	checks atomic.Int64         // verifications run (real and dummy), for tests and metrics
+	work   atomic.Uint64        // argon2id work done by Verify, in Cost units
 }
 
 // NewHasher returns a Hasher for p.
@@ -225,26 +240,78 @@ func NewHasher(p Params) (*Hasher, error) {
 	if err := p.validate(); err != nil {
 		return nil, fmt.Errorf("password: %w", err)
 	}
+	h := &Hasher{params: p, slots: make(chan struct{}, max(runtime.GOMAXPROCS(0), 1))}
+	h.dummy.Store(newDummy(p))
+	return h, nil
+}
+
+// newDummy hashes a random secret with p.
+func newDummy(p Params) *hash {
 	salt := make([]byte, saltLen)
 	rand.Read(salt)
 	secret := make([]byte, 32)
 	rand.Read(secret)
-	key := argon2.IDKey(secret, salt, p.Iterations, p.Memory, p.Parallelism, keyLen)
-	return &Hasher{
-		params: p, dummy: hash{params: p, salt: salt, key: key},
-		slots: make(chan struct{}, max(runtime.GOMAXPROCS(0), 1)),
-	}, nil
+	return &hash{params: p, salt: salt, key: argon2.IDKey(secret, salt, p.Iterations, p.Memory, p.Parallelism, keyLen)}
 }
+
+// Cost is the work of one argon2id computation with p, in KiB-passes
+// (memory × iterations): with one lane its time is proportional to it.
+func (p Params) Cost() uint64 { return uint64(p.Memory) * uint64(p.Iterations) }
 
 // check is hh.check(password) within one of h's slots.
 func (h *Hasher) check(hh hash, password string) bool {
 	h.slots <- struct{}{}
 	defer func() { <-h.slots }()
+	h.checks.Add(1)
+	h.work.Add(hh.params.Cost())
 	return hh.check(password)
+}
+
+// pad spends argon2id work of cost units (one pass over cost KiB), so a
+// verification of a cheap hash costs as much as the reference.
+func (h *Hasher) pad(cost uint64) {
+	m := uint32(min(max(cost, 8), MaxMemory))
+	h.slots <- struct{}{}
+	defer func() { <-h.slots }()
+	h.work.Add(uint64(m))
+	var salt [saltLen]byte
+	argon2.IDKey(nil, salt[:], 1, m, 1, keyLen)
 }
 
 // Params returns h's parameters.
 func (h *Hasher) Params() Params { return h.params }
+
+// DummyParams returns the reference parameters: those of the dummy
+// verification made for an unknown user.
+func (h *Hasher) DummyParams() Params { return h.dummy.Load().params }
+
+// Checks returns how many verifications (real and dummy) h has run.
+func (h *Hasher) Checks() int64 { return h.checks.Load() }
+
+// Work returns the argon2id work Verify has done, in Cost units.
+func (h *Hasher) Work() uint64 { return h.work.Load() }
+
+// Observe raises the reference cost to that of the stored hash encoded
+// when it is higher (a hash made before the parameters were lowered).
+// Call it for every stored hash at start-up; Verify calls it too.
+// Malformed hashes are ignored.
+func (h *Hasher) Observe(encoded string) {
+	if parsed, err := decode(encoded); err == nil {
+		h.observe(parsed.params)
+	}
+}
+
+func (h *Hasher) observe(p Params) {
+	for {
+		cur := h.dummy.Load()
+		if p.Cost() <= cur.params.Cost() {
+			return
+		}
+		if h.dummy.CompareAndSwap(cur, newDummy(p)) {
+			return
+		}
+	}
+}
 
 // Hash is Hash(password, h's params).
 func (h *Hasher) Hash(password string) (string, error) {
@@ -254,21 +321,26 @@ func (h *Hasher) Hash(password string) (string, error) {
 }
 
 // Verify checks password against encoded; when encoded is "" (no such
-// user) it verifies against the dummy hash and returns false, taking the
-// same time as a real check. A malformed encoded hash is treated the same
-// way (false, after a dummy check). A hash stored with other parameters
-// takes the time those parameters cost; see NeedsRehash.
+// user) it verifies against the dummy hash and returns false. A malformed
+// encoded hash is treated the same way (false, after a dummy check). A
+// hash cheaper than the reference is padded to its cost (see Hasher), so
+// every call does the same work.
 func (h *Hasher) Verify(password, encoded string) bool {
 	if encoded == "" {
-		h.check(h.dummy, password)
+		h.check(*h.dummy.Load(), password)
 		return false
 	}
 	parsed, err := decode(encoded)
 	if err != nil {
-		h.check(h.dummy, password)
+		h.check(*h.dummy.Load(), password)
 		return false
 	}
-	return h.check(parsed, password)
+	h.observe(parsed.params)
+	ok := h.check(parsed, password)
+	if ref, c := h.DummyParams().Cost(), parsed.params.Cost(); c < ref {
+		h.pad(ref - c)
+	}
+	return ok
 }
 
 // NeedsRehash reports whether encoded was made with parameters (or salt or

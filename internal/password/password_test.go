@@ -237,17 +237,56 @@ func TestHasherDummy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.dummy.params != p || len(h.dummy.salt) != 16 || len(h.dummy.key) != 32 {
-		t.Errorf("dummy = params %+v, salt %d, key %d; want %+v, 16, 32", h.dummy.params, len(h.dummy.salt), len(h.dummy.key), p)
+	d := h.dummy.Load()
+	if d.params != p || len(d.salt) != 16 || len(d.key) != 32 {
+		t.Errorf("dummy = params %+v, salt %d, key %d; want %+v, 16, 32", d.params, len(d.salt), len(d.key), p)
 	}
 	h2, _ := NewHasher(p)
-	if string(h.dummy.key) == string(h2.dummy.key) {
+	if string(d.key) == string(h2.dummy.Load().key) {
 		t.Error("two Hashers have the same dummy hash")
 	}
 	for _, pw := range []string{"", "password", "admin"} {
-		if h.dummy.check(pw) {
+		if d.check(pw) {
 			t.Errorf("dummy hash matches %q", pw)
 		}
+	}
+}
+
+// TestHasherSameWorkAfterCostChange is user enumeration by timing after
+// the cost parameters change: a user whose stored hash has the old
+// parameters, a user with the current ones and an unknown user must cost
+// the same argon2id work (compared in Cost units, not by timing), whether
+// the parameters were raised or lowered.
+func TestHasherSameWorkAfterCostChange(t *testing.T) {
+	cheap := Params{Memory: 32, Iterations: 1, Parallelism: 1}
+	current := Params{Memory: 64, Iterations: 2, Parallelism: 1}
+	dear := Params{Memory: 256, Iterations: 2, Parallelism: 1}
+	h, err := NewHasher(current)
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := func(encoded string) uint64 {
+		before := h.Work()
+		h.Verify("wrong", encoded)
+		return h.Work() - before
+	}
+	oldCheap, own := mustHash(t, "pw", cheap), mustHash(t, "pw", current)
+	// Raised: old hashes are cheaper than the current parameters.
+	if u, o, c := work(""), work(oldCheap), work(own); u != current.Cost() || o != u || c != u {
+		t.Errorf("after a raise: work unknown %d, old hash %d, current hash %d; want all %d", u, o, c, current.Cost())
+	}
+	// Lowered: a stored hash is dearer than the current parameters; once
+	// seen (at start-up), unknown users cost as much as it does.
+	oldDear := mustHash(t, "pw", dear)
+	h.Observe(oldDear)
+	if got := h.DummyParams(); got != dear {
+		t.Errorf("DummyParams after Observe(dearer hash) = %+v, want %+v", got, dear)
+	}
+	if u, o, c, ch := work(""), work(oldDear), work(own), work(oldCheap); u != dear.Cost() || o != u || c != u || ch != u {
+		t.Errorf("after a cut: work unknown %d, dear hash %d, current hash %d, cheap hash %d; want all %d", u, o, c, ch, dear.Cost())
+	}
+	if !h.Verify("pw", oldCheap) || !h.Verify("pw", own) || !h.Verify("pw", oldDear) {
+		t.Error("padding changed a verification's answer")
 	}
 }
 

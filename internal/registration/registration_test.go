@@ -107,3 +107,30 @@ func TestNormalizeOriginLoopback(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonicalUsername(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"alice", "alice", true},
+		{"Alice", "alice", true},
+		{"ALICE", "alice", true},
+		{"\uff21lice", "alice", true},   // full-width A
+		{"A\u030asa", "\u00e5sa", true}, // NFD Å
+		{"\u00c5sa", "\u00e5sa", true},  // NFC Å
+		{" bob ", "bob", true},          // a stray blank typed in a form
+		{"bob@example.com", "bob@example.com", true},
+		{"bo b", "", false},
+		{"bo\x00b", "", false},
+		{"bo\x1bb", "", false},
+		{"bo\u200bb", "", false}, // zero-width space
+		{"\xff\xfe", "", false},
+		{"", "", false},
+	} {
+		got, err := CanonicalUsername(tc.in)
+		if (err == nil && got != "") != tc.ok || (tc.ok && got != tc.want) {
+			t.Errorf("CanonicalUsername(%q) = %q, %v; want %q, ok %v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package registration
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/text/secure/precis"
 
 	"github.com/latchauth/latch/internal/store"
 )
@@ -39,7 +42,8 @@ func CheckPassword(pw string) error {
 
 // ValidateUsername refuses usernames that would be confusing at the login
 // form or in a table: empty, too long, surrounding blanks, control
-// characters or invalid UTF-8.
+// characters or invalid UTF-8, and anything the PRECIS username profile
+// refuses (see CanonicalUsername).
 func ValidateUsername(u string) error {
 	switch {
 	case u == "" || len(u) > MaxUsernameLen:
@@ -49,7 +53,56 @@ func ValidateUsername(u string) error {
 	case strings.TrimSpace(u) != u:
 		return errors.New("username must not start or end with blanks")
 	}
+	if c, err := CanonicalUsername(u); err != nil || c == "" || len(c) > MaxUsernameLen {
+		return errors.New("username must be letters, digits and ASCII punctuation, without spaces or symbols (RFC 8265 §3.3)")
+	}
 	return nil
+}
+
+// CanonicalUsername is the one form a username is stored, looked up and
+// throttled under: the PRECIS UsernameCaseMapped profile (RFC 8265 §3.3):
+// full-width characters mapped to their narrow forms, lower-cased,
+// Unicode NFC, and only letters, digits and ASCII printable characters
+// other than space (the IdentifierClass, RFC 8264 §4.2; no spaces,
+// control characters, symbols or invalid UTF-8). So "Alice", "ALICE",
+// "Ａｌｉｃｅ" and "alice" are one name, and so are the NFC and NFD
+// spellings of "Åsa". Surrounding blanks (a stray one typed into a form)
+// are trimmed first.
+func CanonicalUsername(u string) (string, error) {
+	return precis.UsernameCaseMapped.String(strings.TrimSpace(u))
+}
+
+// UsernameTaken is the one message for a new username whose canonical
+// form belongs to an existing user.
+func UsernameTaken(typed, canonical string) string {
+	if typed == canonical {
+		return fmt.Sprintf("user %q already exists", canonical)
+	}
+	return fmt.Sprintf("user %q already exists: %q is the same username (usernames are compared after case folding, width mapping and Unicode NFC, RFC 8265 §3.3)", canonical, typed)
+}
+
+// FindUser looks up the account a person means by typed (a sign-in form,
+// an admin lookup): by its canonical form, then, for accounts created
+// before usernames were canonicalised, exactly as typed. key is the name
+// to count sign-in attempts under: the canonical form, or typed itself
+// when it has none. A name that is not valid text (NUL, control
+// characters, invalid UTF-8) or is too long never reaches the store:
+// store.ErrNotFound.
+func FindUser(ctx context.Context, st store.Store, typed string) (u store.User, key string, err error) {
+	key, cerr := CanonicalUsername(typed)
+	if cerr != nil || key == "" {
+		key = typed
+	} else if len(key) <= MaxUsernameLen {
+		u, err = st.GetUserByUsername(ctx, key)
+		if key == typed || !errors.Is(err, store.ErrNotFound) {
+			return u, key, err
+		}
+	}
+	if typed == "" || len(typed) > MaxUsernameLen || !ValidText(typed) {
+		return store.User{}, key, store.ErrNotFound
+	}
+	u, err = st.GetUserByUsername(ctx, typed)
+	return u, key, err
 }
 
 // ValidateEmail accepts a bare addr-spec (RFC 5322 §3.4.1), no display

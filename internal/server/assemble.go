@@ -97,6 +97,15 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 	if err != nil {
 		return nil, err
 	}
+	// An unknown username must cost what the dearest stored hash costs
+	// (see password.Hasher), also when the parameters were lowered.
+	users, err := st.ListUsers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the stored password parameters: %w", err)
+	}
+	for _, u := range users {
+		hasher.Observe(u.PasswordHash)
+	}
 	opts := Options{
 		Config: cfg, Store: st, Keys: keys, UI: pages, Passwords: hasher,
 		Interaction: inter, Refresh: chain, Logger: log, Audit: audit, Now: now, Extra: extra,

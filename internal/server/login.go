@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 )
 
@@ -43,33 +44,54 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if username == "" || pw == "" {
 		return s.showLogin(w, r, ar, in, username, "Enter your username and password.", http.StatusBadRequest)
 	}
-	// Brute-force protection (throttle.go): a locked-out username or
-	// client IP is refused before the user is even looked up, so known
-	// and unknown usernames are refused alike.
-	limits := s.throttle.loginLimits(username, s.clientIP(r))
-	if wait, err := s.throttle.wait(ctx, limits); err != nil {
+	// The account the user means: by the canonical username (RFC 8265
+	// §3.3), so look-alike spellings reach one account and one budget.
+	// A name that is not valid text never reaches the store.
+	user, key, err := registration.FindUser(ctx, s.store, username)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
-	} else if wait > 0 {
+	}
+	// Brute-force protection (throttle.go): the attempt is reserved
+	// against its budgets before the password is checked; a spent budget
+	// or a lockout is refused without checking it. Known and unknown
+	// usernames are counted and refused alike; only a browser that has
+	// signed in as this user before has its own budget (device.go).
+	limits := s.throttle.loginLimits(key, s.clientIP(r))
+	clear := limits[:1] // the (username, IP) pair
+	if known {
+		if dev, ok := s.knownDeviceFor(r, user.ID); ok {
+			limits = s.throttle.deviceLimits(dev)
+			clear = limits
+		}
+	}
+	a, wait, err := s.throttle.reserve(ctx, limits)
+	if err != nil {
+		return err
+	}
+	if a == nil {
 		s.auditLog(ctx, "login_throttled", "client_id", ar.client.ID)
 		return s.showLocked(w, r, ar, in, username, wait)
 	}
-	user, err := s.store.GetUserByUsername(ctx, username)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
+	if !known {
 		// Spend the same time as a real check (no user enumeration).
 		s.opts.Passwords.Verify(pw, "")
 		s.auditLog(ctx, "login_failed", "client_id", ar.client.ID, "reason", "unknown_user")
-		return s.loginFailed(w, r, ar, in, username, limits)
-	case err != nil:
-		return err
+		return s.loginFailed(w, r, ar, in, username, a)
 	}
 	if !s.opts.Passwords.Verify(pw, user.PasswordHash) {
 		s.auditLog(ctx, "login_failed", "client_id", ar.client.ID, "sub", user.ID, "reason", "bad_password")
-		return s.loginFailed(w, r, ar, in, username, limits)
+		return s.loginFailed(w, r, ar, in, username, a)
 	}
-	// Success forgets the username's failures (never the IP's: an
-	// attacker must not reset its own counter with an account it owns).
-	if err := s.throttle.clear(ctx, limits[0]); err != nil {
+	// Success releases the attempt and forgets the pair's (or the
+	// device's) failures — never the username's from elsewhere or the
+	// IP's: an attacker must not reset its own counters with an account
+	// it owns.
+	if err := s.throttle.succeeded(ctx, a, clear...); err != nil {
+		return err
+	}
+	s.rehash(r, user, pw)
+	if err := s.rememberDevice(w, r, user.ID); err != nil {
 		return err
 	}
 	sess, err := s.startSession(ctx, w, r, user, []string{"pwd"})
@@ -81,11 +103,31 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	return s.continueAuthorize(w, r, ar, &sess, &user, in)
 }
 
-// loginFailed counts a failed sign-in (unknown user and wrong password
-// alike) and answers it: the generic error, or the lockout page when this
-// failure started a lockout.
-func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, ar *authRequest, in interaction, username string, limits []limit) error {
-	wait, err := s.throttle.fail(r.Context(), limits)
+// rehash stores a fresh hash of pw when the user's was made with other
+// parameters than the configured ones (password-memory-kib,
+// password-iterations), so a cost change reaches every account that signs
+// in. A failure is logged, never shown: the sign-in has succeeded.
+func (s *Server) rehash(r *http.Request, user store.User, pw string) {
+	if !s.opts.Passwords.NeedsRehash(user.PasswordHash) {
+		return
+	}
+	ctx := r.Context()
+	h, err := s.opts.Passwords.Hash(pw)
+	if err == nil {
+		err = s.store.SetUserPassword(ctx, user.ID, h)
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "password rehash failed", "sub", user.ID, "err", err)
+		return
+	}
+	s.auditLog(ctx, "password_rehashed", "sub", user.ID)
+}
+
+// loginFailed answers a failed sign-in (unknown user and wrong password
+// alike), whose attempt a stays counted: the generic error, or the
+// lockout page when it spent a budget.
+func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, ar *authRequest, in interaction, username string, a *attempt) error {
+	wait, err := s.throttle.failed(r.Context(), a)
 	if err != nil {
 		return err
 	}

@@ -318,6 +318,20 @@ func (i *instrumentedStore) ClearFailures(ctx context.Context, key string) error
 	return err
 }
 
+func (i *instrumentedStore) ReserveAttempt(ctx context.Context, now time.Time, window time.Duration, budgets ...store.Budget) ([]int, bool, error) {
+	start := time.Now()
+	v, ok, err := i.Store.ReserveAttempt(ctx, now, window, budgets...)
+	i.done("ReserveAttempt", start, err)
+	return v, ok, err
+}
+
+func (i *instrumentedStore) ReleaseAttempt(ctx context.Context, at time.Time, keys ...string) error {
+	start := time.Now()
+	err := i.Store.ReleaseAttempt(ctx, at, keys...)
+	i.done("ReleaseAttempt", start, err)
+	return err
+}
+
 func (i *instrumentedStore) DeleteExpired(ctx context.Context, now time.Time, batch int) (int, error) {
 	start := time.Now()
 	v, err := i.Store.DeleteExpired(ctx, now, batch)

@@ -6,8 +6,8 @@ import (
 	"math"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/latchauth/latch/internal/config"
@@ -18,25 +18,42 @@ import (
 )
 
 // Brute-force protection (RFC 9700 §4.16 is silent on it; OWASP ASVS
-// V2.2.1 asks for it). Failures are counted in the store, so every
-// instance on one database sees the same counts:
+// V2.2.1 asks for it). Attempts are counted in the store, so every
+// instance on one database sees the same counts.
 //
-//   - a subject (a username, a client_id, a client IP) that reaches its
-//     threshold of failures within the window starts a lockout;
-//   - the first lockout lasts LockoutInitial; every failure that reaches
-//     the threshold again doubles it, up to LockoutMax; lockouts are
-//     remembered for a day (lockoutMemory), so an attacker who waits for
-//     the window to pass still meets the longer lockout;
-//   - while locked, attempts are refused without being checked or counted:
-//     a correct password does not get through either.
+// Invariant: a credential (password, client secret) is checked only
+// after an attempt has been reserved atomically (store.ReserveAttempt)
+// against every budget of the request; within any throttle window at
+// most the budget's limit of credentials are ever checked for it, also
+// under a concurrent burst and across instances. A refused attempt is
+// answered without checking anything and is not counted. A reservation
+// whose credential proves right is released (it never uses up a budget),
+// and the budgets that belong to the person signing in (the (username,
+// IP) pair, the known device) are cleared.
 //
-// Login: per username (normalised, counted for unknown usernames exactly
-// as for known ones: the answers, status codes and lockouts are the same,
-// so they do not reveal which accounts exist) and per client IP; a
-// successful login clears the username's counters (never the IP's).
-// Client authentication (token, revocation, introspection): per client_id
-// and per client IP, for requests that present a secret. Client IPs are
-// IPv4 addresses or IPv6 /64 networks (one subscriber's allocation).
+//   - Backoff: a failure that takes the last unit of a budget starts a
+//     lockout for it: LockoutInitial, doubled by each further one within
+//     a day (lockoutMemory), at most LockoutMax. Only the one attempt
+//     that fills the budget starts it, so a burst counts once; backoff
+//     grows with sequential failures only.
+//
+// Login budgets (loginLimits): per (username, client IP) pair
+// login-max-failures; per username from any IP userFactor times that
+// (so that one attacker cannot lock a user out: it takes userFactor
+// addresses); per client IP ip-max-failures (password spraying). A
+// browser holding a known-device cookie for the user (device.go) is
+// counted under its own budget of login-max-failures instead, so an
+// attacker exhausting the username's budgets does not lock it out.
+// Unknown usernames are counted exactly as known ones (no enumeration).
+// Client authentication (token, revocation, introspection), for requests
+// that present a secret (clientLimits): per (client_id, client IP) pair
+// client-max-failures, per client_id userFactor times that, per client
+// IP ip-max-failures (counted apart from sign-ins). Client IPs are IPv4
+// addresses or IPv6 /64 networks (one subscriber's allocation).
+
+// userFactor: the per-username budget (from every IP) is userFactor times
+// login-max-failures (100 by default).
+const userFactor = 20
 
 // lockoutMemory is how long lockouts are remembered for the doubling.
 const lockoutMemory = 24 * time.Hour
@@ -49,7 +66,8 @@ type throttle struct {
 	initial   time.Duration
 	max       time.Duration
 	memory    time.Duration
-	login     int // per username
+	login     int // per (username, client IP) pair, and per known device
+	perUser   int // per username, from any client IP
 	perIP     int // per client IP (login and client authentication, counted apart)
 	perClient int // per client_id
 }
@@ -80,6 +98,7 @@ func newThrottle(st store.Store, now func() time.Time, cfg config.Config) *throt
 		perIP:     pick(cfg.IPMaxFailures, def.IPMaxFailures),
 		perClient: pick(cfg.ClientMaxFailures, def.ClientMaxFailures),
 	}
+	t.perUser = userFactor * t.login
 	t.max = max(t.max, t.initial)
 	t.memory = max(lockoutMemory, t.max)
 	return t
@@ -93,21 +112,32 @@ type limit struct {
 
 func (l limit) lockKey() string { return "lockout:" + l.key }
 
-// loginLimits are the subjects of a sign-in attempt. The username is
-// normalised (case, surrounding space) so variants share one counter, and
-// hashed: the failure table holds no usernames.
+// loginLimits are the budgets of a sign-in attempt for the canonical
+// username (registration.CanonicalUsername) from ip: the pair, the
+// username, the IP. Usernames are hashed: the failure table holds none.
 func (t *throttle) loginLimits(username string, ip netip.Addr) []limit {
-	norm := strings.ToLower(strings.TrimSpace(username))
+	u := token.Hash(username)
 	return []limit{
-		{"login:user:" + token.Hash(norm), t.login},
+		{"login:pair:" + u + ":" + ipKey(ip), t.login},
+		{"login:user:" + u, t.perUser},
 		{"login:ip:" + ipKey(ip), t.perIP},
 	}
 }
 
-// clientLimits are the subjects of a client authentication attempt.
+// deviceLimits is the budget of a sign-in attempt from a browser holding
+// a known-device cookie for the user: its own, instead of loginLimits.
+func (t *throttle) deviceLimits(deviceID string) []limit {
+	return []limit{{"login:device:" + token.Hash(deviceID), t.login}}
+}
+
+// clientLimits are the budgets of a client authentication attempt, on
+// the same pattern as loginLimits: the (client_id, IP) pair, the
+// client_id from any IP (userFactor times more), the IP.
 func (t *throttle) clientLimits(clientID string, ip netip.Addr) []limit {
+	c := token.Hash(clientID)
 	return []limit{
-		{"client:id:" + token.Hash(clientID), t.perClient},
+		{"client:pair:" + c + ":" + ipKey(ip), t.perClient},
+		{"client:id:" + c, userFactor * t.perClient},
 		{"client:ip:" + ipKey(ip), t.perIP},
 	}
 }
@@ -172,34 +202,136 @@ func (t *throttle) lockedFor(ctx context.Context, l limit, now time.Time) (time.
 	return d - lo, nil
 }
 
-// fail records one failure against each of ls and returns the lockout it
-// starts (zero when no threshold was reached).
-func (t *throttle) fail(ctx context.Context, ls []limit) (time.Duration, error) {
+// attempt is a reservation made by reserve: the credential may be
+// checked once, then the outcome reported with failed or succeeded.
+type attempt struct {
+	at     time.Time
+	limits []limit
+	counts []int // per limit, this attempt included
+}
+
+// reserve refuses an attempt while any of ls is locked out or has spent
+// its budget (returning how long until it may retry, and no attempt);
+// otherwise it reserves the attempt against every one of ls atomically.
+func (t *throttle) reserve(ctx context.Context, ls []limit) (*attempt, time.Duration, error) {
+	now := t.now()
+	wait, err := t.wait(ctx, ls)
+	if err != nil {
+		return nil, 0, err
+	}
+	if wait > 0 {
+		wait, err = t.refusal(ctx, ls, now)
+		return nil, max(wait, time.Second), err
+	}
+	budgets := make([]store.Budget, len(ls))
+	for i, l := range ls {
+		budgets[i] = store.Budget{Key: l.key, Limit: l.max}
+	}
+	counts, ok, err := t.store.ReserveAttempt(ctx, now, t.window, budgets...)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !ok {
+		wait, err = t.refusal(ctx, ls, now)
+		return nil, max(wait, time.Second), err
+	}
+	return &attempt{at: now, limits: ls, counts: counts}, 0, nil
+}
+
+// failed reports that a's credential was wrong: the reservation stays
+// counted. Every budget a filled starts a lockout (backoff). It returns
+// how long until the subject may retry, zero when it still has budget.
+func (t *throttle) failed(ctx context.Context, a *attempt) (time.Duration, error) {
 	now := t.now()
 	var longest time.Duration
-	for _, l := range ls {
-		n, err := t.store.RecordFailure(ctx, l.key, now, t.window)
-		if err != nil {
-			return 0, err
-		}
-		if n < l.max {
+	for i, l := range a.limits {
+		if a.counts[i] < l.max {
 			continue
 		}
 		lockouts, err := t.store.RecordFailure(ctx, l.lockKey(), now, t.memory)
 		if err != nil {
 			return 0, err
 		}
-		longest = max(longest, t.backoff(lockouts))
+		d, err := t.refill(ctx, l, now)
+		if err != nil {
+			return 0, err
+		}
+		longest = max(longest, t.backoff(lockouts), d)
 	}
 	return longest, nil
 }
 
-// clear forgets l's failures and lockouts (after a successful login).
-func (t *throttle) clear(ctx context.Context, l limit) error {
-	if err := t.store.ClearFailures(ctx, l.key); err != nil {
+// succeeded reports that a's credential was right: its reservation is
+// released from every budget, and the budgets in clear (those that belong
+// to the user who just proved who they are) are forgotten with their
+// lockouts.
+func (t *throttle) succeeded(ctx context.Context, a *attempt, clear ...limit) error {
+	var release []string
+	for _, l := range a.limits {
+		if !slices.Contains(clear, l) {
+			release = append(release, l.key)
+		}
+	}
+	if err := t.store.ReleaseAttempt(ctx, a.at, release...); err != nil {
 		return err
 	}
-	return t.store.ClearFailures(ctx, l.lockKey())
+	for _, l := range clear {
+		if err := t.store.ClearFailures(ctx, l.key); err != nil {
+			return err
+		}
+		if err := t.store.ClearFailures(ctx, l.lockKey()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refill is how long until l has room for one more attempt: until enough
+// of its attempts have left the window. After d, the attempts at times in
+// (now+d-window, now] remain, so the answer is the least d at which
+// those are fewer than l.max; found by bisection over whole seconds (a
+// few cheap queries, only for a spent budget), so it is never early.
+func (t *throttle) refill(ctx context.Context, l limit, now time.Time) (time.Duration, error) {
+	// Invariant: at lo seconds the budget is still spent, at hi it is not.
+	lo, hi := int64(0), int64(math.Ceil(t.window.Seconds()))
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		n, err := t.store.Failures(ctx, l.key, now, t.window-time.Duration(mid)*time.Second)
+		if err != nil {
+			return 0, err
+		}
+		if n < l.max {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return time.Duration(hi) * time.Second, nil
+}
+
+// refusal is how long until an attempt against ls may be tried: the
+// longest of their lockouts and of the refills of their spent budgets.
+func (t *throttle) refusal(ctx context.Context, ls []limit, now time.Time) (time.Duration, error) {
+	var longest time.Duration
+	for _, l := range ls {
+		d, err := t.lockedFor(ctx, l, now)
+		if err != nil {
+			return 0, err
+		}
+		n, err := t.store.Failures(ctx, l.key, now, t.window)
+		if err != nil {
+			return 0, err
+		}
+		if n >= l.max {
+			r, err := t.refill(ctx, l, now)
+			if err != nil {
+				return 0, err
+			}
+			d = max(d, r)
+		}
+		longest = max(longest, d)
+	}
+	return longest, nil
 }
 
 // backoff is the length of the n-th lockout: initial·2^(n-1), at most max.

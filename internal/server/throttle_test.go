@@ -72,9 +72,10 @@ func wantLocked(t *testing.T, step string, p latchtest.Page, retryAfter int) {
 	}
 }
 
-// TestLoginLockout: five failures lock the username; while locked even
-// the right password is refused; the lockout ends on time; a successful
-// sign-in clears the count.
+// TestLoginLockout: five failures spend the (username, IP) budget; while
+// it is spent even the right password is refused, and the answer says
+// when the first failure leaves the 15-minute window; then the right
+// password signs in, and a success forgets the pair's failures.
 func TestLoginLockout(t *testing.T) {
 	e := latchtest.Start(t)
 	f := startLogin(t, e)
@@ -82,23 +83,32 @@ func TestLoginLockout(t *testing.T) {
 		wantRejected(t, fmt.Sprintf("failure %d", i), f.attempt("alice", "wrong", ""))
 	}
 	p := f.attempt("alice", "wrong", "")
-	wantLocked(t, "failure 5", p, 60)
-	if !strings.Contains(p.Body, "Try again in 1 minute.") {
+	wantLocked(t, "failure 5", p, 900)
+	if !strings.Contains(p.Body, "Try again in 15 minutes.") {
 		t.Errorf("lockout notice does not say how long: %s", p.Body)
 	}
-	wantLocked(t, "right password while locked", f.attempt("alice", latchtest.AlicePassword, ""), 60)
-	e.Clock.Advance(30 * time.Second)
+	wantLocked(t, "right password while locked", f.attempt("alice", latchtest.AlicePassword, ""), 900)
+	e.Clock.Advance(5 * time.Minute)
 	p = f.attempt("alice", latchtest.AlicePassword, "")
-	wantLocked(t, "30s later", p, 30)
-	if !strings.Contains(p.Body, "Try again in 30 seconds.") {
-		t.Errorf("lockout notice after 30s: %s", p.Body)
+	wantLocked(t, "5 minutes later", p, 600)
+	if !strings.Contains(p.Body, "Try again in 10 minutes.") {
+		t.Errorf("lockout notice after 5 minutes: %s", p.Body)
 	}
-	e.Clock.Advance(30 * time.Second)
+	e.Clock.Advance(10 * time.Minute)
 	if p := f.attempt("alice", latchtest.AlicePassword, ""); !isSignedIn(p) {
-		t.Fatalf("right password after the lockout: %d %s", p.Status, p.Body)
+		t.Fatalf("right password once the window passed: %d %s", p.Status, p.Body)
 	}
-	// The success cleared the count: four more failures lock nothing.
+	// A success forgets the pair's failures: 2 failures, a success, then
+	// 4 more lock nothing (6 would, counted together).
 	f = startLogin(t, e)
+	e.Clock.Advance(time.Minute)
+	for i := 1; i <= 2; i++ {
+		wantRejected(t, fmt.Sprintf("before success, failure %d", i), f.attempt("alice", "wrong", ""))
+	}
+	if p := f.attempt("alice", latchtest.AlicePassword, ""); !isSignedIn(p) {
+		t.Fatalf("right password: %d", p.Status)
+	}
+	f = startLogin(t, e) // another browser (no session, no device cookie)
 	for i := 1; i <= 4; i++ {
 		wantRejected(t, fmt.Sprintf("after success, failure %d", i), f.attempt("alice", "wrong", ""))
 	}
@@ -107,42 +117,32 @@ func TestLoginLockout(t *testing.T) {
 	}
 }
 
-// TestLoginLockoutBackoff: while the window still holds the threshold,
-// each further failure locks again for twice as long, up to lockout-max;
-// lockouts are remembered for a day, so the next one after a quiet
-// window is as long as the last.
+// TestLoginLockoutBackoff: with a window shorter than the lockouts, each
+// sequential spending of the budget locks twice as long as the one
+// before, up to lockout-max; lockouts are remembered for a day. The
+// remaining time is reported mid-lockout, never too early.
 func TestLoginLockoutBackoff(t *testing.T) {
-	e := latchtest.Start(t)
+	e := latchtest.Start(t, func(c *config.Config) { c.ThrottleWindow = time.Minute })
 	f := startLogin(t, e)
-	for range 4 {
-		f.attempt("alice", "wrong", "") // at T0
+	fill := func(step string, want int) {
+		t.Helper()
+		for i := range 4 {
+			wantRejected(t, fmt.Sprintf("%s, failure %d", step, i+1), f.attempt("alice", "wrong", ""))
+		}
+		wantLocked(t, step, f.attempt("alice", "wrong", ""), want)
 	}
-	wantLocked(t, "lockout 1", f.attempt("alice", "wrong", ""), 60)
 	prev := 60
-	for i, want := range []int{120, 240, 480} {
+	fill("lockout 1", prev)
+	for i, want := range []int{120, 240, 480, 900, 900} {
 		e.Clock.Advance(time.Duration(prev) * time.Second)
-		wantLocked(t, fmt.Sprintf("lockout %d", i+2), f.attempt("alice", "wrong", ""), want)
+		fill(fmt.Sprintf("lockout %d", i+2), want)
 		prev = want
 	}
-	// T0+15m: the five failures of T0 have left the 15-minute window, so
-	// this failure is the 4th in it; the 5th locks, capped at 15 minutes.
-	e.Clock.Advance(8 * time.Minute)
-	wantRejected(t, "T0+15m, 4th failure in the window", f.attempt("alice", "wrong", ""))
-	wantLocked(t, "lockout 5", f.attempt("alice", "wrong", ""), 900)
-	// Mid-lockout the remaining time is reported, never too early (the
-	// start of a lockout is found by bisection to within d/256).
 	e.Clock.Advance(5 * time.Minute)
 	p := f.attempt("alice", "wrong", "")
 	if ra, _ := strconv.Atoi(p.Header.Get("Retry-After")); p.Status != http.StatusTooManyRequests || ra < 600 || ra > 604 {
 		t.Errorf("5 minutes into a 15-minute lockout: %d, Retry-After %q, want 429 and 600..604", p.Status, p.Header.Get("Retry-After"))
 	}
-	// Both the username's window and the lockout have passed; the next
-	// lockout is still the longest (lockouts are remembered for a day).
-	e.Clock.Advance(20 * time.Minute)
-	for i := 1; i <= 4; i++ {
-		wantRejected(t, fmt.Sprintf("new window, failure %d", i), f.attempt("alice", "wrong", ""))
-	}
-	wantLocked(t, "new window, failure 5", f.attempt("alice", "wrong", ""), 900)
 }
 
 var (
@@ -202,10 +202,10 @@ func TestLoginThrottlePerIP(t *testing.T) {
 		for i := range 19 {
 			wantRejected(t, fmt.Sprintf("spray %d", i+1), f.attempt(fmt.Sprintf("user%d", i), "wrong", attacker))
 		}
-		wantLocked(t, "spray 20", f.attempt("user19", "wrong", attacker), 60)
-		wantLocked(t, "alice from the locked IP", f.attempt("alice", latchtest.AlicePassword, attacker), 60)
+		wantLocked(t, "spray 20", f.attempt("user19", "wrong", attacker), 900)
+		wantLocked(t, "alice from the locked IP", f.attempt("alice", latchtest.AlicePassword, attacker), 900)
 		// A client-supplied entry left of the real one changes nothing.
-		wantLocked(t, "spoofed left entry", f.attempt("alice", latchtest.AlicePassword, "192.0.2.1, "+attacker), 60)
+		wantLocked(t, "spoofed left entry", f.attempt("alice", latchtest.AlicePassword, "192.0.2.1, "+attacker), 900)
 		wantRejected(t, "a sprayed username from another IP", f.attempt("user0", "wrong", "198.51.100.8"))
 		if p := f.attempt("alice", latchtest.AlicePassword, "198.51.100.8"); !isSignedIn(p) {
 			t.Errorf("alice from another IP: %d", p.Status)
@@ -217,14 +217,16 @@ func TestLoginThrottlePerIP(t *testing.T) {
 		for i := range 19 {
 			wantRejected(t, fmt.Sprintf("spray %d", i+1), f.attempt(fmt.Sprintf("user%d", i), "wrong", fmt.Sprintf("203.0.113.%d", i)))
 		}
-		wantLocked(t, "spray 20", f.attempt("user19", "wrong", "203.0.113.19"), 60)
-		wantLocked(t, "fresh spoofed address", f.attempt("alice", latchtest.AlicePassword, "203.0.113.200"), 60)
+		wantLocked(t, "spray 20", f.attempt("user19", "wrong", "203.0.113.19"), 900)
+		wantLocked(t, "fresh spoofed address", f.attempt("alice", latchtest.AlicePassword, "203.0.113.200"), 900)
 	})
 }
 
-// TestClientSecretBruteForce: failed client authentications lock the
-// client_id and the client IP on the token, revocation and introspection
-// endpoints, on every instance; 429 slow_down with Retry-After.
+// TestClientSecretBruteForce: failed client authentications spend the
+// (client_id, IP) pair's budget, the client_id's (from many IPs) and the
+// client IP's, on the token, revocation and introspection endpoints, on
+// every instance; 429 slow_down with Retry-After. The client itself, from
+// another address, is not locked out by one attacker.
 func TestClientSecretBruteForce(t *testing.T) {
 	e := latchtest.Start(t, func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.0/8"} })
 	cc := url.Values{"grant_type": {"client_credentials"}}
@@ -244,30 +246,45 @@ func TestClientSecretBruteForce(t *testing.T) {
 		}
 	}
 
-	t.Run("per client_id", func(t *testing.T) {
+	t.Run("per client_id and IP", func(t *testing.T) {
+		const attacker = "192.0.2.1"
 		for i := 1; i <= 10; i++ {
-			resp, body := e.PostForm("/token", cc, as("web", fmt.Sprintf("guess-%d", i), fmt.Sprintf("192.0.2.%d", i)))
+			resp, body := e.PostForm("/token", cc, as("web", fmt.Sprintf("guess-%d", i), attacker))
 			wantTokenError(t, resp, body, http.StatusUnauthorized, "invalid_client")
 		}
-		resp, body := e.PostForm("/token", cc, as("web", secret, "192.0.2.50"))
-		wantSlowDown(t, "token endpoint, right secret", resp, body, 60)
-		resp, body = e.PostForm("/revoke", url.Values{"token": {"x"}}, as("web", secret, "192.0.2.50"))
-		wantSlowDown(t, "revocation", resp, body, 60)
-		resp, body = e.PostForm("/introspect", url.Values{"token": {"x"}}, as("web", secret, "192.0.2.50"))
-		wantSlowDown(t, "introspection", resp, body, 60)
+		resp, body := e.PostForm("/token", cc, as("web", secret, attacker))
+		wantSlowDown(t, "token endpoint, right secret", resp, body, 900)
+		resp, body = e.PostForm("/revoke", url.Values{"token": {"x"}}, as("web", secret, attacker))
+		wantSlowDown(t, "revocation", resp, body, 900)
+		resp, body = e.PostForm("/introspect", url.Values{"token": {"x"}}, as("web", secret, attacker))
+		wantSlowDown(t, "introspection", resp, body, 900)
 		// Another instance sharing the store agrees.
 		req := httptest.NewRequest(http.MethodPost, e.Issuer+"/revoke", strings.NewReader("token=x"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", attacker)
 		req.SetBasicAuth("web", secret)
 		rec := httptest.NewRecorder()
 		e.NewInstance().ServeHTTP(rec, req)
 		if rec.Code != http.StatusTooManyRequests {
 			t.Errorf("replica: %d, want 429", rec.Code)
 		}
-		e.Clock.Advance(time.Minute)
+		// The client from its own address is not locked out.
 		if resp, body := e.PostForm("/revoke", url.Values{"token": {"x"}}, as("web", secret, "192.0.2.50")); resp.StatusCode != http.StatusOK {
-			t.Errorf("right secret after the lockout: %d %v", resp.StatusCode, body)
+			t.Errorf("web from its own IP: %d %v", resp.StatusCode, body)
 		}
+		e.Clock.Advance(15 * time.Minute)
+		if resp, body := e.PostForm("/revoke", url.Values{"token": {"x"}}, as("web", secret, attacker)); resp.StatusCode != http.StatusOK {
+			t.Errorf("right secret after the window: %d %v", resp.StatusCode, body)
+		}
+	})
+	t.Run("per client_id from many IPs", func(t *testing.T) {
+		for i := range 200 {
+			resp, body := e.PostForm("/token", cc, as("web", "guess", fmt.Sprintf("10.1.%d.%d", i/10, i%10)))
+			wantTokenError(t, resp, body, http.StatusUnauthorized, "invalid_client")
+		}
+		resp, body := e.PostForm("/token", cc, as("web", secret, "192.0.2.60"))
+		wantSlowDown(t, "after 200 failures from 20 IPs", resp, body, 900)
+		e.Clock.Advance(15 * time.Minute)
 	})
 	t.Run("per client IP", func(t *testing.T) {
 		const attacker = "198.51.100.9"
@@ -276,7 +293,7 @@ func TestClientSecretBruteForce(t *testing.T) {
 			wantTokenError(t, resp, body, http.StatusUnauthorized, "invalid_client")
 		}
 		resp, body := e.PostForm("/token", cc, as("web", secret, attacker))
-		wantSlowDown(t, "web from the locked IP", resp, body, 60)
+		wantSlowDown(t, "web from the locked IP", resp, body, 900)
 		if resp, body := e.PostForm("/revoke", url.Values{"token": {"x"}}, as("web", secret, "198.51.100.10")); resp.StatusCode != http.StatusOK {
 			t.Errorf("web from another IP: %d %v", resp.StatusCode, body)
 		}

@@ -93,31 +93,38 @@ var errBadClient = oauth.Errorf(oauth.InvalidClient, "client authentication fail
 // none); confidential clients must present their secret by
 // client_secret_basic or client_secret_post.
 //
-// Requests that present a secret are throttled (throttle.go): while the
-// client_id or the client IP ip is locked out after repeated failures,
-// the answer is 429 slow_down without checking the secret, and every
-// invalid_client counts. Requests without a secret have nothing to guess
-// and are not throttled (the public-client hot path stays query-free).
+// Requests that present a secret are throttled (throttle.go): the
+// attempt is reserved against the client_id's and the client IP ip's
+// budgets before the secret is checked, so no burst checks more secrets
+// than the budgets allow; a spent budget or a lockout is answered 429
+// slow_down without checking the secret. A right secret releases its
+// reservation. Requests without a secret have nothing to guess and are
+// not throttled (the public-client hot path stays query-free).
 func (s *Server) authenticateClient(ctx context.Context, ip netip.Addr, cred oauth.ClientCredentials) (store.Client, error) {
 	if cred.Method == oauth.AuthNone {
 		return s.checkClientCredentials(ctx, cred)
 	}
-	limits := s.throttle.clientLimits(cred.ID, ip)
-	if wait, err := s.throttle.wait(ctx, limits); err != nil {
+	a, wait, err := s.throttle.reserve(ctx, s.throttle.clientLimits(cred.ID, ip))
+	if err != nil {
 		return store.Client{}, err
-	} else if wait > 0 {
+	}
+	if a == nil {
 		s.auditLog(ctx, "client_auth_throttled", "client_id", cred.ID)
 		return store.Client{}, errClientThrottled(wait)
 	}
 	c, err := s.checkClientCredentials(ctx, cred)
 	if e, ok := oauth.As(err); ok && e.Code == oauth.InvalidClient {
-		wait, ferr := s.throttle.fail(ctx, limits)
+		wait, ferr := s.throttle.failed(ctx, a)
 		if ferr != nil {
 			return store.Client{}, ferr
 		}
 		if wait > 0 {
 			s.auditLog(ctx, "client_locked_out", "client_id", cred.ID, "lockout_seconds", retryAfter(wait))
 		}
+		return c, err
+	}
+	if rerr := s.throttle.succeeded(ctx, a); rerr != nil {
+		return store.Client{}, rerr
 	}
 	return c, err
 }

@@ -134,6 +134,21 @@ type Store interface {
 	// Failures returns the number of failures for key inside the window.
 	Failures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
 	ClearFailures(ctx context.Context, key string) error
+	// ReserveAttempt counts an authentication attempt against every
+	// budget BEFORE its credential is checked, so a concurrent burst
+	// cannot verify more guesses than the budget allows. Atomically, it
+	// counts the failures (RecordFailure and earlier reservations share
+	// one table) of each budget's Key in (now-window, now]; when every
+	// count is below its Limit it records one at now for every key and
+	// returns ok with the counts including it, otherwise it records
+	// nothing and returns ok=false with the counts as they were. Of N
+	// concurrent callers (in any process) on one fresh key, exactly
+	// min(N, Limit) get ok. Keys must be distinct.
+	ReserveAttempt(ctx context.Context, now time.Time, window time.Duration, budgets ...Budget) (counts []int, ok bool, err error)
+	// ReleaseAttempt removes, for each key, one attempt recorded at
+	// exactly at (a reservation whose credential proved right); a key
+	// without one is left alone.
+	ReleaseAttempt(ctx context.Context, at time.Time, keys ...string) error
 
 	// DeleteExpired removes at most batch rows of each expired kind
 	// (codes, sessions, refresh tokens and grants past their absolute
@@ -145,6 +160,13 @@ type Store interface {
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Budget is one throttle counter an attempt is reserved against: at most
+// Limit attempts per window for Key.
+type Budget struct {
+	Key   string
+	Limit int
 }
 
 // RotateResult says which branch RotateRefreshToken took.

@@ -283,7 +283,7 @@ func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, er
 
 // txQueries are the statements used inside write transactions, prepared
 // on the writer in Open (see txStmt for why not lazily).
-var txQueries = []string{insertGrant, insertRefresh, selectRotate, markRotated, revokeFamily, insertFailure, countFailures}
+var txQueries = []string{insertGrant, insertRefresh, selectRotate, markRotated, revokeFamily, insertFailure, countFailures, releaseAttempt}
 
 // txStmt returns q prepared for use inside tx (reusing the writer's
 // prepared statement).

@@ -19,6 +19,10 @@ func miscTests() []test {
 		{"Throttle/Window", testThrottleWindow},
 		{"Throttle/Keys", testThrottleKeys},
 		{"Throttle/Clear", testThrottleClear},
+		{"Throttle/ReserveBudget", testReserveBudget},
+		{"Throttle/ReserveAllOrNothing", testReserveAllOrNothing},
+		{"Throttle/ReserveWindow", testReserveWindow},
+		{"Throttle/Release", testReleaseAttempt},
 		{"DeleteExpired/Batches", testDeleteExpiredBatches},
 		{"DeleteExpired/KeepsLive", testDeleteExpiredKeeps},
 		{"DeleteExpired/Failures", testDeleteExpiredFailures},
@@ -252,6 +256,108 @@ func testThrottleClear(t *testing.T, s store.Store) {
 	must(t, err, "RecordFailure after clear")
 	if n != 1 {
 		t.Errorf("RecordFailure after ClearFailures = %d, want 1", n)
+	}
+}
+
+// testReserveBudget: sequential reservations get ok up to the limit, then
+// are refused without being recorded.
+func testReserveBudget(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	b := store.Budget{Key: "login:pair", Limit: 3}
+	for i := 1; i <= 5; i++ {
+		counts, ok, err := s.ReserveAttempt(ctx, at(time.Duration(i)*time.Second), time.Minute, b)
+		must(t, err, "ReserveAttempt")
+		want, wantOK := min(i, 3), i <= 3
+		if ok != wantOK || len(counts) != 1 || counts[0] != want {
+			t.Errorf("ReserveAttempt #%d = %v, %v; want [%d], %v", i, counts, ok, want, wantOK)
+		}
+	}
+	n, err := s.Failures(ctx, b.Key, at(10*time.Second), time.Minute)
+	must(t, err, "Failures")
+	if n != 3 {
+		t.Errorf("Failures after 5 reservations with limit 3 = %d, want 3 (refusals are not recorded)", n)
+	}
+}
+
+// testReserveAllOrNothing: an attempt over one budget is recorded against
+// none of them; a RecordFailure counts against the budget.
+func testReserveAllOrNothing(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	_, err := s.RecordFailure(ctx, "full", base, time.Minute)
+	must(t, err, "RecordFailure")
+	counts, ok, err := s.ReserveAttempt(ctx, at(time.Second), time.Minute,
+		store.Budget{Key: "free", Limit: 5}, store.Budget{Key: "full", Limit: 1})
+	must(t, err, "ReserveAttempt")
+	if ok || len(counts) != 2 || counts[0] != 0 || counts[1] != 1 {
+		t.Errorf("ReserveAttempt(free, full) = %v, %v; want [0 1], false", counts, ok)
+	}
+	if n, _ := s.Failures(ctx, "free", at(time.Second), time.Minute); n != 0 {
+		t.Errorf("Failures(free) after a refused reservation = %d, want 0", n)
+	}
+	counts, ok, err = s.ReserveAttempt(ctx, at(time.Second), time.Minute,
+		store.Budget{Key: "free", Limit: 5}, store.Budget{Key: "other", Limit: 5})
+	must(t, err, "ReserveAttempt")
+	if !ok || len(counts) != 2 || counts[0] != 1 || counts[1] != 1 {
+		t.Errorf("ReserveAttempt(free, other) = %v, %v; want [1 1], true", counts, ok)
+	}
+}
+
+// testReserveWindow: reservations leave the budget as the window passes
+// (an injected clock, half-open window (now-window, now]).
+func testReserveWindow(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	w := 10 * time.Second
+	b := store.Budget{Key: "k", Limit: 2}
+	for _, tc := range []struct {
+		now    time.Duration
+		ok     bool
+		counts int
+	}{
+		{0, true, 1},
+		{time.Second, true, 2},
+		{2 * time.Second, false, 2},
+		{w - time.Millisecond, false, 2},
+		{w, true, 2},               // the first left the window at base+w
+		{w + time.Second, true, 2}, // the second left at base+w+1s
+		{w + 2*time.Second, false, 2},
+		{3 * w, true, 1},
+	} {
+		counts, ok, err := s.ReserveAttempt(ctx, at(tc.now), w, b)
+		must(t, err, "ReserveAttempt")
+		if ok != tc.ok || counts[0] != tc.counts {
+			t.Errorf("ReserveAttempt(now=base+%v) = %v, %v; want [%d], %v", tc.now, counts, ok, tc.counts, tc.ok)
+		}
+	}
+}
+
+// testReleaseAttempt: a release removes exactly one reservation made at
+// that instant, for each key named.
+func testReleaseAttempt(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	b := []store.Budget{{Key: "a", Limit: 2}, {Key: "b", Limit: 9}}
+	for range 2 {
+		_, ok, err := s.ReserveAttempt(ctx, base, time.Minute, b...)
+		must(t, err, "ReserveAttempt")
+		if !ok {
+			t.Fatal("ReserveAttempt within budget refused")
+		}
+	}
+	if _, ok, _ := s.ReserveAttempt(ctx, base, time.Minute, b...); ok {
+		t.Fatal("third ReserveAttempt with limit 2 was ok")
+	}
+	must(t, s.ReleaseAttempt(ctx, base, "a", "b"), "ReleaseAttempt")
+	must(t, s.ReleaseAttempt(ctx, at(time.Second), "a"), "ReleaseAttempt (no attempt at that time)")
+	must(t, s.ReleaseAttempt(ctx, base, "never-seen"), "ReleaseAttempt (unknown key)")
+	for _, tc := range []struct {
+		key  string
+		want int
+	}{{"a", 1}, {"b", 1}} {
+		if n, _ := s.Failures(ctx, tc.key, base, time.Minute); n != tc.want {
+			t.Errorf("Failures(%q) after one release = %d, want %d", tc.key, n, tc.want)
+		}
+	}
+	if _, ok, _ := s.ReserveAttempt(ctx, base, time.Minute, b...); !ok {
+		t.Error("ReserveAttempt after a release refused")
 	}
 }
 

@@ -23,6 +23,7 @@ func raceTests() []test {
 		{"Race/CreateUserUsername", testRaceCreateUser},
 		{"Race/ActivateKey", testRaceActivateKey},
 		{"Race/RecordFailure", testRaceRecordFailure},
+		{"Race/ReserveAttempt", testRaceReserveAttempt},
 	}
 }
 
@@ -254,5 +255,37 @@ func testRaceRecordFailure(t *testing.T, s store.Store) {
 	must(t, err, "Failures")
 	if n != racers {
 		t.Errorf("Failures after %d concurrent RecordFailure = %d, want %d", racers, n, racers)
+	}
+}
+
+// testRaceReserveAttempt: racers concurrent reservations of one budget
+// (shared with a second key per racer, so keys are locked in several
+// orders): exactly limit get ok, and exactly limit are recorded.
+func testRaceReserveAttempt(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const limit = 5
+	oks := make([]bool, racers)
+	errs := make([]error, racers)
+	race(func(i int) {
+		_, oks[i], errs[i] = s.ReserveAttempt(ctx, base, time.Minute,
+			store.Budget{Key: fmt.Sprintf("ip:%d", i%3), Limit: racers},
+			store.Budget{Key: "user", Limit: limit})
+	})
+	got := 0
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("ReserveAttempt #%d: %v", i, err)
+		}
+		if oks[i] {
+			got++
+		}
+	}
+	if got != limit {
+		t.Errorf("%d concurrent ReserveAttempt with limit %d: %d ok, want exactly %d", racers, limit, got, limit)
+	}
+	n, err := s.Failures(ctx, "user", base, time.Minute)
+	must(t, err, "Failures")
+	if n != limit {
+		t.Errorf("Failures after the burst = %d, want %d", n, limit)
 	}
 }
