@@ -29,8 +29,11 @@ const (
 	maxTokenSize = 16 << 10
 	// fetchTimeout bounds one discovery + JWKS fetch.
 	fetchTimeout = 10 * time.Second
-	// replayCapacity bounds the DPoP jti seen-set.
-	replayCapacity = 100000
+	// DefaultDPoPReplayCapacity bounds the set of DPoP proofs seen when
+	// Config.DPoPReplayCapacity is zero: about 1 100 DPoP requests per
+	// second sustained at the default window (60 s + 30 s leeway), in
+	// about 15 MB.
+	DefaultDPoPReplayCapacity = 100000
 )
 
 // Token types (JOSE typ header).
@@ -103,6 +106,16 @@ type Config struct {
 	// DPoPProofMaxAge is how old a DPoP proof's iat may be (RFC 9449
 	// §11.1). Zero: DefaultDPoPProofMaxAge.
 	DPoPProofMaxAge time.Duration
+	// DPoPReplayCapacity bounds the set of DPoP proofs already accepted
+	// (RFC 9449 §11.1), which a replayed proof is checked against. A
+	// proof is remembered until its iat + DPoPProofMaxAge, when it would
+	// be refused as too old anyway. When the set is full, new proofs are
+	// refused with ErrDPoPReplayCacheFull (401 invalid_dpop_proof) until
+	// entries expire — never is an entry forgotten early, which would let
+	// its proof be replayed. Size it above the peak number of DPoP
+	// requests in DPoPProofMaxAge + Leeway. Zero:
+	// DefaultDPoPReplayCapacity; negative is an error.
+	DPoPReplayCapacity int
 	// Realm is the realm parameter of WWW-Authenticate challenges
 	// (RFC 6750 §3). Empty: Audience.
 	Realm string
@@ -172,6 +185,13 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	replayCap := cfg.DPoPReplayCapacity
+	switch {
+	case replayCap == 0:
+		replayCap = DefaultDPoPReplayCapacity
+	case replayCap < 0:
+		return nil, errors.New("verify: Config.DPoPReplayCapacity must not be negative")
+	}
 	v := &Verifier{
 		issuer:       cfg.Issuer,
 		audience:     cfg.Audience,
@@ -184,7 +204,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		externalURL:  strings.TrimSuffix(cfg.ExternalURL, "/"),
 		realm:        cfg.Realm,
 		logger:       cfg.Logger,
-		replay:       newReplaySet(replayCapacity),
+		replay:       newReplaySet(replayCap),
 	}
 	names := make([]string, len(dpopAlgs))
 	for i, a := range dpopAlgs {
