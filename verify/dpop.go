@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"crypto"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -20,6 +21,10 @@ import (
 // maxJTILength bounds the jti of a DPoP proof (it is kept in memory).
 const maxJTILength = 256
 
+// minRSABits is the least RSA modulus accepted in a DPoP proof's jwk, as
+// at Latch's token endpoint (RFC 8725 §3.5, NIST SP 800-131A).
+const minRSABits = 2048
+
 // VerifyDPoP verifies a DPoP-bound access token presented with the
 // "DPoP" scheme together with its DPoP proof (RFC 9449 §4.3, §7.1), for a
 // request with the given method and URI (scheme, host and path; any query
@@ -28,8 +33,8 @@ const maxJTILength = 256
 //
 //   - a JWS with typ "dpop+jwt" and an alg from Config.DPoPAlgorithms
 //     (asymmetric only; "none" and HS* never parse);
-//   - an embedded jwk that is a valid public key (no private parts), under
-//     which the signature verifies;
+//   - an embedded jwk that is a valid public key (no private parts; RSA
+//     of at least 2048 bits), under which the signature verifies;
 //   - htm equal to method, htu equal to uri (after RFC 3986 §6
 //     normalization of scheme, host and default port);
 //   - iat no more than Leeway in the future and no older than
@@ -95,6 +100,9 @@ func (v *Verifier) checkProof(rawToken, proof, method, uri, jkt string) error {
 	}
 	if jwk.Algorithm != "" && jwk.Algorithm != h.Algorithm {
 		return proofError("DPoP proof jwk alg mismatch", fmt.Errorf("%w: jwk alg", ErrDPoPProof))
+	}
+	if k, ok := jwk.Key.(*rsa.PublicKey); ok && k.N.BitLen() < minRSABits {
+		return proofError("DPoP proof RSA key is shorter than 2048 bits", fmt.Errorf("%w: rsa key size", ErrDPoPProof))
 	}
 	// §4.3 step 6: signature under the embedded key.
 	var pc proofClaims

@@ -273,7 +273,7 @@ func TestDPoPMiddleware(t *testing.T) {
 
 	got = serve(t, f.v, request("DPoP "+f.token, f.proof(t, edit(f.claims(), "htm", "DELETE"))))
 	wantChallenges := []string{
-		`DPoP ` + realm + `, error="invalid_dpop_proof", error_description="DPoP proof htm mismatch", algs="ES256 EdDSA RS256"`,
+		`DPoP ` + realm + `, error="invalid_dpop_proof", error_description="DPoP proof htm mismatch", algs="ES256 EdDSA RS256 PS256"`,
 		`Bearer ` + realm,
 	}
 	if got.status != http.StatusUnauthorized || strings.Join(got.challenges, "\n") != strings.Join(wantChallenges, "\n") ||
@@ -283,7 +283,7 @@ func TestDPoPMiddleware(t *testing.T) {
 	}
 
 	got = serve(t, f.v, request("DPoP "+f.token, f.proof(t, f.claims())), "orders:write")
-	want403 := `DPoP ` + realm + `, error="insufficient_scope", error_description="the token lacks a required scope", scope="orders:write", algs="ES256 EdDSA RS256"`
+	want403 := `DPoP ` + realm + `, error="insufficient_scope", error_description="the token lacks a required scope", scope="orders:write", algs="ES256 EdDSA RS256 PS256"`
 	if got.status != http.StatusForbidden || len(got.challenges) != 1 || got.challenges[0] != want403 {
 		t.Errorf("missing scope: status %d, challenges %q; want 403, %q", got.status, got.challenges, want403)
 	}

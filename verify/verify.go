@@ -56,9 +56,15 @@ var supportedAlgs = []string{
 // defaultAlgs are the algorithms Latch signs with.
 func defaultAlgs() []string { return []string{"RS256", "ES256", "EdDSA"} }
 
-// defaultDPoPAlgs are the algorithms accepted for DPoP proofs, in the
-// order advertised in the algs challenge parameter (RFC 9449 §7.1).
-func defaultDPoPAlgs() []string { return []string{"ES256", "EdDSA", "RS256"} }
+// DefaultDPoPAlgorithms are the algorithms accepted for DPoP proofs when
+// Config.DPoPAlgorithms is empty, in the order advertised in the algs
+// challenge parameter (RFC 9449 §7.1). They are the algorithms Latch
+// advertises in dpop_signing_alg_values_supported and accepts at its
+// token endpoint — PS256 included, which FAPI 2.0 clients with RSA keys
+// must use — so a token issued to a client using any advertised algorithm
+// can be used at an API built on this package. Both sides' tests load the
+// same vectors (testdata/dpop/vectors.json at the module root).
+func DefaultDPoPAlgorithms() []string { return []string{"ES256", "EdDSA", "RS256", "PS256"} }
 
 // Config configures a Verifier. Issuer and Audience are required.
 type Config struct {
@@ -101,7 +107,8 @@ type Config struct {
 	// which a client controls (Host header) and a TLS-terminating proxy
 	// hides: set ExternalURL in production if you accept DPoP.
 	ExternalURL string
-	// DPoPAlgorithms accepted for DPoP proofs. Empty: ES256, EdDSA, RS256.
+	// DPoPAlgorithms accepted for DPoP proofs. Empty:
+	// DefaultDPoPAlgorithms (ES256, EdDSA, RS256, PS256).
 	DPoPAlgorithms []string
 	// DPoPProofMaxAge is how old a DPoP proof's iat may be (RFC 9449
 	// §11.1). Zero: DefaultDPoPProofMaxAge.
@@ -139,7 +146,7 @@ type Verifier struct {
 	skipAudience   bool
 	algs           []jose.SignatureAlgorithm
 	dpopAlgs       []jose.SignatureAlgorithm
-	dpopAlgsHeader string // "ES256 EdDSA RS256", for challenges
+	dpopAlgsHeader string // "ES256 EdDSA RS256 PS256", for challenges
 	leeway         time.Duration
 	dpopMaxAge     time.Duration
 	now            func() time.Time
@@ -181,7 +188,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	dpopAlgs, err := parseAlgs("DPoPAlgorithms", cfg.DPoPAlgorithms, defaultDPoPAlgs())
+	dpopAlgs, err := parseAlgs("DPoPAlgorithms", cfg.DPoPAlgorithms, DefaultDPoPAlgorithms())
 	if err != nil {
 		return nil, err
 	}

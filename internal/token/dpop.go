@@ -39,12 +39,24 @@ const (
 	minDPoPRSABits  = 2048
 )
 
-// DPoPAlgorithms lists the algorithms accepted in DPoP proofs: asymmetric
-// only (RFC 9449 §4.2, §4.3 step 5). The list is what go-jose's parser is
-// given, so "none" and HS* proofs never reach a key.
-func DPoPAlgorithms() []string { return []string{ES256, EdDSA, RS256, PS256} }
-
+// dpopAccepted is the one list of algorithms accepted in DPoP proofs:
+// asymmetric only (RFC 9449 §4.2, §4.3 step 5). It is what go-jose's
+// parser is given, so "none" and HS* proofs never reach a key, and what
+// discovery advertises (DPoPAlgorithms). The verify package accepts the
+// same by default; testdata/dpop/vectors.json at the module root holds
+// proofs both sides' tests must judge alike.
 var dpopAccepted = []jose.SignatureAlgorithm{jose.ES256, jose.EdDSA, jose.RS256, jose.PS256}
+
+// DPoPAlgorithms lists the algorithms accepted in DPoP proofs, for
+// dpop_signing_alg_values_supported (RFC 9449 §5.1) and the algs
+// challenge parameter (§7.1).
+func DPoPAlgorithms() []string {
+	out := make([]string, len(dpopAccepted))
+	for i, a := range dpopAccepted {
+		out[i] = string(a)
+	}
+	return out
+}
 
 // Errors of ParseDPoPProof. Every failure is a *DPoPError wrapping
 // ErrInvalidDPoPProof; a missing or stale nonce also wraps ErrDPoPNonce.
