@@ -16,6 +16,7 @@ import (
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/latchtest"
 	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/store/postgres"
 )
 
 // Registered redirect URIs of the "app" client that the redirect attacks
@@ -45,7 +46,48 @@ func start(t testing.TB, mutate ...func(*config.Config)) *latchtest.Env {
 // panics.
 func startDefaults(t testing.TB, mutate ...func(*config.Config)) *latchtest.Env {
 	t.Helper()
-	e := latchtest.StartWith(t, latchtest.Options{Config: mutate, CaptureLog: true})
+	return startStore(t, nil, mutate...)
+}
+
+// startOn is start on the given backend (see backends).
+func startOn(t testing.TB, b backend, mutate ...func(*config.Config)) *latchtest.Env {
+	t.Helper()
+	loose := func(c *config.Config) {
+		c.LoginMaxFailures, c.IPMaxFailures, c.ClientMaxFailures = 1<<20, 1<<20, 1<<20
+	}
+	var st store.Store
+	if b.open != nil {
+		st = b.open(t)
+	}
+	return startStore(t, st, append([]func(*config.Config){loose}, mutate...)...)
+}
+
+// backend is a store the malformed-input tests run Latch on.
+type backend struct {
+	name string
+	open func(t testing.TB) store.Store // nil: latchtest's SQLite
+}
+
+// backends are SQLite and PostgreSQL. PostgreSQL runs on a scratch
+// database (postgres.NewTestDB): skipped with a reason when no server is
+// reachable, except under CI=true, where that fails.
+var backends = []backend{
+	{"sqlite", nil},
+	{"postgres", func(t testing.TB) store.Store {
+		t.Helper()
+		st, err := postgres.Open(t.Context(), postgres.NewTestDB(t), postgres.Options{})
+		if err != nil {
+			t.Fatalf("postgres.Open: %v", err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}},
+}
+
+// startStore is startDefaults on st (nil: SQLite).
+func startStore(t testing.TB, st store.Store, mutate ...func(*config.Config)) *latchtest.Env {
+	t.Helper()
+	e := latchtest.StartWith(t, latchtest.Options{Config: mutate, CaptureLog: true, Store: st})
 	e.MustClient(store.Client{
 		ID: "app", Name: "App", RedirectURIs: []string{appRedirect},
 		PostLogoutRedirectURIs: []string{appLogout},

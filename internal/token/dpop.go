@@ -15,6 +15,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/latchauth/latch/internal/store"
 )
 
 // DPoP proofs (RFC 9449).
@@ -140,7 +142,7 @@ type proofClaims struct {
 //   - a jwk header holding a public key (a private part is refused), RSA
 //     keys of at least 2048 bits, whose alg, if it names one, is the
 //     header's; the signature verifies under that key;
-//   - jti (at most 256 characters), htm, htu and iat present; htm equals
+//   - jti (at most 256 characters, no NUL), htm, htu and iat present; htm equals
 //     check.Method exactly; htu equals check.URL after normalisation of
 //     scheme, host, default port and empty path, ignoring query and
 //     fragment;
@@ -212,6 +214,11 @@ func ParseDPoPProof(raw string, check DPoPCheck) (DPoPProof, error) {
 	}
 	if len(pc.JTI) > maxDPoPJTILen {
 		return DPoPProof{}, badProof("the DPoP proof jti is too long", nil)
+	}
+	// The caller stores the jti (replay cache): refuse what a store cannot
+	// hold (JSON can carry a NUL as \u0000) as bad input, here at the edge.
+	if !store.ValidText(pc.JTI) {
+		return DPoPProof{}, badProof("the DPoP proof jti contains a NUL byte or invalid UTF-8", nil)
 	}
 	// §4.3 step 8: methods are case-sensitive (RFC 9110 §9.1).
 	if pc.HTM != check.Method {
