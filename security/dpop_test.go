@@ -3,6 +3,7 @@ package security
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/latchauth/latch/internal/latchtest"
 	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/verify"
 )
 
 // dpopTokens runs spa's code flow with a DPoP proof by k (RFC 9449 §5).
@@ -208,7 +210,12 @@ func TestDPoPRequiredByClient(t *testing.T) {
 	}
 }
 
-// TestDPoPDiscovery: only asymmetric proof algorithms are advertised.
+// TestDPoPDiscovery: only asymmetric proof algorithms are advertised,
+// and every one of them is accepted by the verify package's defaults —
+// end to end: a client proving with any advertised algorithm gets a
+// token that a verify-protected API accepts with a proof by the same key
+// (issue 11 item 17: PS256 was advertised, accepted at /token, and
+// refused by verify).
 func TestDPoPDiscovery(t *testing.T) {
 	e := start(t)
 	var meta struct {
@@ -222,5 +229,23 @@ func TestDPoPDiscovery(t *testing.T) {
 		if a == "none" || a[:2] == "HS" {
 			t.Errorf("advertised DPoP alg %q", a)
 		}
+		if !slices.Contains(verify.DefaultDPoPAlgorithms(), a) {
+			t.Errorf("advertised DPoP alg %q is not among verify.DefaultDPoPAlgorithms() %v", a, verify.DefaultDPoPAlgorithms())
+		}
+	}
+	rs, err := verify.New(t.Context(), verify.Config{Issuer: e.Issuer, Audience: e.Issuer, Now: e.Clock.Now, CacheSize: -1,
+		ExternalURL: "https://api.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range meta.Algs {
+		t.Run(a, func(t *testing.T) {
+			k := latchtest.NewDPoPKey(t, jose.SignatureAlgorithm(a))
+			at := dpopTokens(t, e, k)["access_token"].(string)
+			proof := k.Proof(t, "GET", "https://api.example/orders", e.Clock.Now(), map[string]any{"ath": latchtest.ATH(at)})
+			if _, err := rs.VerifyDPoP(t.Context(), at, proof, "GET", "https://api.example/orders"); err != nil {
+				t.Errorf("verify refused a token bound to a %s key with a %s proof: %v", a, a, err)
+			}
+		})
 	}
 }

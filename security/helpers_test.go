@@ -16,6 +16,8 @@ import (
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/latchtest"
 	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/store/postgres"
+	"github.com/latchauth/latch/internal/store/postgres/pgtest"
 )
 
 // Registered redirect URIs of the "app" client that the redirect attacks
@@ -46,6 +48,41 @@ func start(t testing.TB, mutate ...func(*config.Config)) *latchtest.Env {
 func startDefaults(t testing.TB, mutate ...func(*config.Config)) *latchtest.Env {
 	t.Helper()
 	return startOn(t, nil, mutate...)
+}
+
+// startBackend is start on the given backend (see backends).
+func startBackend(t testing.TB, b backend, mutate ...func(*config.Config)) *latchtest.Env {
+	t.Helper()
+	loose := func(c *config.Config) {
+		c.LoginMaxFailures, c.IPMaxFailures, c.ClientMaxFailures = 1<<20, 1<<20, 1<<20
+	}
+	var st store.Store
+	if b.open != nil {
+		st = b.open(t)
+	}
+	return startOn(t, st, append([]func(*config.Config){loose}, mutate...)...)
+}
+
+// backend is a store the malformed-input tests run Latch on.
+type backend struct {
+	name string
+	open func(t testing.TB) store.Store // nil: latchtest's SQLite
+}
+
+// backends are SQLite and PostgreSQL. PostgreSQL runs on a scratch
+// database (pgtest.NewTestDB): skipped with a reason when no server is
+// reachable, except under CI=true, where that fails.
+var backends = []backend{
+	{"sqlite", nil},
+	{"postgres", func(t testing.TB) store.Store {
+		t.Helper()
+		st, err := postgres.Open(t.Context(), pgtest.NewTestDB(t), postgres.Options{})
+		if err != nil {
+			t.Fatalf("postgres.Open: %v", err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}},
 }
 
 // startOn is startDefaults over st (nil: a fresh SQLite database).

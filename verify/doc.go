@@ -51,7 +51,10 @@
 //     object is your API's business).
 //   - DPoP nonces (RFC 9449 §8–9) are not issued or required, and the
 //     DPoP replay set lives in this process only: replicas do not share
-//     it.
+//     it. It remembers each proof until the proof is too old to be
+//     accepted, and holds Config.DPoPReplayCapacity proofs: when full it
+//     refuses new proofs (ErrDPoPReplayCacheFull) rather than forget one
+//     early.
 //   - The htu of DPoP proofs is matched against Config.ExternalURL, or,
 //     when unset, a URL rebuilt from the request's Host header, which the
 //     client chooses: set ExternalURL in production.

@@ -1,8 +1,10 @@
 package verify
 
 import (
+	"container/heap"
 	"context"
 	"crypto"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -19,6 +21,10 @@ import (
 // maxJTILength bounds the jti of a DPoP proof (it is kept in memory).
 const maxJTILength = 256
 
+// minRSABits is the least RSA modulus accepted in a DPoP proof's jwk, as
+// at Latch's token endpoint (RFC 8725 §3.5, NIST SP 800-131A).
+const minRSABits = 2048
+
 // VerifyDPoP verifies a DPoP-bound access token presented with the
 // "DPoP" scheme together with its DPoP proof (RFC 9449 §4.3, §7.1), for a
 // request with the given method and URI (scheme, host and path; any query
@@ -27,8 +33,8 @@ const maxJTILength = 256
 //
 //   - a JWS with typ "dpop+jwt" and an alg from Config.DPoPAlgorithms
 //     (asymmetric only; "none" and HS* never parse);
-//   - an embedded jwk that is a valid public key (no private parts), under
-//     which the signature verifies;
+//   - an embedded jwk that is a valid public key (no private parts; RSA
+//     of at least 2048 bits), under which the signature verifies;
 //   - htm equal to method, htu equal to uri (after RFC 3986 §6
 //     normalization of scheme, host and default port);
 //   - iat no more than Leeway in the future and no older than
@@ -95,6 +101,9 @@ func (v *Verifier) checkProof(rawToken, proof, method, uri, jkt string) error {
 	if jwk.Algorithm != "" && jwk.Algorithm != h.Algorithm {
 		return proofError("DPoP proof jwk alg mismatch", fmt.Errorf("%w: jwk alg", ErrDPoPProof))
 	}
+	if k, ok := jwk.Key.(*rsa.PublicKey); ok && k.N.BitLen() < minRSABits {
+		return proofError("DPoP proof RSA key is shorter than 2048 bits", fmt.Errorf("%w: rsa key size", ErrDPoPProof))
+	}
 	// §4.3 step 6: signature under the embedded key.
 	var pc proofClaims
 	if err := tok.Claims(jwk.Key, &pc); err != nil {
@@ -137,11 +146,23 @@ func (v *Verifier) checkProof(rawToken, proof, method, uri, jkt string) error {
 		return proofError("DPoP proof key does not match the token's cnf.jkt", fmt.Errorf("%w: jkt", ErrDPoPProof))
 	}
 	// §11.1: reject replays within the window the proof is acceptable in:
-	// a proof is acceptable until iat + maxAge ≤ now + leeway + maxAge.
-	if !v.replay.add(replayKey(jkt, pc.JTI), now, now.Add(v.leeway+v.dpopMaxAge)) {
+	// it passes the iat check above until now = iat + maxAge, so it is
+	// remembered exactly that long. A full set refuses the proof (fail
+	// closed): forgetting an older entry could let that proof be replayed.
+	switch v.replay.add(replayKey(jkt, pc.JTI), now, iat.Add(v.dpopMaxAge)) {
+	case replayNew:
+		return nil
+	case replaySeen:
 		return proofError("DPoP proof replayed", ErrDPoPReplay)
+	case replayFullNow:
+		v.logger.Warn("verify: the DPoP replay set is full; DPoP requests are refused until entries expire (raise Config.DPoPReplayCapacity if this is legitimate traffic)",
+			"capacity", v.replay.max)
+		fallthrough
+	case replayFull:
+		return proofError("too many DPoP proofs in flight; retry later", ErrDPoPReplayCacheFull)
+	default:
+		return proofError("DPoP proof iat outside the acceptable window", fmt.Errorf("%w: iat", ErrDPoPProof))
 	}
-	return nil
 }
 
 // replayKey identifies a proof by key and jti, hashed so the seen-set's
@@ -184,17 +205,18 @@ func normalizeHTU(raw string) (string, error) {
 	return scheme + "://" + host + path, nil
 }
 
-// replaySet remembers (jkt, jti) pairs until they expire. Entries all live
-// for the same window, so insertion order is expiry order and a FIFO is
-// enough. When full it forgets the oldest entries: an attacker would have
-// to present more than capacity valid proofs within one window to make a
-// replay possible. Safe for concurrent use.
+// replaySet remembers (jkt, jti) pairs for exactly as long as the proof
+// they come from is acceptable (RFC 9449 §11.1), and fails closed: when it
+// holds max live entries it refuses new ones instead of forgetting old
+// ones, so no flood of valid proofs can make a replay succeed. Invariant:
+// seen and exp hold the same keys, each once, and after the sweep at the
+// start of add every entry is live (now ≤ until). Safe for concurrent use.
 type replaySet struct {
-	mu    sync.Mutex
-	max   int
-	seen  map[[sha256.Size]byte]time.Time
-	order []replayEntry
-	head  int
+	mu   sync.Mutex
+	max  int
+	seen map[[sha256.Size]byte]time.Time
+	exp  expiryHeap // the same entries, soonest expiry first
+	full bool       // the last add was refused for capacity
 }
 
 type replayEntry struct {
@@ -202,34 +224,62 @@ type replayEntry struct {
 	until time.Time
 }
 
+// expiryHeap is a container/heap of entries ordered by until. Expiry
+// times differ per proof (they follow iat), so insertion order is not
+// expiry order.
+type expiryHeap []replayEntry
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].until.Before(h[j].until) }
+func (h expiryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *expiryHeap) Push(x any)        { *h = append(*h, x.(replayEntry)) }
+func (h *expiryHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+// replayResult is the outcome of replaySet.add.
+type replayResult int
+
+const (
+	replayNew      replayResult = iota // recorded: the proof may be accepted
+	replaySeen                         // already recorded and still acceptable: a replay
+	replayFull                         // the set is full of live entries: refuse
+	replayFullNow                      // as replayFull, and the set has just become full
+	replayUnusable                     // until is already past (cannot happen for a checked proof)
+)
+
 func newReplaySet(max int) *replaySet {
 	return &replaySet{max: max, seen: make(map[[sha256.Size]byte]time.Time)}
 }
 
-// add records key until `until` and reports whether it was new (or its
-// previous record had expired).
-func (s *replaySet) add(key [sha256.Size]byte, now, until time.Time) bool {
+// add records key until `until` — the last instant its proof is
+// acceptable — unless it is already recorded or the set is full.
+func (s *replaySet) add(key [sha256.Size]byte, now, until time.Time) replayResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.head < len(s.order) {
-		e := s.order[s.head]
-		if e.until.After(now) && len(s.order)-s.head < s.max {
-			break
+	// Forget entries whose proofs can no longer be accepted anyway.
+	for len(s.exp) > 0 && now.After(s.exp[0].until) {
+		e := heap.Pop(&s.exp).(replayEntry)
+		delete(s.seen, e.key)
+	}
+	if now.After(until) {
+		return replayUnusable
+	}
+	if _, ok := s.seen[key]; ok {
+		return replaySeen
+	}
+	if len(s.seen) >= s.max {
+		if s.full {
+			return replayFull
 		}
-		if s.seen[e.key].Equal(e.until) {
-			delete(s.seen, e.key)
-		}
-		s.order[s.head] = replayEntry{}
-		s.head++
+		s.full = true
+		return replayFullNow
 	}
-	if s.head > len(s.order)/2 {
-		s.order = append(s.order[:0], s.order[s.head:]...)
-		s.head = 0
-	}
-	if exp, ok := s.seen[key]; ok && exp.After(now) {
-		return false
-	}
+	s.full = false
 	s.seen[key] = until
-	s.order = append(s.order, replayEntry{key: key, until: until})
-	return true
+	heap.Push(&s.exp, replayEntry{key: key, until: until})
+	return replayNew
 }

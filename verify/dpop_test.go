@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -272,7 +273,7 @@ func TestDPoPMiddleware(t *testing.T) {
 
 	got = serve(t, f.v, request("DPoP "+f.token, f.proof(t, edit(f.claims(), "htm", "DELETE"))))
 	wantChallenges := []string{
-		`DPoP ` + realm + `, error="invalid_dpop_proof", error_description="DPoP proof htm mismatch", algs="ES256 EdDSA RS256"`,
+		`DPoP ` + realm + `, error="invalid_dpop_proof", error_description="DPoP proof htm mismatch", algs="ES256 EdDSA RS256 PS256"`,
 		`Bearer ` + realm,
 	}
 	if got.status != http.StatusUnauthorized || strings.Join(got.challenges, "\n") != strings.Join(wantChallenges, "\n") ||
@@ -282,7 +283,7 @@ func TestDPoPMiddleware(t *testing.T) {
 	}
 
 	got = serve(t, f.v, request("DPoP "+f.token, f.proof(t, f.claims())), "orders:write")
-	want403 := `DPoP ` + realm + `, error="insufficient_scope", error_description="the token lacks a required scope", scope="orders:write", algs="ES256 EdDSA RS256"`
+	want403 := `DPoP ` + realm + `, error="insufficient_scope", error_description="the token lacks a required scope", scope="orders:write", algs="ES256 EdDSA RS256 PS256"`
 	if got.status != http.StatusForbidden || len(got.challenges) != 1 || got.challenges[0] != want403 {
 		t.Errorf("missing scope: status %d, challenges %q; want 403, %q", got.status, got.challenges, want403)
 	}
@@ -366,32 +367,166 @@ func TestReplaySet(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	key := func(s string) [32]byte { return replayKey("jkt", s) }
 	s := newReplaySet(3)
-	if !s.add(key("a"), now, now.Add(time.Minute)) {
-		t.Fatal("add(a) = false, want true")
+	if got := s.add(key("a"), now, now.Add(time.Minute)); got != replayNew {
+		t.Fatalf("add(a) = %v, want replayNew", got)
 	}
-	if s.add(key("a"), now.Add(59*time.Second), now.Add(2*time.Minute)) {
-		t.Error("add(a) again within its window = true, want false")
+	if got := s.add(key("a"), now.Add(time.Minute), now.Add(2*time.Minute)); got != replaySeen {
+		t.Errorf("add(a) again at the last instant of its window = %v, want replaySeen", got)
 	}
-	if !s.add(key("a"), now.Add(time.Minute), now.Add(2*time.Minute)) {
-		t.Error("add(a) after its window = false, want true")
+	if got := s.add(key("a"), now.Add(time.Minute+time.Nanosecond), now.Add(2*time.Minute)); got != replayNew {
+		t.Errorf("add(a) after its window = %v, want replayNew", got)
 	}
-	// Capacity: the oldest entries are forgotten first.
+	if got := s.add(key("z"), now.Add(3*time.Minute), now.Add(2*time.Minute)); got != replayUnusable {
+		t.Errorf("add(z) already expired = %v, want replayUnusable", got)
+	}
+
+	// Capacity: a full set refuses new keys and forgets nothing early.
+	// Expiry follows each entry's own until, not insertion order.
 	s = newReplaySet(3)
-	for _, k := range []string{"a", "b", "c", "d"} {
-		if !s.add(key(k), now, now.Add(time.Minute)) {
-			t.Fatalf("add(%s) = false, want true", k)
+	for _, e := range []struct {
+		k     string
+		until time.Duration
+	}{{"a", 50 * time.Second}, {"b", 10 * time.Second}, {"c", 30 * time.Second}} {
+		if got := s.add(key(e.k), now, now.Add(e.until)); got != replayNew {
+			t.Fatalf("add(%s) = %v, want replayNew", e.k, got)
 		}
 	}
-	if len(s.seen) != 3 {
-		t.Errorf("entries = %d, want 3", len(s.seen))
+	if got := s.add(key("d"), now, now.Add(time.Minute)); got != replayFullNow {
+		t.Errorf("add(d) to a full set = %v, want replayFullNow", got)
 	}
-	if s.add(key("d"), now, now.Add(time.Minute)) {
-		t.Error("add(d) again = true, want false (still remembered)")
+	if got := s.add(key("e"), now, now.Add(time.Minute)); got != replayFull {
+		t.Errorf("add(e) to a full set = %v, want replayFull", got)
 	}
-	if !s.add(key("a"), now, now.Add(time.Minute)) {
-		t.Error("add(a) again = false, want true (evicted as oldest)")
+	for _, k := range []string{"a", "b", "c"} {
+		if got := s.add(key(k), now.Add(10*time.Second), now.Add(time.Minute)); got != replaySeen {
+			t.Errorf("add(%s) to a full set = %v, want replaySeen (never forgotten early)", k, got)
+		}
 	}
-	if s.add(key("a"), now, now.Add(time.Minute)) {
-		t.Error("add(a) a third time = true, want false")
+	// b expires first (it was added second): room for exactly one.
+	if got := s.add(key("d"), now.Add(11*time.Second), now.Add(time.Minute)); got != replayNew {
+		t.Errorf("add(d) once b expired = %v, want replayNew", got)
+	}
+	if got := s.add(key("e"), now.Add(11*time.Second), now.Add(time.Minute)); got != replayFullNow {
+		t.Errorf("add(e) = %v, want replayFullNow", got)
+	}
+	if got := s.add(key("a"), now.Add(50*time.Second), now.Add(time.Minute)); got != replaySeen {
+		t.Errorf("add(a) at its last instant = %v, want replaySeen", got)
+	}
+	if len(s.seen) != 2 || len(s.exp) != 2 { // a and d; c expired at 30 s
+		t.Errorf("entries = %d/%d, want 2/2", len(s.seen), len(s.exp))
+	}
+}
+
+// TestDPoPReplayFloodFailsClosed is the attack of issue 11 item 4: the
+// attacker, holding a token bound to its own key, floods the verifier
+// with valid proofs to push a captured victim proof out of the replay
+// set, then replays it. The set must refuse new proofs when full, never
+// forget the victim's; once the victim's proof is too old to be accepted
+// anyway, the set has room again.
+func TestDPoPReplayFloodFailsClosed(t *testing.T) {
+	const capacity = 8
+	f := newDPoPFixture(t)
+	f.v = f.ti.verifier(t, func(c *Config) {
+		c.ExternalURL = "https://api.example.test/"
+		c.DPoPReplayCapacity = capacity
+	})
+	victim := f.proof(t, f.claims())
+	if _, err := f.v.VerifyRequest(request("DPoP "+f.token, victim)); err != nil {
+		t.Fatalf("victim's request: VerifyRequest() = %v, want success", err)
+	}
+
+	attacker, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	atok := f.bind(t, attacker)
+	flood := func() error {
+		_, err := f.v.VerifyRequest(request("DPoP "+atok,
+			dpopProof(t, jose.ES256, attacker, edit(f.claims(), "ath", ath(atok)), nil)))
+		return err
+	}
+	accepted := 0
+	for i := range 3 * capacity {
+		err := flood()
+		switch {
+		case err == nil:
+			accepted++
+		case errors.Is(err, ErrDPoPReplayCacheFull):
+			var e *Error
+			if !errors.As(err, &e) || e.Code != CodeInvalidDPoPProof || e.StatusCode() != http.StatusUnauthorized {
+				t.Fatalf("flood proof %d: %#v, want 401 invalid_dpop_proof", i, err)
+			}
+		default:
+			t.Fatalf("flood proof %d: %v", i, err)
+		}
+		f.ti.clock.Advance(time.Second)
+	}
+	if accepted != capacity-1 {
+		t.Errorf("flood: %d proofs accepted, want %d (capacity %d, one taken by the victim)", accepted, capacity-1, capacity)
+	}
+	if _, err := f.v.VerifyRequest(request("DPoP "+f.token, victim)); !errors.Is(err, ErrDPoPReplay) {
+		t.Fatalf("victim's proof replayed after the flood: VerifyRequest() = %v, want %v", err, ErrDPoPReplay)
+	}
+
+	// The victim's proof leaves the set only when it is too old anyway.
+	f.ti.clock.Advance(DefaultDPoPProofMaxAge - time.Duration(3*capacity)*time.Second + time.Second)
+	if _, err := f.v.VerifyRequest(request("DPoP "+f.token, victim)); !errors.Is(err, ErrDPoPProof) || errors.Is(err, ErrDPoPReplay) {
+		t.Fatalf("victim's proof after its window: VerifyRequest() = %v, want %v (iat)", err, ErrDPoPProof)
+	}
+	if _, err := f.v.VerifyRequest(request("DPoP "+f.token, f.proof(t, f.claims()))); err != nil {
+		t.Errorf("fresh proof once entries expired: VerifyRequest() = %v, want success", err)
+	}
+}
+
+// TestDPoPReplayBurst: concurrent presentations of one proof are
+// accepted exactly once, and a burst of distinct proofs against a small
+// set is accepted exactly up to its capacity.
+func TestDPoPReplayBurst(t *testing.T) {
+	const n, capacity = 40, 10
+	f := newDPoPFixture(t)
+	f.v = f.ti.verifier(t, func(c *Config) {
+		c.ExternalURL = "https://api.example.test/"
+		c.DPoPReplayCapacity = capacity
+	})
+	burst := func(proofs []string) (ok, replayed, full int) {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for _, p := range proofs {
+			wg.Go(func() {
+				<-start
+				_, err := f.v.VerifyRequest(request("DPoP "+f.token, p))
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					ok++
+				case errors.Is(err, ErrDPoPReplay):
+					replayed++
+				case errors.Is(err, ErrDPoPReplayCacheFull):
+					full++
+				default:
+					t.Errorf("VerifyRequest() = %v", err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		return ok, replayed, full
+	}
+	same := make([]string, n)
+	same[0] = f.proof(t, f.claims())
+	for i := range same {
+		same[i] = same[0]
+	}
+	if ok, replayed, full := burst(same); ok != 1 || replayed != n-1 || full != 0 {
+		t.Errorf("one proof %d times at once: %d accepted, %d replays, %d full; want 1, %d, 0", n, ok, replayed, full, n-1)
+	}
+	distinct := make([]string, n)
+	for i := range distinct {
+		distinct[i] = f.proof(t, f.claims())
+	}
+	if ok, replayed, full := burst(distinct); ok != capacity-1 || replayed != 0 || full != n-capacity+1 {
+		t.Errorf("%d distinct proofs at once: %d accepted, %d replays, %d full; want %d, 0, %d", n, ok, replayed, full, capacity-1, n-capacity+1)
 	}
 }

@@ -31,22 +31,26 @@ const (
 // VerifyRequest is an *Error whose Err wraps exactly one of them, so
 // callers can use errors.Is.
 var (
-	ErrNoToken           = errors.New("verify: no access token in request")
-	ErrMalformedRequest  = errors.New("verify: malformed authorization header")
-	ErrMalformedToken    = errors.New("verify: malformed token")
-	ErrTokenType         = errors.New("verify: wrong token type")
-	ErrUnknownKey        = errors.New("verify: unknown signing key")
-	ErrSignature         = errors.New("verify: invalid signature")
-	ErrIssuer            = errors.New("verify: wrong issuer")
-	ErrAudience          = errors.New("verify: wrong audience")
-	ErrExpired           = errors.New("verify: token expired")
-	ErrNotYetValid       = errors.New("verify: token not yet valid")
-	ErrMissingClaim      = errors.New("verify: required claim missing")
-	ErrDPoPRequired      = errors.New("verify: token is DPoP-bound but no DPoP proof was checked")
-	ErrNotDPoPBound      = errors.New("verify: DPoP scheme used with a token that is not DPoP-bound")
-	ErrDPoPProof         = errors.New("verify: invalid DPoP proof")
-	ErrDPoPReplay        = errors.New("verify: DPoP proof replayed")
-	ErrInsufficientScope = errors.New("verify: insufficient scope")
+	ErrNoToken          = errors.New("verify: no access token in request")
+	ErrMalformedRequest = errors.New("verify: malformed authorization header")
+	ErrMalformedToken   = errors.New("verify: malformed token")
+	ErrTokenType        = errors.New("verify: wrong token type")
+	ErrUnknownKey       = errors.New("verify: unknown signing key")
+	ErrSignature        = errors.New("verify: invalid signature")
+	ErrIssuer           = errors.New("verify: wrong issuer")
+	ErrAudience         = errors.New("verify: wrong audience")
+	ErrExpired          = errors.New("verify: token expired")
+	ErrNotYetValid      = errors.New("verify: token not yet valid")
+	ErrMissingClaim     = errors.New("verify: required claim missing")
+	ErrDPoPRequired     = errors.New("verify: token is DPoP-bound but no DPoP proof was checked")
+	ErrNotDPoPBound     = errors.New("verify: DPoP scheme used with a token that is not DPoP-bound")
+	ErrDPoPProof        = errors.New("verify: invalid DPoP proof")
+	ErrDPoPReplay       = errors.New("verify: DPoP proof replayed")
+	// ErrDPoPReplayCacheFull: the proof may be valid, but the set of
+	// proofs seen holds Config.DPoPReplayCapacity live entries, so it
+	// could not be recorded and is refused (fail closed).
+	ErrDPoPReplayCacheFull = errors.New("verify: DPoP replay cache full")
+	ErrInsufficientScope   = errors.New("verify: insufficient scope")
 )
 
 // Error is the error type of this package. Code and Description are safe

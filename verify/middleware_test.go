@@ -59,7 +59,7 @@ func TestMiddleware(t *testing.T) {
 	expired := mint(t, k, edit(ti.claims(), "exp", ti.clock.Now().Add(-30*time.Minute).Unix()))
 	bound := mint(t, k, edit(ti.claims(), "cnf", map[string]any{"jkt": "abc"}))
 	realm := `realm="` + testAudience + `"`
-	dpopBare := `DPoP ` + realm + `, algs="ES256 EdDSA RS256"`
+	dpopBare := `DPoP ` + realm + `, algs="ES256 EdDSA RS256 PS256"`
 
 	tests := []struct {
 		name          string
@@ -89,7 +89,7 @@ func TestMiddleware(t *testing.T) {
 			`Bearer ` + realm + `, error="insufficient_scope", error_description="the token lacks a required scope", scope="orders:read orders:write"`,
 			"", "insufficient_scope"},
 		{"DPoP-bound token as Bearer", []string{"Bearer " + bound}, nil, 401,
-			`DPoP ` + realm + `, error="invalid_token", error_description="token is DPoP-bound; a DPoP proof is required", algs="ES256 EdDSA RS256"`,
+			`DPoP ` + realm + `, error="invalid_token", error_description="token is DPoP-bound; a DPoP proof is required", algs="ES256 EdDSA RS256 PS256"`,
 			"Bearer " + realm, "invalid_token"},
 	}
 	for _, tt := range tests {

@@ -29,8 +29,11 @@ const (
 	maxTokenSize = 16 << 10
 	// fetchTimeout bounds one discovery + JWKS fetch.
 	fetchTimeout = 10 * time.Second
-	// replayCapacity bounds the DPoP jti seen-set.
-	replayCapacity = 100000
+	// DefaultDPoPReplayCapacity bounds the set of DPoP proofs seen when
+	// Config.DPoPReplayCapacity is zero: about 1 100 DPoP requests per
+	// second sustained at the default window (60 s + 30 s leeway), in
+	// about 15 MB.
+	DefaultDPoPReplayCapacity = 100000
 )
 
 // Token types (JOSE typ header).
@@ -53,9 +56,15 @@ var supportedAlgs = []string{
 // defaultAlgs are the algorithms Latch signs with.
 func defaultAlgs() []string { return []string{"RS256", "ES256", "EdDSA"} }
 
-// defaultDPoPAlgs are the algorithms accepted for DPoP proofs, in the
-// order advertised in the algs challenge parameter (RFC 9449 §7.1).
-func defaultDPoPAlgs() []string { return []string{"ES256", "EdDSA", "RS256"} }
+// DefaultDPoPAlgorithms are the algorithms accepted for DPoP proofs when
+// Config.DPoPAlgorithms is empty, in the order advertised in the algs
+// challenge parameter (RFC 9449 §7.1). They are the algorithms Latch
+// advertises in dpop_signing_alg_values_supported and accepts at its
+// token endpoint — PS256 included, which FAPI 2.0 clients with RSA keys
+// must use — so a token issued to a client using any advertised algorithm
+// can be used at an API built on this package. Both sides' tests load the
+// same vectors (testdata/dpop/vectors.json at the module root).
+func DefaultDPoPAlgorithms() []string { return []string{"ES256", "EdDSA", "RS256", "PS256"} }
 
 // Config configures a Verifier. Issuer and Audience are required.
 type Config struct {
@@ -98,11 +107,22 @@ type Config struct {
 	// which a client controls (Host header) and a TLS-terminating proxy
 	// hides: set ExternalURL in production if you accept DPoP.
 	ExternalURL string
-	// DPoPAlgorithms accepted for DPoP proofs. Empty: ES256, EdDSA, RS256.
+	// DPoPAlgorithms accepted for DPoP proofs. Empty:
+	// DefaultDPoPAlgorithms (ES256, EdDSA, RS256, PS256).
 	DPoPAlgorithms []string
 	// DPoPProofMaxAge is how old a DPoP proof's iat may be (RFC 9449
 	// §11.1). Zero: DefaultDPoPProofMaxAge.
 	DPoPProofMaxAge time.Duration
+	// DPoPReplayCapacity bounds the set of DPoP proofs already accepted
+	// (RFC 9449 §11.1), which a replayed proof is checked against. A
+	// proof is remembered until its iat + DPoPProofMaxAge, when it would
+	// be refused as too old anyway. When the set is full, new proofs are
+	// refused with ErrDPoPReplayCacheFull (401 invalid_dpop_proof) until
+	// entries expire — never is an entry forgotten early, which would let
+	// its proof be replayed. Size it above the peak number of DPoP
+	// requests in DPoPProofMaxAge + Leeway. Zero:
+	// DefaultDPoPReplayCapacity; negative is an error.
+	DPoPReplayCapacity int
 	// Realm is the realm parameter of WWW-Authenticate challenges
 	// (RFC 6750 §3). Empty: Audience.
 	Realm string
@@ -126,7 +146,7 @@ type Verifier struct {
 	skipAudience   bool
 	algs           []jose.SignatureAlgorithm
 	dpopAlgs       []jose.SignatureAlgorithm
-	dpopAlgsHeader string // "ES256 EdDSA RS256", for challenges
+	dpopAlgsHeader string // "ES256 EdDSA RS256 PS256", for challenges
 	leeway         time.Duration
 	dpopMaxAge     time.Duration
 	now            func() time.Time
@@ -168,9 +188,16 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	dpopAlgs, err := parseAlgs("DPoPAlgorithms", cfg.DPoPAlgorithms, defaultDPoPAlgs())
+	dpopAlgs, err := parseAlgs("DPoPAlgorithms", cfg.DPoPAlgorithms, DefaultDPoPAlgorithms())
 	if err != nil {
 		return nil, err
+	}
+	replayCap := cfg.DPoPReplayCapacity
+	switch {
+	case replayCap == 0:
+		replayCap = DefaultDPoPReplayCapacity
+	case replayCap < 0:
+		return nil, errors.New("verify: Config.DPoPReplayCapacity must not be negative")
 	}
 	v := &Verifier{
 		issuer:       cfg.Issuer,
@@ -184,7 +211,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		externalURL:  strings.TrimSuffix(cfg.ExternalURL, "/"),
 		realm:        cfg.Realm,
 		logger:       cfg.Logger,
-		replay:       newReplaySet(replayCapacity),
+		replay:       newReplaySet(replayCap),
 	}
 	names := make([]string, len(dpopAlgs))
 	for i, a := range dpopAlgs {

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -12,10 +13,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -229,6 +233,9 @@ func (s *Server) api(h handlerFunc) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		err := s.authorize(w, r)
 		if err == nil {
+			err = checkRequestText(r)
+		}
+		if err == nil {
 			err = h(w, r)
 		}
 		if err != nil {
@@ -357,13 +364,56 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(b, '\n'))
 }
 
-// decode reads a JSON object into v; unknown fields, trailing data and a
-// body that is not JSON are 400s.
+// errBadText refuses a path, query or body holding a NUL byte or invalid
+// UTF-8.
+var errBadText = errBadRequest("the request contains a NUL byte or invalid UTF-8")
+
+// checkRequestText is the edge rule for what handlers read from the URL:
+// the path (hence every {id}) and every query name and value must be
+// store.ValidText, so no such value reaches the store (PostgreSQL would
+// fail the call: a 500 and a store error for bad input). decode applies
+// the same rule to bodies.
+func checkRequestText(r *http.Request) error {
+	if !store.ValidText(r.URL.Path) {
+		return errBadText
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return errBadRequest("the query string is malformed")
+	}
+	for k, vs := range q {
+		if !store.ValidText(k) {
+			return errBadText
+		}
+		for _, v := range vs {
+			if !store.ValidText(v) {
+				return errBadText
+			}
+		}
+	}
+	return nil
+}
+
+// decode reads a JSON object into v; unknown fields, trailing data, a
+// body that is not JSON and text that is not store.ValidText (invalid
+// UTF-8, which encoding/json would silently replace with U+FFFD, or a
+// \u0000 escape anywhere) are 400s.
 func decode(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
 		return &apiError{http.StatusUnsupportedMediaType, "invalid_request", "the body must be application/json"}
 	}
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body) // capped at maxBody by api
+	if err != nil {
+		return err
+	}
+	if !utf8.Valid(body) {
+		return errBadText
+	}
+	var generic any
+	if json.Unmarshal(body, &generic) == nil && hasNUL(generic) {
+		return errBadText
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
@@ -379,6 +429,24 @@ func decode(r *http.Request, v any) error {
 		return errBadRequest("the request body holds more than one JSON value")
 	}
 	return nil
+}
+
+// hasNUL reports whether a decoded JSON value holds a NUL in any string
+// or object key.
+func hasNUL(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.IndexByte(v, 0) >= 0
+	case []any:
+		return slices.ContainsFunc(v, hasNUL)
+	case map[string]any:
+		for k, e := range v {
+			if strings.IndexByte(k, 0) >= 0 || hasNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // jsonProblem describes a decoding error without echoing the input.

@@ -434,6 +434,15 @@ func TestAdminClients(t *testing.T) {
 		t.Errorf("after PATCH: %v", view)
 	}
 	h.want(h.do(http.MethodPatch, "/admin/clients/app", map[string]any{"redirect_uris": []string{"http://evil.example/cb"}}), 400)
+	// Latch matches exactly: a wildcard is refused with a message saying so.
+	for _, patch := range []map[string]any{
+		{"redirect_uris": []string{"https://*.example.com/cb"}},
+		{"allowed_origins": []string{"https://*.example.com"}},
+	} {
+		if r := h.want(h.do(http.MethodPatch, "/admin/clients/app", patch), 400); !strings.Contains(string(r.body), "matches redirect URIs and origins exactly") {
+			t.Errorf("PATCH %v: %s, want the exact-match explanation", patch, r.body)
+		}
+	}
 	h.want(h.do(http.MethodPatch, "/admin/clients/app", map[string]any{"client_id": "other"}), 400)
 	h.want(h.do(http.MethodPatch, "/admin/clients/app", map[string]any{"rotate_secret": true}), 400) // public
 	h.want(h.do(http.MethodPatch, "/admin/clients/nope", map[string]any{"client_name": "x"}), 404)

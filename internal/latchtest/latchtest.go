@@ -115,8 +115,10 @@ type Options struct {
 	// discard it unless CaptureLog is set, so b.N requests do not grow a
 	// buffer.
 	CaptureLog bool
-	// Store replaces the fresh SQLite database (e.g. a PostgreSQL test
-	// database); the caller closes it.
+	// Store is the store the server runs on (the caller closes it); nil:
+	// a fresh SQLite database in t.TempDir(). Tests pass a PostgreSQL
+	// store (pgtest.NewTestDB) to run the same requests on both
+	// backends.
 	Store store.Store
 }
 
@@ -127,11 +129,12 @@ func StartWith(t testing.TB, o Options) *Env {
 	ctx := t.Context()
 	st := o.Store
 	if st == nil {
-		var err error
-		if st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "latch.db")); err != nil {
+		sq, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "latch.db"))
+		if err != nil {
 			t.Fatalf("sqlite.Open: %v", err)
 		}
-		t.Cleanup(func() { st.Close() })
+		t.Cleanup(func() { sq.Close() })
+		st = sq
 	}
 	ts := httptest.NewUnstartedServer(http.NotFoundHandler())
 	issuer := "http://" + ts.Listener.Addr().String()

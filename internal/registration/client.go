@@ -130,17 +130,29 @@ func ValidateClient(c *store.Client, name func(Field) string) error {
 	if hasCode && len(c.RedirectURIs) == 0 {
 		return fail(FieldRedirectURIs, "%s is required for the authorization_code grant", name(FieldRedirectURIs))
 	}
+	// A "*" is refused before anything else: Latch compares redirect URIs
+	// and origins exactly (RFC 9700 §4.1.3, RFC 6454 §5), so a wildcard
+	// would be stored and never match anything.
 	for _, u := range c.RedirectURIs {
+		if strings.Contains(u, "*") {
+			return fail(FieldRedirectURIs, "invalid %s %q: %s", name(FieldRedirectURIs), u, errWildcard)
+		}
 		if err := oauth.ValidateRegisteredRedirectURI(u); err != nil {
 			return fail(FieldRedirectURIs, "invalid %s %q: %v", name(FieldRedirectURIs), u, err)
 		}
 	}
 	for _, u := range c.PostLogoutRedirectURIs {
+		if strings.Contains(u, "*") {
+			return fail(FieldPostLogoutRedirectURIs, "invalid %s %q: %s", name(FieldPostLogoutRedirectURIs), u, errWildcard)
+		}
 		if err := oauth.ValidateRegisteredRedirectURI(u); err != nil {
 			return fail(FieldPostLogoutRedirectURIs, "invalid %s %q: %v", name(FieldPostLogoutRedirectURIs), u, err)
 		}
 	}
 	for i, o := range c.AllowedOrigins {
+		if strings.Contains(o, "*") {
+			return fail(FieldAllowedOrigins, "invalid %s %q: %s", name(FieldAllowedOrigins), o, errWildcard)
+		}
 		n, err := NormalizeOrigin(o)
 		if err != nil {
 			return fail(FieldAllowedOrigins, "invalid %s %q: %v", name(FieldAllowedOrigins), o, err)
@@ -182,6 +194,9 @@ func ValidateClient(c *store.Client, name func(Field) string) error {
 	}
 	return nil
 }
+
+// errWildcard explains why a "*" in a redirect URI or origin is refused.
+const errWildcard = "wildcards (*) are not supported: Latch matches redirect URIs and origins exactly, character for character; register each one in full"
 
 // NormalizeOrigin checks a CORS origin (RFC 6454 §6.1: scheme://host[:port],
 // nothing else) and returns it as browsers send it in the Origin header:

@@ -25,6 +25,13 @@ func TestValidateClientNamesFields(t *testing.T) {
 		{"negative ttl", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, AccessTokenTTL: -1}, FieldAccessTokenTTL, "--access-token-ttl must not be negative", "access_token_ttl must not be negative"},
 		{"public client_credentials", store.Client{ID: "x", Public: true, GrantTypes: []string{"client_credentials"}}, FieldGrantTypes, "public client", "public client"},
 		{"space in id", store.Client{ID: "a b", GrantTypes: []string{"client_credentials"}}, FieldID, "without spaces", "without spaces"},
+		// Latch matches exactly: a wildcard would be stored and never match.
+		{"wildcard redirect host", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://*.example.com/cb"}}, FieldRedirectURIs, "invalid --redirect-uri \"https://*.example.com/cb\": wildcards (*) are not supported: Latch matches redirect URIs and origins exactly", "invalid redirect_uris"},
+		{"wildcard redirect path", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://app.example.com/*"}}, FieldRedirectURIs, "matches redirect URIs and origins exactly", "matches redirect URIs and origins exactly"},
+		{"wildcard loopback port", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"http://127.0.0.1:*/cb"}}, FieldRedirectURIs, "wildcards (*) are not supported", "wildcards (*) are not supported"},
+		{"wildcard post-logout", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, PostLogoutRedirectURIs: []string{"https://a.example/*"}}, FieldPostLogoutRedirectURIs, "--post-logout-redirect-uri", "post_logout_redirect_uris"},
+		{"wildcard origin", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, AllowedOrigins: []string{"https://*.example.com"}}, FieldAllowedOrigins, "invalid --allowed-origin \"https://*.example.com\": wildcards (*) are not supported", "invalid allowed_origins"},
+		{"wildcard origin alone", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, AllowedOrigins: []string{"*"}}, FieldAllowedOrigins, "matches redirect URIs and origins exactly", "matches redirect URIs and origins exactly"},
 	}
 	for _, tt := range tests {
 		for _, v := range []struct {

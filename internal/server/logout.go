@@ -41,8 +41,8 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	var err error
 	switch r.Method {
 	case http.MethodGet:
-		if q, err = url.ParseQuery(r.URL.RawQuery); err != nil {
-			return oauth.Errorf(oauth.InvalidRequest, "the logout request's query string is malformed")
+		if q, err = parseQuery(r, "logout"); err != nil {
+			return err
 		}
 	case http.MethodPost:
 		if q, err = parsePostForm(r); err != nil {

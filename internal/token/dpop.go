@@ -15,6 +15,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/latchauth/latch/internal/store"
 )
 
 // DPoP proofs (RFC 9449).
@@ -39,12 +41,24 @@ const (
 	minDPoPRSABits  = 2048
 )
 
-// DPoPAlgorithms lists the algorithms accepted in DPoP proofs: asymmetric
-// only (RFC 9449 §4.2, §4.3 step 5). The list is what go-jose's parser is
-// given, so "none" and HS* proofs never reach a key.
-func DPoPAlgorithms() []string { return []string{ES256, EdDSA, RS256, PS256} }
-
+// dpopAccepted is the one list of algorithms accepted in DPoP proofs:
+// asymmetric only (RFC 9449 §4.2, §4.3 step 5). It is what go-jose's
+// parser is given, so "none" and HS* proofs never reach a key, and what
+// discovery advertises (DPoPAlgorithms). The verify package accepts the
+// same by default; testdata/dpop/vectors.json at the module root holds
+// proofs both sides' tests must judge alike.
 var dpopAccepted = []jose.SignatureAlgorithm{jose.ES256, jose.EdDSA, jose.RS256, jose.PS256}
+
+// DPoPAlgorithms lists the algorithms accepted in DPoP proofs, for
+// dpop_signing_alg_values_supported (RFC 9449 §5.1) and the algs
+// challenge parameter (§7.1).
+func DPoPAlgorithms() []string {
+	out := make([]string, len(dpopAccepted))
+	for i, a := range dpopAccepted {
+		out[i] = string(a)
+	}
+	return out
+}
 
 // Errors of ParseDPoPProof. Every failure is a *DPoPError wrapping
 // ErrInvalidDPoPProof; a missing or stale nonce also wraps ErrDPoPNonce.
@@ -128,7 +142,7 @@ type proofClaims struct {
 //   - a jwk header holding a public key (a private part is refused), RSA
 //     keys of at least 2048 bits, whose alg, if it names one, is the
 //     header's; the signature verifies under that key;
-//   - jti (at most 256 characters), htm, htu and iat present; htm equals
+//   - jti (at most 256 characters, no NUL), htm, htu and iat present; htm equals
 //     check.Method exactly; htu equals check.URL after normalisation of
 //     scheme, host, default port and empty path, ignoring query and
 //     fragment;
@@ -200,6 +214,11 @@ func ParseDPoPProof(raw string, check DPoPCheck) (DPoPProof, error) {
 	}
 	if len(pc.JTI) > maxDPoPJTILen {
 		return DPoPProof{}, badProof("the DPoP proof jti is too long", nil)
+	}
+	// The caller stores the jti (replay cache): refuse what a store cannot
+	// hold (JSON can carry a NUL as \u0000) as bad input, here at the edge.
+	if !store.ValidText(pc.JTI) {
+		return DPoPProof{}, badProof("the DPoP proof jti contains a NUL byte or invalid UTF-8", nil)
 	}
 	// §4.3 step 8: methods are case-sensitive (RFC 9110 §9.1).
 	if pc.HTM != check.Method {

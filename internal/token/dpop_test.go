@@ -99,6 +99,7 @@ func TestParseDPoPProofAttacks(t *testing.T) {
 		{name: "RSA 1024", raw: latchtest.SignJWS(t, jose.SigningKey{Algorithm: jose.RS256, Key: rsaSmall}, jose.JSONWebKey{Key: rsaSmall.Public()}, nil, claims(nil))},
 		{name: "no jti", raw: proof(map[string]any{"jti": nil})},
 		{name: "jti too long", raw: proof(map[string]any{"jti": strings.Repeat("j", 257)})},
+		{name: "jti with a NUL (the replay cache stores it)", raw: proof(map[string]any{"jti": "a\x00b"})},
 		{name: "no htm", raw: proof(map[string]any{"htm": nil})},
 		{name: "no htu", raw: proof(map[string]any{"htu": nil})},
 		{name: "no iat", raw: proof(map[string]any{"iat": nil})},

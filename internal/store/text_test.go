@@ -1,0 +1,23 @@
+package store
+
+import "testing"
+
+func TestValidText(t *testing.T) {
+	for _, tt := range []struct {
+		s    string
+		want bool
+	}{
+		{"", true},
+		{"alice", true},
+		{"Zoë 日本 \t\n", true}, // other control characters are the caller's policy
+		{"a\x00b", false},
+		{"\x00", false},
+		{"a\xffb", false},
+		{"\xed\xa0\x80", false}, // a UTF-16 surrogate encoded in UTF-8
+		{"\xc3", false},         // truncated sequence
+	} {
+		if got := ValidText(tt.s); got != tt.want {
+			t.Errorf("ValidText(%q) = %v, want %v", tt.s, got, tt.want)
+		}
+	}
+}
