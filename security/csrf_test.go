@@ -172,6 +172,33 @@ func TestLoginFormCSRF(t *testing.T) {
 	})
 }
 
+// TestCrossOriginAuthorizePOST: OIDC Core §3.1.2.1 requires the
+// authorization endpoint to accept POST, which an RP sends from its own
+// origin. The cross-origin guard belongs to Latch's own forms only: a
+// cross-site POST /authorize is answered like the GET (here a code for
+// the signed-in user), while the same headers on the login form are
+// refused (TestLoginFormCSRF).
+func TestCrossOriginAuthorizePOST(t *testing.T) {
+	e := start(t)
+	b := e.Browser()
+	e.IssueCode(b, "spa", latchtest.SPARedirect) // signed in
+	for _, kind := range []string{"Origin", "Origin null", "Sec-Fetch-Site cross-site", "Sec-Fetch-Site same-site"} {
+		t.Run(kind, func(t *testing.T) {
+			p := postForm(t, b, e.Issuer+"/authorize", authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier()), crossOrigin(kind))
+			if p.Status != http.StatusSeeOther {
+				t.Fatalf("cross-origin POST /authorize: status %d, want 303 to the client", p.Status)
+			}
+			requireCodeRedirect(t, p, latchtest.SPARedirect)
+		})
+	}
+	t.Run("without a session: the login page", func(t *testing.T) {
+		p := postForm(t, e.Browser(), e.Issuer+"/authorize", authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier()), crossOrigin("Origin"))
+		if !latchtest.IsLoginPage(p) {
+			t.Fatalf("cross-origin POST /authorize without a session: status %d, want the login page", p.Status)
+		}
+	})
+}
+
 // tamper returns corrupted copies of a sealed interaction. (The last
 // base64url character may carry unused bits, so changing it need not
 // change the sealed bytes; the one before it always does.)
