@@ -40,11 +40,7 @@ type interaction struct {
 	Expires               int64  `json:"e"`
 }
 
-const (
-	csrfCookie     = "latch_csrf"
-	sessionCookie  = "latch_session"
-	interactionTTL = 15 * time.Minute
-)
+const interactionTTL = 15 * time.Minute
 
 // errInteraction is shown when a form's state is missing, forged, expired
 // or from another browser.
@@ -53,14 +49,11 @@ var errInteraction = oauth.Errorf(oauth.InvalidRequest, "this sign-in page has e
 // csrfBinding returns the hash of the browser's CSRF cookie, creating the
 // cookie when absent.
 func (s *Server) csrfBinding(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
-		return token.Hash(c.Value)
+	if v := s.cookie(r, csrfCookie); len(v) >= 32 {
+		return token.Hash(v)
 	}
 	v := token.NewOpaque()
-	http.SetCookie(w, &http.Cookie{
-		Name: csrfCookie, Value: v, Path: s.cookiePath(), HttpOnly: true,
-		Secure: s.secure, SameSite: http.SameSiteLaxMode,
-	})
+	http.SetCookie(w, s.newCookie(csrfCookie, v, time.Time{}, 0))
 	return token.Hash(v)
 }
 
@@ -93,18 +86,11 @@ func (s *Server) openInteraction(r *http.Request, kind, sealed string) (interact
 	if in.Kind != kind || s.now().Unix() > in.Expires {
 		return in, errInteraction.WithCause(errors.New("interaction: wrong kind or expired"))
 	}
-	c, err := r.Cookie(csrfCookie)
-	if err != nil || subtle.ConstantTimeCompare([]byte(token.Hash(c.Value)), []byte(in.Binding)) != 1 {
+	c := s.cookie(r, csrfCookie)
+	if c == "" || subtle.ConstantTimeCompare([]byte(token.Hash(c)), []byte(in.Binding)) != 1 {
 		return in, errInteraction.WithCause(errors.New("interaction: CSRF cookie missing or mismatched"))
 	}
 	return in, nil
-}
-
-func (s *Server) cookiePath() string {
-	if p := s.basePath(); p != "" {
-		return p + "/"
-	}
-	return "/"
 }
 
 // decisionForm reads a POSTed confirmation form (consent, logout): its
