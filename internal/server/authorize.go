@@ -184,7 +184,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar *authReque
 		Hash:                token.Hash(code),
 		ClientID:            ar.client.ID,
 		UserID:              sess.UserID,
-		SessionID:           sess.ID,
+		SessionID:           sess.SID, // public sid, never the cookie hash
 		GrantID:             token.NewOpaque(),
 		RedirectURI:         req.RedirectURI,
 		Scopes:              req.Scopes,

@@ -48,8 +48,10 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 	}
 	now := s.now()
 	v := token.NewOpaque()
+	// SID is the public session id ID tokens carry; it is random and
+	// unrelated to the cookie, so it reveals nothing that signs in.
 	sess := store.Session{
-		ID: token.Hash(v), UserID: u.ID, AuthTime: now, CreatedAt: now,
+		ID: token.Hash(v), SID: token.NewOpaque(), UserID: u.ID, AuthTime: now, CreatedAt: now,
 		ExpiresAt: now.Add(s.cfg.SessionTTL), AMR: amr,
 	}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
