@@ -113,6 +113,9 @@ type Options struct {
 	// discard it unless CaptureLog is set, so b.N requests do not grow a
 	// buffer.
 	CaptureLog bool
+	// Store, when set, replaces the fresh SQLite database (e.g. a
+	// PostgreSQL store on postgres.NewTestDB); the caller closes it.
+	Store store.Store
 }
 
 // StartWith is Start with options.
@@ -120,11 +123,15 @@ func StartWith(t testing.TB, o Options) *Env {
 	t.Helper()
 	mutate := o.Config
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "latch.db"))
-	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
+	st := o.Store
+	if st == nil {
+		sq, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "latch.db"))
+		if err != nil {
+			t.Fatalf("sqlite.Open: %v", err)
+		}
+		t.Cleanup(func() { sq.Close() })
+		st = sq
 	}
-	t.Cleanup(func() { st.Close() })
 	ts := httptest.NewUnstartedServer(http.NotFoundHandler())
 	issuer := "http://" + ts.Listener.Addr().String()
 	cfg := config.Default()

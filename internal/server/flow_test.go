@@ -250,7 +250,7 @@ func TestLoginFailures(t *testing.T) {
 	authURL := conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
 	p := b.Get(authURL)
 	wrongPw := b.Login(p, "alice", "wrong")
-	unknown := b.Login(p, "mallory", "wrong")
+	unknown := b.Login(wrongPw, "mallory", "wrong") // each form is single-use: the re-rendered one
 	for name, got := range map[string]latchtest.Page{"wrong password": wrongPw, "unknown user": unknown} {
 		if !latchtest.IsLoginPage(got) || !strings.Contains(got.Body, "Incorrect username or password.") {
 			t.Errorf("%s: want the login page again with the generic error, got %d", name, got.Status)
