@@ -279,7 +279,8 @@ func TestServeTLSBadCertificate(t *testing.T) {
 // refused in one line; an empty admin-addr disables the listener.
 func TestServeAdminListenerRules(t *testing.T) {
 	h := newHarness(t)
-	base := []string{"serve", "--issuer", "http://localhost:8080", "--key-encryption-secret", testSecret, "--addr", "127.0.0.1:0", "--db", h.db}
+	h.env["LATCH_KEY_ENCRYPTION_SECRET"] = testSecret
+	base := []string{"serve", "--issuer", "http://localhost:8080", "--addr", "127.0.0.1:0", "--db", h.db}
 	r := h.exec("", append(base, "--admin-addr", "0.0.0.0:0")...)
 	if r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "admin-token") {
 		t.Errorf("public admin-addr without a token: exit %d, stderr %q; want 1 and one line naming admin-token", r.code, r.stderr)
