@@ -10,6 +10,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/latchauth/latch/internal/latchtest"
+	"github.com/latchauth/latch/internal/token"
 )
 
 // TestStateReturnedUnchanged is RFC 9700 §4.7: the client's CSRF defence
@@ -172,6 +173,33 @@ func TestLoginFormCSRF(t *testing.T) {
 	})
 }
 
+// TestCrossOriginAuthorizePOST: OIDC Core §3.1.2.1 requires the
+// authorization endpoint to accept POST, which an RP sends from its own
+// origin. The cross-origin guard belongs to Latch's own forms only: a
+// cross-site POST /authorize is answered like the GET (here a code for
+// the signed-in user), while the same headers on the login form are
+// refused (TestLoginFormCSRF).
+func TestCrossOriginAuthorizePOST(t *testing.T) {
+	e := start(t)
+	b := e.Browser()
+	e.IssueCode(b, "spa", latchtest.SPARedirect) // signed in
+	for _, kind := range []string{"Origin", "Origin null", "Sec-Fetch-Site cross-site", "Sec-Fetch-Site same-site"} {
+		t.Run(kind, func(t *testing.T) {
+			p := postForm(t, b, e.Issuer+"/authorize", authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier()), crossOrigin(kind))
+			if p.Status != http.StatusSeeOther {
+				t.Fatalf("cross-origin POST /authorize: status %d, want 303 to the client", p.Status)
+			}
+			requireCodeRedirect(t, p, latchtest.SPARedirect)
+		})
+	}
+	t.Run("without a session: the login page", func(t *testing.T) {
+		p := postForm(t, e.Browser(), e.Issuer+"/authorize", authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier()), crossOrigin("Origin"))
+		if !latchtest.IsLoginPage(p) {
+			t.Fatalf("cross-origin POST /authorize without a session: status %d, want the login page", p.Status)
+		}
+	})
+}
+
 // tamper returns corrupted copies of a sealed interaction. (The last
 // base64url character may carry unused bits, so changing it need not
 // change the sealed bytes; the one before it always does.)
@@ -306,6 +334,93 @@ func TestLogoutFormCSRF(t *testing.T) {
 	t.Run("control: the genuine confirmation signs out", func(t *testing.T) {
 		b, in := signedIn()
 		postForm(t, b, action, confirm(in))
+		requireNotSignedIn(t, e, b)
+	})
+}
+
+// TestLogoutCSRFWithStaleHint (RP-Initiated Logout 1.0 §2–3): a valid
+// id_token_hint lets Latch sign out without asking, so a hostile page
+// holding any genuine ID token of the victim — from a session that has
+// since ended, from the victim's other browser, or issued to another
+// client than the client_id it names — would sign the victim out by a
+// bare link. Only a hint whose sid is the browser's current session (and
+// whose aud is client_id when one is given) skips the confirmation;
+// otherwise the victim is asked and stays signed in.
+func TestLogoutCSRFWithStaleHint(t *testing.T) {
+	e := start(t)
+	idToken := func(tok *oauth2.Token) string { return tok.Extra("id_token").(string) }
+	logout := func(params ...string) string {
+		q := url.Values{}
+		for i := 0; i+1 < len(params); i += 2 {
+			q.Set(params[i], params[i+1])
+		}
+		return e.Issuer + "/logout?" + q.Encode()
+	}
+	requireSignedIn := func(t *testing.T, b *latchtest.Browser) {
+		t.Helper()
+		requireCodeRedirect(t, b.Get(authorizeURL(e, authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier()))), latchtest.SPARedirect)
+	}
+	requireAsked := func(t *testing.T, p latchtest.Page) {
+		t.Helper()
+		if p.Header.Get("Location") != "" || !strings.Contains(p.Body, `name="decision"`) {
+			if !strings.Contains(p.Body, `class="error-title"`) {
+				t.Fatalf("status %d Location %q: want the confirmation (or error) page, not a sign-out", p.Status, p.Header.Get("Location"))
+			}
+		}
+	}
+
+	t.Run("ID tokens carry a public sid, not the cookie or its hash", func(t *testing.T) {
+		b := e.Browser()
+		tok, _ := e.CodeFlow(b, "openid")
+		_, claims := latchtest.DecodeJWT(t, idToken(tok))
+		sid, _ := claims["sid"].(string)
+		cookie := sessionOf(t, e, b)
+		if sid == "" || sid == cookie || sid == token.Hash(cookie) {
+			t.Fatalf("sid = %q (cookie %q): want a non-empty id unrelated to the cookie", sid, cookie)
+		}
+		thief := e.Browser()
+		plant(t, e, thief, "latch_session", sid)
+		requireNotSignedIn(t, e, thief)
+	})
+	t.Run("hint of a session that already ended", func(t *testing.T) {
+		b := e.Browser()
+		old, _ := e.CodeFlow(b, "openid")
+		p := b.Get(logout("id_token_hint", idToken(old)))
+		if strings.Contains(p.Body, `name="decision"`) {
+			t.Fatal("setup: the current session's hint asked for confirmation")
+		}
+		requireNotSignedIn(t, e, b)
+		e.CodeFlow(b, "openid") // the victim signs in again: a new session
+		requireAsked(t, b.Get(logout("id_token_hint", idToken(old), "post_logout_redirect_uri", "http://spa.test:3000/")))
+		requireSignedIn(t, b)
+	})
+	t.Run("hint of the same user's session in another browser", func(t *testing.T) {
+		other := e.Browser()
+		tok, _ := e.CodeFlow(other, "openid")
+		victim := e.Browser()
+		e.CodeFlow(victim, "openid")
+		requireAsked(t, victim.Get(logout("id_token_hint", idToken(tok))))
+		requireSignedIn(t, victim)
+		requireSignedIn(t, other)
+	})
+	t.Run("hint issued to another client than client_id", func(t *testing.T) {
+		b := e.Browser()
+		e.CodeFlow(b, "openid")
+		iss := e.IssueCode(b, "api-client", apiClientRedirect)
+		tok, err := iss.Conf.Exchange(t.Context(), iss.Code, oauth2.VerifierOption(iss.Verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		requireAsked(t, b.Get(logout("id_token_hint", idToken(tok), "client_id", "spa", "post_logout_redirect_uri", "http://spa.test:3000/")))
+		requireSignedIn(t, b)
+	})
+	t.Run("control: this session's hint signs out at once", func(t *testing.T) {
+		b := e.Browser()
+		tok, _ := e.CodeFlow(b, "openid")
+		p := b.Get(logout("id_token_hint", idToken(tok), "client_id", "spa", "post_logout_redirect_uri", "http://spa.test:3000/"))
+		if !strings.HasPrefix(p.Header.Get("Location"), "http://spa.test:3000/") {
+			t.Fatalf("status %d Location %q, want the post-logout redirect", p.Status, p.Header.Get("Location"))
+		}
 		requireNotSignedIn(t, e, b)
 	})
 }

@@ -295,7 +295,7 @@ func hostedPages(t *testing.T, e *latchtest.Env) map[string]latchtest.Page {
 	login := b.Get(authorizeURL(e, authParams("app", appRedirect, v)))
 	pages["login"] = login
 	pages["login failed"] = b.Login(login, "alice", "wrong password")
-	pages["consent"] = b.Login(login, "alice", latchtest.AlicePassword)
+	pages["consent"] = b.Login(pages["login failed"], "alice", latchtest.AlicePassword) // forms are single-use
 	if !latchtest.IsLoginPage(login) || !latchtest.IsConsentPage(pages["consent"]) {
 		t.Fatalf("setup: login %d, consent %d", login.Status, pages["consent"].Status)
 	}

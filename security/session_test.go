@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -150,14 +151,130 @@ func TestSessionCookieAttributes(t *testing.T) {
 	t.Run("https issuer", func(t *testing.T) {
 		e := latchtest.Start(t, func(c *config.Config) { c.Issuer = strings.Replace(c.Issuer, "http://", "https://", 1) })
 		p := get(t, authorizeURL(e, authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier())), nil)
-		check(t, p, "latch_csrf", true)
-		csrf, _ := cookie(p, "latch_csrf")
+		check(t, p, "__Host-latch_csrf", true)
+		csrf, _ := cookie(p, "__Host-latch_csrf")
 		form := url.Values{"interaction": {latchtest.Hidden(t, p.Body)}, "username": {"alice"}, "password": {latchtest.AlicePassword}}
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.Issuer+"/login", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.AddCookie(&http.Cookie{Name: "latch_csrf", Value: csrf})
-		check(t, do(t, req), "latch_session", true)
+		req.AddCookie(&http.Cookie{Name: "__Host-latch_csrf", Value: csrf})
+		check(t, do(t, req), "__Host-latch_session", true)
 	})
+}
+
+// httpsSignIn signs user in at an https Latch served (in the test) over
+// plain http at base (the issuer's URL with its path), handling cookies by
+// hand as a browser would for a Secure origin. It returns every cookie
+// Latch set along the way.
+func httpsSignIn(t *testing.T, base, user, pw string, jar map[string]*http.Cookie) latchtest.Page {
+	t.Helper()
+	add := func(p latchtest.Page) {
+		for _, c := range (&http.Response{Header: p.Header}).Cookies() {
+			jar[c.Name] = c
+		}
+	}
+	send := func(req *http.Request) latchtest.Page {
+		for _, c := range jar {
+			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		}
+		p := do(t, req)
+		add(p)
+		return p
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/authorize?"+authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier()).Encode(), nil)
+	p := send(req)
+	if !latchtest.IsLoginPage(p) {
+		return p
+	}
+	form := url.Values{"interaction": {latchtest.Hidden(t, p.Body)}, "username": {user}, "password": {pw}}
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return send(req)
+}
+
+// TestCookieTossing: an attacker controlling a sibling subdomain (or any
+// http page on the domain) can set cookies for Latch's host, but not
+// __Host- ones (RFC 6265bis §4.1.3.2: Secure, Path=/, no Domain, set by
+// the host itself). Under an https issuer Latch's cookies carry the
+// prefix and only the prefixed names are read, so the attacker's own
+// session planted under the plain name does not sign the victim in to the
+// attacker's account (login CSRF), with or without a path in the issuer.
+func TestCookieTossing(t *testing.T) {
+	for _, path := range []string{"", "/auth"} {
+		t.Run("issuer path "+path, func(t *testing.T) {
+			e := latchtest.Start(t, func(c *config.Config) { c.Issuer = strings.Replace(c.Issuer, "http://", "https://", 1) + path })
+			addMallory(t, e)
+			base := e.Issuer + path
+			// The attacker signs in to its own account.
+			jar := map[string]*http.Cookie{}
+			p := httpsSignIn(t, base, "mallory", malloryPassword, jar)
+			requireCodeRedirect(t, p, latchtest.SPARedirect)
+			var session string
+			for name, c := range jar {
+				if !strings.HasPrefix(name, "__Host-latch_") {
+					t.Errorf("cookie %s set without the __Host- prefix", name)
+				}
+				if !c.Secure || c.Path != "/" || c.Domain != "" {
+					t.Errorf("cookie %s: Secure=%v Path=%q Domain=%q, want Secure, Path=/ and no Domain (__Host-)", name, c.Secure, c.Path, c.Domain)
+				}
+				if strings.Contains(name, "latch_session") {
+					session = c.Value
+				}
+			}
+			if session == "" {
+				t.Fatalf("no session cookie among %v", jar)
+			}
+			if path != "" {
+				if _, ok := jar["__Host-latch_session"]; ok {
+					t.Error("an issuer with a path uses the root issuer's cookie name: two issuers on one host would share it")
+				}
+			}
+			// Tossed into the victim's browser under every name a sibling
+			// can set, with the victim's own (absent) session.
+			for _, name := range []string{"latch_session", "latch_session_" + strings.TrimPrefix(path, "/")} {
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/authorize?"+authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier()).Encode(), nil)
+				req.AddCookie(&http.Cookie{Name: name, Value: session})
+				if p := do(t, req); !latchtest.IsLoginPage(p) {
+					t.Errorf("planted %s=<attacker's session>: status %d, Location %q; want the login page (not signed in as mallory)", name, p.Status, p.Header.Get("Location"))
+				}
+			}
+			// Control: the genuine prefixed cookie is a live session.
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/authorize?"+authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier()).Encode(), nil)
+			for _, c := range jar {
+				req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+			}
+			requireCodeRedirect(t, do(t, req), latchtest.SPARedirect)
+		})
+	}
+}
+
+// TestHSTS: under an https issuer every response carries
+// Strict-Transport-Security (RFC 6797) with the configured max-age
+// (default one year), so a browser that has seen Latch once never sends
+// its cookies or the login form over http again (SSL stripping). A plain
+// http issuer (local development) sends none.
+func TestHSTS(t *testing.T) {
+	paths := []string{"/.well-known/openid-configuration", "/authorize", "/token", "/nowhere"}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*config.Config)
+		want   string
+	}{
+		{"https default", func(c *config.Config) { c.Issuer = strings.Replace(c.Issuer, "http://", "https://", 1) }, "max-age=31536000"},
+		{"https hsts-max-age 10m", func(c *config.Config) {
+			c.Issuer = strings.Replace(c.Issuer, "http://", "https://", 1)
+			c.HSTSMaxAge = 10 * time.Minute
+		}, "max-age=600"},
+		{"http issuer", func(*config.Config) {}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := latchtest.Start(t, tc.mutate)
+			for _, p := range paths {
+				if got := get(t, e.Issuer+p, nil).Header.Get("Strict-Transport-Security"); got != tc.want {
+					t.Errorf("GET %s: Strict-Transport-Security = %q, want %q", p, got, tc.want)
+				}
+			}
+		})
+	}
 }
 
 // TestForcedLoginIntoAttackerAccount (login CSRF): the attacker wants the

@@ -20,6 +20,13 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/bench"
+	"github.com/latchauth/latch/internal/config"
+)
+
+// Environment variables latch-bench reads a target's secrets from.
+const (
+	benchClientSecretEnv = "LATCH_BENCH_CLIENT_SECRET"
+	benchPasswordEnv     = "LATCH_BENCH_PASSWORD"
 )
 
 // benchUsage is what -h prints above the flags.
@@ -54,6 +61,7 @@ type benchFlags struct {
 	concurrency, serverPID                                                int
 	duration, warmup                                                      time.Duration
 	clientID, clientSecret, ccScope, publicID, redirectURI, scope         string
+	clientSecretFile, pwFile                                              string
 	username, pw                                                          string
 }
 
@@ -76,13 +84,15 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.jsonFile, "json", "", "write the results as JSON to `FILE`")
 	fs.StringVar(&f.htmlFile, "html", "", "write a self-contained HTML report with latency histograms to `FILE`")
 	fs.StringVar(&f.clientID, "client-id", "", "target: confidential client for W1, W4 and W6 (client_credentials, introspection)")
-	fs.StringVar(&f.clientSecret, "client-secret", "", "target: its secret (default $LATCH_BENCH_CLIENT_SECRET)")
+	fs.StringVar(&f.clientSecret, "client-secret", "", "target: its secret (default $"+benchClientSecretEnv+"; prefer that or --client-secret-file: a flag shows in ps)")
+	fs.StringVar(&f.clientSecretFile, "client-secret-file", "", "target: `file` holding its secret")
 	fs.StringVar(&f.ccScope, "cc-scope", "", "target: scope W1 asks for (default: none sent)")
 	fs.StringVar(&f.publicID, "public-client-id", "", "target: public client for the code flow with PKCE and refresh tokens (W2, W3, W5)")
 	fs.StringVar(&f.redirectURI, "redirect-uri", "", "target: the public client's registered redirect `URI`")
 	fs.StringVar(&f.scope, "scope", "openid profile email", "target: scope of the code flow")
 	fs.StringVar(&f.username, "username", "", "target: the user who signs in")
-	fs.StringVar(&f.pw, "password", "", "target: the user's password (default $LATCH_BENCH_PASSWORD)")
+	fs.StringVar(&f.pw, "password", "", "target: the user's password (default $"+benchPasswordEnv+"; prefer that or --password-file: a flag shows in ps)")
+	fs.StringVar(&f.pwFile, "password-file", "", "target: `file` holding the user's password")
 	fs.IntVar(&f.serverPID, "server-pid", 0, "target: `PID` of the server process on this machine, to report its CPU seconds and peak RSS (Linux /proc)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -98,6 +108,11 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	for _, s := range []struct{ flag, env string }{{"client-secret", benchClientSecretEnv}, {"password", benchPasswordEnv}} {
+		if set[s.flag] {
+			fmt.Fprintf(e.stderr, "latch-bench: warning: --%s on the command line is visible to other local users (ps) and in shell history; use --%s-file or $%s\n", s.flag, s.flag, s.env)
+		}
+	}
 	if f.target != "" && (f.spawn || set["latch"] || set["db"] || set["alg"] || f.cpuProfile != "") {
 		return usageErrorf("--target drives a running server; --spawn, --latch, --db, --alg and --cpuprofile are for a spawned one")
 	}
@@ -111,11 +126,25 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	if f.clientSecret == "" {
-		f.clientSecret = e.getenv("LATCH_BENCH_CLIENT_SECRET")
-	}
-	if f.pw == "" {
-		f.pw = e.getenv("LATCH_BENCH_PASSWORD")
+	for _, s := range []struct {
+		flag, file, env string
+		v               *string
+	}{
+		{"client-secret", f.clientSecretFile, benchClientSecretEnv, &f.clientSecret},
+		{"password", f.pwFile, benchPasswordEnv, &f.pw},
+	} {
+		switch {
+		case s.file != "" && *s.v != "":
+			return usageErrorf("bench: give --%s or --%s-file, not both", s.flag, s.flag)
+		case s.file != "":
+			v, err := config.ReadSecretFile(s.file)
+			if err != nil {
+				return fmt.Errorf("bench: --%s-file: %w", s.flag, err)
+			}
+			*s.v = v
+		case *s.v == "":
+			*s.v = e.getenv(s.env)
+		}
 	}
 
 	rep := &bench.Report{

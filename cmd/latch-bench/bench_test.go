@@ -104,3 +104,17 @@ func TestProfilePath(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchSecretFlagWarns: a secret given as a flag is visible in ps;
+// latch-bench says so (without the secret) and names the alternatives.
+func TestBenchSecretFlagWarns(t *testing.T) {
+	const secret = "s3cret-value-for-the-warning-test"
+	var stdout, stderr bytes.Buffer
+	run(t.Context(), []string{"--target", "http://127.0.0.1:1", "--client-secret", secret, "--workloads", "nope"}, nil, &stdout, &stderr)
+	if !strings.Contains(stderr.String(), "warning: --client-secret on the command line is visible") || !strings.Contains(stderr.String(), "--client-secret-file or $LATCH_BENCH_CLIENT_SECRET") {
+		t.Errorf("stderr = %q, want the warning naming --client-secret-file", stderr.String())
+	}
+	if strings.Contains(stderr.String(), secret) {
+		t.Errorf("the warning shows the secret: %q", stderr.String())
+	}
+}

@@ -33,6 +33,10 @@ func configReference() string {
 			desc += " (secret: never logged, shown as REDACTED)"
 		}
 		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", k.Key, k.Env, k.Type, def, desc)
+		if k.Secret {
+			fk := config.FileKey(k.Key)
+			fmt.Fprintf(&b, "| `%s` | `%s` | string | — | a file holding %s (surrounding blanks trimmed), to keep it out of the process list (flag and environment only) |\n", fk, config.EnvName(fk), k.Key)
+		}
 	}
 	fmt.Fprintf(&b, "| `%s` | `%s` | string | — | the YAML configuration file to read (flag and environment only) |\n", config.ConfigFlag, config.ConfigEnv)
 	return b.String()

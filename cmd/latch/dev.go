@@ -65,6 +65,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usageErrorf("dev: %v", err)
 	}
+	warnSecretFlags(e, fs)
 	if len(rest) > 0 {
 		return usageErrorf("dev: unexpected argument %q", rest[0])
 	}

@@ -43,7 +43,8 @@ func newFlagSet(name string) *flag.FlagSet {
 // (flag.Parse alone stops at the first positional argument, so
 // "latch client show ID --db X" would not see --db). Everything after "--"
 // is positional. On -h it prints the command's help to stdout and returns
-// flag.ErrHelp; other errors are *usageError.
+// flag.ErrHelp; other errors are *usageError. A secret given as a flag
+// gets a warning on stderr (warnSecretFlags).
 func parseFlags(e *env, fs *flag.FlagSet, h cmdHelp, args []string) ([]string, error) {
 	var pos []string
 	for {
@@ -56,9 +57,11 @@ func parseFlags(e *env, fs *flag.FlagSet, h cmdHelp, args []string) ([]string, e
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
+			warnSecretFlags(e, fs)
 			return pos, nil
 		}
 		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			warnSecretFlags(e, fs)
 			return append(pos, rest...), nil
 		}
 		pos = append(pos, rest[0])
@@ -131,21 +134,26 @@ type sharedFlags struct {
 	configFile string
 	db         string
 	secret     string
+	secretFile string
 	withSecret bool
-	// --server and --admin-token (see addRemote in remote.go).
-	server     string
-	adminToken string
+	// --server, --admin-token and --admin-token-file (see addRemote in
+	// remote.go).
+	server         string
+	adminToken     string
+	adminTokenFile string
 }
 
 // addSharedFlags registers --config and --db, and --key-encryption-secret
-// when withSecret is set.
+// and --key-encryption-secret-file when withSecret is set.
 func addSharedFlags(fs *flag.FlagSet, withSecret bool) *sharedFlags {
 	s := &sharedFlags{withSecret: withSecret}
 	fs.StringVar(&s.configFile, config.ConfigFlag, "", "YAML configuration `file` (default $"+config.ConfigEnv+")")
 	fs.StringVar(&s.db, "db", "", "database: sqlite:PATH or a postgres:// `URL` (default $LATCH_DB, the config file's db, or "+config.Default().DB+")")
 	if withSecret {
 		fs.StringVar(&s.secret, "key-encryption-secret", "",
-			"`secret` that encrypts the signing keys (default $LATCH_KEY_ENCRYPTION_SECRET; for an sqlite database, the file 'secret' next to it as written by latch dev)")
+			"`secret` that encrypts the signing keys (default $LATCH_KEY_ENCRYPTION_SECRET; for an sqlite database, the file 'secret' next to it as written by latch dev; prefer --key-encryption-secret-file: a flag shows in ps)")
+		fs.StringVar(&s.secretFile, config.FileKey("key-encryption-secret"), "",
+			"`file` holding the key encryption secret (default $LATCH_KEY_ENCRYPTION_SECRET_FILE)")
 	}
 	return s
 }
@@ -164,6 +172,12 @@ func (s *sharedFlags) load(e *env, fs *flag.FlagSet) (config.Config, error) {
 	}
 	if s.withSecret && set["key-encryption-secret"] {
 		args = append(args, "--key-encryption-secret="+s.secret)
+	}
+	// config.Load reads the -file variants (and refuses both forms).
+	for name, v := range map[string]string{config.FileKey("key-encryption-secret"): s.secretFile, config.FileKey("admin-token"): s.adminTokenFile} {
+		if set[name] {
+			args = append(args, "--"+name+"="+v)
+		}
 	}
 	lfs := flag.NewFlagSet("latch", flag.ContinueOnError)
 	lfs.SetOutput(io.Discard)

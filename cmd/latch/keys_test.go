@@ -91,7 +91,11 @@ func TestKeysWrongSecretWritesNothing(t *testing.T) {
 	h.env["LATCH_KEY_ENCRYPTION_SECRET"] = testSecret
 	h.ok("", "keys", "rotate", "--alg", "EdDSA")
 
-	r := h.run("", "keys", "rotate", "--alg", "EdDSA", "--key-encryption-secret", strings.Repeat("w", 40))
+	other := filepath.Join(t.TempDir(), "other-secret")
+	if err := os.WriteFile(other, []byte(strings.Repeat("w", 40)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := h.run("", "keys", "rotate", "--alg", "EdDSA", "--key-encryption-secret-file", other)
 	wantFailure(t, "rotate with another secret", r, 1, "secret")
 	if strings.Contains(r.stderr, "wwww") || strings.Contains(r.stderr, testSecret) {
 		t.Errorf("the error echoes a secret: %q", r.stderr)

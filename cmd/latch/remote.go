@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
@@ -24,12 +25,13 @@ const serverEnv = "LATCH_SERVER"
 // remoteTimeout bounds one admin API call.
 const remoteTimeout = 30 * time.Second
 
-// addRemote registers --server and --admin-token: with a server, client,
-// user and keys commands call the admin API of a running Latch instead of
-// opening the database.
+// addRemote registers --server, --admin-token and --admin-token-file:
+// with a server, client, user and keys commands call the admin API of a
+// running Latch instead of opening the database.
 func (s *sharedFlags) addRemote(fs *flag.FlagSet) {
 	fs.StringVar(&s.server, "server", "", "call the admin API of a running Latch at `URL` (its admin listener, e.g. http://127.0.0.1:9090) instead of opening the database (default $"+serverEnv+")")
-	fs.StringVar(&s.adminToken, "admin-token", "", "admin API bearer `token` (default $LATCH_ADMIN_TOKEN or the config file's admin-token; prefer those: a flag shows in ps)")
+	fs.StringVar(&s.adminToken, "admin-token", "", "admin API bearer `token` (default $LATCH_ADMIN_TOKEN or the config file's admin-token; prefer those or --admin-token-file: a flag shows in ps)")
+	fs.StringVar(&s.adminTokenFile, config.FileKey("admin-token"), "", "`file` holding the admin API bearer token (default $LATCH_ADMIN_TOKEN_FILE)")
 }
 
 // remote returns the admin API client when --server (or LATCH_SERVER) is
@@ -42,7 +44,7 @@ func (s *sharedFlags) remote(e *env, fs *flag.FlagSet, cmd string) (*adminClient
 		server = e.getenv(serverEnv)
 	}
 	if server == "" {
-		if set["admin-token"] {
+		if set["admin-token"] || set[config.FileKey("admin-token")] {
 			return nil, usageErrorf("%s: --admin-token needs --server", cmd)
 		}
 		return nil, nil
@@ -55,7 +57,10 @@ func (s *sharedFlags) remote(e *env, fs *flag.FlagSet, cmd string) (*adminClient
 		return nil, usageErrorf("%s: --server wants the admin listener's base URL, e.g. http://127.0.0.1:9090", cmd)
 	}
 	tok := s.adminToken
-	if !set["admin-token"] {
+	if set["admin-token"] && set[config.FileKey("admin-token")] {
+		return nil, usageErrorf("%s: give --admin-token or --admin-token-file, not both", cmd)
+	}
+	if !set["admin-token"] { // LATCH_ADMIN_TOKEN(_FILE), the config file or --admin-token-file
 		cfg, err := s.load(e, fs)
 		if err != nil {
 			return nil, err

@@ -122,7 +122,7 @@ func TestRemoteAdminCommands(t *testing.T) {
 		{"no token", map[string]string{"LATCH_ADMIN_TOKEN": ""}, []string{"client", "list", "--server", server}, 1, "needs the admin token"},
 		{"server and db", nil, []string{"client", "list", "--server", server, "--db", h.db}, 2, "not both"},
 		{"bad server URL", nil, []string{"client", "list", "--server", "127.0.0.1:9090"}, 2, "base URL"},
-		{"token without server", nil, []string{"client", "list", "--admin-token", "x", "--db", h.db}, 2, "needs --server"},
+		{"token without server", nil, []string{"client", "list", "--admin-token-file", "x", "--db", h.db}, 2, "needs --server"},
 		{"nothing listening", nil, []string{"keys", "list", "--server", "http://127.0.0.1:1"}, 1, "admin API"},
 	} {
 		saved := map[string]string{}

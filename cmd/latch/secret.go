@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -42,7 +43,7 @@ func loadSecret(cfg config.Config) (string, error) {
 		}
 		return s, nil
 	}
-	const unset = "no key encryption secret: set --key-encryption-secret or LATCH_KEY_ENCRYPTION_SECRET"
+	const unset = "no key encryption secret: set LATCH_KEY_ENCRYPTION_SECRET, --key-encryption-secret-file or LATCH_KEY_ENCRYPTION_SECRET_FILE"
 	path, ok := secretFile(cfg.DB)
 	if !ok {
 		return "", errors.New(unset)
@@ -59,4 +60,28 @@ func loadSecret(cfg config.Config) (string, error) {
 		return "", fmt.Errorf("the key encryption secret in %s is %d characters, want at least %d", path, len(s), seal.MinSecretLen)
 	}
 	return s, nil
+}
+
+// secretFlagAdvice says where the value of a secret-bearing flag had
+// better come from, and whether name is such a flag. A flag's value is
+// visible to every local user (ps, /proc/PID/cmdline) and lands in shell
+// history; a file or an environment variable is not.
+func secretFlagAdvice(name string) (string, bool) {
+	for _, k := range config.Keys() {
+		if k.Secret && k.Key == name {
+			return "--" + config.FileKey(k.Key) + " or $" + k.Env, true
+		}
+	}
+	return "", false
+}
+
+// warnSecretFlags prints a warning on stderr for every secret given as a
+// flag. The command still runs: the warning is for the operator's next
+// deployment, not a refusal.
+func warnSecretFlags(e *env, fs *flag.FlagSet) {
+	fs.Visit(func(f *flag.Flag) {
+		if advice, ok := secretFlagAdvice(f.Name); ok {
+			fmt.Fprintf(e.stderr, "latch: warning: --%s on the command line is visible to other local users (ps) and in shell history; use %s\n", f.Name, advice)
+		}
+	})
 }

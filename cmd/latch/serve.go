@@ -40,6 +40,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usageErrorf("serve: %v", err)
 	}
+	warnSecretFlags(e, fs)
 	if len(rest) > 0 {
 		return usageErrorf("serve: unexpected argument %q", rest[0])
 	}

@@ -201,7 +201,8 @@ func TestServeTLS(t *testing.T) {
 		t.Error("a client without the CA completed the handshake")
 	}
 
-	// Sign in: every cookie Latch sets is Secure (and HttpOnly).
+	// Sign in: every cookie Latch sets is Secure (and HttpOnly), with the
+	// __Host- prefix.
 	auth := issuer + "/authorize?" + url.Values{
 		"client_id": {"app"}, "redirect_uri": {cb}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s"},
 		"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"},
@@ -227,7 +228,7 @@ func TestServeTLS(t *testing.T) {
 			t.Errorf("no %s cookie set; got %v", want, resp.Header["Set-Cookie"])
 		}
 	}
-	checkSecure(resp, "latch_csrf")
+	checkSecure(resp, "__Host-latch_csrf")
 	m := interactionRE.FindSubmatch(body)
 	if m == nil {
 		t.Fatalf("no login form:\n%s", body)
@@ -240,7 +241,7 @@ func TestServeTLS(t *testing.T) {
 	if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("login: %d", resp.StatusCode)
 	}
-	checkSecure(resp, "latch_session")
+	checkSecure(resp, "__Host-latch_session")
 	if loc, _ := url.Parse(resp.Header.Get("Location")); loc == nil || loc.Query().Get("code") == "" || loc.Query().Get("iss") != issuer {
 		t.Errorf("redirect after login: %q", resp.Header.Get("Location"))
 	}
@@ -278,7 +279,8 @@ func TestServeTLSBadCertificate(t *testing.T) {
 // refused in one line; an empty admin-addr disables the listener.
 func TestServeAdminListenerRules(t *testing.T) {
 	h := newHarness(t)
-	base := []string{"serve", "--issuer", "http://localhost:8080", "--key-encryption-secret", testSecret, "--addr", "127.0.0.1:0", "--db", h.db}
+	h.env["LATCH_KEY_ENCRYPTION_SECRET"] = testSecret
+	base := []string{"serve", "--issuer", "http://localhost:8080", "--addr", "127.0.0.1:0", "--db", h.db}
 	r := h.exec("", append(base, "--admin-addr", "0.0.0.0:0")...)
 	if r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "admin-token") {
 		t.Errorf("public admin-addr without a token: exit %d, stderr %q; want 1 and one line naming admin-token", r.code, r.stderr)

@@ -56,6 +56,10 @@ type Config struct {
 	TLSKey  string `yaml:"tls-key" help:"TLS private key file (PEM); set together with tls-cert"`
 	// TrustedProxies are CIDRs whose X-Forwarded-For/Proto are believed.
 	TrustedProxies []string `yaml:"trusted-proxies" help:"CIDRs whose X-Forwarded-For/Proto headers are believed (repeatable or comma-separated)"`
+	// HSTSMaxAge is the Strict-Transport-Security max-age sent when the
+	// issuer is https (RFC 6797); 0 sends max-age=0, which makes browsers
+	// forget the policy.
+	HSTSMaxAge time.Duration `yaml:"hsts-max-age" help:"Strict-Transport-Security max-age sent when the issuer is https (whole seconds); 0 tells browsers to forget the policy"` // 8760h
 
 	// Brute-force protection (internal/server/throttle.go): every attempt
 	// is reserved in the store (shared by every instance) before its
@@ -113,6 +117,7 @@ func Default() Config {
 		LogFormat:                   "json",
 		LogLevel:                    "info",
 		AdminAddr:                   "127.0.0.1:9090",
+		HSTSMaxAge:                  365 * 24 * time.Hour,
 		DBMaxConns:                  16,
 		KeyRefreshInterval:          30 * time.Second,
 		SweepInterval:               time.Minute,

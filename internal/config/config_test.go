@@ -41,6 +41,7 @@ func TestDefault(t *testing.T) {
 		{"log-format", d.LogFormat, "json"},
 		{"log-level", d.LogLevel, "info"},
 		{"admin-addr", d.AdminAddr, "127.0.0.1:9090"},
+		{"hsts-max-age", d.HSTSMaxAge, 365 * 24 * time.Hour},
 		{"db-max-conns", d.DBMaxConns, 16},
 		{"shutdown-timeout", d.ShutdownTimeout, 15 * time.Second},
 		{"issuer", d.Issuer, ""},
@@ -206,6 +207,9 @@ func TestValidate(t *testing.T) {
 		{"access ttl negative", func(c *Config) { c.AccessTokenTTL = -time.Second }, "access-token-ttl", "positive"},
 		{"id ttl 0", func(c *Config) { c.IDTokenTTL = 0 }, "id-token-ttl", "positive"},
 		{"session ttl 0", func(c *Config) { c.SessionTTL = 0 }, "session-ttl", "positive"},
+		{"hsts 0", func(c *Config) { c.HSTSMaxAge = 0 }, "", ""},
+		{"hsts negative", func(c *Config) { c.HSTSMaxAge = -time.Second }, "hsts-max-age", "non-negative"},
+		{"hsts fraction", func(c *Config) { c.HSTSMaxAge = 1500 * time.Millisecond }, "hsts-max-age", "whole number of seconds"},
 		{"shutdown 0", func(c *Config) { c.ShutdownTimeout = 0 }, "shutdown-timeout", "positive"},
 		{"public idle 0", func(c *Config) { c.PublicRefreshIdle = 0 }, "public-refresh-idle", "positive"},
 		{"confidential absolute 0", func(c *Config) { c.ConfidentialRefreshAbsolute = 0 }, "confidential-refresh-absolute", "positive"},
@@ -277,8 +281,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	}
 	for _, k := range Keys() {
 		switch k.Key {
-		case "admin-addr", "admin-token", "tls-cert", "tls-key", "dpop-nonce":
-			continue // empty is fine (an empty admin-addr disables the admin listener)
+		case "admin-addr", "admin-token", "tls-cert", "tls-key", "dpop-nonce", "hsts-max-age":
+			continue // empty is fine (an empty admin-addr disables the admin listener; hsts-max-age 0 clears HSTS)
 		}
 		if got[k.Key] == 0 {
 			t.Errorf("Validate(zero Config) has no problem for %s; got %v", k.Key, ps)

@@ -76,6 +76,14 @@ func load(base Config, fs *flag.FlagSet, args []string, getenv func(string) stri
 	}
 	var configPath string
 	fs.StringVar(&configPath, ConfigFlag, "", "YAML configuration `file` (env "+ConfigEnv+")")
+	// Every secret key also has a -file variant (flag and environment),
+	// so the secret need not appear in the process list.
+	secretFiles := make(map[string]*string)
+	for _, f := range keys {
+		if f.secret {
+			secretFiles[f.key] = fs.String(FileKey(f.key), "", fmt.Sprintf("`file` holding %s, surrounding blanks trimmed; keeps it out of the process list (env %s)", f.key, EnvName(FileKey(f.key))))
+		}
+	}
 
 	if err := fs.Parse(args); err != nil {
 		return Config{}, nil, err
@@ -101,9 +109,21 @@ func load(base Config, fs *flag.FlagSet, args []string, getenv func(string) stri
 		}
 	}
 
-	// 2. LATCH_* variables; an empty variable is unset.
+	// 2. LATCH_* variables; an empty variable is unset. LATCH_<KEY>_FILE
+	// names a file holding a secret key's value.
 	for _, f := range keys {
 		s := getenv(f.env)
+		fileEnv := EnvName(FileKey(f.key))
+		if f.secret && getenv(fileEnv) != "" {
+			if s != "" {
+				return Config{}, nil, fmt.Errorf("%s and %s are both set: give one", f.env, fileEnv)
+			}
+			v, err := readSecretFile(getenv(fileEnv))
+			if err != nil {
+				return Config{}, nil, fmt.Errorf("%s: %w", fileEnv, err)
+			}
+			s = v
+		}
 		if s == "" {
 			continue
 		}
@@ -112,13 +132,53 @@ func load(base Config, fs *flag.FlagSet, args []string, getenv func(string) stri
 		}
 	}
 
-	// 3. Flags present on the command line.
-	fs.Visit(func(fl *flag.Flag) {
-		if f, ok := byKey[fl.Name]; ok {
+	// 3. Flags present on the command line; --<key>-file is a secret
+	// key's flag read from a file.
+	set := make(map[string]bool)
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	for _, f := range keys {
+		if set[f.key] {
 			cv.Field(f.index).Set(sv.Field(f.index))
 		}
-	})
+		if path := secretFiles[f.key]; path != nil && set[FileKey(f.key)] {
+			if set[f.key] {
+				return Config{}, nil, fmt.Errorf("--%s and --%s are both given: give one", f.key, FileKey(f.key))
+			}
+			v, err := readSecretFile(*path)
+			if err != nil {
+				return Config{}, nil, fmt.Errorf("--%s: %w", FileKey(f.key), err)
+			}
+			if err := setString(cv.Field(f.index), v); err != nil {
+				return Config{}, nil, fmt.Errorf("--%s: %w", FileKey(f.key), err)
+			}
+		}
+	}
 	return cfg, fs.Args(), nil
+}
+
+// FileKey is the name of the -file variant of a secret key:
+// "admin-token" → "admin-token-file" (flag --admin-token-file, variable
+// LATCH_ADMIN_TOKEN_FILE).
+func FileKey(key string) string { return key + "-file" }
+
+// ReadSecretFile reads a secret from path: the file's contents with
+// surrounding blanks (a trailing newline) trimmed. An empty result is an
+// error. Errors name the file, never its contents.
+func ReadSecretFile(path string) (string, error) { return readSecretFile(path) }
+
+func readSecretFile(path string) (string, error) {
+	if path == "" {
+		return "", errors.New("no file named")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err // *PathError: names the file only
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return v, nil
 }
 
 // applyYAML sets the keys present in data on cv. It walks the node tree

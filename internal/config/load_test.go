@@ -312,3 +312,81 @@ func TestUsageHidesSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadSecretFiles: every secret key can be read from a file named by
+// --<key>-file or LATCH_<KEY>_FILE (so it stays out of the process list),
+// at the precedence of its layer; giving both forms in one layer, an
+// unreadable or empty file are errors that never print the secret.
+func TestLoadSecretFiles(t *testing.T) {
+	const secret = "file-secret-0123456789-0123456789-xyz"
+	secretFile := func(t *testing.T, content string) string {
+		t.Helper()
+		p := filepath.Join(t.TempDir(), "secret")
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var secrets []KeyDoc
+	for _, k := range Keys() {
+		if k.Secret {
+			secrets = append(secrets, k)
+		}
+	}
+	if len(secrets) < 2 {
+		t.Fatalf("want at least key-encryption-secret and admin-token to be secret, got %v", secrets)
+	}
+	value := func(c Config, key string) string {
+		v := reflect.ValueOf(c)
+		for _, f := range fields() {
+			if f.key == key {
+				return v.Field(f.index).String()
+			}
+		}
+		return ""
+	}
+	for _, k := range secrets {
+		fileFlag, fileEnv := "--"+FileKey(k.Key), EnvName(FileKey(k.Key))
+		t.Run(k.Key, func(t *testing.T) {
+			path := secretFile(t, "\n  "+secret+"\n")
+			for name, tc := range map[string]struct {
+				args []string
+				env  map[string]string
+				want string
+			}{
+				"flag":                      {args: []string{fileFlag, path}, want: secret},
+				"env":                       {env: map[string]string{fileEnv: path}, want: secret},
+				"flag file beats env":       {args: []string{fileFlag, path}, env: map[string]string{k.Env: "from-env"}, want: secret},
+				"flag beats env file":       {args: []string{k.Flag, "from-flag"}, env: map[string]string{fileEnv: path}, want: "from-flag"},
+				"env file beats yaml":       {args: []string{"--config", writeFile(t, k.Key+": from-yaml\n")}, env: map[string]string{fileEnv: path}, want: secret},
+				"nothing: the base's value": {want: ""},
+			} {
+				c, _, err := Load(Config{}, newFS(), tc.args, envFunc(tc.env))
+				if err != nil {
+					t.Errorf("%s: %v", name, err)
+					continue
+				}
+				if got := value(c, k.Key); got != tc.want {
+					t.Errorf("%s: %s = %q, want %q", name, k.Key, got, tc.want)
+				}
+			}
+			for name, tc := range map[string]struct {
+				args []string
+				env  map[string]string
+				want string
+			}{
+				"both flags":     {args: []string{k.Flag, secret, fileFlag, path}, want: "both"},
+				"both variables": {env: map[string]string{k.Env: secret, fileEnv: path}, want: "both"},
+				"missing file":   {args: []string{fileFlag, path + ".missing"}, want: "no such file"},
+				"empty file":     {args: []string{fileFlag, secretFile(t, " \n")}, want: "empty"},
+			} {
+				_, _, err := Load(Config{}, newFS(), tc.args, envFunc(tc.env))
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("%s: error %v, want one containing %q", name, err, tc.want)
+				} else if strings.Contains(err.Error(), secret) {
+					t.Errorf("%s: error prints the secret: %v", name, err)
+				}
+			}
+		})
+	}
+}

@@ -127,6 +127,9 @@ func validate(c Config) []Problem {
 		add("code-ttl", "must be at most %s, got %s", formatDuration(MaxCodeTTL), formatDuration(c.CodeTTL))
 	}
 	positive("session-ttl", c.SessionTTL)
+	if c.HSTSMaxAge < 0 || c.HSTSMaxAge%time.Second != 0 {
+		add("hsts-max-age", "must be a non-negative whole number of seconds, got %s", formatDuration(c.HSTSMaxAge))
+	}
 	positive("shutdown-timeout", c.ShutdownTimeout)
 	positive("key-refresh-interval", c.KeyRefreshInterval)
 	positive("sweep-interval", c.SweepInterval)

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -93,7 +94,8 @@ const descImplicit = "the implicit and hybrid flows are not supported; use the a
 //     satisfy ValidCodeChallenge.
 //   - prompt: single-space separated none, login, consent, select_account;
 //     none with any other value is an error (OIDC Core §3.1.2.1).
-//   - max_age: a non-negative decimal integer (OIDC Core §3.1.2.1).
+//   - max_age: a non-negative decimal integer (OIDC Core §3.1.2.1) of at
+//     most MaxMaxAge seconds.
 //   - login_hint.
 //   - resource: each an absolute URI without fragment, else invalid_target
 //     (RFC 8707 §2); at most 16.
@@ -335,8 +337,13 @@ func parsePrompt(q url.Values) ([]string, *Error) {
 	return prompt, nil
 }
 
+// MaxMaxAge is the largest max_age accepted, in seconds (about 68 years):
+// time.Duration(MaxAge)*time.Second never overflows, on any platform.
+const MaxMaxAge = math.MaxInt32
+
 // parseMaxAge parses max_age (OIDC Core §3.1.2.1): decimal digits only, no
-// sign, fitting an int; -1 when absent.
+// sign, at most MaxMaxAge; -1 when absent. A larger value is
+// invalid_request rather than an overflow when the age is compared.
 func parseMaxAge(q url.Values) (int, *Error) {
 	v, e := single(q, "max_age", maxAuthorizeParamLen)
 	if e != nil {
@@ -345,14 +352,14 @@ func parseMaxAge(q url.Values) (int, *Error) {
 	if v == "" {
 		return -1, nil
 	}
-	bad := Errorf(InvalidRequest, "parameter max_age must be a non-negative integer")
+	bad := Errorf(InvalidRequest, "parameter max_age must be a non-negative integer of at most %d seconds", MaxMaxAge)
 	for i := 0; i < len(v); i++ {
 		if v[i] < '0' || v[i] > '9' {
 			return -1, bad
 		}
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil {
+	if err != nil || n > MaxMaxAge {
 		return -1, bad
 	}
 	return n, nil

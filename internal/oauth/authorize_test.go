@@ -203,6 +203,8 @@ func TestParseAuthorizeRequestErrors(t *testing.T) {
 		{name: "max_age plus sign", mod: func(q url.Values) { q.Set("max_age", "+5") }, code: InvalidRequest, desc: "max_age", state: "xyz", wantMode: ResponseModeQuery},
 		{name: "max_age not a number", mod: func(q url.Values) { q.Set("max_age", "1h") }, code: InvalidRequest, desc: "max_age", state: "xyz", wantMode: ResponseModeQuery},
 		{name: "max_age overflow", mod: func(q url.Values) { q.Set("max_age", "99999999999999999999") }, code: InvalidRequest, desc: "max_age", state: "xyz", wantMode: ResponseModeQuery},
+		{name: "max_age overflows time.Duration", mod: func(q url.Values) { q.Set("max_age", "9223372037") }, code: InvalidRequest, desc: "max_age", state: "xyz", wantMode: ResponseModeQuery},
+		{name: "max_age above MaxMaxAge", mod: func(q url.Values) { q.Set("max_age", "2147483648") }, code: InvalidRequest, desc: "max_age", state: "xyz", wantMode: ResponseModeQuery},
 		{name: "max_age repeated", mod: func(q url.Values) { q["max_age"] = []string{"1", "2"} }, code: InvalidRequest, desc: "max_age must not be repeated", state: "xyz", wantMode: ResponseModeQuery},
 		{name: "login_hint control", mod: func(q url.Values) { q.Set("login_hint", "a\x00b") }, code: InvalidRequest, desc: "login_hint", state: "xyz", wantMode: ResponseModeQuery},
 		{name: "resource relative", mod: func(q url.Values) { q.Set("resource", "/api") }, code: InvalidTarget, state: "xyz", wantMode: ResponseModeQuery},

@@ -62,7 +62,7 @@ func FuzzParseAuthorizeRequest(f *testing.F) {
 		if len(req.Prompt) > 1 && req.HasPrompt(PromptNone) {
 			t.Fatalf("accepted prompt %q", req.Prompt)
 		}
-		if req.MaxAge < -1 {
+		if req.MaxAge < -1 || req.MaxAge > MaxMaxAge {
 			t.Fatalf("MaxAge = %d", req.MaxAge)
 		}
 		got, err := ParseAuthorizeRequest(req.Query())

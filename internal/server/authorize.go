@@ -117,20 +117,31 @@ func (s *Server) checkAuthorizeRequest(ar *authRequest) *oauth.Error {
 // interaction has already done (the user just signed in or consented).
 func (s *Server) continueAuthorize(w http.ResponseWriter, r *http.Request, ar *authRequest, sess *store.Session, user *store.User, in interaction) error {
 	req := ar.req
-	needLogin := sess == nil
-	if sess != nil && !in.LoggedIn {
-		if req.HasPrompt(oauth.PromptLogin) || req.HasPrompt(oauth.PromptSelectAccount) {
-			needLogin = true
-		}
-		// OIDC Core §3.1.2.1 max_age: re-authenticate when the last
-		// authentication is older than max_age seconds.
-		if req.MaxAge >= 0 && s.now().Sub(sess.AuthTime) > time.Duration(req.MaxAge)*time.Second {
-			needLogin = true
-		}
+	// why is the reason a sign-in is needed, as told to the client when
+	// prompt=none forbids showing the login page; "" when none is needed.
+	why := ""
+	switch {
+	case sess == nil:
+		why = "the user is not signed in"
+	case in.LoggedIn:
+		// Signed in within this interaction: prompt, max_age and
+		// login_hint are satisfied by that sign-in.
+	case req.HasPrompt(oauth.PromptLogin) || req.HasPrompt(oauth.PromptSelectAccount):
+		why = "the request asks the user to sign in again"
+	// OIDC Core §3.1.2.1 max_age: re-authenticate when the last
+	// authentication is older than max_age seconds (MaxAge is bounded by
+	// oauth.MaxMaxAge, so the Duration cannot overflow).
+	case req.MaxAge >= 0 && s.now().Sub(sess.AuthTime) > time.Duration(req.MaxAge)*time.Second:
+		why = "the user's sign-in is older than max_age"
+	// OIDC Core §3.1.2.1 login_hint: a session of another user does not
+	// answer for the hinted one (prompt=none must not hand out a code
+	// for the wrong account).
+	case req.LoginHint != "" && !hintNames(req.LoginHint, user):
+		why = "the signed-in user is not the one named by login_hint"
 	}
-	if needLogin {
+	if why != "" {
 		if req.HasPrompt(oauth.PromptNone) {
-			return &redirectError{to: ar.to, err: oauth.Errorf(oauth.LoginRequired, "the user is not signed in")}
+			return &redirectError{to: ar.to, err: oauth.Errorf(oauth.LoginRequired, "%s", why)}
 		}
 		return s.showLogin(w, r, ar, in, req.LoginHint, "", http.StatusOK)
 	}
@@ -157,6 +168,12 @@ func (s *Server) continueAuthorize(w http.ResponseWriter, r *http.Request, ar *a
 	return s.issueCode(w, r, ar, sess)
 }
 
+// hintNames reports whether login_hint names u: its username, its sub, or
+// (case-insensitively) its email address.
+func hintNames(hint string, u *store.User) bool {
+	return hint == u.Username || hint == u.ID || (u.Email != "" && strings.EqualFold(hint, u.Email))
+}
+
 // issueCode stores a fresh authorization code and sends it to the client.
 func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar *authRequest, sess *store.Session) error {
 	now := s.now()
@@ -166,7 +183,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar *authReque
 		Hash:                token.Hash(code),
 		ClientID:            ar.client.ID,
 		UserID:              sess.UserID,
-		SessionID:           sess.ID,
+		SessionID:           sess.SID, // public sid, never the cookie hash
 		GrantID:             token.NewOpaque(),
 		RedirectURI:         req.RedirectURI,
 		Scopes:              req.Scopes,

@@ -59,7 +59,7 @@ func (s *Server) metadata() metadata {
 		RevocationEndpointAuthMethodsSupported: []string{string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost), string(oauth.AuthNone)},
 		IntrospectionEndpointAuthMethods:       []string{string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost)},
 		CodeChallengeMethodsSupported:          []string{oauth.MethodS256},
-		ClaimsSupported:                        []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "amr", "name", "preferred_username", "email", "email_verified"},
+		ClaimsSupported:                        []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid", "amr", "name", "preferred_username", "email", "email_verified"},
 		PromptValuesSupported:                  []string{oauth.PromptNone, oauth.PromptLogin, oauth.PromptConsent},
 		DPoPSigningAlgValuesSupported:          token.DPoPAlgorithms(), // RFC 9449 §5.1
 		AuthorizationResponseISSParameter:      true,

@@ -167,6 +167,59 @@ func TestPromptAndMaxAge(t *testing.T) {
 	}
 }
 
+// TestPromptNoneSaysWhy: prompt=none answers login_required with the
+// actual reason, and a session of another user than login_hint names
+// never yields a code (OIDC Core §3.1.2.1).
+func TestPromptNoneSaysWhy(t *testing.T) {
+	e := latchtest.Start(t)
+	conf := e.OAuthConfig("spa", latchtest.SPARedirect, "openid")
+	b := e.Browser()
+	v := oauth2.GenerateVerifier()
+	none := oauth2.SetAuthURLParam("prompt", "none")
+	b.SignIn(conf.AuthCodeURL("x", oauth2.S256ChallengeOption(v)))
+	e.Clock.Advance(2 * time.Minute)
+
+	for _, tc := range []struct {
+		name, hint, maxAge string
+		wantErr, wantDesc  string
+	}{
+		{name: "max_age expired", maxAge: "60", wantErr: "login_required", wantDesc: "older than max_age"},
+		{name: "hint names another user", hint: "mallory", wantErr: "login_required", wantDesc: "login_hint"},
+		{name: "hint names the user", hint: "alice"},
+		{name: "hint is the user's sub", hint: "user-alice"},
+		{name: "hint is the user's email", hint: "Alice@Example.com"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(v), none}
+			if tc.hint != "" {
+				opts = append(opts, oauth2.SetAuthURLParam("login_hint", tc.hint))
+			}
+			if tc.maxAge != "" {
+				opts = append(opts, oauth2.SetAuthURLParam("max_age", tc.maxAge))
+			}
+			q := latchtest.Callback(t, b.Get(conf.AuthCodeURL("pn", opts...)))
+			if tc.wantErr == "" {
+				if q.Get("code") == "" {
+					t.Fatalf("callback = %v, want a code", q)
+				}
+				return
+			}
+			if q.Get("code") != "" || q.Get("error") != tc.wantErr || !strings.Contains(q.Get("error_description"), tc.wantDesc) {
+				t.Fatalf("callback = %v, want %s mentioning %q and no code", q, tc.wantErr, tc.wantDesc)
+			}
+			if strings.Contains(q.Get("error_description"), "not signed in") {
+				t.Errorf("error_description = %q: the user is signed in", q.Get("error_description"))
+			}
+		})
+	}
+	// Without prompt=none, another user's hint shows the login page,
+	// prefilled with the hint.
+	p := b.Get(conf.AuthCodeURL("h", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("login_hint", "mallory")))
+	if !latchtest.IsLoginPage(p) || !strings.Contains(p.Body, `value="mallory"`) {
+		t.Errorf("login_hint of another user: want the login page prefilled, got %d", p.Status)
+	}
+}
+
 func TestResponseModes(t *testing.T) {
 	e := latchtest.Start(t)
 	conf := e.OAuthConfig("spa", latchtest.SPARedirect, "openid")
@@ -197,7 +250,7 @@ func TestLoginFailures(t *testing.T) {
 	authURL := conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
 	p := b.Get(authURL)
 	wrongPw := b.Login(p, "alice", "wrong")
-	unknown := b.Login(p, "mallory", "wrong")
+	unknown := b.Login(wrongPw, "mallory", "wrong") // each form is single-use: the re-rendered one
 	for name, got := range map[string]latchtest.Page{"wrong password": wrongPw, "unknown user": unknown} {
 		if !latchtest.IsLoginPage(got) || !strings.Contains(got.Body, "Incorrect username or password.") {
 			t.Errorf("%s: want the login page again with the generic error, got %d", name, got.Status)

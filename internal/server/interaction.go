@@ -10,16 +10,22 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 )
 
 // An interaction is the state of one authorization request while the user
 // is on Latch's login, consent or logout page. It travels in the form as a
-// sealed (AES-GCM) value, so any Latch instance can continue it and nothing
-// is stored server-side. It is bound to the browser by the hash of a
-// random cookie (a double-submit CSRF token): a form posted from another
-// browser, or replayed after the cookie changed, is refused.
+// sealed (AES-GCM) value, so any Latch instance can continue it. It is
+// bound to the browser by the hash of a random cookie (a double-submit
+// CSRF token): a form posted from another browser, or replayed after the
+// cookie changed, is refused. Each sealed form is also single-use: its
+// random ID is spent in the store (UseOnce) when the form is submitted,
+// so a captured or re-sent form (with the password in its body) cannot
+// sign in, consent or sign out a second time; every page that answers a
+// submission seals a fresh form.
 type interaction struct {
+	ID   string `json:"i"` // random, spent by openInteraction
 	Kind string `json:"k"` // "authorize" or "logout"
 	// Query is the original authorization request, re-validated on every
 	// step (the client's registration may have changed meanwhile).
@@ -40,32 +46,32 @@ type interaction struct {
 	Expires               int64  `json:"e"`
 }
 
-const (
-	csrfCookie     = "latch_csrf"
-	sessionCookie  = "latch_session"
-	interactionTTL = 15 * time.Minute
-)
+const interactionTTL = 15 * time.Minute
 
 // errInteraction is shown when a form's state is missing, forged, expired
 // or from another browser.
 var errInteraction = oauth.Errorf(oauth.InvalidRequest, "this sign-in page has expired or was opened in another browser; go back to the application and start again")
 
+// errInteractionUsed is shown when a form is submitted a second time.
+var errInteractionUsed = oauth.Errorf(oauth.InvalidRequest, "this page was already submitted; go back to the application and start again")
+
+// interactionKeyPrefix namespaces interaction IDs among UseOnce keys.
+const interactionKeyPrefix = "interaction:"
+
 // csrfBinding returns the hash of the browser's CSRF cookie, creating the
 // cookie when absent.
 func (s *Server) csrfBinding(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
-		return token.Hash(c.Value)
+	if v := s.cookie(r, csrfCookie); len(v) >= 32 {
+		return token.Hash(v)
 	}
 	v := token.NewOpaque()
-	http.SetCookie(w, &http.Cookie{
-		Name: csrfCookie, Value: v, Path: s.cookiePath(), HttpOnly: true,
-		Secure: s.secure, SameSite: http.SameSiteLaxMode,
-	})
+	http.SetCookie(w, s.newCookie(csrfCookie, v, time.Time{}, 0))
 	return token.Hash(v)
 }
 
 // sealInteraction binds in to this browser and seals it for a form.
 func (s *Server) sealInteraction(w http.ResponseWriter, r *http.Request, in interaction) (string, error) {
+	in.ID = token.NewOpaque()
 	in.Binding = s.csrfBinding(w, r)
 	in.Expires = s.now().Add(interactionTTL).Unix()
 	b, err := json.Marshal(in)
@@ -76,7 +82,11 @@ func (s *Server) sealInteraction(w http.ResponseWriter, r *http.Request, in inte
 }
 
 // openInteraction authenticates the form's interaction, checks its expiry
-// and that it belongs to this browser.
+// and that it belongs to this browser, then spends it: of any number of
+// submissions of one form (concurrent or not, on any instance sharing the
+// store) exactly one gets past here; the others get errInteractionUsed.
+// It is the only way to open a submitted form, so no handler can skip the
+// single-use step.
 func (s *Server) openInteraction(r *http.Request, kind, sealed string) (interaction, error) {
 	var in interaction
 	raw, err := base64.RawURLEncoding.DecodeString(sealed)
@@ -93,18 +103,21 @@ func (s *Server) openInteraction(r *http.Request, kind, sealed string) (interact
 	if in.Kind != kind || s.now().Unix() > in.Expires {
 		return in, errInteraction.WithCause(errors.New("interaction: wrong kind or expired"))
 	}
-	c, err := r.Cookie(csrfCookie)
-	if err != nil || subtle.ConstantTimeCompare([]byte(token.Hash(c.Value)), []byte(in.Binding)) != 1 {
+	c := s.cookie(r, csrfCookie)
+	if c == "" || subtle.ConstantTimeCompare([]byte(token.Hash(c)), []byte(in.Binding)) != 1 {
 		return in, errInteraction.WithCause(errors.New("interaction: CSRF cookie missing or mismatched"))
 	}
-	return in, nil
-}
-
-func (s *Server) cookiePath() string {
-	if p := s.basePath(); p != "" {
-		return p + "/"
+	if in.ID == "" {
+		return in, errInteraction.WithCause(errors.New("interaction: no id"))
 	}
-	return "/"
+	err = s.store.UseOnce(r.Context(), interactionKeyPrefix+in.ID, time.Unix(in.Expires, 0))
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return in, errInteractionUsed.WithCause(errors.New("interaction: replayed"))
+	}
+	if err != nil {
+		return in, err
+	}
+	return in, nil
 }
 
 // decisionForm reads a POSTed confirmation form (consent, logout): its

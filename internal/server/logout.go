@@ -16,6 +16,7 @@ type logoutRequest struct {
 	redirectURI string        // validated post_logout_redirect_uri, or ""
 	state       string
 	hintSub     string // sub of a valid id_token_hint
+	hintSID     string // sid of a valid id_token_hint ("" when it has none)
 }
 
 // logoutParams are the parameters of an RP-Initiated Logout request
@@ -24,9 +25,11 @@ type logoutRequest struct {
 var logoutParams = []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state", "logout_hint", "ui_locales"}
 
 // handleLogout is the end_session_endpoint (OpenID Connect RP-Initiated
-// Logout 1.0 §2). With a valid id_token_hint for the signed-in user it
-// signs out at once; otherwise it asks the user to confirm, so a
-// cross-site link cannot sign anyone out. post_logout_redirect_uri must
+// Logout 1.0 §2). With a valid id_token_hint issued in the current
+// session (its sid is this session's, its sub this user, its aud the
+// client_id when one is given) it signs out at once; otherwise it asks
+// the user to confirm (§3), so neither a cross-site link nor a hint
+// left over from an ended session or another browser signs anyone out. post_logout_redirect_uri must
 // match the client's registration exactly, else Latch shows its own page
 // and never redirects.
 //
@@ -80,7 +83,11 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 		// Nobody is signed in here: nothing to end.
 		return s.finishLogout(w, r, lr)
 	}
-	if lr.hintSub != "" && lr.hintSub == user.ID {
+	// The hint must come from this very session: a stale hint (a session
+	// that already ended, or the same user's session in another browser)
+	// carries another sid. A hint without sid (issued before sids
+	// existed) never skips the confirmation.
+	if lr.hintSID != "" && lr.hintSID == sess.SID && lr.hintSub == user.ID {
 		return s.logout(w, r, lr, user)
 	}
 	in := interaction{Kind: kindLogout, PostLogoutRedirectURI: lr.redirectURI, State: lr.state}
@@ -113,10 +120,11 @@ func (s *Server) parseLogout(r *http.Request, q url.Values) (*logoutRequest, err
 		if err != nil {
 			return nil, oauth.Errorf(oauth.InvalidRequest, "the id_token_hint is not a valid ID token from this server").WithCause(err)
 		}
+		// §2: client_id, when given, must be the hint's audience.
 		if clientID != "" && clientID != claims.Audience {
 			return nil, oauth.Errorf(oauth.InvalidRequest, "client_id does not match the id_token_hint")
 		}
-		clientID, lr.hintSub = claims.Audience, claims.Subject
+		clientID, lr.hintSub, lr.hintSID = claims.Audience, claims.Subject, claims.SID
 	}
 	if clientID != "" {
 		c, err := s.store.GetClient(ctx, clientID)

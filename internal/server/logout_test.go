@@ -133,8 +133,17 @@ func TestLogoutWithHint(t *testing.T) {
 		t.Errorf("no logout audit event:\n%s", e.AuditLog())
 	}
 
+	// A new session: the old hint (another sid) asks for confirmation.
+	q = b.SignIn(conf.AuthCodeURL("again", oauth2.S256ChallengeOption(v)))
+	if p := b.Get(logoutURL(endSession(t, e), "id_token_hint", rawID)); p.Status != http.StatusOK || !strings.Contains(p.Body, `name="decision"`) {
+		t.Errorf("logout with the previous session's hint: %d, want the confirmation page", p.Status)
+	}
+	tok, err = conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawID, _ = tok.Extra("id_token").(string)
 	// The hint alone (no redirect URI) signs out and shows Latch's page.
-	b.SignIn(conf.AuthCodeURL("again", oauth2.S256ChallengeOption(v)))
 	if p := b.Get(logoutURL(endSession(t, e), "id_token_hint", rawID)); p.Status != http.StatusOK || strings.Contains(p.Body, `name="decision"`) {
 		t.Errorf("logout with a hint and no redirect: %d, want the signed-out page", p.Status)
 	}

@@ -39,6 +39,11 @@ func (s *Server) common(next http.Handler) http.Handler {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
+		// RFC 6797: browsers that saw Latch over https never try http
+		// again (no SSL stripping of the login page or the cookies).
+		if v := s.hstsValue(); v != "" {
+			h.Set("Strict-Transport-Security", v)
+		}
 		next.ServeHTTP(w, r)
 	})
 }

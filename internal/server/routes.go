@@ -37,7 +37,10 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(p+pathJWKS, s.cors(corsAny, "GET", s.methods([]string{get, option}, s.api(s.handleJWKS))))
 
 	// Browser routes (HTML; errors are pages or validated redirects).
-	mux.Handle(p+pathAuthorize, s.browser(s.page(s.handleAuthorize)))
+	// The authorization endpoint takes POST from the RP's pages
+	// (OIDC Core §3.1.2.1), so it is not guarded: an authorization request
+	// changes nothing by itself, and Latch's own forms post elsewhere.
+	mux.Handle(p+pathAuthorize, s.page(s.handleAuthorize))
 	mux.Handle(p+pathLogin, s.browser(s.page(s.handleLogin)))
 	mux.Handle(p+pathConsent, s.browser(s.page(s.handleConsent)))
 	// end_session_endpoint: RPs may POST to it cross-origin (RP-Initiated

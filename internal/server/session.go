@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
@@ -13,12 +14,12 @@ import (
 // (nil, nil, nil) when there is none. The cookie holds a random value; the
 // store knows only its hash.
 func (s *Server) currentSession(r *http.Request) (*store.Session, *store.User, error) {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil || c.Value == "" {
+	v := s.cookie(r, sessionCookie)
+	if v == "" {
 		return nil, nil, nil
 	}
 	ctx := r.Context()
-	sess, err := s.store.GetSession(ctx, token.Hash(c.Value), s.now())
+	sess, err := s.store.GetSession(ctx, token.Hash(v), s.now())
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExpired) {
 		return nil, nil, nil
 	}
@@ -40,37 +41,33 @@ func (s *Server) currentSession(r *http.Request) (*store.Session, *store.User, e
 // session id planted before login is worthless (session fixation,
 // RFC 9700 §4.6 / OWASP).
 func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, u store.User, amr []string) (store.Session, error) {
-	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-		if err := s.store.DeleteSession(ctx, token.Hash(c.Value)); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if v := s.cookie(r, sessionCookie); v != "" {
+		if err := s.store.DeleteSession(ctx, token.Hash(v)); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return store.Session{}, err
 		}
 	}
 	now := s.now()
 	v := token.NewOpaque()
+	// SID is the public session id ID tokens carry; it is random and
+	// unrelated to the cookie, so it reveals nothing that signs in.
 	sess := store.Session{
-		ID: token.Hash(v), UserID: u.ID, AuthTime: now, CreatedAt: now,
+		ID: token.Hash(v), SID: token.NewOpaque(), UserID: u.ID, AuthTime: now, CreatedAt: now,
 		ExpiresAt: now.Add(s.cfg.SessionTTL), AMR: amr,
 	}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return store.Session{}, err
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: v, Path: s.cookiePath(), HttpOnly: true,
-		Secure: s.secure, SameSite: http.SameSiteLaxMode, Expires: sess.ExpiresAt,
-	})
+	http.SetCookie(w, s.newCookie(sessionCookie, v, sess.ExpiresAt, 0))
 	return sess, nil
 }
 
 // endSession deletes the browser's SSO session and clears its cookie.
 func (s *Server) endSession(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-		if err := s.store.DeleteSession(ctx, token.Hash(c.Value)); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if v := s.cookie(r, sessionCookie); v != "" {
+		if err := s.store.DeleteSession(ctx, token.Hash(v)); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: "", Path: s.cookiePath(), HttpOnly: true,
-		Secure: s.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1,
-	})
+	http.SetCookie(w, s.newCookie(sessionCookie, "", time.Time{}, -1))
 	return nil
 }

@@ -404,7 +404,7 @@ func (s *Server) mintIDToken(ctx context.Context, c store.Client, g store.Grant,
 		Issuer: s.issuer, Subject: u.ID, Audience: c.ID, AZP: c.ID,
 		IssuedAt: now.Unix(), ExpiresAt: now.Add(s.cfg.IDTokenTTL).Unix(),
 		AuthTime: g.AuthTime.Unix(), Nonce: nonce, AMR: g.AMR,
-		AtHash: token.AtHash(alg, access),
+		AtHash: token.AtHash(alg, access), SID: g.SessionID, // the session's public sid
 	}
 	addUserClaims(&claims, u, scopes)
 	return s.keys.Sign(ctx, alg, token.TypeIDToken, claims)

@@ -221,7 +221,12 @@ type User struct {
 
 // Session is an SSO session at Latch (the browser's cookie).
 type Session struct {
-	ID        string // hash of the cookie value
+	ID string // hash of the cookie value; the lookup key, never shown
+	// SID is the session's public identifier: random, stable for the
+	// session's life, unrelated to the cookie. ID tokens carry it as
+	// "sid" (OIDC Front-/Back-Channel Logout) and codes and grants
+	// record it as their SessionID.
+	SID       string
 	UserID    string
 	AuthTime  time.Time
 	CreatedAt time.Time
@@ -243,7 +248,7 @@ type AuthCode struct {
 	Hash     string // hash of the code
 	ClientID string
 	UserID   string
-	// SessionID is the SSO session the code was issued under.
+	// SessionID is the SID of the SSO session the code was issued under.
 	SessionID string
 	// GrantID is the ID the grant will have once the code is redeemed;
 	// it is fixed at issuance so a replayed code can revoke the grant.

@@ -103,14 +103,14 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 
 // Sessions.
 
-const sessionCols = `id, user_id, auth_time, created_at, expires_at, amr`
+const sessionCols = `id, user_id, auth_time, created_at, expires_at, amr, sid`
 
 func scanSession(row pgx.Row) (store.Session, error) {
 	var (
 		ss                         store.Session
 		authTime, created, expires int64
 	)
-	if err := row.Scan(&ss.ID, &ss.UserID, &authTime, &created, &expires, &ss.AMR); err != nil {
+	if err := row.Scan(&ss.ID, &ss.UserID, &authTime, &created, &expires, &ss.AMR, &ss.SID); err != nil {
 		return store.Session{}, err
 	}
 	ss.AuthTime = fromNanos(authTime)
@@ -122,8 +122,8 @@ func scanSession(row pgx.Row) (store.Session, error) {
 
 // CreateSession inserts ss; ErrAlreadyExists if its ID is taken.
 func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		ss.ID, ss.UserID, toNanos(ss.AuthTime), toNanos(ss.CreatedAt), toNanos(ss.ExpiresAt), ss.AMR)
+	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		ss.ID, ss.UserID, toNanos(ss.AuthTime), toNanos(ss.CreatedAt), toNanos(ss.ExpiresAt), ss.AMR, ss.SID)
 	return mapErr("create session", err)
 }
 

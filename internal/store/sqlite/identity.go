@@ -139,19 +139,19 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 
 // --- sessions -----------------------------------------------------------
 
-const sessionCols = `id, user_id, auth_time, created_at, expires_at, amr`
+const sessionCols = `id, user_id, auth_time, created_at, expires_at, amr, sid`
 
 func scanSession(r scanner) (store.Session, error) {
 	var x store.Session
-	err := r.Scan(&x.ID, &x.UserID, tscan{&x.AuthTime}, tscan{&x.CreatedAt}, tscan{&x.ExpiresAt}, lscan{&x.AMR})
+	err := r.Scan(&x.ID, &x.UserID, tscan{&x.AuthTime}, tscan{&x.CreatedAt}, tscan{&x.ExpiresAt}, lscan{&x.AMR}, &x.SID)
 	return x, mapErr(err)
 }
 
 // CreateSession inserts the session; store.ErrAlreadyExists on a duplicate
 // ID, store.ErrNotFound for an unknown user.
 func (s *Store) CreateSession(ctx context.Context, x store.Session) error {
-	_, err := s.exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?,?,?,?,?,?)`,
-		x.ID, x.UserID, tv(x.AuthTime), tv(x.CreatedAt), tv(x.ExpiresAt), lv(x.AMR))
+	_, err := s.exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?,?,?,?,?,?,?)`,
+		x.ID, x.UserID, tv(x.AuthTime), tv(x.CreatedAt), tv(x.ExpiresAt), lv(x.AMR), x.SID)
 	return wrap("create session", err)
 }
 

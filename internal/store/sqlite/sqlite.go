@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
 	"regexp"
 	"runtime"
@@ -76,6 +77,9 @@ func dsn(p string, writer bool) string {
 // missing migrations. path is a file path; ":memory:" is not supported (the
 // reader pool could not see the writer's database).
 func Open(ctx context.Context, path string) (*Store, error) {
+	if err := privateFiles(path); err != nil {
+		return nil, err
+	}
 	w, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -114,6 +118,37 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// fileMode is the mode of the database file and of its -wal and -shm
+// companions: they hold client and user records and encrypted keys.
+const fileMode fs.FileMode = 0o600
+
+// privateFiles makes the database file exist with mode 0600 before SQLite
+// opens it, and tightens an existing file (and existing -wal/-shm files)
+// to 0600. SQLite creates the -wal and -shm files with the main file's
+// permission bits (unix VFS: findCreateFileMode, unixOpenSharedMemory,
+// fchmod'ed past the umask), so they follow. Chmod sets the bits exactly,
+// whatever the process umask.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := f.Chmod(fileMode); err != nil {
+		f.Close()
+		return fmt.Errorf("sqlite: chmod %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		err := os.Chmod(path+suffix, fileMode)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("sqlite: chmod %s: %w", path+suffix, err)
+		}
+	}
+	return nil
 }
 
 // Close stops the committer (writes after it fail), then closes the

@@ -213,6 +213,7 @@ func fixUser(id, username string) store.User {
 func fixSession(id, userID string, expires time.Time) store.Session {
 	return store.Session{
 		ID:        id,
+		SID:       "sid-of-" + id,
 		UserID:    userID,
 		AuthTime:  at(-time.Hour + 1*time.Millisecond),
 		CreatedAt: at(-time.Hour + 2*time.Millisecond),
