@@ -14,6 +14,7 @@ import (
 	"github.com/latchauth/latch/internal/latchtest"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/store/postgres"
+	"github.com/latchauth/latch/internal/store/postgres/pgtest"
 )
 
 // TestFormReplay: each sealed form (login, consent, logout confirmation)
@@ -89,7 +90,7 @@ func TestFormReplay(t *testing.T) {
 func TestFormReplayBurst(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { formReplayBurst(t, nil) })
 	t.Run("postgres", func(t *testing.T) {
-		s, err := postgres.Open(t.Context(), postgres.NewTestDB(t), postgres.Options{})
+		s, err := postgres.Open(t.Context(), pgtest.NewTestDB(t), postgres.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

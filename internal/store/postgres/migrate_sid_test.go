@@ -9,6 +9,7 @@ import (
 
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/store/postgres"
+	"github.com/latchauth/latch/internal/store/postgres/pgtest"
 )
 
 // TestMigrateSessionSID runs the session_sid migration on data written
@@ -17,7 +18,7 @@ import (
 // reach an ID token) now record its sid, or "" when the session is gone.
 func TestMigrateSessionSID(t *testing.T) {
 	ctx := t.Context()
-	dsn := postgres.NewTestDB(t)
+	dsn := pgtest.NewTestDB(t)
 	s, err := postgres.Open(ctx, dsn, postgres.Options{})
 	if err != nil {
 		t.Fatal(err)
