@@ -83,9 +83,14 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 	if err := keys.Ensure(ctx); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	pages, err := ui.New("Latch")
+	// Branding files and templates are read and checked once, here: a
+	// bad one fails start-up with the file named, not a sign-in.
+	pages, err := ui.NewBranded(ui.Branding{
+		Product: cfg.ProductName, Logo: cfg.BrandLogo, Stylesheet: cfg.BrandStylesheet,
+		Color: cfg.BrandColor, ColorDark: cfg.BrandColorDark, TemplatesDir: cfg.TemplatesDir,
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("hosted pages: %w", err)
 	}
 	if u, err := url.Parse(cfg.Issuer); err == nil && strings.Trim(u.Path, "/") != "" {
 		pages = pages.WithBasePath(strings.TrimSuffix(u.Path, "/"))
