@@ -92,9 +92,13 @@ func builtinFuncs() map[string]any {
 }
 
 // parseTemplates parses layout.html with each page file, taking files
-// from dir where present (see templateSources), and checks that each file
-// defines what it must. Errors name the file.
-func parseTemplates(dir string) (map[string]*template.Template, error) {
+// from dir where present (see templateSources), with the template
+// functions fm (t and th bound to one language), and checks that each
+// file defines what it must. Errors name the file.
+//
+// Each language gets its own parse (cheap, once at start), so a page's
+// functions are fixed before html/template escapes it.
+func parseTemplates(dir string, fm template.FuncMap) (map[string]*template.Template, error) {
 	src, err := templateSources(dir)
 	if err != nil {
 		return nil, err
@@ -118,7 +122,7 @@ func parseTemplates(dir string) (map[string]*template.Template, error) {
 			}
 		}
 	}
-	layout, err := template.New("layout.html").Funcs(funcs()).Parse(src["layout.html"])
+	layout, err := template.New("layout.html").Funcs(funcs()).Funcs(fm).Parse(src["layout.html"])
 	if err != nil {
 		return nil, fmt.Errorf("ui: %s: %w", where("layout.html"), err)
 	}

@@ -111,18 +111,9 @@ func NewBranded(b Branding) (*UI, error) {
 	}
 	u.matcher = language.NewMatcher(tags)
 
-	parsed, err := parseTemplates(b.TemplatesDir)
-	if err != nil {
-		return nil, err
-	}
 	for _, lang := range u.langs {
-		u.pages[lang] = make(map[string]*template.Template)
-		for name, t := range parsed {
-			c, err := t.Clone()
-			if err != nil {
-				return nil, fmt.Errorf("ui: %s: %w", name, err)
-			}
-			u.pages[lang][name] = c.Funcs(u.translator(lang))
+		if u.pages[lang], err = parseTemplates(b.TemplatesDir, u.translator(lang)); err != nil {
+			return nil, err
 		}
 	}
 	if err := u.selfTest(); err != nil {
