@@ -45,13 +45,13 @@ type AuthorizeRequest struct {
 	Prompt              []string
 	MaxAge              int // -1 when absent
 	LoginHint           string
+	Resources           []string // RFC 8707 resource indicators
+	DPoPJKT             string   // RFC 9449 §10 dpop_jkt
 	// UILocales is the ui_locales parameter as sent: the end user's
 	// preferred languages for the pages, space-separated BCP 47 tags in
 	// order of preference (OIDC Core §3.1.2.1). Only a preference: tags
 	// are not validated here, and unknown ones are ignored by the UI.
 	UILocales string
-	Resources []string // RFC 8707 resource indicators
-	DPoPJKT   string   // RFC 9449 §10 dpop_jkt
 }
 
 // descImplicit is the error_description for the implicit and hybrid flows.
