@@ -294,7 +294,11 @@ func TestTranslatedPages(t *testing.T) {
 // TestTranslationEscaping: th escapes the message and its plain
 // arguments, so only wrap's element reaches the page as markup.
 func TestTranslationEscaping(t *testing.T) {
-	u := newUI(t)
+	// The client name is a wrap argument, the product name a plain one.
+	u, err := New(`Acme <img src=y onerror=alert(2)>`)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, lang := range u.Languages() {
 		var buf bytes.Buffer
 		evil := `<img src=x onerror=alert(1)>%s%d`
@@ -303,6 +307,9 @@ func TestTranslationEscaping(t *testing.T) {
 		}
 		if strings.Contains(buf.String(), "<img src=x") {
 			t.Errorf("%s: client name reached the page unescaped", lang)
+		}
+		if strings.Contains(buf.String(), "<img src=y") || !strings.Contains(buf.String(), "Acme &lt;img src=y onerror=alert(2)&gt;") {
+			t.Errorf("%s: product name not escaped in a th sentence:\n%s", lang, buf.String())
 		}
 		if !strings.Contains(buf.String(), "<strong>&lt;img src=x onerror=alert(1)&gt;%s%d</strong>") {
 			t.Errorf("%s: escaped client name in <strong> not found:\n%s", lang, buf.String())
