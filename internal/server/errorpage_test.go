@@ -156,6 +156,14 @@ func TestPagesFollowLanguage(t *testing.T) {
 		t.Errorf("after a failed sign-in: lang %q, want fr with the translated error:\n%s", lang(p), p.Body)
 	}
 
+	// The consent page after signing in keeps ui_locales too.
+	b2 := e.Browser()
+	p = get(b2, authorizeURL(e, "web", latchtest.WebRedirect, url.Values{"ui_locales": {"de"}}), "fr")
+	p = b2.Login(p, "alice", latchtest.AlicePassword)
+	if !latchtest.IsConsentPage(p) || lang(p) != "de" || !strings.Contains(p.Body, ">Zulassen</button>") {
+		t.Errorf("consent page: lang %q, want de:\n%s", lang(p), p.Body)
+	}
+
 	// Error pages follow Accept-Language.
 	p = get(b, authorizeURL(e, "ghost-app", latchtest.SPARedirect, nil), "fr;q=0.4, de")
 	if lang(p) != "de" || !strings.Contains(p.Body, "Die Anwendung, die Sie hierher geschickt hat, ist bei diesem Server nicht registriert.") {
