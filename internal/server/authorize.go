@@ -65,7 +65,7 @@ func (s *Server) resolveAuthorize(r *http.Request, q url.Values) (*authRequest, 
 	req, perr := oauth.ParseAuthorizeRequest(q)
 	if req == nil {
 		return nil, &authorizePageError{
-			err: asOAuth(perr), clientID: clip(q.Get("client_id")), redirectURI: clip(q.Get("redirect_uri")),
+			err: asOAuth(perr), clientID: clip(q.Get("client_id")), redirectURI: clip(q.Get("redirect_uri")), uiLocales: clip(q.Get("ui_locales")),
 			plain: msgInvalidAuthorizeRequest,
 			fix:   "Send client_id and redirect_uri once each, as valid values (redirect_uri an absolute URI without a fragment).",
 		}
@@ -78,7 +78,7 @@ func (s *Server) resolveAuthorize(r *http.Request, q url.Values) (*authRequest, 
 		}
 		return nil, &authorizePageError{
 			err:      oauth.Errorf(oauth.InvalidRequest, "unknown client_id: the application is not registered with this server"),
-			clientID: req.ClientID, redirectURI: req.RedirectURI, plain: msgUnknownClient,
+			clientID: req.ClientID, redirectURI: req.RedirectURI, uiLocales: req.UILocales, plain: msgUnknownClient,
 			fix: fmt.Sprintf("No client %q is registered: check the app's client_id, or register it: latch client create --id %s --public --redirect-uri %s",
 				req.ClientID, req.ClientID, uri),
 		}
@@ -89,7 +89,7 @@ func (s *Server) resolveAuthorize(r *http.Request, q url.Values) (*authRequest, 
 	to, err := oauth.CheckRedirect(client.RedirectURIs, req, s.issuer)
 	if err != nil {
 		return nil, &authorizePageError{
-			err: asOAuth(err), clientID: client.ID, redirectURI: req.RedirectURI,
+			err: asOAuth(err), clientID: client.ID, redirectURI: req.RedirectURI, uiLocales: req.UILocales,
 			registered: client.RedirectURIs, plain: msgBadRedirectURI, fix: redirectFix(client, req.RedirectURI),
 		}
 	}
@@ -340,6 +340,7 @@ type authorizePageError struct {
 	registered  []string // the client's registered redirect URIs, if known
 	plain       string   // the production message (English, translated on the page)
 	fix         string   // the likely fix, for developers
+	uiLocales   string   // the request's ui_locales, for the page language
 }
 
 func (e *authorizePageError) Error() string { return e.err.Error() }

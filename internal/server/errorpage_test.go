@@ -169,4 +169,9 @@ func TestPagesFollowLanguage(t *testing.T) {
 	if lang(p) != "de" || !strings.Contains(p.Body, "Die Anwendung, die Sie hierher geschickt hat, ist bei diesem Server nicht registriert.") {
 		t.Errorf("error page: lang %q, want German:\n%s", lang(p), p.Body)
 	}
+	// ... unless the refused authorization request named ui_locales.
+	p = get(b, authorizeURL(e, "spa", "http://spa.test:3000/other", url.Values{"ui_locales": {"fr"}}), "de")
+	if lang(p) != "fr" || !strings.Contains(p.Body, "L’application a demandé à vous renvoyer vers une adresse qu’elle n’a pas enregistrée.") {
+		t.Errorf("error page with ui_locales=fr: lang %q:\n%s", lang(p), p.Body)
+	}
 }

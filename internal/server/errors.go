@@ -183,9 +183,11 @@ func (s *Server) page(h handlerFunc) http.Handler {
 func (s *Server) writeErrorPage(w http.ResponseWriter, r *http.Request, err error) {
 	e := asOAuth(err)
 	page := ui.ErrorPage{Message: e.Description, Code: string(e.Code), RequestID: RequestID(r.Context())}
+	uiLocales := ""
 	var ae *authorizePageError
 	if errors.As(err, &ae) {
 		s.logError(r, e, err, "client_id", ae.clientID, "redirect_uri", ae.redirectURI)
+		uiLocales = ae.uiLocales
 		if s.cfg.Dev {
 			page.Dev = &ui.ErrorDetails{ClientID: ae.clientID, RedirectURI: ae.redirectURI, Registered: ae.registered, Fix: ae.fix}
 		} else {
@@ -210,7 +212,7 @@ func (s *Server) writeErrorPage(w http.ResponseWriter, r *http.Request, err erro
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	page.Title = title
-	s.render(w, r, status, page)
+	s.renderLang(w, r, status, page, "", uiLocales)
 }
 
 // render writes an HTML page with the page security headers.

@@ -18,9 +18,10 @@ import (
 // catalogue. Each other language is locales/LANG.json, a JSON object from
 // English text to translated text. Invariants, checked by i18n_test.go:
 // every literal key a template passes to t or th is in every catalogue,
-// no catalogue holds a key no template or server message uses, a
-// translation has the same fmt verbs as its key, and no template has
-// literal text outside t/th.
+// all catalogues have the same keys, a translation uses the same fmt
+// arguments as its key, and no template has literal text outside t/th.
+// (internal/server checks that the messages it puts on pages are in the
+// catalogues too.)
 //
 // A key missing from a catalogue (a message the server made up at run
 // time) renders in English rather than failing.
