@@ -79,7 +79,7 @@ func (s *Server) resolveAuthorize(r *http.Request, q url.Values) (*authRequest, 
 		return nil, &authorizePageError{
 			err:      oauth.Errorf(oauth.InvalidRequest, "unknown client_id: the application is not registered with this server"),
 			clientID: req.ClientID, redirectURI: req.RedirectURI, uiLocales: req.UILocales, plain: msgUnknownClient,
-			fix: fmt.Sprintf("No client %q is registered: check the app's client_id, or register it: latch client create --id %s --public --redirect-uri %s",
+			fix: fmt.Sprintf("No client %q is registered: check the app's client_id, or register it, e.g. latch client create --id %s --public --redirect-uri %s (--confidential for a server-side app)",
 				req.ClientID, req.ClientID, uri),
 		}
 	}
