@@ -151,10 +151,11 @@ func (u *UI) asset(name string) string {
 // StaticPrefix is where Static must be mounted.
 const StaticPrefix = "/static/"
 
-// Static serves the embedded assets, and the branded ones, under StaticPrefix with long-lived
-// caching headers (file names are content-addressed or versioned).
+// Static serves the embedded assets, and the branded ones, under
+// StaticPrefix with long-lived caching headers (file names are
+// content-addressed or versioned).
 //
-// Only GET and HEAD are served; only the embedded files exist, so
+// Only GET and HEAD are served; only the embedded and branded files exist, so
 // directories (including StaticPrefix itself) are 404, never a listing.
 // Every file gets Cache-Control: public, max-age=86400, an ETag of its
 // content hash and X-Content-Type-Options: nosniff. Pages link assets as
