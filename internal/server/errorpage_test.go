@@ -160,7 +160,7 @@ func TestPagesFollowLanguage(t *testing.T) {
 	b2 := e.Browser()
 	p = get(b2, authorizeURL(e, "web", latchtest.WebRedirect, url.Values{"ui_locales": {"de"}}), "fr")
 	p = b2.Login(p, "alice", latchtest.AlicePassword)
-	if !latchtest.IsConsentPage(p) || lang(p) != "de" || !strings.Contains(p.Body, ">Zulassen</button>") {
+	if !latchtest.IsConsentPage(p) || lang(p) != "de" || !strings.Contains(p.Body, ">Erlauben</button>") {
 		t.Errorf("consent page: lang %q, want de:\n%s", lang(p), p.Body)
 	}
 
