@@ -3,9 +3,12 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, readFile } from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
-import { artifactsDir, DEMO, harness } from './harness.js';
+import { promisify } from 'node:util';
+import { artifactsDir, DEMO, freePort, harness, repoRoot } from './harness.js';
 
 const h = harness();
 
@@ -173,9 +176,75 @@ h.test('sign-out ends the Latch session: a silent sign-in then gets login_requir
   assert.equal(await page.getByTestId('error').isHidden(), true);
   await waitState(tab2, 'signed-out'); // told over the BroadcastChannel
 
+  // No session at Latch: the silent sign-in comes back with login_required,
+  // which is "not signed in", shown quietly, not as an error.
   await page.locator('#silent').click();
-  await page.getByTestId('error').filter({ hasText: 'login_required' }).waitFor();
+  await page.getByTestId('log').filter({ hasText: 'silent sign-in: not signed in at Latch (login_required)' }).waitFor();
   assert.equal(await state(page), 'signed-out');
+  assert.equal(await page.getByTestId('error').isHidden(), true, 'a silent sign-in without a session is not an error');
+});
+
+h.test('an error response for this tab\'s sign-in shows Latch\'s error, not a state mismatch', async (t, { page }) => {
+  const tokenRequests = recordTokenRequests(page);
+  // A request for the implicit flow, with this tab's pending state: Latch
+  // refuses it with unsupported_response_type, in the fragment (the mode
+  // that flow would have used), and the SPA must show exactly that.
+  const pending = await pendingSignIn(page);
+  const url = new URL(`${h.latch.issuer}/authorize`);
+  url.search = new URLSearchParams({
+    response_type: 'token', client_id: 'demo-spa', redirect_uri: `${h.latch.spaURL}/callback`, scope: 'openid', state: pending.state,
+  });
+  await page.goto(url.href);
+  const error = page.getByTestId('error');
+  await error.filter({ hasText: 'Latch answered unsupported_response_type' }).waitFor();
+  assert.doesNotMatch(await error.innerText(), /state does not match/);
+  assert.equal(await state(page), 'signed-out');
+  assert.equal(new URL(page.url()).hash, '', 'the response must be gone from the address bar');
+  assert.deepEqual(tokenRequests, []);
+});
+
+// A plain static file server: exactly the files of examples/spa, no
+// /callback fallback, the repository's own config.js with this test's
+// ports. The SPA must sign in with nothing from `latch dev`, as the public
+// client config.js describes (registered here with the CLI).
+h.test('the SPA works from a plain static file server with its own config.js', async (t, { page }) => {
+  const port = await freePort();
+  const origin = `http://localhost:${port}`;
+  const db = `sqlite:${path.join(h.latch.dir, 'data', 'latch.db')}`;
+  await promisify(execFile)(h.latch.bin ?? path.join(h.latch.dir, 'latch'), ['client', 'create', '--id', 'static-spa', '--public',
+    '--first-party', '--redirect-uri', `${origin}/`, '--allowed-origin', origin, '--post-logout-redirect-uri', `${origin}/`,
+    '--scope', 'openid,profile,email,offline_access,messages:read', '--audience', h.latch.apiURL, '--db', db], { cwd: repoRoot });
+
+  const dir = path.join(repoRoot, 'examples', 'spa');
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
+  const served = [];
+  const srv = http.createServer(async (req, res) => {
+    const u = new URL(req.url, origin);
+    served.push(u.pathname);
+    const name = u.pathname === '/' ? 'index.html' : u.pathname.slice(1);
+    if (!/^[a-z]+\.(html|js|css)$/.test(name)) return res.writeHead(404).end('not found');
+    let body = await readFile(path.join(dir, name), 'utf8').catch(() => null);
+    if (body === null) return res.writeHead(404).end('not found');
+    if (name === 'config.js') {
+      const orig = body;
+      body = body.replace("'http://localhost:8080'", `'${h.latch.issuer}'`).replace("'http://localhost:3001'", `'${h.latch.apiURL}'`)
+        .replace("'http://localhost:3000/'", `'${origin}/'`).replace("clientId: 'demo-spa'", "clientId: 'static-spa'");
+      assert.equal(body.split('\n').length, orig.split('\n').length);
+    }
+    res.writeHead(200, { 'Content-Type': types[path.extname(name)] }).end(body);
+  });
+  await new Promise((resolve) => srv.listen(port, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => srv.close(resolve)));
+
+  await page.goto(`${origin}/`);
+  await waitState(page, 'signed-out');
+  await page.locator('#sign-in').click();
+  await login(page);
+  await waitState(page, 'signed-in');
+  assert.equal(page.url(), `${origin}/`);
+  await page.getByTestId('userinfo').filter({ hasText: '"email": "demo@example.com"' }).waitFor();
+  assert.ok(!served.includes('/callback'), `the static server was asked for /callback: ${served}`);
+  assert.equal(await page.getByTestId('error').isHidden(), true);
 });
 
 // A real, unused authorization code, obtained the way an attacker would:

@@ -174,7 +174,7 @@ func demoClients(cfg config.Config, urls demoURLs) ([]demoClient, error) {
 	return []demoClient{
 		{client: store.Client{
 			ID: "demo-spa", Public: true, FirstParty: true, Name: "Demo SPA",
-			RedirectURIs: []string{urls.spa + "/callback", cfg.Issuer + "/playground/callback"}, AllowedOrigins: []string{urls.spa, cfg.Issuer},
+			RedirectURIs: []string{urls.spa + "/callback", urls.spa + "/", cfg.Issuer + "/playground/callback"}, AllowedOrigins: []string{urls.spa, cfg.Issuer},
 			PostLogoutRedirectURIs: []string{urls.spa + "/", cfg.Issuer + "/playground"},
 			GrantTypes:             []string{"authorization_code", "refresh_token"}, Scopes: scopes,
 			Audiences: []string{urls.api},

@@ -19,8 +19,9 @@
 // Latch and the API carries a proof signed with it. A stolen token is then
 // useless without the key, which no script can read.
 
-const cfg = window.LATCH_CONFIG; // issuer, clientId, scope, apiUrl: see config.js
-const redirectUri = location.origin + '/callback';
+const cfg = window.LATCH_CONFIG; // issuer, clientId, scope, apiUrl, redirectUri: see config.js
+// <origin>/callback by default (`latch dev` serves index.html there); <origin>/ suits any static server.
+const redirectUri = cfg.redirectUri || location.origin + '/callback';
 const channel = new BroadcastChannel('latch-tokens');
 const $ = (id) => document.getElementById(id);
 const dpop = cfg.dpop !== false && window.LatchDPoP; // see dpop.js
@@ -79,7 +80,7 @@ async function getWithToken(url) {
 // tab, only its SHA-256 (the challenge) travels. prompt=none asks Latch to
 // answer at once, without showing a page (OpenID Connect Core §3.1.2.1).
 async function signIn(prompt) {
-  const pending = { verifier: randomString(), state: randomString(), nonce: randomString() };
+  const pending = { verifier: randomString(), state: randomString(), nonce: randomString(), prompt };
   sessionStorage.setItem('latch.pending', JSON.stringify(pending));
   const url = new URL(meta.authorization_endpoint);
   url.search = new URLSearchParams({
@@ -93,9 +94,19 @@ async function signIn(prompt) {
   location.assign(url);
 }
 
-// ---- Step 2: back at /callback, check the response, exchange the code --------
-async function handleCallback() {
-  const p = new URLSearchParams(location.search);
+// ---- Step 2: back at the redirect URI, check the response, exchange the code ---
+// In the query, or in the fragment: the implicit flow's mode, in which Latch
+// refuses response_type=token (OAuth 2.0 Multiple Response Types §5).
+function responseParams() {
+  const q = new URLSearchParams(location.search);
+  if (q.has('code') || q.has('error') || q.has('state')) return q;
+  return new URLSearchParams(location.hash.slice(1));
+}
+
+// prompt=none answers these when Latch would show a page (OIDC Core §3.1.2.6): "not signed in".
+const silentErrors = ['login_required', 'interaction_required', 'consent_required', 'account_selection_required'];
+
+async function handleCallback(p) {
   history.replaceState(null, '', '/'); // the code must not stay in the address bar or history
   const pending = JSON.parse(sessionStorage.getItem('latch.pending'));
   sessionStorage.removeItem('latch.pending'); // one use only
@@ -103,14 +114,22 @@ async function handleCallback() {
   // an attacker could send the user a link carrying the attacker's own code
   // and sign them in to the attacker's account (RFC 6749 §10.12).
   if (!pending || p.get('state') !== pending.state) {
-    throw new Error('Rejected the sign-in response: its state does not match the sign-in this tab started (possible CSRF). The code was not used.');
+    // Nothing in it is trusted (not even error_description); the error code helps a developer.
+    const code = /^[a-z_]{1,64}$/.test(p.get('error') || '') ? ` It carried error=${p.get('error')}.` : '';
+    throw new Error(`Rejected the sign-in response: its state does not match the sign-in this tab started (possible CSRF). The code was not used.${code}`);
   }
   // iss names the server that answered (RFC 9207 §2.4), against mix-up
   // attacks where one issuer's response is passed off as another's.
   if (p.get('iss') !== meta.issuer && (p.has('iss') || meta.authorization_response_iss_parameter_supported)) {
     throw new Error(`Rejected the sign-in response: it names issuer ${p.get('iss')}, not ${meta.issuer}. The code was not used.`);
   }
-  if (p.has('error')) throw new Error(`Latch answered ${p.get('error')}: ${p.get('error_description') || ''}`);
+  // An error response for this tab's request (RFC 6749 §4.1.2.1): Latch's own error.
+  if (p.has('error')) {
+    if (pending.prompt === 'none' && silentErrors.includes(p.get('error'))) {
+      return log(`silent sign-in: not signed in at Latch (${p.get('error')}); sign in to continue`);
+    }
+    throw new Error(`Latch answered ${p.get('error')}: ${p.get('error_description') || '(no description)'}`);
+  }
   log('state and iss match; exchanging the code at the token endpoint');
   // Step 3: the code plus the verifier buy the tokens (RFC 6749 §4.1.3,
   // RFC 7636 §4.5). A stolen code is useless without the verifier.
@@ -225,8 +244,8 @@ async function signOut() {
   location.assign(url);
 }
 
-function handleLogoutReturn() {
-  const state = new URLSearchParams(location.search).get('state');
+function handleLogoutReturn(p) {
+  const state = p.get('state');
   const expected = sessionStorage.getItem('latch.logout');
   history.replaceState(null, '', '/');
   sessionStorage.removeItem('latch.logout');
@@ -268,8 +287,10 @@ try {
   for (const [id, action] of Object.entries(actions)) {
     $(id).addEventListener('click', () => { $('error').hidden = true; action().catch(showError); });
   }
-  if (location.pathname === '/callback') await handleCallback();
-  else if (location.search.includes('state=')) handleLogoutReturn();
+  // A sign-in response has code or error (at any path); a logout response only state.
+  const p = responseParams();
+  if (p.has('code') || p.has('error')) await handleCallback(p);
+  else if (p.has('state')) handleLogoutReturn(p);
   else channel.postMessage({ type: 'hello' }); // a signed-in tab will answer with its tokens
 } catch (err) {
   showError(err);

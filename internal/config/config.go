@@ -87,6 +87,17 @@ type Config struct {
 	// ShutdownTimeout bounds graceful shutdown on SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown-timeout" help:"how long graceful shutdown may take on SIGTERM"` // 15s
 
+	// Branding of the hosted pages (login, consent, logout, error). Files
+	// are read once at start and served by Latch from its own origin, so
+	// the Content-Security-Policy stays strict; colours go into a
+	// generated stylesheet, never an inline style.
+	ProductName     string `yaml:"product-name" help:"product name shown on the hosted pages"`
+	BrandLogo       string `yaml:"brand-logo" help:"logo file for the hosted pages (.svg, .png, .jpg, .webp or .gif, at most 512 KiB), served by Latch"`
+	BrandColor      string `yaml:"brand-color" help:"accent colour of the hosted pages (buttons, focus ring), #rrggbb"`
+	BrandColorDark  string `yaml:"brand-color-dark" help:"accent colour in dark mode, #rrggbb (default: brand-color)"`
+	BrandStylesheet string `yaml:"brand-stylesheet" help:"extra CSS file (at most 256 KiB) loaded after the built-in stylesheet, served by Latch"`
+	TemplatesDir    string `yaml:"templates-dir" help:"directory of replacement page templates (layout.html, login.html, ...); each is checked at start"`
+
 	// Dev enables dev-only features (the playground); set by `latch dev`.
 	Dev bool `yaml:"-"`
 }
@@ -122,6 +133,7 @@ func Default() Config {
 		KeyRefreshInterval:          30 * time.Second,
 		SweepInterval:               time.Minute,
 		ShutdownTimeout:             15 * time.Second,
+		ProductName:                 "Latch",
 	}
 }
 

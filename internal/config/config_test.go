@@ -218,6 +218,10 @@ func TestValidate(t *testing.T) {
 		{"password iterations 0", func(c *Config) { c.PasswordIterations = 0 }, "password-iterations", "between"},
 		{"log format text", func(c *Config) { c.LogFormat = "text" }, "", ""},
 		{"log format xml", func(c *Config) { c.LogFormat = "xml" }, "log-format", "xml"},
+		{"brand colour", func(c *Config) { c.BrandColor = "#0A7d4f"; c.BrandColorDark = "#5fd3a0" }, "", ""},
+		{"brand colour name", func(c *Config) { c.BrandColor = "red" }, "brand-color", "#rrggbb"},
+		{"brand colour short", func(c *Config) { c.BrandColor = "#fff" }, "brand-color", "#rrggbb"},
+		{"brand colour css injection", func(c *Config) { c.BrandColorDark = "#123456;}body{background:url(//x)" }, "brand-color-dark", "#rrggbb"},
 		{"log level debug", func(c *Config) { c.LogLevel = "debug" }, "", ""},
 		{"log level trace", func(c *Config) { c.LogLevel = "trace" }, "log-level", "trace"},
 		{"log level empty", func(c *Config) { c.LogLevel = "" }, "log-level", `""`},
@@ -273,7 +277,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestValidateReportsEveryProblem(t *testing.T) {
-	c := Config{SigningAlg: "none", TrustedProxies: []string{"x", "y"}}
+	c := Config{SigningAlg: "none", TrustedProxies: []string{"x", "y"}, BrandColor: "red", BrandColorDark: "blue"}
 	ps := c.Validate()
 	got := map[string]int{}
 	for _, p := range ps {
@@ -281,7 +285,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	}
 	for _, k := range Keys() {
 		switch k.Key {
-		case "admin-addr", "admin-token", "tls-cert", "tls-key", "dpop-nonce", "hsts-max-age":
+		case "admin-addr", "admin-token", "tls-cert", "tls-key", "dpop-nonce", "hsts-max-age",
+			"product-name", "brand-logo", "brand-stylesheet", "templates-dir": // checked when the UI is built at start
 			continue // empty is fine (an empty admin-addr disables the admin listener; hsts-max-age 0 clears HSTS)
 		}
 		if got[k.Key] == 0 {

@@ -162,6 +162,14 @@ func validate(c Config) []Problem {
 		add("log-level", "%q is not one of debug, info, warn, error", c.LogLevel)
 	}
 
+	// Colours are written into a stylesheet: only #rrggbb, so a value can
+	// never end its CSS declaration (ui.ValidColor checks the same).
+	for key, col := range map[string]string{"brand-color": c.BrandColor, "brand-color-dark": c.BrandColorDark} {
+		if col != "" && !isHexColor(col) {
+			add(key, "%q is not a colour written #rrggbb (e.g. #3b4fd8)", col)
+		}
+	}
+
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		if c.TLSCert == "" {
 			add("tls-cert", "is required when tls-key is set")
@@ -238,4 +246,18 @@ func issuerProblem(iss string) string {
 		return fmt.Sprintf("%q must use https (plain http is allowed only for localhost and loopback addresses)", iss)
 	}
 	return ""
+}
+
+// isHexColor reports whether s is # followed by six hex digits.
+func isHexColor(s string) bool {
+	if len(s) != 7 || s[0] != '#' {
+		return false
+	}
+	for i := 1; i < 7; i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }

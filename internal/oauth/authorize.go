@@ -48,6 +48,11 @@ type AuthorizeRequest struct {
 	LoginHint           string
 	Resources           []string // RFC 8707 resource indicators
 	DPoPJKT             string   // RFC 9449 §10 dpop_jkt
+	// UILocales is the ui_locales parameter as sent: the end user's
+	// preferred languages for the pages, space-separated BCP 47 tags in
+	// order of preference (OIDC Core §3.1.2.1). Only a preference: tags
+	// are not validated here, and unknown ones are ignored by the UI.
+	UILocales string
 }
 
 // descImplicit is the error_description for the implicit and hybrid flows.
@@ -96,7 +101,7 @@ const descImplicit = "the implicit and hybrid flows are not supported; use the a
 //     none with any other value is an error (OIDC Core §3.1.2.1).
 //   - max_age: a non-negative decimal integer (OIDC Core §3.1.2.1) of at
 //     most MaxMaxAge seconds.
-//   - login_hint.
+//   - login_hint, ui_locales (kept as sent; OIDC Core §3.1.2.1).
 //   - resource: each an absolute URI without fragment, else invalid_target
 //     (RFC 8707 §2); at most 16.
 //   - dpop_jkt: a base64url SHA-256 JWK thumbprint (RFC 9449 §10).
@@ -205,6 +210,11 @@ func ParseAuthorizeRequest(q url.Values) (*AuthorizeRequest, error) {
 		return req, e
 	}
 
+	uiLocales, e := single(q, "ui_locales", maxAuthorizeParamLen)
+	if e != nil {
+		return req, e
+	}
+
 	resources, e := parseResources(q, maxAuthorizeParamLen)
 	if e != nil {
 		return req, e
@@ -231,6 +241,7 @@ func ParseAuthorizeRequest(q url.Values) (*AuthorizeRequest, error) {
 	req.Prompt = prompt
 	req.MaxAge = maxAge
 	req.LoginHint = loginHint
+	req.UILocales = uiLocales
 	req.Resources = resources
 	req.DPoPJKT = jkt
 	return req, nil
@@ -391,6 +402,7 @@ func (r *AuthorizeRequest) Query() url.Values {
 		q.Set("max_age", strconv.Itoa(r.MaxAge))
 	}
 	set("login_hint", r.LoginHint)
+	set("ui_locales", r.UILocales)
 	for _, res := range r.Resources {
 		q.Add("resource", res)
 	}

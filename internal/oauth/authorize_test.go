@@ -53,14 +53,14 @@ func TestParseAuthorizeRequestValid(t *testing.T) {
 				q["resource"] = []string{"https://api.example/", "urn:example:res"}
 				q.Set("dpop_jkt", rfcChallenge)
 				q.Set("unknown_param", "ignored")
-				q["ui_locales"] = []string{"de", "fr"} // unknown to Latch: ignored, even repeated
+				q.Set("ui_locales", "de-CH fr en")
 			},
 			want: AuthorizeRequest{
 				ClientID: "app", RedirectURI: "https://app.example/cb", ResponseType: "code",
 				ResponseMode: ResponseModeFormPost, State: "xyz", CodeChallenge: rfcChallenge,
 				CodeChallengeMethod: "S256", MaxAge: 0,
 				Scopes: []string{"openid", "profile", "email"}, Nonce: "n-0S6_WzA2Mj",
-				Prompt: []string{"login", "consent"}, LoginHint: "jöe@example.com",
+				Prompt: []string{"login", "consent"}, LoginHint: "jöe@example.com", UILocales: "de-CH fr en",
 				Resources: []string{"https://api.example/", "urn:example:res"}, DPoPJKT: rfcChallenge,
 			},
 		},
@@ -206,6 +206,7 @@ func TestParseAuthorizeRequestErrors(t *testing.T) {
 		{name: "max_age overflows time.Duration", mod: func(q url.Values) { q.Set("max_age", "9223372037") }, code: InvalidRequest, desc: "max_age", state: "xyz", wantMode: ResponseModeQuery},
 		{name: "max_age above MaxMaxAge", mod: func(q url.Values) { q.Set("max_age", "2147483648") }, code: InvalidRequest, desc: "max_age", state: "xyz", wantMode: ResponseModeQuery},
 		{name: "max_age repeated", mod: func(q url.Values) { q["max_age"] = []string{"1", "2"} }, code: InvalidRequest, desc: "max_age must not be repeated", state: "xyz", wantMode: ResponseModeQuery},
+		{name: "ui_locales repeated", mod: func(q url.Values) { q["ui_locales"] = []string{"de", "fr"} }, code: InvalidRequest, desc: "ui_locales", state: "xyz", wantMode: ResponseModeQuery},
 		{name: "login_hint control", mod: func(q url.Values) { q.Set("login_hint", "a\x00b") }, code: InvalidRequest, desc: "login_hint", state: "xyz", wantMode: ResponseModeQuery},
 		{name: "resource relative", mod: func(q url.Values) { q.Set("resource", "/api") }, code: InvalidTarget, state: "xyz", wantMode: ResponseModeQuery},
 		{name: "resource fragment", mod: func(q url.Values) { q.Set("resource", "https://api.example/#x") }, code: InvalidTarget, state: "xyz", wantMode: ResponseModeQuery},

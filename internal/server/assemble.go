@@ -63,6 +63,16 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 	if now == nil {
 		now = time.Now
 	}
+	// Branding files and templates are read and checked once, here: a
+	// bad one fails start-up with the file named, before anything is
+	// written (keys), not a sign-in.
+	pages, err := ui.NewBranded(ui.Branding{
+		Product: cfg.ProductName, Logo: cfg.BrandLogo, Stylesheet: cfg.BrandStylesheet,
+		Color: cfg.BrandColor, ColorDark: cfg.BrandColorDark, TemplatesDir: cfg.TemplatesDir,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hosted pages: %w", err)
+	}
 	secret := []byte(cfg.KeyEncryptionSecret)
 	inter, err := seal.New(secret, sealPurposeInteraction)
 	if err != nil {
@@ -82,10 +92,6 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 	}
 	if err := keys.Ensure(ctx); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
-	}
-	pages, err := ui.New("Latch")
-	if err != nil {
-		return nil, err
 	}
 	if u, err := url.Parse(cfg.Issuer); err == nil && strings.Trim(u.Path, "/") != "" {
 		pages = pages.WithBasePath(strings.TrimSuffix(u.Path, "/"))

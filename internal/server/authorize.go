@@ -2,9 +2,11 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,18 +63,34 @@ const (
 func (s *Server) resolveAuthorize(r *http.Request, q url.Values) (*authRequest, error) {
 	req, perr := oauth.ParseAuthorizeRequest(q)
 	if req == nil {
-		return nil, perr
+		return nil, &authorizePageError{
+			err: asOAuth(perr), clientID: clip(q.Get("client_id")), redirectURI: clip(q.Get("redirect_uri")), uiLocales: clip(q.Get("ui_locales")),
+			plain: msgInvalidAuthorizeRequest,
+			fix:   "Send client_id and redirect_uri once each, as valid values (redirect_uri an absolute URI without a fragment).",
+		}
 	}
 	client, err := s.store.GetClient(r.Context(), req.ClientID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, oauth.Errorf(oauth.InvalidRequest, "unknown client_id: the application is not registered with this server")
+		uri := req.RedirectURI
+		if uri == "" {
+			uri = "URI"
+		}
+		return nil, &authorizePageError{
+			err:      oauth.Errorf(oauth.InvalidRequest, "unknown client_id: the application is not registered with this server"),
+			clientID: req.ClientID, redirectURI: req.RedirectURI, uiLocales: req.UILocales, plain: msgUnknownClient,
+			fix: fmt.Sprintf("No client %q is registered: check the app's client_id, or register it, e.g. latch client create --id %s --public --redirect-uri %s (--confidential for a server-side app)",
+				req.ClientID, req.ClientID, uri),
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
 	to, err := oauth.CheckRedirect(client.RedirectURIs, req, s.issuer)
 	if err != nil {
-		return nil, err
+		return nil, &authorizePageError{
+			err: asOAuth(err), clientID: client.ID, redirectURI: req.RedirectURI, uiLocales: req.UILocales,
+			registered: client.RedirectURIs, plain: msgBadRedirectURI, fix: redirectFix(client, req.RedirectURI),
+		}
 	}
 	ar := &authRequest{req: req, client: client, to: to}
 	if perr != nil {
@@ -213,12 +231,13 @@ func (s *Server) respondAuthorize(w http.ResponseWriter, r *http.Request, to *oa
 			fields = append(fields, ui.Field{Name: k, Value: params.Get(k)})
 		}
 		var buf strings.Builder
-		if err := s.ui.Render(&buf, ui.FormPostPage{Action: to.URI(), Fields: fields}); err != nil {
+		if err := s.ui.RenderLang(&buf, s.pageLang(r, ""), ui.FormPostPage{Action: to.URI(), Fields: fields}); err != nil {
 			s.log.ErrorContext(r.Context(), "render failed", "error", err)
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
 		}
 		setPageHeaders(w.Header(), originOf(to.URI()))
+		w.Header().Add("Vary", "Accept-Language")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte(buf.String()))
@@ -239,10 +258,10 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, ar *authReque
 	if err != nil {
 		return err
 	}
-	s.renderFor(w, r, status, ui.LoginPage{
+	s.renderLang(w, r, status, ui.LoginPage{
 		Action: s.url(pathLogin), Interaction: sealed, ClientName: clientName(ar.client),
 		Username: username, Error: msg,
-	}, ar.to.URI())
+	}, ar.to.URI(), ar.req.UILocales)
 	return nil
 }
 
@@ -258,10 +277,10 @@ func (s *Server) showConsent(w http.ResponseWriter, r *http.Request, ar *authReq
 	for _, sc := range ar.req.Scopes {
 		scopes = append(scopes, ui.Scope{Name: sc, Description: scopeDescription(sc)})
 	}
-	s.renderFor(w, r, http.StatusOK, ui.ConsentPage{
+	s.renderLang(w, r, http.StatusOK, ui.ConsentPage{
 		Action: s.url(pathConsent), Interaction: sealed, ClientName: clientName(ar.client),
 		ClientID: ar.client.ID, Username: user.Username, Scopes: scopes,
-	}, ar.to.URI())
+	}, ar.to.URI(), ar.req.UILocales)
 	return nil
 }
 
@@ -346,7 +365,7 @@ func scopeDescription(scope string) string {
 	case oauth.ScopeOfflineAccess:
 		return "Stay signed in when you are not using it"
 	}
-	return "Access: " + scope
+	return "" // the page says "Access SCOPE", translated
 }
 
 func clientName(c store.Client) string {
@@ -354,4 +373,52 @@ func clientName(c store.Client) string {
 		return c.Name
 	}
 	return c.ID
+}
+
+// Plain messages of the authorization error page in production (the
+// details are in the log under the page's request ID). Each has a
+// translation in internal/ui/locales.
+const (
+	msgInvalidAuthorizeRequest = "The application sent an invalid sign-in request."
+	msgUnknownClient           = "The application that sent you here is not registered with this server."
+	msgBadRedirectURI          = "The application asked to send you back to an address it has not registered."
+)
+
+// authorizePageError is an authorization request refused before its
+// client_id and redirect_uri were validated: it is shown on Latch's error
+// page, never redirected (RFC 6749 §4.1.2.1). writeErrorPage shows the
+// details only in development mode; in production, plain and the request
+// ID, the details going to the log.
+type authorizePageError struct {
+	err         *oauth.Error
+	clientID    string
+	redirectURI string   // as received ("" when absent)
+	registered  []string // the client's registered redirect URIs, if known
+	plain       string   // the production message (English, translated on the page)
+	fix         string   // the likely fix, for developers
+	uiLocales   string   // the request's ui_locales, for the page language
+}
+
+func (e *authorizePageError) Error() string { return e.err.Error() }
+func (e *authorizePageError) Unwrap() error { return e.err }
+
+// clip bounds a request value echoed to the log or the dev error page.
+func clip(s string) string {
+	const maxEcho = 512
+	if len(s) > maxEcho {
+		return strings.ToValidUTF8(s[:maxEcho], "") + "…"
+	}
+	return s
+}
+
+// redirectFix says how to fix a redirect URI the client has not
+// registered: fix the app, or register the URI (client update replaces
+// the whole list, so the command lists the registered ones too).
+func redirectFix(c store.Client, got string) string {
+	if got == "" {
+		return fmt.Sprintf("Send redirect_uri: client %s has %d redirect URIs registered, so Latch cannot pick one.", c.ID, len(c.RedirectURIs))
+	}
+	uris := append(slices.Clone(c.RedirectURIs), got)
+	return fmt.Sprintf("The redirect_uri must equal a registered one exactly (only a loopback port may differ). Fix the app's redirect URI, or register it: latch client update %s --redirect-uri %s",
+		c.ID, strings.Join(uris, ","))
 }

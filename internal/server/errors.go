@@ -51,11 +51,12 @@ func asOAuth(err error) *oauth.Error {
 	return errInternal.WithCause(err)
 }
 
-func (s *Server) logError(r *http.Request, e *oauth.Error, err error) {
+// logError logs a failed request; attrs are extra key-value pairs.
+func (s *Server) logError(r *http.Request, e *oauth.Error, err error, attrs ...any) {
 	lvl := slogLevelFor(e)
-	s.log.Log(r.Context(), lvl, "request failed",
+	s.log.Log(r.Context(), lvl, "request failed", append([]any{
 		"method", r.Method, "path", r.URL.Path, "error", string(e.Code),
-		"description", e.Description, "cause", errString(err))
+		"description", e.Description, "cause", errString(err)}, attrs...)...)
 }
 
 // api adapts a handler of a JSON endpoint (RFC 6749 §5.2).
@@ -171,10 +172,30 @@ func (s *Server) page(h handlerFunc) http.Handler {
 	})
 }
 
-// writeErrorPage renders Latch's error page. It never redirects.
+// writeErrorPage renders Latch's error page. It never redirects. The
+// page carries the request ID, which the log line carries too.
+//
+// An authorization request refused before its client and redirect URI
+// were validated (*authorizePageError) is shown two ways: in development
+// mode (latch dev) with the client ID, the redirect URI received, those
+// registered and the likely fix; in production with a plain message and
+// the request ID only, the details going to the log.
 func (s *Server) writeErrorPage(w http.ResponseWriter, r *http.Request, err error) {
 	e := asOAuth(err)
-	s.logError(r, e, err)
+	page := ui.ErrorPage{Message: e.Description, Code: string(e.Code), RequestID: RequestID(r.Context())}
+	uiLocales := ""
+	var ae *authorizePageError
+	if errors.As(err, &ae) {
+		s.logError(r, e, err, "client_id", ae.clientID, "redirect_uri", ae.redirectURI)
+		uiLocales = ae.uiLocales
+		if s.cfg.Dev {
+			page.Dev = &ui.ErrorDetails{ClientID: ae.clientID, RedirectURI: ae.redirectURI, Registered: ae.registered, Fix: ae.fix}
+		} else {
+			page.Message, page.Code = ae.plain, ""
+		}
+	} else {
+		s.logError(r, e, err)
+	}
 	status := http.StatusBadRequest
 	title := "This request can't be completed"
 	switch e.Code {
@@ -190,7 +211,8 @@ func (s *Server) writeErrorPage(w http.ResponseWriter, r *http.Request, err erro
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
-	s.render(w, r, status, ui.ErrorPage{Title: title, Message: e.Description, Code: string(e.Code)})
+	page.Title = title
+	s.renderLang(w, r, status, page, "", uiLocales)
 }
 
 // render writes an HTML page with the page security headers.
@@ -203,10 +225,21 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 // form-action also governs the redirects that follow a form submission
 // (CSP3 §6.3.2; Chromium enforces it), so without the client's origin the
 // browser would block the way back to the client after login or consent.
+//
+// The page language follows Accept-Language; renderLang also weighs the
+// authorization request's ui_locales.
 func (s *Server) renderFor(w http.ResponseWriter, r *http.Request, status int, page any, formTarget string) {
+	s.renderLang(w, r, status, page, formTarget, "")
+}
+
+// renderLang is renderFor in the language chosen from uiLocales (OIDC
+// Core §3.1.2.1 ui_locales, carried in the sealed interaction) and then
+// the Accept-Language header.
+func (s *Server) renderLang(w http.ResponseWriter, r *http.Request, status int, page any, formTarget, uiLocales string) {
 	setPageHeaders(w.Header(), originOf(formTarget))
+	w.Header().Add("Vary", "Accept-Language")
 	var buf strings.Builder
-	if err := s.ui.Render(&buf, page); err != nil {
+	if err := s.ui.RenderLang(&buf, s.pageLang(r, uiLocales), page); err != nil {
 		s.log.ErrorContext(r.Context(), "render failed", "error", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -214,6 +247,11 @@ func (s *Server) renderFor(w http.ResponseWriter, r *http.Request, status int, p
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(buf.String()))
+}
+
+// pageLang picks the language of a page for r.
+func (s *Server) pageLang(r *http.Request, uiLocales string) string {
+	return s.ui.Lang(uiLocales, r.Header.Get("Accept-Language"))
 }
 
 func errorBody(e *oauth.Error) map[string]string {

@@ -13,6 +13,18 @@
 // action attributes are sanitised (a javascript: action becomes
 // "#ZgotmplZ"). Render writes nothing when a template fails.
 //
+// Languages: pages are translated with {{t "English text"}} through the
+// catalogues in locales/*.json (English is the key; see i18n.go), in the
+// language Lang picks from ui_locales and Accept-Language; <html lang>
+// says which. Tests fail when a template has literal text outside t/th
+// or a catalogue lacks a message a template uses.
+//
+// Branding (brand.go): a product name, a logo file, accent colours
+// (#rrggbb only, written into a generated brand.css) and an extra
+// stylesheet, all served by Static from Latch's origin, so the CSP stays
+// as strict; or replacement templates from a directory, validated and
+// rendered once at start (templates.go).
+//
 // The UI does not set response headers for pages: the server sets
 // Content-Type and the Content-Security-Policy (ContentSecurityPolicy
 // builds the one these pages need).

@@ -13,6 +13,9 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"time"
+
+	"golang.org/x/text/language"
 )
 
 //go:embed templates/*.html
@@ -29,22 +32,39 @@ func pageNames() []string {
 // UI renders pages. Safe for concurrent use.
 type UI struct {
 	product string
-	pages   map[string]*template.Template // page name → layout + page
-	static  fs.FS                         // the static/ directory
-	etags   map[string]string             // static file name → quoted ETag
-	vers    map[string]string             // static file name → version (?v=)
-	base    string                        // path prefix of asset URLs, "" or "/x"
+	// pages maps a language, then a page name, to layout + page with t
+	// and th bound to that language.
+	pages   map[string]map[string]*template.Template
+	cat     catalogues
+	langs   []string // supported languages, DefaultLang first
+	matcher language.Matcher
+	static  fs.FS             // the embedded static/ directory
+	etags   map[string]string // static file name → quoted ETag
+	vers    map[string]string // static file name → version (?v=)
+	brand   map[string]asset  // branded static files (brand.go), by name
+	extra   []string          // branded stylesheets, in link order
+	logo    string            // branded logo file name, "" for the built-in mark
+	base    string            // path prefix of asset URLs, "" or "/x"
 }
 
 // New parses the embedded templates. productName is shown in page titles
-// ("Latch" by default when empty).
+// ("Latch" by default when empty). It is NewBranded with only a product
+// name.
 func New(productName string) (*UI, error) {
-	if productName == "" {
-		productName = "Latch"
+	return NewBranded(Branding{Product: productName})
+}
+
+// NewBranded parses the templates (the embedded ones, or those of
+// b.TemplatesDir), loads the translations and the branded assets of b,
+// and checks that every page renders in every language with sample data,
+// so a broken template or asset fails start-up, not a sign-in.
+func NewBranded(b Branding) (*UI, error) {
+	if b.Product == "" {
+		b.Product = "Latch"
 	}
 	u := &UI{
-		product: productName,
-		pages:   make(map[string]*template.Template),
+		product: b.Product,
+		pages:   make(map[string]map[string]*template.Template),
 		etags:   make(map[string]string),
 	}
 	static, err := fs.Sub(staticFS, "static")
@@ -63,8 +83,7 @@ func New(productName string) (*UI, error) {
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(b)
-		v := hex.EncodeToString(sum[:])[:16]
+		v := contentVersion(b)
 		versions[name] = v
 		u.etags[name] = `"` + v + `"`
 		return nil
@@ -78,22 +97,35 @@ func New(productName string) (*UI, error) {
 			return nil, fmt.Errorf("ui: missing static asset %s", name)
 		}
 	}
-
-	layout, err := template.New("layout").ParseFS(templateFS, "templates/layout.html")
-	if err != nil {
-		return nil, fmt.Errorf("ui: %w", err)
+	if err := u.loadBrand(b); err != nil {
+		return nil, err
 	}
-	for _, name := range pageNames() {
-		t, err := layout.Clone()
-		if err != nil {
-			return nil, fmt.Errorf("ui: %s: %w", name, err)
+
+	if u.cat, err = loadCatalogues(); err != nil {
+		return nil, err
+	}
+	u.langs = u.cat.langs()
+	tags := make([]language.Tag, len(u.langs))
+	for i, l := range u.langs {
+		tags[i] = language.MustParse(l)
+	}
+	u.matcher = language.NewMatcher(tags)
+
+	for _, lang := range u.langs {
+		if u.pages[lang], err = parseTemplates(b.TemplatesDir, u.translator(lang)); err != nil {
+			return nil, err
 		}
-		if _, err := t.ParseFS(templateFS, "templates/"+name+".html"); err != nil {
-			return nil, fmt.Errorf("ui: %s: %w", name, err)
-		}
-		u.pages[name] = t
+	}
+	if err := u.selfTest(); err != nil {
+		return nil, err
 	}
 	return u, nil
+}
+
+// contentVersion is the ETag and ?v= version of a static file's content.
+func contentVersion(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])[:16]
 }
 
 // WithBasePath returns a copy of u whose pages link their assets under
@@ -119,10 +151,11 @@ func (u *UI) asset(name string) string {
 // StaticPrefix is where Static must be mounted.
 const StaticPrefix = "/static/"
 
-// Static serves the embedded assets under StaticPrefix with long-lived
-// caching headers (file names are content-addressed or versioned).
+// Static serves the embedded assets, and the branded ones, under
+// StaticPrefix with long-lived caching headers (file names are
+// content-addressed or versioned).
 //
-// Only GET and HEAD are served; only the embedded files exist, so
+// Only GET and HEAD are served; only the embedded and branded files exist, so
 // directories (including StaticPrefix itself) are 404, never a listing.
 // Every file gets Cache-Control: public, max-age=86400, an ETag of its
 // content hash and X-Content-Type-Options: nosniff. Pages link assets as
@@ -147,6 +180,15 @@ func (u *UI) Static() http.Handler {
 		h.Set("Cache-Control", "public, max-age=86400")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("ETag", etag)
+		if a, ok := u.brand[name]; ok {
+			// An operator's file: typed by Latch, never sniffed, and
+			// sandboxed should someone open it as a document (an SVG
+			// logo may contain script).
+			h.Set("Content-Type", a.ctype)
+			h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+			http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(a.body))
+			return
+		}
 		files.ServeHTTP(w, r)
 	})
 }
@@ -183,11 +225,28 @@ type ConsentPage struct {
 
 // ErrorPage is shown when Latch must not redirect (unknown client,
 // unregistered redirect URI, bad login state). Title is short; Message is
-// a sentence for a person; Code is the OAuth error code, if any.
+// a sentence for a person; Code is the OAuth error code, if any. Title
+// and Message are English and shown translated when a catalogue has them.
+// RequestID lets a user quote the request the server log describes.
 type ErrorPage struct {
-	Title   string
-	Message string
-	Code    string
+	Title     string
+	Message   string
+	Code      string
+	RequestID string
+	// Dev, set only in development mode, shows a developer what was
+	// wrong with an authorization request and how to fix it. It must
+	// stay nil in production: it echoes request and registration data.
+	Dev *ErrorDetails
+}
+
+// ErrorDetails are the development-mode details of an authorization
+// error: the client, the redirect URI received and those registered, and
+// the likely fix (English: it is for the developer).
+type ErrorDetails struct {
+	ClientID    string
+	RedirectURI string
+	Registered  []string
+	Fix         string
 }
 
 // Field is a hidden form field.
@@ -219,8 +278,11 @@ type LoggedOutPage struct{}
 // view is what every template executes with: the layout reads Product and
 // the asset URLs, the page template reads Page.
 type view struct {
+	Lang       string // BCP 47 tag of the page language, for <html lang>
 	Product    string
 	CSS        string
+	ExtraCSS   []string // branded stylesheets, after CSS
+	Logo       string   // branded logo URL, "" for the built-in mark
 	FormPostJS string
 	Page       any
 }
@@ -229,14 +291,20 @@ type view struct {
 // page types.
 var ErrUnknownPage = errors.New("ui: unknown page type")
 
-// Render writes page (one of the page types above, by value) as HTML.
-// An unknown page type is an error.
+// Render writes page in English; see RenderLang.
+func (u *UI) Render(w io.Writer, page any) error {
+	return u.RenderLang(w, DefaultLang, page)
+}
+
+// RenderLang writes page (one of the page types above, by value) as HTML
+// in lang (one of Languages, as chosen by Lang; any other value renders
+// English). An unknown page type is an error.
 //
 // A non-nil pointer to a page type is accepted too. The page is rendered
 // into a buffer first, so on any error nothing is written to w. A
 // FormPostPage without an Action is an error (the form would post back
 // to Latch itself).
-func (u *UI) Render(w io.Writer, page any) error {
+func (u *UI) RenderLang(w io.Writer, lang string, page any) error {
 	if v := reflect.ValueOf(page); v.Kind() == reflect.Pointer && !v.IsNil() {
 		page = v.Elem().Interface()
 	}
@@ -260,13 +328,25 @@ func (u *UI) Render(w io.Writer, page any) error {
 	default:
 		return fmt.Errorf("%w %T", ErrUnknownPage, page)
 	}
-	var buf bytes.Buffer
-	err := u.pages[name].ExecuteTemplate(&buf, "layout", view{
+	pages, ok := u.pages[lang]
+	if !ok {
+		lang, pages = DefaultLang, u.pages[DefaultLang]
+	}
+	v := view{
+		Lang:       lang,
 		Product:    u.product,
 		CSS:        u.asset("latch.css"),
 		FormPostJS: u.asset("form_post.js"),
 		Page:       page,
-	})
+	}
+	for _, name := range u.extra {
+		v.ExtraCSS = append(v.ExtraCSS, u.asset(name))
+	}
+	if u.logo != "" {
+		v.Logo = u.asset(u.logo)
+	}
+	var buf bytes.Buffer
+	err := pages[name].ExecuteTemplate(&buf, "layout", v)
 	if err != nil {
 		return fmt.Errorf("ui: render %s: %w", name, err)
 	}

@@ -73,22 +73,28 @@ func TestGolden(t *testing.T) {
 	u := newUI(t)
 	for _, f := range fixtures() {
 		t.Run(f.name, func(t *testing.T) {
-			got := render(t, u, f.page)
-			path := filepath.Join("testdata", "golden", f.name+".html")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./internal/ui -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("Render(%s) differs from %s (run with -update if intended):\n%s", f.name, path, diff(string(want), got))
-			}
+			checkGolden(t, f.name, render(t, u, f.page))
 		})
+	}
+}
+
+// checkGolden compares got with testdata/golden/NAME.html (-update
+// rewrites it).
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name+".html")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/ui -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("Render(%s) differs from %s (run with -update if intended):\n%s", name, path, diff(string(want), got))
 	}
 }
 

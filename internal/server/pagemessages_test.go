@@ -1,0 +1,34 @@
+package server
+
+import (
+	"testing"
+
+	"github.com/latchauth/latch/internal/ui"
+)
+
+// TestPageMessagesTranslated: every fixed message the server puts on a
+// hosted page has a translation in every catalogue (a message made up at
+// run time, such as a lockout with its wait, shows in English).
+func TestPageMessagesTranslated(t *testing.T) {
+	u, err := ui.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := []string{
+		// writeErrorPage titles
+		"This request can't be completed", "Something went wrong", "Too many attempts", "Access denied", "Not found",
+		errNotFound.Description, errInternal.Description, errInteraction.Description,
+		msgInvalidAuthorizeRequest, msgUnknownClient, msgBadRedirectURI,
+		msgBadCredentials, "Enter your username and password.",
+		"sign in from the application: open it and choose sign in", "choose Allow or Deny",
+		"cross-origin form submission refused",
+	}
+	for _, sc := range []string{"openid", "profile", "email", "offline_access"} {
+		msgs = append(msgs, scopeDescription(sc))
+	}
+	for _, m := range msgs {
+		if m == "" || !u.HasTranslation(m) {
+			t.Errorf("page message %q has no translation in every internal/ui/locales catalogue", m)
+		}
+	}
+}
