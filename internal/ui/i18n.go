@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -8,9 +9,8 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
-
-	"golang.org/x/text/language"
 )
 
 // Translations. Messages are keyed by their English text (the gettext
@@ -52,15 +52,15 @@ func loadCatalogues() (catalogues, error) {
 			return nil, fmt.Errorf("ui: %s: %w", f, err)
 		}
 		lang := strings.TrimSuffix(path.Base(f), ".json")
-		if _, err := language.Parse(lang); err != nil {
-			return nil, fmt.Errorf("ui: %s: not a language tag: %w", f, err)
+		if !validLangTag(lang) {
+			return nil, fmt.Errorf("ui: %s: %q is not a language tag", f, lang)
 		}
 		cs[lang] = m
 	}
 	return cs, nil
 }
 
-// langs returns the supported languages, English first (the matcher's
+// langs returns the supported languages, English first (the
 // fallback), the rest sorted.
 func (cs catalogues) langs() []string {
 	out := []string{DefaultLang}
@@ -111,37 +111,110 @@ const maxLocales = 16
 // match for acceptLanguage (an Accept-Language header, RFC 9110 §12.5.4,
 // with q-values), else English. Malformed input is ignored, never an
 // error: both are only preferences.
+//
+// Matching is RFC 4647 §3.4 lookup: a tag is tried as it is, then with
+// its last subtag removed ("fr-CA" → "fr"), case-insensitively. That is
+// all a handful of whole-language catalogues needs, and it keeps this
+// package on the standard library.
 func (u *UI) Lang(uiLocales, acceptLanguage string) string {
-	if uiLocales != "" {
-		var tags []language.Tag
-		for _, s := range strings.Fields(uiLocales) {
-			if len(tags) == maxLocales {
-				break
-			}
-			if t, err := language.Parse(s); err == nil {
-				tags = append(tags, t)
-			}
+	for i, tag := range strings.Fields(uiLocales) {
+		if i == maxLocales {
+			break
 		}
 		// ui_locales is an ordered list: the first tag any catalogue
 		// serves wins, even if a later one would match more exactly.
-		for _, t := range tags {
-			if _, i, c := u.matcher.Match(t); c != language.No {
-				return u.langs[i]
-			}
+		if l, ok := u.lookup(tag); ok {
+			return l
 		}
 	}
-	if acceptLanguage != "" && len(acceptLanguage) <= 1024 {
-		tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
-		if err == nil && len(tags) > 0 {
-			if len(tags) > maxLocales {
-				tags = tags[:maxLocales]
-			}
-			if _, i, c := u.matcher.Match(tags...); c != language.No {
-				return u.langs[i]
+	if len(acceptLanguage) <= 1024 {
+		for _, tag := range acceptLanguageTags(acceptLanguage) {
+			if l, ok := u.lookup(tag); ok {
+				return l
 			}
 		}
 	}
 	return DefaultLang
+}
+
+// lookup returns the supported language tag serves, truncating it one
+// subtag at a time (RFC 4647 §3.4); false for a malformed tag.
+func (u *UI) lookup(tag string) (string, bool) {
+	if !validLangTag(tag) {
+		return "", false
+	}
+	tag = strings.ToLower(tag)
+	for {
+		for _, l := range u.langs {
+			if strings.ToLower(l) == tag {
+				return l, true
+			}
+		}
+		i := strings.LastIndexByte(tag, '-')
+		if i < 0 {
+			return "", false
+		}
+		tag = tag[:i]
+	}
+}
+
+// validLangTag reports whether s has the shape of a BCP 47 tag (RFC 5646
+// §2.1): subtags of 1 to 8 letters or digits joined by hyphens, the first
+// letters only. The wildcard "*" is not a tag.
+func validLangTag(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i, sub := range strings.Split(s, "-") {
+		if len(sub) == 0 || len(sub) > 8 {
+			return false
+		}
+		for _, c := range []byte(sub) {
+			letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+			if !letter && (i == 0 || c < '0' || c > '9') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// acceptLanguageTags returns the language ranges of an Accept-Language
+// header (RFC 9110 §12.5.4) with a q-value above zero, most preferred
+// first (a stable sort keeps the header's order among equal q-values), at
+// most maxLocales of them. Malformed entries are skipped.
+func acceptLanguageTags(h string) []string {
+	type ranged struct {
+		tag string
+		q   float64
+	}
+	var rs []ranged
+	for _, part := range strings.Split(h, ",") {
+		if len(rs) == maxLocales {
+			break
+		}
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		tag = strings.TrimSpace(tag)
+		q := 1.0
+		if params != "" {
+			k, v, ok := strings.Cut(strings.TrimSpace(params), "=")
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if !ok || strings.TrimSpace(k) != "q" || err != nil || f < 0 || f > 1 {
+				continue
+			}
+			q = f
+		}
+		if tag == "" || tag == "*" || q == 0 {
+			continue
+		}
+		rs = append(rs, ranged{tag, q})
+	}
+	slices.SortStableFunc(rs, func(a, b ranged) int { return cmp.Compare(b.q, a.q) })
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.tag
+	}
+	return out
 }
 
 // markup is HTML already escaped by wrap, for th's arguments.

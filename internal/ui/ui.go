@@ -14,8 +14,6 @@ import (
 	"reflect"
 	"strings"
 	"time"
-
-	"golang.org/x/text/language"
 )
 
 //go:embed templates/*.html
@@ -34,17 +32,16 @@ type UI struct {
 	product string
 	// pages maps a language, then a page name, to layout + page with t
 	// and th bound to that language.
-	pages   map[string]map[string]*template.Template
-	cat     catalogues
-	langs   []string // supported languages, DefaultLang first
-	matcher language.Matcher
-	static  fs.FS             // the embedded static/ directory
-	etags   map[string]string // static file name → quoted ETag
-	vers    map[string]string // static file name → version (?v=)
-	brand   map[string]asset  // branded static files (brand.go), by name
-	extra   []string          // branded stylesheets, in link order
-	logo    string            // branded logo file name, "" for the built-in mark
-	base    string            // path prefix of asset URLs, "" or "/x"
+	pages  map[string]map[string]*template.Template
+	cat    catalogues
+	langs  []string          // supported languages, DefaultLang first
+	static fs.FS             // the embedded static/ directory
+	etags  map[string]string // static file name → quoted ETag
+	vers   map[string]string // static file name → version (?v=)
+	brand  map[string]asset  // branded static files (brand.go), by name
+	extra  []string          // branded stylesheets, in link order
+	logo   string            // branded logo file name, "" for the built-in mark
+	base   string            // path prefix of asset URLs, "" or "/x"
 }
 
 // New parses the embedded templates. productName is shown in page titles
@@ -105,11 +102,6 @@ func NewBranded(b Branding) (*UI, error) {
 		return nil, err
 	}
 	u.langs = u.cat.langs()
-	tags := make([]language.Tag, len(u.langs))
-	for i, l := range u.langs {
-		tags[i] = language.MustParse(l)
-	}
-	u.matcher = language.NewMatcher(tags)
 
 	for _, lang := range u.langs {
 		if u.pages[lang], err = parseTemplates(b.TemplatesDir, u.translator(lang)); err != nil {
