@@ -43,11 +43,11 @@ type knownDevice struct {
 // is none, or it is forged, expired or unreadable.
 func (s *Server) readDevice(r *http.Request) (knownDevice, bool) {
 	var d knownDevice
-	c, err := r.Cookie(deviceCookie)
-	if err != nil || c.Value == "" {
+	v := s.cookie(r, deviceCookie)
+	if v == "" {
 		return d, false
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(c.Value)
+	raw, err := base64.RawURLEncoding.DecodeString(v)
 	if err != nil {
 		return d, false
 	}
@@ -81,9 +81,6 @@ func (s *Server) rememberDevice(w http.ResponseWriter, r *http.Request, userID s
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: deviceCookie, Value: base64.RawURLEncoding.EncodeToString(s.opts.Interaction.Seal(b, []byte(deviceAD))),
-		Path: s.cookiePath(), HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode, Expires: exp,
-	})
+	http.SetCookie(w, s.newCookie(deviceCookie, base64.RawURLEncoding.EncodeToString(s.opts.Interaction.Seal(b, []byte(deviceAD))), exp, 0))
 	return nil
 }
