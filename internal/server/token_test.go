@@ -251,6 +251,27 @@ func TestTokenEndpointBadInput(t *testing.T) {
 	}
 }
 
+// TestInvalidClientChallenge: a wrong secret by client_secret_basic gets
+// 401 with the Basic challenge RFC 6749 §5.2 asks for, and the challenge
+// carries error="invalid_client" and an error_description, so clients
+// that report the challenge instead of the body (openid-client v6) still
+// see the error code.
+func TestInvalidClientChallenge(t *testing.T) {
+	e := latchtest.Start(t)
+	resp, body := e.PostForm("/token", url.Values{"grant_type": {"client_credentials"}}, func(r *http.Request) {
+		r.SetBasicAuth("web", "wrong")
+	})
+	if resp.StatusCode != http.StatusUnauthorized || body["error"] != "invalid_client" {
+		t.Fatalf("wrong secret: %d %v, want 401 invalid_client", resp.StatusCode, body)
+	}
+	got := resp.Header.Get("WWW-Authenticate")
+	for _, want := range []string{`Basic realm="latch"`, `error="invalid_client"`, `error_description="client authentication failed"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("WWW-Authenticate = %q, want it to contain %s", got, want)
+		}
+	}
+}
+
 func TestCORS(t *testing.T) {
 	e := latchtest.Start(t)
 	preflight := func(path, origin string) *http.Response {
