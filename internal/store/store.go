@@ -19,7 +19,8 @@ var (
 	// the grant issued from it (RFC 6749 §4.1.2, RFC 9700 §4.5).
 	ErrCodeUsed = errors.New("store: authorization code already used")
 	// ErrRefreshReused: RotateRefreshToken was handed a refresh token that
-	// had already been rotated, outside the grace window. The backend has
+	// had already been rotated, outside the grace window or not the
+	// predecessor of the chain's head. The backend has
 	// revoked the whole family in the same atomic step.
 	ErrRefreshReused = errors.New("store: refresh token reused")
 	// ErrRevoked: the record exists but its grant (family) is revoked.
@@ -98,11 +99,15 @@ type Store interface {
 	//   - expired (idle ExpiresAt or grant AbsoluteExpiresAt not after now): ErrExpired;
 	//   - not yet rotated: marks it rotated at now with next.Hash as its
 	//     successor, inserts next, and returns (old, RotateRotated);
-	//   - already rotated and now - RotatedAt <= grace: inserts nothing and
-	//     returns (old, RotateGrace); the caller re-issues old.SuccessorHash's
-	//     token (which it can derive, see the refresh grant);
-	//   - already rotated outside grace: revokes the grant in the same
-	//     atomic step and returns (old, ErrRefreshReused).
+	//   - already rotated, now - RotatedAt <= grace, and its successor is
+	//     the head of the chain (the successor is not rotated itself):
+	//     inserts nothing and returns (old, RotateGrace); the caller
+	//     re-issues old.SuccessorHash's token (which it can derive, see the
+	//     refresh grant). Only the head's immediate predecessor gets it:
+	//     with g0 → g1 → g2, g1 in its window gets g2 back, g0 never does;
+	//   - any other rotated token (outside grace, or older than the head's
+	//     predecessor): revokes the grant in the same atomic step and
+	//     returns (old, ErrRefreshReused).
 	// Of any number of concurrent callers presenting one unrotated token,
 	// exactly one gets RotateRotated.
 	RotateRefreshToken(ctx context.Context, hash string, next RefreshToken, now time.Time, grace time.Duration) (RefreshToken, RotateResult, error)

@@ -210,8 +210,10 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (store.Refresh
 // rotation (or the revocation) no other writer, in this or another
 // process, can commit. Of concurrent callers presenting one unrotated
 // token, the first to get the lock rotates it; the others then find it
-// rotated and take the grace or reuse branch. The reuse branch revokes the
-// grant and commits that before returning ErrRefreshReused.
+// rotated and take the grace or reuse branch. Grace needs the token's
+// successor to be the head of the chain (not rotated itself), read in the
+// same transaction. The reuse branch revokes the grant and commits that
+// before returning ErrRefreshReused.
 //
 // A grace <= 0 disables the grace window: a rotated token is always a
 // reuse. A grant with no AbsoluteExpiresAt has no absolute bound.
@@ -250,8 +252,25 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next store.
 			result = store.RotateRotated
 			return nil
 		case grace > 0 && now.Sub(old.RotatedAt) <= grace:
-			result = store.RotateGrace
-			return nil
+			// Grace only for the immediate predecessor of the head: its
+			// successor must itself be unrotated. Read in this write
+			// transaction, so no rotation of the successor can commit in
+			// between. An older token (or a successor already swept) is
+			// a reuse.
+			st, err := s.txStmt(ctx, tx, selectSuccessorRotated)
+			if err != nil {
+				return err
+			}
+			var succRotated time.Time
+			err = st.QueryRowContext(ctx, old.SuccessorHash).Scan(tscan{&succRotated})
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return mapErr(err)
+			}
+			if err == nil && succRotated.IsZero() {
+				result = store.RotateGrace
+				return nil
+			}
+			fallthrough
 		default:
 			// Reuse outside grace: revoke the family, commit, then report.
 			st, err := s.txStmt(ctx, tx, revokeFamily)
@@ -278,8 +297,9 @@ const (
 	selectRotate = `SELECT t.hash, t.grant_id, t.client_id, t.user_id, t.scopes, t.created_at, t.expires_at,
 		t.rotated_at, t.successor_hash, g.absolute_expires_at, g.revoked_at
 		FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id WHERE t.hash = ?`
-	markRotated  = `UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ? WHERE hash = ?`
-	revokeFamily = `UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`
+	selectSuccessorRotated = `SELECT rotated_at FROM refresh_tokens WHERE hash = ?`
+	markRotated            = `UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ? WHERE hash = ?`
+	revokeFamily           = `UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`
 )
 
 // --- access tokens ----------------------------------------------------------

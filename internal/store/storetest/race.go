@@ -19,6 +19,7 @@ func raceTests() []test {
 		{"Race/ConsumeAuthCode", testRaceConsume},
 		{"Race/RotateNoGrace", testRaceRotateNoGrace},
 		{"Race/RotateGrace", testRaceRotateGrace},
+		{"Race/RotateGraceOlderToken", testRaceRotateGraceOlder},
 		{"Race/UseOnce", testRaceUseOnce},
 		{"Race/CreateUserUsername", testRaceCreateUser},
 		{"Race/ActivateKey", testRaceActivateKey},
@@ -254,5 +255,43 @@ func testRaceRecordFailure(t *testing.T, s store.Store) {
 	must(t, err, "Failures")
 	if n != racers {
 		t.Errorf("Failures after %d concurrent RecordFailure = %d, want %d", racers, n, racers)
+	}
+}
+
+// testRaceRotateGraceOlder: with rt-0 → rt-1 → rt-2, a burst of rt-0 (an
+// old token, inside its window) and rt-1 (the head's predecessor) at once.
+// No rt-0 caller may get RotateGrace; the family ends revoked; rt-1
+// callers get RotateGrace (before the revocation) or ErrRevoked (after).
+func testRaceRotateGraceOlder(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	g, _, t2 := chainFixture(t, s)
+	now := t2.Add(time.Second)
+	errs := make([]error, racers)
+	results := make([]store.RotateResult, racers)
+	race(func(i int) {
+		hash := []string{"rt-0", "rt-1"}[i%2]
+		_, results[i], errs[i] = s.RotateRefreshToken(ctx, hash, nextRT(g, fmt.Sprintf("next-%d", i), now), now, time.Minute)
+	})
+	reused := 0
+	for i, err := range errs {
+		switch {
+		case i%2 == 0 && errors.Is(err, store.ErrRefreshReused):
+			reused++
+		case errors.Is(err, store.ErrRevoked):
+		case i%2 == 1 && err == nil && results[i] == store.RotateGrace:
+		default:
+			t.Errorf("caller %d (%s): %v, %v; want ErrRefreshReused/ErrRevoked for rt-0, RotateGrace/ErrRevoked for rt-1", i, []string{"rt-0", "rt-1"}[i%2], results[i], err)
+		}
+	}
+	if reused < 1 {
+		t.Errorf("no rt-0 caller saw ErrRefreshReused")
+	}
+	if ra := grantRevokedAt(t, s, g.ID); ra.IsZero() {
+		t.Errorf("grant live after concurrent presentations of an old token")
+	}
+	for i := range racers {
+		if _, err := s.GetRefreshToken(ctx, fmt.Sprintf("next-%d", i)); err == nil {
+			t.Errorf("next-%d was inserted; nobody may rotate", i)
+		}
 	}
 }

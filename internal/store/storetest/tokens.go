@@ -29,6 +29,8 @@ func tokenTests() []test {
 		{"Refresh/Chain", testRotateChain},
 		{"Refresh/Grace", testRotateGrace},
 		{"Refresh/GraceZeroIsStrict", testRotateGraceZero},
+		{"Refresh/GraceHeadPredecessor", testRotateGraceHeadPredecessor},
+		{"Refresh/GraceOlderTokenIsReuse", testRotateGraceOlderIsReuse},
 		{"Refresh/Reuse", testRotateReuse},
 		{"Refresh/Unknown", testRotateUnknown},
 		{"Refresh/ExpiredIdle", testRotateExpiredIdle},
@@ -424,6 +426,56 @@ func testRotateGrace(t *testing.T, s store.Store) {
 	if err != nil || res != store.RotateRotated {
 		t.Errorf("RotateRefreshToken(successor) = %v, %v; want RotateRotated", res, err)
 	}
+}
+
+// chainFixture rotates rt-0 → rt-1 at at(1h) and rt-1 → rt-2 at
+// at(1h)+1s: rt-2 is the head, rt-1 its predecessor, rt-0 older.
+func chainFixture(t *testing.T, s store.Store) (g store.Grant, t1, t2 time.Time) {
+	t.Helper()
+	g, _ = refreshFixture(t, s)
+	t1, t2 = at(time.Hour), at(time.Hour+time.Second)
+	_, _, err := s.RotateRefreshToken(t.Context(), "rt-0", nextRT(g, "rt-1", t1), t1, time.Minute)
+	must(t, err, "RotateRefreshToken(rt-0)")
+	_, _, err = s.RotateRefreshToken(t.Context(), "rt-1", nextRT(g, "rt-2", t2), t2, time.Minute)
+	must(t, err, "RotateRefreshToken(rt-1)")
+	return g, t1, t2
+}
+
+// testRotateGraceHeadPredecessor: with rt-0 → rt-1 → rt-2, the head's
+// immediate predecessor rt-1, inside its window, gets the head back.
+func testRotateGraceHeadPredecessor(t *testing.T, s store.Store) {
+	g, _, t2 := chainFixture(t, s)
+	now := t2.Add(2 * time.Second)
+	old, res, err := s.RotateRefreshToken(t.Context(), "rt-1", nextRT(g, "rt-x", now), now, time.Minute)
+	if err != nil || res != store.RotateGrace || old.SuccessorHash != "rt-2" {
+		t.Fatalf("RotateRefreshToken(rt-1 in grace) = {SuccessorHash %q}, %v, %v; want rt-2, RotateGrace", old.SuccessorHash, res, err)
+	}
+	if ra := grantRevokedAt(t, s, g.ID); !ra.IsZero() {
+		t.Errorf("grant revoked at %s by the head's predecessor in grace", fmtTime(ra))
+	}
+}
+
+// testRotateGraceOlderIsReuse: with rt-0 → rt-1 → rt-2, rt-0 presented
+// inside its own window is a reuse (its successor rt-1 was rotated too):
+// the family is revoked and the head rt-2 dies with it.
+func testRotateGraceOlderIsReuse(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	g, t1, t2 := chainFixture(t, s)
+	now := t2.Add(time.Second) // rt-0 rotated 2 s ago, grace 1 min
+	if now.Sub(t1) > time.Minute {
+		t.Fatal("fixture: rt-0 is not inside its window")
+	}
+	old, res, err := s.RotateRefreshToken(ctx, "rt-0", nextRT(g, "rt-x", now), now, time.Minute)
+	wantErr(t, err, store.ErrRefreshReused, "RotateRefreshToken(rt-0, older than the head's predecessor, in its window)")
+	if res != store.RotateFailed || old.Hash != "rt-0" || old.SuccessorHash != "rt-1" {
+		t.Errorf("= {Hash %q, SuccessorHash %q}, %v; want {rt-0, rt-1}, RotateFailed", old.Hash, old.SuccessorHash, res)
+	}
+	if ra := grantRevokedAt(t, s, g.ID); !ra.Equal(now) {
+		t.Errorf("grant RevokedAt = %s, want %s", fmtTime(ra), fmtTime(now))
+	}
+	later := now.Add(time.Second)
+	_, _, err = s.RotateRefreshToken(ctx, "rt-2", nextRT(g, "rt-3", later), later, time.Minute)
+	wantErr(t, err, store.ErrRevoked, "RotateRefreshToken(head after reuse of an older token)")
 }
 
 func testRotateGraceZero(t *testing.T, s store.Store) {
