@@ -58,7 +58,7 @@ func (f *clientFlags) register(fs *flag.FlagSet, update bool) {
 	fs.BoolVar(&f.firstParty, "first-party", false, "trusted first-party client: no consent page")
 	fs.BoolVar(&f.requireDPoP, "require-dpop", false, "refuse tokens without a DPoP proof (RFC 9449)")
 	fs.StringVar(&f.idTokenAlg, "id-token-alg", "", "ID token signing `alg`: RS256, ES256 or EdDSA (default: the server's)")
-	fs.DurationVar(&f.refreshGrace, "refresh-grace", 0, "how long a rotated refresh token may be presented again (default: the server's)")
+	fs.DurationVar(&f.refreshGrace, "refresh-grace", 0, "how long the predecessor of the newest refresh token may be presented again (default 0, at most 30s)")
 	fs.DurationVar(&f.refreshIdle, "refresh-idle", 0, "refresh token idle timeout (default: the server's)")
 	fs.DurationVar(&f.refreshAbsolute, "refresh-absolute", 0, "refresh token absolute lifetime (default: the server's)")
 	fs.DurationVar(&f.accessTokenTTL, "access-token-ttl", 0, "access token lifetime (default: the server's)")

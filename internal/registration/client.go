@@ -19,6 +19,12 @@ import (
 // MaxClientIDLen bounds client IDs; they appear in URLs and logs.
 const MaxClientIDLen = 255
 
+// MaxRefreshGrace bounds a client's refresh grace window. The window only
+// has to cover two tabs refreshing with one token at once (seconds); a
+// longer one would let a stolen retired token get the live head back for
+// that long without tripping reuse detection (RFC 9700 §4.14.2).
+const MaxRefreshGrace = 30 * time.Second
+
 // DefaultGrantTypes are a new client's grant types when none are given.
 func DefaultGrantTypes() []string {
 	return []string{string(oauth.GrantAuthorizationCode), string(oauth.GrantRefreshToken)}
@@ -177,6 +183,9 @@ func ValidateClient(c *store.Client, name func(Field) string) error {
 		if d.v < 0 {
 			return fail(d.f, "%s must not be negative", name(d.f))
 		}
+	}
+	if c.RefreshGrace > MaxRefreshGrace {
+		return fail(FieldRefreshGrace, "%s (%v) is longer than the maximum of %v: the window only has to cover concurrent refreshes by one app, and a longer one weakens refresh token reuse detection", name(FieldRefreshGrace), c.RefreshGrace, MaxRefreshGrace)
 	}
 	if c.RefreshIdle > 0 && c.RefreshAbsolute > 0 && c.RefreshIdle > c.RefreshAbsolute {
 		return fail(FieldRefreshIdle, "%s (%v) is longer than %s (%v)", name(FieldRefreshIdle), c.RefreshIdle, name(FieldRefreshAbsolute), c.RefreshAbsolute)
