@@ -72,6 +72,18 @@ type Store interface {
 	// succeeds. A code used before returns (code, ErrCodeUsed); an unknown
 	// code ErrNotFound; an expired one (ExpiresAt not after now) ErrExpired.
 	ConsumeAuthCode(ctx context.Context, hash string, now time.Time) (AuthCode, error)
+	// GetAuthCode returns the code with no validity checks (used,
+	// expired or dead codes included); ErrNotFound. The token endpoint
+	// checks a redemption against it before consuming anything.
+	GetAuthCode(ctx context.Context, hash string) (AuthCode, error)
+	// RecordCodeFailure atomically counts one refused redemption of an
+	// unused code and returns the new count. At the max-th failure the
+	// code dies in the same step: its ExpiresAt becomes min(ExpiresAt,
+	// now), so ConsumeAuthCode answers ErrExpired (never ErrCodeUsed: a
+	// dead code is not a replay). Of concurrent callers each gets a
+	// distinct count. A code consumed before counts nothing and returns
+	// ErrCodeUsed; an unknown code ErrNotFound.
+	RecordCodeFailure(ctx context.Context, hash string, now time.Time, max int) (int, error)
 
 	// Grants (token families). A grant is created when a code is redeemed
 	// (or a client credentials token is issued) and every token issued
@@ -244,6 +256,8 @@ type AuthCode struct {
 	CreatedAt           time.Time
 	ExpiresAt           time.Time
 	UsedAt              time.Time // zero until consumed
+	// Failures counts refused redemptions (RecordCodeFailure).
+	Failures int
 }
 
 // Grant is a token family: everything issued from one authorization.

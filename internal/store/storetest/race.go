@@ -17,6 +17,8 @@ const racers = 24
 func raceTests() []test {
 	return []test{
 		{"Race/ConsumeAuthCode", testRaceConsume},
+		{"Race/RecordCodeFailure", testRaceRecordCodeFailure},
+		{"Race/ConsumeVersusCodeFailures", testRaceConsumeVersusFailures},
 		{"Race/RotateNoGrace", testRaceRotateNoGrace},
 		{"Race/RotateGrace", testRaceRotateGrace},
 		{"Race/RotateGraceOlderToken", testRaceRotateGraceOlder},
@@ -293,5 +295,76 @@ func testRaceRotateGraceOlder(t *testing.T, s store.Store) {
 		if _, err := s.GetRefreshToken(ctx, fmt.Sprintf("next-%d", i)); err == nil {
 			t.Errorf("next-%d was inserted; nobody may rotate", i)
 		}
+	}
+}
+
+// testRaceRecordCodeFailure: a burst of refused redemptions of one code.
+// Every caller gets a distinct count, and the code ends dead.
+func testRaceRecordCodeFailure(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	must(t, s.CreateAuthCode(ctx, fixCode("code", clientA, user1, "grant-1", at(time.Minute))), "CreateAuthCode")
+	counts := make([]int, racers)
+	errs := make([]error, racers)
+	race(func(i int) {
+		counts[i], errs[i] = s.RecordCodeFailure(ctx, "code", at(time.Second), 3)
+	})
+	seen := map[int]bool{}
+	for i, err := range errs {
+		if err != nil || counts[i] < 1 || counts[i] > racers || seen[counts[i]] {
+			t.Errorf("caller %d: count %d, %v; want a distinct count in [1, %d]", i, counts[i], err, racers)
+		}
+		seen[counts[i]] = true
+	}
+	_, err := s.ConsumeAuthCode(ctx, "code", at(time.Second))
+	wantErr(t, err, store.ErrExpired, "ConsumeAuthCode after a burst of failures")
+}
+
+// testRaceConsumeVersusFailures: one redemption races a burst of refused
+// ones. Either the redemption wins (then fewer than 3 failures were
+// counted before it and every later one gets ErrCodeUsed), or the code
+// died first (ErrExpired, at least 3 failures). Never ErrCodeUsed for the
+// redemption: failures are not uses.
+func testRaceConsumeVersusFailures(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	must(t, s.CreateAuthCode(ctx, fixCode("code", clientA, user1, "grant-1", at(time.Minute))), "CreateAuthCode")
+	now := at(time.Second)
+	var consumeErr error
+	errs := make([]error, racers)
+	race(func(i int) {
+		if i == racers/2 {
+			_, consumeErr = s.ConsumeAuthCode(ctx, "code", now)
+			return
+		}
+		_, errs[i] = s.RecordCodeFailure(ctx, "code", now, 3)
+	})
+	counted := 0
+	for i, err := range errs {
+		switch {
+		case i == racers/2:
+		case err == nil:
+			counted++
+		case errors.Is(err, store.ErrCodeUsed):
+		default:
+			t.Errorf("failure %d: %v", i, err)
+		}
+	}
+	switch {
+	case consumeErr == nil:
+		if counted >= racers-1 {
+			t.Errorf("every failure was counted, yet the code was consumed")
+		}
+		got, err := s.GetAuthCode(ctx, "code")
+		must(t, err, "GetAuthCode")
+		if got.Failures >= 3 {
+			t.Errorf("the code was consumed with %d failures counted before; at most 2 may precede a successful redemption", got.Failures)
+		}
+	case errors.Is(consumeErr, store.ErrExpired):
+		if counted < 3 {
+			t.Errorf("ConsumeAuthCode = ErrExpired after only %d failures", counted)
+		}
+	default:
+		t.Errorf("ConsumeAuthCode = %v; want success or ErrExpired (a failure is never a use)", consumeErr)
 	}
 }

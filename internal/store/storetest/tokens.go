@@ -16,6 +16,9 @@ func tokenTests() []test {
 		{"AuthCode/Unknown", testCodeUnknown},
 		{"AuthCode/Expired", testCodeExpired},
 		{"AuthCode/UsedWinsOverExpired", testCodeUsedAndExpired},
+		{"AuthCode/Get", testCodeGet},
+		{"AuthCode/RecordFailure", testCodeRecordFailure},
+		{"AuthCode/RecordFailureUsedOrUnknown", testCodeRecordFailureUsed},
 		{"Grant/CreateWithoutRefresh", testGrantCreate},
 		{"Grant/CreateWithRefresh", testGrantCreateWithRefresh},
 		{"Grant/CreateAtomic", testGrantCreateAtomic},
@@ -126,6 +129,89 @@ func testCodeUsedAndExpired(t *testing.T, s store.Store) {
 	if got.GrantID != "grant-x" {
 		t.Errorf("ConsumeAuthCode(used, then expired).GrantID = %q, want %q", got.GrantID, "grant-x")
 	}
+}
+
+func testCodeGet(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	c := fixCode("c", clientA, user1, "grant-1", at(time.Minute))
+	must(t, s.CreateAuthCode(ctx, c), "CreateAuthCode")
+	got, err := s.GetAuthCode(ctx, "c")
+	must(t, err, "GetAuthCode")
+	checkEqual(t, "GetAuthCode", got, c)
+	// No validity checks: a used code is returned as it is.
+	used, err := s.ConsumeAuthCode(ctx, "c", base)
+	must(t, err, "ConsumeAuthCode")
+	got, err = s.GetAuthCode(ctx, "c")
+	must(t, err, "GetAuthCode(used)")
+	checkEqual(t, "GetAuthCode(used)", got, used)
+	_, err = s.GetAuthCode(ctx, "nope")
+	wantErr(t, err, store.ErrNotFound, `GetAuthCode("nope")`)
+}
+
+// testCodeRecordFailure: refused redemptions do not consume the code;
+// the max-th kills it (expired now, never a replay).
+func testCodeRecordFailure(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	exp := at(time.Minute)
+	must(t, s.CreateAuthCode(ctx, fixCode("c", clientA, user1, "grant-1", exp)), "CreateAuthCode")
+	must(t, s.CreateAuthCode(ctx, fixCode("d", clientA, user1, "grant-2", exp)), "CreateAuthCode(d)")
+	for i := 1; i <= 2; i++ {
+		n, err := s.RecordCodeFailure(ctx, "c", at(time.Duration(i)*time.Second), 3)
+		if err != nil || n != i {
+			t.Fatalf("RecordCodeFailure #%d = %d, %v; want %d, nil", i, n, err, i)
+		}
+	}
+	got, err := s.GetAuthCode(ctx, "c")
+	must(t, err, "GetAuthCode")
+	if got.Failures != 2 || !got.UsedAt.IsZero() || !got.ExpiresAt.Equal(exp) {
+		t.Errorf("after 2 failures = {Failures %d, UsedAt %s, ExpiresAt %s}, want {2, zero, %s}", got.Failures, fmtTime(got.UsedAt), fmtTime(got.ExpiresAt), fmtTime(exp))
+	}
+	// Two failures of at most 3 leave a code redeemable (shown on d).
+	for range 2 {
+		_, err := s.RecordCodeFailure(ctx, "d", at(time.Second), 3)
+		must(t, err, "RecordCodeFailure(d)")
+	}
+	if _, err := s.ConsumeAuthCode(ctx, "d", at(2*time.Second)); err != nil {
+		t.Errorf("ConsumeAuthCode after 2 of 3 failures: %v, want success", err)
+	}
+	// The third failure kills c in the same step.
+	killedAt := at(3 * time.Second)
+	n, err := s.RecordCodeFailure(ctx, "c", killedAt, 3)
+	if err != nil || n != 3 {
+		t.Fatalf("RecordCodeFailure #3 = %d, %v; want 3, nil", n, err)
+	}
+	got, err = s.GetAuthCode(ctx, "c")
+	must(t, err, "GetAuthCode(dead)")
+	if !got.ExpiresAt.Equal(killedAt) || !got.UsedAt.IsZero() {
+		t.Errorf("dead code = {ExpiresAt %s, UsedAt %s}, want {%s, zero}", fmtTime(got.ExpiresAt), fmtTime(got.UsedAt), fmtTime(killedAt))
+	}
+	_, err = s.ConsumeAuthCode(ctx, "c", killedAt)
+	wantErr(t, err, store.ErrExpired, "ConsumeAuthCode(dead code)")
+	// Further failures count but never move the expiry later.
+	n, err = s.RecordCodeFailure(ctx, "c", at(4*time.Second), 3)
+	if err != nil || n != 4 {
+		t.Errorf("RecordCodeFailure #4 = %d, %v; want 4, nil", n, err)
+	}
+	if got, _ := s.GetAuthCode(ctx, "c"); !got.ExpiresAt.Equal(killedAt) {
+		t.Errorf("ExpiresAt after a 4th failure = %s, want %s", fmtTime(got.ExpiresAt), fmtTime(killedAt))
+	}
+}
+
+func testCodeRecordFailureUsed(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	must(t, s.CreateAuthCode(ctx, fixCode("c", clientA, user1, "grant-1", at(time.Minute))), "CreateAuthCode")
+	used, err := s.ConsumeAuthCode(ctx, "c", base)
+	must(t, err, "ConsumeAuthCode")
+	_, err = s.RecordCodeFailure(ctx, "c", base, 3)
+	wantErr(t, err, store.ErrCodeUsed, "RecordCodeFailure(used code)")
+	got, err := s.GetAuthCode(ctx, "c")
+	must(t, err, "GetAuthCode")
+	checkEqual(t, "used code after RecordCodeFailure", got, used)
+	_, err = s.RecordCodeFailure(ctx, "nope", base, 3)
+	wantErr(t, err, store.ErrNotFound, `RecordCodeFailure("nope")`)
 }
 
 // --- grants -----------------------------------------------------------
