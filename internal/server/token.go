@@ -151,18 +151,64 @@ func (s *Server) checkClientCredentials(ctx context.Context, cred oauth.ClientCr
 // errBadCode is the one answer for every unusable authorization code.
 var errBadCode = oauth.Errorf(oauth.InvalidGrant, "the authorization code is invalid, expired, already used, or was issued to another client or redirect URI")
 
+// maxCodeFailures is how many refused redemptions a code survives: the
+// third kills it (store.RecordCodeFailure). A legitimate client that
+// fumbles once or twice (a wrong redirect_uri, a stale DPoP key) can
+// still redeem; a code under attack dies quickly.
+const maxCodeFailures = 3
+
 // exchangeCode is the authorization_code grant (RFC 6749 §4.1.3,
 // RFC 7636 §4.6).
+//
+// Every check — the code's client, redirect URI, PKCE and DPoP binding
+// (client authentication ran before) — runs against the stored code
+// before anything is spent: a redemption that fails one neither consumes
+// the code nor counts as a replay, so nobody can burn the legitimate
+// client's code or revoke its grant without its secrets. A refused
+// redemption is counted (RecordCodeFailure), and the maxCodeFailures-th
+// kills the code. Only then is the code consumed, atomically; a code that
+// passed every check but was consumed before is a true replay (RFC 6749
+// §4.1.2): its grant is revoked and code_replay_detected raised.
 func (s *Server) exchangeCode(ctx context.Context, c store.Client, treq *oauth.TokenRequest, proof *token.DPoPProof) (*tokenResponse, error) {
 	if !hasGrant(c, oauth.GrantAuthorizationCode) {
 		return nil, oauth.Errorf(oauth.UnauthorizedClient, "the client is not registered for the authorization code grant")
 	}
 	now := s.now()
-	code, err := s.store.ConsumeAuthCode(ctx, token.Hash(treq.Code), now)
+	hash := token.Hash(treq.Code)
+	code, err := s.store.GetAuthCode(ctx, hash)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, errBadCode.WithCause(err)
+	case err != nil:
+		return nil, err
+	}
+	if code.UsedAt.IsZero() && !code.ExpiresAt.After(now) {
+		return nil, errBadCode.WithCause(store.ErrExpired) // expired or dead
+	}
+	if err := checkCodeRedemption(c, code, treq, proof); err != nil {
+		if !code.UsedAt.IsZero() {
+			// Used before, and this presentation fails the checks: not a
+			// replay by the client (RFC 6749 §4.1.2 is about the code
+			// being used again), nothing to count.
+			return nil, err
+		}
+		n, ferr := s.store.RecordCodeFailure(ctx, hash, now, maxCodeFailures)
+		switch {
+		case ferr == nil:
+			s.auditLog(ctx, "code_redemption_refused", "client_id", c.ID, "code_client_id", code.ClientID, "failures", n, "code_dead", n >= maxCodeFailures)
+		case errors.Is(ferr, store.ErrCodeUsed), errors.Is(ferr, store.ErrNotFound):
+			// Consumed or swept meanwhile: nothing to count.
+		default:
+			return nil, ferr
+		}
+		return nil, err
+	}
+	code, err = s.store.ConsumeAuthCode(ctx, hash, now)
 	switch {
 	case errors.Is(err, store.ErrCodeUsed):
-		// A code used twice: one of the two was an attacker. Revoke
-		// everything issued from it (RFC 6749 §4.1.2, RFC 9700 §4.5).
+		// A code used twice, both times with everything its client holds:
+		// one of the two was an attacker. Revoke everything issued from
+		// it (RFC 6749 §4.1.2, RFC 9700 §4.5).
 		if rerr := s.revokeCodeGrant(ctx, code, now); rerr != nil {
 			return nil, rerr
 		}
@@ -172,20 +218,6 @@ func (s *Server) exchangeCode(ctx context.Context, c store.Client, treq *oauth.T
 		return nil, errBadCode.WithCause(err)
 	case err != nil:
 		return nil, err
-	}
-	if code.ClientID != c.ID {
-		return nil, errBadCode.WithCause(errors.New("code issued to another client"))
-	}
-	if err := checkCodeRedirect(c, code, treq.RedirectURI); err != nil {
-		return nil, err
-	}
-	if err := checkCodePKCE(c, code, treq.CodeVerifier); err != nil {
-		return nil, err
-	}
-	// RFC 9449 §10: a code requested with dpop_jkt is redeemed only with
-	// a proof by that key.
-	if code.DPoPJKT != "" && jktOf(proof) != code.DPoPJKT {
-		return nil, errDPoPKeyMismatch.WithCause(errors.New("proof key does not match the code's dpop_jkt"))
 	}
 	g := store.Grant{
 		ID: code.GrantID, ClientID: c.ID, UserID: code.UserID, SessionID: code.SessionID,
@@ -198,6 +230,27 @@ func (s *Server) exchangeCode(ctx context.Context, c store.Client, treq *oauth.T
 		g.DPoPJKT = jktOf(proof)
 	}
 	return s.issueForGrant(ctx, c, g, code.Scopes, code.Nonce, true, jktOf(proof))
+}
+
+// checkCodeRedemption runs every check binding a code to its redemption
+// and must never be skipped: the client it was issued to (RFC 6749
+// §4.1.3), the redirect URI, PKCE (RFC 7636 §4.6) and the dpop_jkt
+// binding (RFC 9449 §10: a code requested with dpop_jkt is redeemed only
+// with a proof by that key). It reads nothing but its arguments.
+func checkCodeRedemption(c store.Client, code store.AuthCode, treq *oauth.TokenRequest, proof *token.DPoPProof) error {
+	if code.ClientID != c.ID {
+		return errBadCode.WithCause(errors.New("code issued to another client"))
+	}
+	if err := checkCodeRedirect(c, code, treq.RedirectURI); err != nil {
+		return err
+	}
+	if err := checkCodePKCE(c, code, treq.CodeVerifier); err != nil {
+		return err
+	}
+	if code.DPoPJKT != "" && jktOf(proof) != code.DPoPJKT {
+		return errDPoPKeyMismatch.WithCause(errors.New("proof key does not match the code's dpop_jkt"))
+	}
+	return nil
 }
 
 // checkCodeRedirect binds the code to its redirect URI (RFC 6749 §4.1.3):
