@@ -61,6 +61,14 @@ func (s *Server) refresh(ctx context.Context, c store.Client, treq *oauth.TokenR
 	if err != nil {
 		return nil, err
 	}
+	// RFC 8707 §2.2: resource narrows this access token's audience to
+	// some of the grant's; the grant (and the successor) keep them all.
+	// Refused like a bad scope: before a live token is spent, after the
+	// reuse check for a rotated one.
+	aud, targetErr := s.narrowAudience(c, g.Audiences, treq.Resources)
+	if targetErr != nil && old.RotatedAt.IsZero() {
+		return nil, targetErr
+	}
 	// RFC 9449 §5: a public client's refresh token bound to a DPoP key is
 	// usable only with a proof by that key. Checked before rotation, so a
 	// thief without the key can neither use nor burn it.
@@ -96,9 +104,16 @@ func (s *Server) refresh(ctx context.Context, c store.Client, treq *oauth.TokenR
 	if scopeErr != nil {
 		return nil, scopeErr // only reachable within the grace window
 	}
+	if targetErr != nil {
+		return nil, targetErr // likewise
+	}
+	minted := g
+	if aud != nil {
+		minted.Audiences = aud
+	}
 	// OIDC Core §12.2: an ID token from a refresh keeps sub and auth_time
 	// of the original authentication.
-	resp, err := s.mintTokens(ctx, c, g, scopes, "", true, jktOf(proof))
+	resp, err := s.mintTokens(ctx, c, minted, scopes, "", true, jktOf(proof))
 	if err != nil {
 		return nil, err
 	}

@@ -203,6 +203,13 @@ func (s *Server) exchangeCode(ctx context.Context, c store.Client, treq *oauth.T
 		}
 		return nil, err
 	}
+	// RFC 8707 §2.2: resource at the token endpoint narrows the token's
+	// audience to what /authorize granted. A client error, checked before
+	// the code is spent and not counted: the client may ask again.
+	aud, err := s.narrowAudience(c, code.Audiences, treq.Resources)
+	if err != nil {
+		return nil, err
+	}
 	code, err = s.store.ConsumeAuthCode(ctx, hash, now)
 	switch {
 	case errors.Is(err, store.ErrCodeUsed):
@@ -229,7 +236,7 @@ func (s *Server) exchangeCode(ctx context.Context, c store.Client, treq *oauth.T
 	if c.Public {
 		g.DPoPJKT = jktOf(proof)
 	}
-	return s.issueForGrant(ctx, c, g, code.Scopes, code.Nonce, true, jktOf(proof))
+	return s.issueForGrant(ctx, c, g, code.Scopes, code.Nonce, true, jktOf(proof), aud)
 }
 
 // checkCodeRedemption runs every check binding a code to its redemption
@@ -315,8 +322,10 @@ func (s *Server) revokeCodeGrant(ctx context.Context, code store.AuthCode, now t
 
 // issueForGrant stores a new grant (with its first refresh token when the
 // client gets one) and returns the token response. jkt, when set, binds
-// the access token to a DPoP key.
-func (s *Server) issueForGrant(ctx context.Context, c store.Client, g store.Grant, scopes []string, nonce string, withIDToken bool, jkt string) (*tokenResponse, error) {
+// the access token to a DPoP key. aud, when not nil, is the access
+// token's audience, narrower than the grant's (narrowAudience); the grant
+// keeps all of its audiences for later refreshes.
+func (s *Server) issueForGrant(ctx context.Context, c store.Client, g store.Grant, scopes []string, nonce string, withIDToken bool, jkt string, aud []string) (*tokenResponse, error) {
 	now := g.CreatedAt
 	var rt *store.RefreshToken
 	var refresh string
@@ -338,7 +347,11 @@ func (s *Server) issueForGrant(ctx context.Context, c store.Client, g store.Gran
 	} else if err != nil {
 		return nil, err
 	}
-	resp, err := s.mintTokens(ctx, c, g, scopes, nonce, withIDToken, jkt)
+	minted := g
+	if aud != nil {
+		minted.Audiences = aud
+	}
+	resp, err := s.mintTokens(ctx, c, minted, scopes, nonce, withIDToken, jkt)
 	if err != nil {
 		return nil, err
 	}
@@ -392,6 +405,29 @@ func (s *Server) audiences(c store.Client, requested []string) []string {
 	}
 	return []string{s.issuer}
 }
+
+// narrowAudience checks the resource parameters of an authorization_code
+// or refresh_token request (RFC 8707 §2.2): each must be among the
+// audiences granted (granted, as stored on the code or grant, else the
+// client's registered audiences or the issuer, see audiences). It returns
+// the requested resources as the access token's audience, or nil (the
+// grant's audience unchanged) when none was asked for; anything not
+// granted is invalid_target. It never widens.
+func (s *Server) narrowAudience(c store.Client, granted, requested []string) ([]string, error) {
+	if len(requested) == 0 {
+		return nil, nil
+	}
+	allowed := s.audiences(c, granted)
+	for _, r := range requested {
+		if !contains(allowed, r) {
+			return nil, errNotGranted
+		}
+	}
+	return requested, nil
+}
+
+// errNotGranted is the answer to a resource outside the grant.
+var errNotGranted = oauth.Errorf(oauth.InvalidTarget, "the requested resource was not granted in the authorization request")
 
 // mintTokens signs the access token and, when openid was granted, the ID
 // token of a grant. With jkt set the access token is DPoP-bound: cnf.jkt
