@@ -14,11 +14,12 @@ import (
 // tokenParams reads the token and token_type_hint parameters shared by
 // revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1), and
 // authenticates the client.
-func (s *Server) tokenParams(r *http.Request) (store.Client, string, string, error) {
+func (s *Server) tokenParams(w http.ResponseWriter, r *http.Request) (store.Client, string, string, error) {
 	form, err := parsePostForm(r)
 	if err != nil {
 		return store.Client{}, "", "", err
 	}
+	s.narrowCORS(w, r, form)
 	if len(r.Header.Values("Authorization")) > 1 {
 		return store.Client{}, "", "", oauth.Errorf(oauth.InvalidRequest, "more than one Authorization header")
 	}
@@ -52,7 +53,7 @@ func (s *Server) tokenParams(r *http.Request) (store.Client, string, string, err
 // tokens based on the same authorization grant"); revoking an access token
 // revokes that token. Unknown and foreign-format tokens get 200 (§2.2).
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) error {
-	c, tok, _, err := s.tokenParams(r)
+	c, tok, _, err := s.tokenParams(w, r)
 	if err != nil {
 		return err
 	}
@@ -100,7 +101,7 @@ func (s *Server) revoke(ctx context.Context, c store.Client, tok string) error {
 // handleIntrospect is the introspection endpoint (RFC 7662), for
 // authenticated confidential clients (resource servers).
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) error {
-	c, tok, hint, err := s.tokenParams(r)
+	c, tok, hint, err := s.tokenParams(w, r)
 	if err != nil {
 		return err
 	}

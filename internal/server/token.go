@@ -30,6 +30,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.narrowCORS(w, r, form)
 	if len(r.Header.Values("Authorization")) > 1 {
 		return oauth.Errorf(oauth.InvalidRequest, "more than one Authorization header")
 	}
