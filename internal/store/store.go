@@ -200,7 +200,11 @@ type Client struct {
 	RefreshAbsolute       time.Duration
 	AccessTokenTTL        time.Duration
 	RevokeRefreshOnLogout bool
-	CreatedAt             time.Time
+	// ResourceServer lets a confidential client introspect tokens issued
+	// to other clients (RFC 7662 §2.1); without it, a client learns only
+	// about its own tokens (§4).
+	ResourceServer bool
+	CreatedAt      time.Time
 }
 
 // User is an end user who signs in with a password.
