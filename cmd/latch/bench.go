@@ -491,7 +491,7 @@ func seedBench(ctx context.Context, e *env, cfg config.Config) (bench.Target, er
 		if err := st.CreateClient(ctx, store.Client{
 			ID: t.ClientID, SecretHash: token.Hash(t.ClientSecret), Name: "Bench Service",
 			GrantTypes: []string{"client_credentials"}, Scopes: []string{benchCCScope},
-			Audiences: []string{benchAudience}, CreatedAt: now,
+			Audiences: []string{benchAudience}, ResourceServer: true, CreatedAt: now, // W4 introspects user tokens
 		}); err != nil {
 			return err
 		}

@@ -35,6 +35,7 @@ type clientFlags struct {
 	refreshAbsolute      time.Duration
 	accessTokenTTL       time.Duration
 	revokeOnLogout       bool
+	resourceServer       bool
 	rotateSecret         bool // update only
 
 	// given names the flags given on the command line, once parsed: only
@@ -63,6 +64,7 @@ func (f *clientFlags) register(fs *flag.FlagSet, update bool) {
 	fs.DurationVar(&f.refreshAbsolute, "refresh-absolute", 0, "refresh token absolute lifetime (default: the server's)")
 	fs.DurationVar(&f.accessTokenTTL, "access-token-ttl", 0, "access token lifetime (default: the server's)")
 	fs.BoolVar(&f.revokeOnLogout, "revoke-refresh-on-logout", false, "revoke the client's refresh tokens when the user logs out")
+	fs.BoolVar(&f.resourceServer, "resource-server", false, "a confidential client that may introspect tokens issued to other clients (default: only its own)")
 	if update {
 		fs.BoolVar(&f.rotateSecret, "rotate-secret", false, "replace a confidential client's secret; the new one is printed once")
 	}
@@ -116,6 +118,9 @@ func (f *clientFlags) apply(c *store.Client) {
 	}
 	if set["revoke-refresh-on-logout"] {
 		c.RevokeRefreshOnLogout = f.revokeOnLogout
+	}
+	if set["resource-server"] {
+		c.ResourceServer = f.resourceServer
 	}
 }
 

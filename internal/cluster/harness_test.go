@@ -161,7 +161,7 @@ func (d *deployment) seed() {
 	d.run(alicePassword+"\n", "user", "create", "--username", "alice", "--email", "alice@example.com", "--email-verified", "--password-stdin")
 	d.run("", "client", "create", "--id", "spa", "--public", "--first-party", "--redirect-uri", redirectURI)
 	d.run("", "client", "create", "--id", "spa-grace", "--public", "--first-party", "--redirect-uri", redirectURI, "--refresh-grace", "30s")
-	out := d.run("", "client", "create", "--id", "api", "--confidential", "--grant-type", "client_credentials")
+	out := d.run("", "client", "create", "--id", "api", "--confidential", "--grant-type", "client_credentials", "--resource-server")
 	var v struct {
 		Secret string `json:"client_secret"`
 	}

@@ -57,6 +57,7 @@ const (
 	FieldRefreshIdle
 	FieldRefreshAbsolute
 	FieldAccessTokenTTL
+	FieldResourceServer
 )
 
 var fieldNames = [...]struct{ flag, json string }{
@@ -73,6 +74,7 @@ var fieldNames = [...]struct{ flag, json string }{
 	FieldRefreshIdle:            {"--refresh-idle", "refresh_idle"},
 	FieldRefreshAbsolute:        {"--refresh-absolute", "refresh_absolute"},
 	FieldAccessTokenTTL:         {"--access-token-ttl", "access_token_ttl"},
+	FieldResourceServer:         {"--resource-server", "resource_server"},
 }
 
 // Flag is the field's command-line flag, e.g. "--redirect-uri".
@@ -184,6 +186,11 @@ func ValidateClient(c *store.Client, name func(Field) string) error {
 			return fail(d.f, "%s must not be negative", name(d.f))
 		}
 	}
+	// RFC 7662 §2.1: introspection takes client authentication, which a
+	// public client has not got.
+	if c.Public && c.ResourceServer {
+		return fail(FieldResourceServer, "a public client cannot be a resource server (%s): introspection needs client authentication", name(FieldResourceServer))
+	}
 	if c.RefreshGrace > MaxRefreshGrace {
 		return fail(FieldRefreshGrace, "%s (%v) is longer than the maximum of %v: the window only has to cover concurrent refreshes by one app, and a longer one weakens refresh token reuse detection", name(FieldRefreshGrace), c.RefreshGrace, MaxRefreshGrace)
 	}
@@ -279,6 +286,7 @@ type ClientView struct {
 	RefreshAbsolute        string    `json:"refresh_absolute,omitempty"`
 	AccessTokenTTL         string    `json:"access_token_ttl,omitempty"`
 	RevokeRefreshOnLogout  bool      `json:"revoke_refresh_on_logout"`
+	ResourceServer         bool      `json:"resource_server"` // may introspect other clients' tokens
 	CreatedAt              time.Time `json:"created_at"`
 }
 
@@ -304,6 +312,7 @@ func NewClientView(c store.Client, secret string) ClientView {
 		RefreshAbsolute:        FormatDuration(c.RefreshAbsolute),
 		AccessTokenTTL:         FormatDuration(c.AccessTokenTTL),
 		RevokeRefreshOnLogout:  c.RevokeRefreshOnLogout,
+		ResourceServer:         c.ResourceServer,
 		CreatedAt:              c.CreatedAt.UTC(),
 	}
 }
