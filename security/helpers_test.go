@@ -28,8 +28,9 @@ const (
 )
 
 // start runs Latch with the seeded clients of latchtest plus "app"
-// (confidential, https redirect, post-logout URI) and "api-client" (public,
-// allowed to ask for two resource audiences).
+// (confidential, https redirect, post-logout URI, a resource server: the
+// tests introspect with it) and "api-client" (public, allowed to ask for
+// two resource audiences).
 //
 // Brute-force thresholds are raised far out of reach (every request comes
 // from 127.0.0.1), so that each attack here meets the defence it is
@@ -93,6 +94,7 @@ func startOn(t testing.TB, st store.Store, mutate ...func(*config.Config)) *latc
 		ID: "app", Name: "App", RedirectURIs: []string{appRedirect},
 		PostLogoutRedirectURIs: []string{appLogout},
 		GrantTypes:             []string{"authorization_code", "refresh_token"},
+		ResourceServer:         true,
 	})
 	e.MustClient(store.Client{
 		ID: "api-client", Public: true, FirstParty: true, RedirectURIs: []string{apiClientRedirect},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/latchtest"
+	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 )
 
@@ -146,4 +147,78 @@ func TestRefreshTokenAfterRevocation(t *testing.T) {
 	if got := e.UserinfoStatus(at); got != http.StatusUnauthorized {
 		t.Errorf("access token of the revoked grant: userinfo %d, want 401", got)
 	}
+}
+
+// graceClient registers a public client like spa with the given refresh
+// grace window (stored directly, as a client registered before the
+// 30-second bound would be).
+func graceClient(e *latchtest.Env, id string, grace time.Duration) {
+	e.MustClient(store.Client{
+		ID: id, Public: true, FirstParty: true, RedirectURIs: []string{latchtest.SPARedirect},
+		GrantTypes: []string{"authorization_code", "refresh_token"}, RefreshGrace: grace,
+	})
+}
+
+// TestRefreshGraceOlderToken is RFC 9700 §4.14.2 against the grace
+// window: with g0 → g1 → g2, a thief holding g0 presents it while g0 is
+// still inside its window. Only the head's immediate predecessor (g1) may
+// get the head back; g0 is reuse, so the family is revoked and g2 dies.
+// The window itself is capped at 30 s even for a client stored with more.
+func TestRefreshGraceOlderToken(t *testing.T) {
+	e := start(t)
+	graceClient(e, "spa-grace", 10*time.Second)
+	graceClient(e, "spa-long-grace", time.Hour)
+	chain := func(t *testing.T, client string) (g0, g1, g2 string) {
+		t.Helper()
+		c := e.IssueCode(e.Browser(), client, latchtest.SPARedirect)
+		resp, body := e.PostForm("/token", exchangeForm(client, c.Code, latchtest.SPARedirect, c.Verifier))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("setup: exchange: %d %v", resp.StatusCode, body)
+		}
+		g0 = body["refresh_token"].(string)
+		resp, body = e.PostForm("/token", refreshForm(client, g0))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("setup: g0 → g1: %d %v", resp.StatusCode, body)
+		}
+		g1 = body["refresh_token"].(string)
+		e.Clock.Advance(time.Second)
+		resp, body = e.PostForm("/token", refreshForm(client, g1))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("setup: g1 → g2: %d %v", resp.StatusCode, body)
+		}
+		return g0, g1, body["refresh_token"].(string)
+	}
+	t.Run("older token inside its window revokes the family", func(t *testing.T) {
+		g0, _, g2 := chain(t, "spa-grace")
+		resp, body := e.PostForm("/token", refreshForm("spa-grace", g0))
+		requireTokenError(t, resp, body, http.StatusBadRequest, "invalid_grant")
+		resp, body = e.PostForm("/token", refreshForm("spa-grace", g2))
+		requireTokenError(t, resp, body, http.StatusBadRequest, "invalid_grant")
+	})
+	t.Run("control: the head's predecessor gets the head back", func(t *testing.T) {
+		_, g1, g2 := chain(t, "spa-grace")
+		resp, body := e.PostForm("/token", refreshForm("spa-grace", g1))
+		if resp.StatusCode != http.StatusOK || body["refresh_token"] != g2 {
+			t.Fatalf("g1 within grace: %d %v, want 200 with g2", resp.StatusCode, body)
+		}
+		if resp, body := e.PostForm("/token", refreshForm("spa-grace", g2)); resp.StatusCode != http.StatusOK {
+			t.Fatalf("g2 after g1's grace use: %d %v", resp.StatusCode, body)
+		}
+	})
+	t.Run("predecessor after the window revokes the family", func(t *testing.T) {
+		_, g1, g2 := chain(t, "spa-grace")
+		e.Clock.Advance(11 * time.Second)
+		resp, body := e.PostForm("/token", refreshForm("spa-grace", g1))
+		requireTokenError(t, resp, body, http.StatusBadRequest, "invalid_grant")
+		resp, body = e.PostForm("/token", refreshForm("spa-grace", g2))
+		requireTokenError(t, resp, body, http.StatusBadRequest, "invalid_grant")
+	})
+	t.Run("a stored window above 30 s is capped", func(t *testing.T) {
+		_, g1, g2 := chain(t, "spa-long-grace")
+		e.Clock.Advance(31 * time.Second)
+		resp, body := e.PostForm("/token", refreshForm("spa-long-grace", g1))
+		requireTokenError(t, resp, body, http.StatusBadRequest, "invalid_grant")
+		resp, body = e.PostForm("/token", refreshForm("spa-long-grace", g2))
+		requireTokenError(t, resp, body, http.StatusBadRequest, "invalid_grant")
+	})
 }

@@ -550,7 +550,7 @@ func seedBench(ctx context.Context, c *http.Client, cfg childConfig) (bench.Targ
 		err = admin("/admin/clients", map[string]any{
 			"client_id": t.ClientID, "client_type": "confidential", "client_name": "Bench Service",
 			"grant_types": []string{"client_credentials"}, "scopes": []string{benchCCScope},
-			"audiences": []string{benchAudience},
+			"audiences": []string{benchAudience}, "resource_server": true, // W4 introspects user tokens
 		}, &created)
 		t.ClientSecret = created.Secret
 	}

@@ -35,6 +35,7 @@ type clientFlags struct {
 	refreshAbsolute      time.Duration
 	accessTokenTTL       time.Duration
 	revokeOnLogout       bool
+	resourceServer       bool
 	rotateSecret         bool // update only
 
 	// given names the flags given on the command line, once parsed: only
@@ -58,11 +59,12 @@ func (f *clientFlags) register(fs *flag.FlagSet, update bool) {
 	fs.BoolVar(&f.firstParty, "first-party", false, "trusted first-party client: no consent page")
 	fs.BoolVar(&f.requireDPoP, "require-dpop", false, "refuse tokens without a DPoP proof (RFC 9449)")
 	fs.StringVar(&f.idTokenAlg, "id-token-alg", "", "ID token signing `alg`: RS256, ES256 or EdDSA (default: the server's)")
-	fs.DurationVar(&f.refreshGrace, "refresh-grace", 0, "how long a rotated refresh token may be presented again (default: the server's)")
+	fs.DurationVar(&f.refreshGrace, "refresh-grace", 0, "how long the predecessor of the newest refresh token may be presented again (default 0, at most 30s)")
 	fs.DurationVar(&f.refreshIdle, "refresh-idle", 0, "refresh token idle timeout (default: the server's)")
 	fs.DurationVar(&f.refreshAbsolute, "refresh-absolute", 0, "refresh token absolute lifetime (default: the server's)")
 	fs.DurationVar(&f.accessTokenTTL, "access-token-ttl", 0, "access token lifetime (default: the server's)")
 	fs.BoolVar(&f.revokeOnLogout, "revoke-refresh-on-logout", false, "revoke the client's refresh tokens when the user logs out")
+	fs.BoolVar(&f.resourceServer, "resource-server", false, "a confidential client that may introspect tokens issued to other clients (default: only its own)")
 	if update {
 		fs.BoolVar(&f.rotateSecret, "rotate-secret", false, "replace a confidential client's secret; the new one is printed once")
 	}
@@ -116,6 +118,9 @@ func (f *clientFlags) apply(c *store.Client) {
 	}
 	if set["revoke-refresh-on-logout"] {
 		c.RevokeRefreshOnLogout = f.revokeOnLogout
+	}
+	if set["resource-server"] {
+		c.ResourceServer = f.resourceServer
 	}
 }
 

@@ -48,7 +48,7 @@ func TestClientCreate(t *testing.T) {
 				"--audience", "https://api.example",
 				"--first-party", "--require-dpop", "--id-token-alg", "ES256",
 				"--refresh-grace", "30s", "--refresh-idle", "24h", "--refresh-absolute", "720h",
-				"--access-token-ttl", "5m", "--revoke-refresh-on-logout",
+				"--access-token-ttl", "5m", "--revoke-refresh-on-logout", "--resource-server",
 			},
 			check: func(t *testing.T, v clientOut) {
 				if v.ClientType != "confidential" || len(v.ClientSecret) != 43 {
@@ -69,7 +69,7 @@ func TestClientCreate(t *testing.T) {
 						t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
 					}
 				}
-				if !v.FirstParty || !v.RequireDPoP || !v.RevokeRefreshOnLogout || v.IDTokenAlg != "ES256" {
+				if !v.FirstParty || !v.RequireDPoP || !v.RevokeRefreshOnLogout || !v.ResourceServer || v.IDTokenAlg != "ES256" {
 					t.Errorf("flags not stored: %+v", v)
 				}
 				if v.RefreshGrace != "30s" || v.RefreshIdle != "24h" || v.RefreshAbsolute != "720h" || v.AccessTokenTTL != "5m" {
@@ -105,6 +105,8 @@ func TestClientCreate(t *testing.T) {
 		{name: "relative audience", args: []string{"--id", "x", "--public", "--redirect-uri", "https://a.example/cb", "--audience", "api"}, code: 1, err: "absolute URI"},
 		{name: "unknown id token alg", args: []string{"--id", "x", "--public", "--redirect-uri", "https://a.example/cb", "--id-token-alg", "HS256"}, code: 1, err: `unknown ID token algorithm "HS256"`},
 		{name: "none id token alg", args: []string{"--id", "x", "--public", "--redirect-uri", "https://a.example/cb", "--id-token-alg", "none"}, code: 1, err: "unknown ID token algorithm"},
+		{name: "public resource server", args: []string{"--id", "x", "--public", "--redirect-uri", "https://a.example/cb", "--resource-server"}, code: 1, err: "a public client cannot be a resource server (--resource-server)"},
+		{name: "refresh grace above 30s", args: []string{"--id", "x", "--public", "--redirect-uri", "https://a.example/cb", "--refresh-grace", "1m"}, code: 1, err: "--refresh-grace (1m0s) is longer than the maximum of 30s"},
 		{name: "negative duration", args: []string{"--id", "x", "--public", "--redirect-uri", "https://a.example/cb", "--refresh-idle", "-1h"}, code: 1, err: "--refresh-idle must not be negative"},
 		{name: "idle over absolute", args: []string{"--id", "x", "--public", "--redirect-uri", "https://a.example/cb", "--refresh-idle", "48h", "--refresh-absolute", "24h"}, code: 1, err: "longer than --refresh-absolute"},
 		{name: "control character in name", args: []string{"--id", "x", "--public", "--redirect-uri", "https://a.example/cb", "--name", "a\x1b[31mb"}, code: 1, err: "control characters"},

@@ -164,6 +164,7 @@ func (f *clientFlags) clientJSON() map[string]any {
 		{"refresh-absolute", "refresh_absolute", registration.FormatDuration(f.refreshAbsolute)},
 		{"access-token-ttl", "access_token_ttl", registration.FormatDuration(f.accessTokenTTL)},
 		{"revoke-refresh-on-logout", "revoke_refresh_on_logout", f.revokeOnLogout},
+		{"resource-server", "resource_server", f.resourceServer},
 	} {
 		if set[v.flagName] {
 			m[v.key] = v.val

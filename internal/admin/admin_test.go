@@ -445,6 +445,12 @@ func TestAdminClients(t *testing.T) {
 	}
 	h.want(h.do(http.MethodPatch, "/admin/clients/app", map[string]any{"client_id": "other"}), 400)
 	h.want(h.do(http.MethodPatch, "/admin/clients/app", map[string]any{"rotate_secret": true}), 400) // public
+	// Only a confidential client can be a resource server (introspection).
+	h.want(h.do(http.MethodPatch, "/admin/clients/app", map[string]any{"resource_server": true}), 400)
+	h.want(h.do(http.MethodPatch, "/admin/clients/svc", map[string]any{"resource_server": true}), 200)
+	if c, _ := h.e.Store.GetClient(t.Context(), "svc"); !c.ResourceServer {
+		t.Errorf("PATCH resource_server: true not stored")
+	}
 	h.want(h.do(http.MethodPatch, "/admin/clients/nope", map[string]any{"client_name": "x"}), 404)
 	if c, _ := h.e.Store.GetClient(t.Context(), "app"); c.RedirectURIs[0] != "http://127.0.0.1:5173/cb" {
 		t.Errorf("a refused update changed the client: %v", c.RedirectURIs)

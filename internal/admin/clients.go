@@ -31,6 +31,7 @@ type clientRequest struct {
 	RefreshAbsolute        *string   `json:"refresh_absolute"`
 	AccessTokenTTL         *string   `json:"access_token_ttl"`
 	RevokeRefreshOnLogout  *bool     `json:"revoke_refresh_on_logout"`
+	ResourceServer         *bool     `json:"resource_server"`
 	// RotateSecret (PATCH only) replaces a confidential client's secret;
 	// the new one is in the response, once.
 	RotateSecret bool `json:"rotate_secret"`
@@ -63,6 +64,9 @@ func (req *clientRequest) apply(c *store.Client) error {
 	}
 	if req.RevokeRefreshOnLogout != nil {
 		c.RevokeRefreshOnLogout = *req.RevokeRefreshOnLogout
+	}
+	if req.ResourceServer != nil {
+		c.ResourceServer = *req.ResourceServer
 	}
 	for _, d := range []struct {
 		f   registration.Field

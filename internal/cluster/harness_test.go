@@ -155,14 +155,14 @@ func (d *deployment) tryRun(stdin string, args ...string) (string, error) {
 
 // seed creates, with the admin CLI, the user alice and three clients:
 // "spa" (public, first party, no refresh grace), "spa-grace" (the same
-// with a 10-minute refresh grace window) and "api" (confidential, used to
-// introspect).
+// with the maximum, 30-second, refresh grace window) and "api"
+// (confidential, used to introspect).
 func (d *deployment) seed() {
 	d.t.Helper()
 	d.run(alicePassword+"\n", "user", "create", "--username", "alice", "--email", "alice@example.com", "--email-verified", "--password-stdin")
 	d.run("", "client", "create", "--id", "spa", "--public", "--first-party", "--redirect-uri", redirectURI)
-	d.run("", "client", "create", "--id", "spa-grace", "--public", "--first-party", "--redirect-uri", redirectURI, "--refresh-grace", "10m")
-	out := d.run("", "client", "create", "--id", "api", "--confidential", "--grant-type", "client_credentials")
+	d.run("", "client", "create", "--id", "spa-grace", "--public", "--first-party", "--redirect-uri", redirectURI, "--refresh-grace", "30s")
+	out := d.run("", "client", "create", "--id", "api", "--confidential", "--grant-type", "client_credentials", "--resource-server")
 	var v struct {
 		Secret string `json:"client_secret"`
 	}

@@ -185,6 +185,8 @@ func StartWith(t testing.TB, o Options) *Env {
 	e.MustClient(store.Client{
 		ID: "web", Name: "Web App", RedirectURIs: []string{WebRedirect},
 		GrantTypes: []string{"authorization_code", "refresh_token"},
+		// The tests' resource server: it introspects other clients' tokens.
+		ResourceServer: true,
 	})
 	e.MustClient(store.Client{
 		ID: "native", Public: true, FirstParty: true, RedirectURIs: []string{"http://127.0.0.1/callback"},

@@ -219,6 +219,7 @@ func TestParseAuthorizeRequestErrors(t *testing.T) {
 		{name: "dpop_jkt short", mod: func(q url.Values) { q.Set("dpop_jkt", "abc") }, code: InvalidRequest, desc: "dpop_jkt", state: "xyz", wantMode: ResponseModeQuery},
 		{name: "dpop_jkt padded", mod: func(q url.Values) { q.Set("dpop_jkt", rfcChallenge[:42]+"=") }, code: InvalidRequest, desc: "dpop_jkt", state: "xyz", wantMode: ResponseModeQuery},
 		{name: "unknown param invalid UTF-8", mod: func(q url.Values) { q.Set("display", "\xc3") }, code: InvalidRequest, desc: "display is not valid UTF-8", state: "xyz", wantMode: ResponseModeQuery},
+		{name: "unregistered param invalid UTF-8 not echoed", mod: func(q url.Values) { q.Set("Call_555-0100", "\xc3") }, code: InvalidRequest, desc: "a parameter value is not valid UTF-8", state: "xyz", wantMode: ResponseModeQuery},
 		{name: "unknown param name invalid UTF-8", mod: func(q url.Values) { q.Set("x\xff", "1") }, code: InvalidRequest, desc: "UTF-8", state: "xyz", wantMode: ResponseModeQuery},
 		{name: "nonce invalid UTF-8", mod: func(q url.Values) { q.Set("nonce", "\xed\xa0\x80") }, code: InvalidRequest, desc: "nonce is not valid UTF-8", state: "xyz", wantMode: ResponseModeQuery},
 

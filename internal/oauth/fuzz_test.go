@@ -19,6 +19,7 @@ func FuzzParseAuthorizeRequest(f *testing.F) {
 	f.Add("client_id=app&response_type=code&code_challenge=" + rfcChallenge + "&code_challenge_method=S256")
 	f.Fuzz(func(t *testing.T, raw string) {
 		q, _ := url.ParseQuery(raw) // keeps what it could parse
+		requireNoEcho(t, q, raw, func(q url.Values) error { _, err := ParseAuthorizeRequest(q); return err })
 		req, err := ParseAuthorizeRequest(q)
 		if err != nil {
 			e, ok := err.(*Error)
@@ -72,12 +73,31 @@ func FuzzParseAuthorizeRequest(f *testing.F) {
 	})
 }
 
+// echoMarker is a parameter name no description may contain: request
+// input never reaches error_description (issue 11 item 10).
+const echoMarker = "Xq7echoMarker"
+
+// requireNoEcho adds an unknown parameter named echoMarker, with value v,
+// to a copy of q and checks that parse's error, if any, does not name it.
+func requireNoEcho(t *testing.T, q url.Values, v string, parse func(url.Values) error) {
+	t.Helper()
+	q2 := make(url.Values, len(q)+1)
+	for k, vs := range q {
+		q2[k] = vs
+	}
+	q2[echoMarker] = []string{v}
+	if err := parse(q2); err != nil && strings.Contains(err.(*Error).Description, echoMarker) {
+		t.Fatalf("description %q echoes a parameter name from the request", err.(*Error).Description)
+	}
+}
+
 // FuzzParseTokenRequest checks the invariants of ParseTokenRequest on an
 // arbitrary Authorization header and body.
 func FuzzParseTokenRequest(f *testing.F) {
 	f.Add(basic("app", "s"), "grant_type=authorization_code&code=C&code_verifier="+rfcVerifier)
 	f.Fuzz(func(t *testing.T, authorization, body string) {
 		form, _ := url.ParseQuery(body)
+		requireNoEcho(t, form, body, func(q url.Values) error { _, err := ParseTokenRequest(authorization, q); return err })
 		req, err := ParseTokenRequest(authorization, form)
 		if err != nil {
 			e, ok := err.(*Error)

@@ -65,9 +65,27 @@ func hasControl(s string) bool {
 	return false
 }
 
+// knownParams is the fixed vocabulary of parameter names an error
+// description may name: those of the authorization and token requests
+// (RFC 6749 §4.1, §4.4, §6; RFC 7636; RFC 8707; RFC 9449; OIDC Core
+// §3.1.2.1, §6). A name outside it came from the request and is never
+// echoed: error_description reaches the client's callback, and attacker-
+// chosen text there is a phishing vector (RFC 6749 §4.1.2.1 limits
+// error_description to a fixed character set, and we go further).
+var knownParams = map[string]bool{
+	"response_type": true, "client_id": true, "redirect_uri": true, "scope": true, "state": true,
+	"response_mode": true, "nonce": true, "display": true, "prompt": true, "max_age": true,
+	"ui_locales": true, "claims_locales": true, "id_token_hint": true, "login_hint": true,
+	"acr_values": true, "claims": true, "request": true, "request_uri": true, "registration": true,
+	"code_challenge": true, "code_challenge_method": true, "resource": true, "dpop_jkt": true,
+	"grant_type": true, "client_secret": true, "code": true, "code_verifier": true,
+	"refresh_token": true, "client_assertion": true, "client_assertion_type": true,
+}
+
 // checkUTF8 rejects any key or value of q that is not valid UTF-8, in
 // sorted key order so the reported error is deterministic. It covers the
-// parameters Latch otherwise ignores.
+// parameters Latch otherwise ignores. Only names in knownParams appear in
+// the description; any other name is request input and stays out of it.
 func checkUTF8(q url.Values) *Error {
 	keys := make([]string, 0, len(q))
 	for k := range q {
@@ -80,6 +98,9 @@ func checkUTF8(q url.Values) *Error {
 		}
 		for _, v := range q[k] {
 			if !utf8.ValidString(v) {
+				if !knownParams[k] {
+					return Errorf(InvalidRequest, "a parameter value is not valid UTF-8")
+				}
 				return Errorf(InvalidRequest, "parameter %s is not valid UTF-8", k)
 			}
 		}

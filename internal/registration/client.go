@@ -18,6 +18,12 @@ import (
 // MaxClientIDLen bounds client IDs; they appear in URLs and logs.
 const MaxClientIDLen = 255
 
+// MaxRefreshGrace bounds a client's refresh grace window. The window only
+// has to cover two tabs refreshing with one token at once (seconds); a
+// longer one would let a stolen retired token get the live head back for
+// that long without tripping reuse detection (RFC 9700 §4.14.2).
+const MaxRefreshGrace = 30 * time.Second
+
 // DefaultGrantTypes are a new client's grant types when none are given.
 func DefaultGrantTypes() []string {
 	return []string{string(oauth.GrantAuthorizationCode), string(oauth.GrantRefreshToken)}
@@ -50,6 +56,7 @@ const (
 	FieldRefreshIdle
 	FieldRefreshAbsolute
 	FieldAccessTokenTTL
+	FieldResourceServer
 )
 
 var fieldNames = [...]struct{ flag, json string }{
@@ -66,6 +73,7 @@ var fieldNames = [...]struct{ flag, json string }{
 	FieldRefreshIdle:            {"--refresh-idle", "refresh_idle"},
 	FieldRefreshAbsolute:        {"--refresh-absolute", "refresh_absolute"},
 	FieldAccessTokenTTL:         {"--access-token-ttl", "access_token_ttl"},
+	FieldResourceServer:         {"--resource-server", "resource_server"},
 }
 
 // Flag is the field's command-line flag, e.g. "--redirect-uri".
@@ -189,6 +197,14 @@ func ValidateClient(c *store.Client, name func(Field) string) error {
 			return fail(d.f, "%s must not be negative", name(d.f))
 		}
 	}
+	// RFC 7662 §2.1: introspection takes client authentication, which a
+	// public client has not got.
+	if c.Public && c.ResourceServer {
+		return fail(FieldResourceServer, "a public client cannot be a resource server (%s): introspection needs client authentication", name(FieldResourceServer))
+	}
+	if c.RefreshGrace > MaxRefreshGrace {
+		return fail(FieldRefreshGrace, "%s (%v) is longer than the maximum of %v: the window only has to cover concurrent refreshes by one app, and a longer one weakens refresh token reuse detection", name(FieldRefreshGrace), c.RefreshGrace, MaxRefreshGrace)
+	}
 	if c.RefreshIdle > 0 && c.RefreshAbsolute > 0 && c.RefreshIdle > c.RefreshAbsolute {
 		return fail(FieldRefreshIdle, "%s (%v) is longer than %s (%v)", name(FieldRefreshIdle), c.RefreshIdle, name(FieldRefreshAbsolute), c.RefreshAbsolute)
 	}
@@ -276,6 +292,7 @@ type ClientView struct {
 	RefreshAbsolute        string    `json:"refresh_absolute,omitempty"`
 	AccessTokenTTL         string    `json:"access_token_ttl,omitempty"`
 	RevokeRefreshOnLogout  bool      `json:"revoke_refresh_on_logout"`
+	ResourceServer         bool      `json:"resource_server"` // may introspect other clients' tokens
 	CreatedAt              time.Time `json:"created_at"`
 }
 
@@ -301,6 +318,7 @@ func NewClientView(c store.Client, secret string) ClientView {
 		RefreshAbsolute:        FormatDuration(c.RefreshAbsolute),
 		AccessTokenTTL:         FormatDuration(c.AccessTokenTTL),
 		RevokeRefreshOnLogout:  c.RevokeRefreshOnLogout,
+		ResourceServer:         c.ResourceServer,
 		CreatedAt:              c.CreatedAt.UTC(),
 	}
 }

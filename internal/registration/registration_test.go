@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchauth/latch/internal/store"
 )
@@ -22,6 +23,8 @@ func TestValidateClientNamesFields(t *testing.T) {
 		{"http redirect", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"http://evil.example/cb"}}, FieldRedirectURIs, "invalid --redirect-uri", "invalid redirect_uris"},
 		{"missing redirect", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes()}, FieldRedirectURIs, "--redirect-uri is required", "redirect_uris is required"},
 		{"bad origin", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, AllowedOrigins: []string{"https://a.example/path"}}, FieldAllowedOrigins, "--allowed-origin", "allowed_origins"},
+		{"refresh grace above the maximum", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, RefreshGrace: MaxRefreshGrace + time.Second}, FieldRefreshGrace, "--refresh-grace (31s) is longer than the maximum of 30s", "refresh_grace (31s) is longer than the maximum of 30s"},
+		{"public resource server", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, ResourceServer: true}, FieldResourceServer, "--resource-server", "resource_server"},
 		{"negative ttl", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, AccessTokenTTL: -1}, FieldAccessTokenTTL, "--access-token-ttl must not be negative", "access_token_ttl must not be negative"},
 		{"public client_credentials", store.Client{ID: "x", Public: true, GrantTypes: []string{"client_credentials"}}, FieldGrantTypes, "public client", "public client"},
 		{"space in id", store.Client{ID: "a b", GrantTypes: []string{"client_credentials"}}, FieldID, "without spaces", "without spaces"},
@@ -53,7 +56,7 @@ func TestValidateClientNamesFields(t *testing.T) {
 	if len(ok.AllowedOrigins) != 1 || ok.AllowedOrigins[0] != "https://app.example" {
 		t.Errorf("origins not normalised and deduplicated: %v", ok.AllowedOrigins)
 	}
-	for f := FieldID; f <= FieldAccessTokenTTL; f++ {
+	for f := FieldID; f <= FieldResourceServer; f++ {
 		if !strings.HasPrefix(f.Flag(), "--") || f.JSON() == "" {
 			t.Errorf("field %d has no names: %q %q", f, f.Flag(), f.JSON())
 		}

@@ -77,7 +77,11 @@ func (s *Server) writeJSONError(w http.ResponseWriter, r *http.Request, err erro
 	case oauth.InvalidClient:
 		status = http.StatusUnauthorized
 		// RFC 6749 §5.2: 401 with WWW-Authenticate for the scheme used.
-		w.Header().Set("WWW-Authenticate", `Basic realm="latch", charset="UTF-8"`)
+		// The error code rides along as auth-params of the challenge
+		// (the RFC 6750 §3 shape): clients that read the challenge
+		// rather than the body (openid-client v6) still see
+		// invalid_client. The description is quoteSafe'd for the header.
+		w.Header().Set("WWW-Authenticate", basicChallenge(e))
 	case oauth.SlowDown:
 		status = http.StatusTooManyRequests
 	case oauth.ServerError:
@@ -91,6 +95,18 @@ func (s *Server) writeJSONError(w http.ResponseWriter, r *http.Request, err erro
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	writeJSON(w, status, errorBody(e))
+}
+
+// basicChallenge is the WWW-Authenticate value of an invalid_client
+// answer: the Basic challenge (RFC 7617 §2) with the error and its
+// description as auth-params.
+func basicChallenge(e *oauth.Error) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `Basic realm="latch", charset="UTF-8", error=%q`, string(e.Code))
+	if e.Description != "" {
+		fmt.Fprintf(&b, `, error_description=%q`, quoteSafe(e.Description))
+	}
+	return b.String()
 }
 
 // bearer adapts a handler of a protected resource (RFC 6750 §3).

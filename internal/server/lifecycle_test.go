@@ -239,6 +239,7 @@ func startLifecycle(t *testing.T, mutate ...func(*config.Config)) *latchtest.Env
 	e.MustClient(store.Client{
 		ID: "rs", Name: "Orders API", GrantTypes: []string{"client_credentials"},
 		Scopes: []string{"orders:read", "orders:write"}, Audiences: []string{apiAudience},
+		ResourceServer: true, // introspects other clients' tokens
 	})
 	e.MustClient(store.Client{
 		ID: "web2", Name: "Other Web App", RedirectURIs: []string{"https://web2.test/callback"},

@@ -199,6 +199,20 @@ func (i *instrumentedStore) ConsumeAuthCode(ctx context.Context, hash string, no
 	return v, err
 }
 
+func (i *instrumentedStore) GetAuthCode(ctx context.Context, hash string) (store.AuthCode, error) {
+	start := time.Now()
+	v, err := i.Store.GetAuthCode(ctx, hash)
+	i.done("GetAuthCode", start, err)
+	return v, err
+}
+
+func (i *instrumentedStore) RecordCodeFailure(ctx context.Context, hash string, now time.Time, max int) (int, error) {
+	start := time.Now()
+	v, err := i.Store.RecordCodeFailure(ctx, hash, now, max)
+	i.done("RecordCodeFailure", start, err)
+	return v, err
+}
+
 func (i *instrumentedStore) CreateGrant(ctx context.Context, g store.Grant, rt *store.RefreshToken) error {
 	start := time.Now()
 	err := i.Store.CreateGrant(ctx, g, rt)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"slices"
 	"time"
@@ -85,6 +86,14 @@ const (
 // Preflights are answered here; the actual response carries
 // Access-Control-Allow-Origin only for allowed origins. Credentials
 // (cookies) are never allowed: tokens travel in headers and bodies.
+//
+// For corsRegistered this middleware runs before the body is read, so it
+// allows the origin of any client. That is final for a preflight: it
+// carries no body and no credentials, so it cannot say which client is
+// asking, and all it grants is permission to send the request — what the
+// browser lets the page read is decided by the actual response. The
+// actual response is narrowed by the handler to the origins of the client
+// it names (narrowCORS) or serves (allowOrigin), error answers included.
 func (s *Server) cors(mode corsMode, methods string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
@@ -120,6 +129,31 @@ func (s *Server) cors(mode corsMode, methods string, next http.Handler) http.Han
 	})
 }
 
+// narrowCORS narrows the CORS answer of a token, revocation or
+// introspection request to the client its form or Authorization header
+// names: the cors middleware allowed any client's origin, and an error
+// answer (invalid_grant, invalid_client …) is no business of another
+// client's page. A request that names no client keeps the middleware's
+// answer; one that names a client ambiguously (malformed or conflicting
+// credentials) gets none.
+func (s *Server) narrowCORS(w http.ResponseWriter, r *http.Request, form url.Values) {
+	h := w.Header()
+	origin := r.Header.Get("Origin")
+	if origin == "" || h.Get("Access-Control-Allow-Origin") == "" {
+		return
+	}
+	auth := r.Header.Get("Authorization")
+	if auth == "" && len(form["client_id"]) == 0 {
+		return
+	}
+	cred, err := oauth.ParseClientCredentials(auth, form)
+	if err == nil && s.origins.allowedFor(r, origin, cred.ID) {
+		return
+	}
+	h.Del("Access-Control-Allow-Origin")
+	h.Del("Access-Control-Expose-Headers")
+}
+
 // methods answers a disallowed method with the endpoint's own error
 // channel (a JSON error for API routes) instead of net/http's plain text.
 func (s *Server) methods(allowed []string, next http.Handler) http.Handler {
@@ -133,7 +167,7 @@ func (s *Server) methods(allowed []string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !slices.Contains(allowed, r.Method) {
 			w.Header().Set("Allow", allow)
-			writeJSON(w, http.StatusMethodNotAllowed, errorBody(oauth.Errorf(oauth.InvalidRequest, "method %s not allowed", r.Method)))
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody(oauth.Errorf(oauth.InvalidRequest, "method not allowed; see the Allow header")))
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 )
@@ -15,8 +16,9 @@ var errBadRefresh = oauth.Errorf(oauth.InvalidGrant, "the refresh token is inval
 // refresh is the refresh_token grant (RFC 6749 §6) with rotation and reuse
 // detection (RFC 9700 §4.14.2): every use returns a successor and retires
 // the presented token; presenting a retired token again revokes the whole
-// grant, unless it happens within the client's grace window, when the
-// same successor is returned again (two tabs refreshing at once).
+// grant, unless it happens within the client's grace window and the
+// presented token is the immediate predecessor of the chain's head, when
+// the same successor is returned again (two tabs refreshing at once).
 func (s *Server) refresh(ctx context.Context, c store.Client, treq *oauth.TokenRequest, proof *token.DPoPProof) (*tokenResponse, error) {
 	if !hasGrant(c, oauth.GrantRefreshToken) {
 		return nil, oauth.Errorf(oauth.UnauthorizedClient, "the client is not registered for the refresh token grant")
@@ -59,6 +61,14 @@ func (s *Server) refresh(ctx context.Context, c store.Client, treq *oauth.TokenR
 	if err != nil {
 		return nil, err
 	}
+	// RFC 8707 §2.2: resource narrows this access token's audience to
+	// some of the grant's; the grant (and the successor) keep them all.
+	// Refused like a bad scope: before a live token is spent, after the
+	// reuse check for a rotated one.
+	aud, targetErr := s.narrowAudience(c, g.Audiences, treq.Resources)
+	if targetErr != nil && old.RotatedAt.IsZero() {
+		return nil, targetErr
+	}
 	// RFC 9449 §5: a public client's refresh token bound to a DPoP key is
 	// usable only with a proof by that key. Checked before rotation, so a
 	// thief without the key can neither use nor burn it.
@@ -72,7 +82,10 @@ func (s *Server) refresh(ctx context.Context, c store.Client, treq *oauth.TokenR
 		Hash: token.Hash(successor), GrantID: old.GrantID, ClientID: c.ID, UserID: old.UserID,
 		Scopes: old.Scopes, CreatedAt: now, ExpiresAt: minTime(now.Add(idle), g.AbsoluteExpiresAt),
 	}
-	rotated, result, err := s.store.RotateRefreshToken(ctx, hash, next, now, c.RefreshGrace)
+	// A client registered before the bound existed keeps at most the
+	// bounded window (registration.MaxRefreshGrace).
+	grace := min(c.RefreshGrace, registration.MaxRefreshGrace)
+	rotated, result, err := s.store.RotateRefreshToken(ctx, hash, next, now, grace)
 	switch {
 	case errors.Is(err, store.ErrRefreshReused):
 		s.auditLog(ctx, "refresh_token_reuse_detected", "client_id", c.ID, "sub", old.UserID, "grant_id", old.GrantID)
@@ -91,9 +104,16 @@ func (s *Server) refresh(ctx context.Context, c store.Client, treq *oauth.TokenR
 	if scopeErr != nil {
 		return nil, scopeErr // only reachable within the grace window
 	}
+	if targetErr != nil {
+		return nil, targetErr // likewise
+	}
+	minted := g
+	if aud != nil {
+		minted.Audiences = aud
+	}
 	// OIDC Core §12.2: an ID token from a refresh keeps sub and auth_time
 	// of the original authentication.
-	resp, err := s.mintTokens(ctx, c, g, scopes, "", true, jktOf(proof))
+	resp, err := s.mintTokens(ctx, c, minted, scopes, "", true, jktOf(proof))
 	if err != nil {
 		return nil, err
 	}

@@ -14,11 +14,12 @@ import (
 // tokenParams reads the token and token_type_hint parameters shared by
 // revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1), and
 // authenticates the client.
-func (s *Server) tokenParams(r *http.Request) (store.Client, string, string, error) {
+func (s *Server) tokenParams(w http.ResponseWriter, r *http.Request) (store.Client, string, string, error) {
 	form, err := parsePostForm(r)
 	if err != nil {
 		return store.Client{}, "", "", err
 	}
+	s.narrowCORS(w, r, form)
 	if len(r.Header.Values("Authorization")) > 1 {
 		return store.Client{}, "", "", oauth.Errorf(oauth.InvalidRequest, "more than one Authorization header")
 	}
@@ -52,7 +53,7 @@ func (s *Server) tokenParams(r *http.Request) (store.Client, string, string, err
 // tokens based on the same authorization grant"); revoking an access token
 // revokes that token. Unknown and foreign-format tokens get 200 (§2.2).
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) error {
-	c, tok, _, err := s.tokenParams(r)
+	c, tok, _, err := s.tokenParams(w, r)
 	if err != nil {
 		return err
 	}
@@ -100,7 +101,7 @@ func (s *Server) revoke(ctx context.Context, c store.Client, tok string) error {
 // handleIntrospect is the introspection endpoint (RFC 7662), for
 // authenticated confidential clients (resource servers).
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) error {
-	c, tok, hint, err := s.tokenParams(r)
+	c, tok, hint, err := s.tokenParams(w, r)
 	if err != nil {
 		return err
 	}
@@ -113,10 +114,10 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) error 
 	if hint == "refresh_token" {
 		resp, err = s.introspectRefresh(ctx, c, tok)
 		if err == nil && resp == nil {
-			resp, err = s.introspectAccess(ctx, tok)
+			resp, err = s.introspectAccess(ctx, c, tok)
 		}
 	} else {
-		resp, err = s.introspectAccess(ctx, tok)
+		resp, err = s.introspectAccess(ctx, c, tok)
 		if err == nil && resp == nil {
 			resp, err = s.introspectRefresh(ctx, c, tok)
 		}
@@ -132,14 +133,23 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) error 
 }
 
 // introspectAccess answers for an access token; nil when tok is not one
-// of ours (or not valid any more).
-func (s *Server) introspectAccess(ctx context.Context, tok string) (map[string]any, error) {
+// of ours (or not valid any more). The caller c learns about its own
+// tokens; about another client's only when registered as a resource
+// server (store.Client.ResourceServer). Otherwise the answer is
+// active: false, as for a token it may not know about (RFC 7662 §2.2: the
+// server may answer so "if the protected resource is not allowed to
+// introspect this particular token"; §4: it should limit what each caller
+// learns, here sub, username, scope and aud).
+func (s *Server) introspectAccess(ctx context.Context, c store.Client, tok string) (map[string]any, error) {
 	claims, err := s.checkAccessToken(ctx, tok)
 	if err != nil {
 		if e, ok := oauth.As(err); ok && e.Code == oauth.InvalidToken {
 			return nil, nil
 		}
 		return nil, err
+	}
+	if claims.ClientID != c.ID && !c.ResourceServer {
+		return map[string]any{"active": false}, nil
 	}
 	resp := map[string]any{
 		"active": true, "iss": claims.Issuer, "sub": claims.Subject, "aud": claims.Audience,

@@ -119,19 +119,30 @@ func (s *Server) basePath() string {
 	return strings.TrimSuffix(u.Path, "/")
 }
 
-// originCache knows every origin registered by any client, for CORS
-// preflights (which do not say which client is asking). Reloaded at most
-// every ttl.
+// originCache knows which clients registered each origin: for CORS
+// preflights (which do not say which client is asking: any client's
+// origin passes) and for narrowing an answer to the client a request
+// names (allowedFor). Reloaded at most every ttl.
 type originCache struct {
 	store  store.Store
 	now    func() time.Time
 	ttl    time.Duration
 	mu     sync.Mutex
 	loaded time.Time
-	set    map[string]bool
+	set    map[string]map[string]bool // origin → client IDs
 }
 
+// allowed reports whether any client registered origin.
 func (c *originCache) allowed(r *http.Request, origin string) bool {
+	return len(c.clients(r, origin)) > 0
+}
+
+// allowedFor reports whether the client clientID registered origin.
+func (c *originCache) allowedFor(r *http.Request, origin, clientID string) bool {
+	return c.clients(r, origin)[clientID]
+}
+
+func (c *originCache) clients(r *http.Request, origin string) map[string]bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if now := c.now(); c.set == nil || now.Sub(c.loaded) > c.ttl || now.Before(c.loaded) {
@@ -139,10 +150,13 @@ func (c *originCache) allowed(r *http.Request, origin string) bool {
 		if err != nil {
 			return c.set[origin]
 		}
-		set := make(map[string]bool)
+		set := make(map[string]map[string]bool)
 		for _, cl := range clients {
 			for _, o := range cl.AllowedOrigins {
-				set[o] = true
+				if set[o] == nil {
+					set[o] = make(map[string]bool)
+				}
+				set[o][cl.ID] = true
 			}
 		}
 		c.set, c.loaded = set, now

@@ -30,6 +30,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.narrowCORS(w, r, form)
 	if len(r.Header.Values("Authorization")) > 1 {
 		return oauth.Errorf(oauth.InvalidRequest, "more than one Authorization header")
 	}
@@ -158,18 +159,71 @@ func (s *Server) checkClientCredentials(ctx context.Context, cred oauth.ClientCr
 // errBadCode is the one answer for every unusable authorization code.
 var errBadCode = oauth.Errorf(oauth.InvalidGrant, "the authorization code is invalid, expired, already used, or was issued to another client or redirect URI")
 
+// maxCodeFailures is how many refused redemptions a code survives: the
+// third kills it (store.RecordCodeFailure). A legitimate client that
+// fumbles once or twice (a wrong redirect_uri, a stale DPoP key) can
+// still redeem; a code under attack dies quickly.
+const maxCodeFailures = 3
+
 // exchangeCode is the authorization_code grant (RFC 6749 §4.1.3,
 // RFC 7636 §4.6).
+//
+// Every check — the code's client, redirect URI, PKCE and DPoP binding
+// (client authentication ran before) — runs against the stored code
+// before anything is spent: a redemption that fails one neither consumes
+// the code nor counts as a replay, so nobody can burn the legitimate
+// client's code or revoke its grant without its secrets. A refused
+// redemption is counted (RecordCodeFailure), and the maxCodeFailures-th
+// kills the code. Only then is the code consumed, atomically; a code that
+// passed every check but was consumed before is a true replay (RFC 6749
+// §4.1.2): its grant is revoked and code_replay_detected raised.
 func (s *Server) exchangeCode(ctx context.Context, c store.Client, treq *oauth.TokenRequest, proof *token.DPoPProof) (*tokenResponse, error) {
 	if !hasGrant(c, oauth.GrantAuthorizationCode) {
 		return nil, oauth.Errorf(oauth.UnauthorizedClient, "the client is not registered for the authorization code grant")
 	}
 	now := s.now()
-	code, err := s.store.ConsumeAuthCode(ctx, token.Hash(treq.Code), now)
+	hash := token.Hash(treq.Code)
+	code, err := s.store.GetAuthCode(ctx, hash)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, errBadCode.WithCause(err)
+	case err != nil:
+		return nil, err
+	}
+	if code.UsedAt.IsZero() && !code.ExpiresAt.After(now) {
+		return nil, errBadCode.WithCause(store.ErrExpired) // expired or dead
+	}
+	if err := checkCodeRedemption(c, code, treq, proof); err != nil {
+		if !code.UsedAt.IsZero() {
+			// Used before, and this presentation fails the checks: not a
+			// replay by the client (RFC 6749 §4.1.2 is about the code
+			// being used again), nothing to count.
+			return nil, err
+		}
+		n, ferr := s.store.RecordCodeFailure(ctx, hash, now, maxCodeFailures)
+		switch {
+		case ferr == nil:
+			s.auditLog(ctx, "code_redemption_refused", "client_id", c.ID, "code_client_id", code.ClientID, "failures", n, "code_dead", n >= maxCodeFailures)
+		case errors.Is(ferr, store.ErrCodeUsed), errors.Is(ferr, store.ErrNotFound):
+			// Consumed or swept meanwhile: nothing to count.
+		default:
+			return nil, ferr
+		}
+		return nil, err
+	}
+	// RFC 8707 §2.2: resource at the token endpoint narrows the token's
+	// audience to what /authorize granted. A client error, checked before
+	// the code is spent and not counted: the client may ask again.
+	aud, err := s.narrowAudience(c, code.Audiences, treq.Resources)
+	if err != nil {
+		return nil, err
+	}
+	code, err = s.store.ConsumeAuthCode(ctx, hash, now)
 	switch {
 	case errors.Is(err, store.ErrCodeUsed):
-		// A code used twice: one of the two was an attacker. Revoke
-		// everything issued from it (RFC 6749 §4.1.2, RFC 9700 §4.5).
+		// A code used twice, both times with everything its client holds:
+		// one of the two was an attacker. Revoke everything issued from
+		// it (RFC 6749 §4.1.2, RFC 9700 §4.5).
 		if rerr := s.revokeCodeGrant(ctx, code, now); rerr != nil {
 			return nil, rerr
 		}
@@ -179,20 +233,6 @@ func (s *Server) exchangeCode(ctx context.Context, c store.Client, treq *oauth.T
 		return nil, errBadCode.WithCause(err)
 	case err != nil:
 		return nil, err
-	}
-	if code.ClientID != c.ID {
-		return nil, errBadCode.WithCause(errors.New("code issued to another client"))
-	}
-	if err := checkCodeRedirect(c, code, treq.RedirectURI); err != nil {
-		return nil, err
-	}
-	if err := checkCodePKCE(c, code, treq.CodeVerifier); err != nil {
-		return nil, err
-	}
-	// RFC 9449 §10: a code requested with dpop_jkt is redeemed only with
-	// a proof by that key.
-	if code.DPoPJKT != "" && jktOf(proof) != code.DPoPJKT {
-		return nil, errDPoPKeyMismatch.WithCause(errors.New("proof key does not match the code's dpop_jkt"))
 	}
 	g := store.Grant{
 		ID: code.GrantID, ClientID: c.ID, UserID: code.UserID, SessionID: code.SessionID,
@@ -204,7 +244,28 @@ func (s *Server) exchangeCode(ctx context.Context, c store.Client, treq *oauth.T
 	if c.Public {
 		g.DPoPJKT = jktOf(proof)
 	}
-	return s.issueForGrant(ctx, c, g, code.Scopes, code.Nonce, true, jktOf(proof))
+	return s.issueForGrant(ctx, c, g, code.Scopes, code.Nonce, true, jktOf(proof), aud)
+}
+
+// checkCodeRedemption runs every check binding a code to its redemption
+// and must never be skipped: the client it was issued to (RFC 6749
+// §4.1.3), the redirect URI, PKCE (RFC 7636 §4.6) and the dpop_jkt
+// binding (RFC 9449 §10: a code requested with dpop_jkt is redeemed only
+// with a proof by that key). It reads nothing but its arguments.
+func checkCodeRedemption(c store.Client, code store.AuthCode, treq *oauth.TokenRequest, proof *token.DPoPProof) error {
+	if code.ClientID != c.ID {
+		return errBadCode.WithCause(errors.New("code issued to another client"))
+	}
+	if err := checkCodeRedirect(c, code, treq.RedirectURI); err != nil {
+		return err
+	}
+	if err := checkCodePKCE(c, code, treq.CodeVerifier); err != nil {
+		return err
+	}
+	if code.DPoPJKT != "" && jktOf(proof) != code.DPoPJKT {
+		return errDPoPKeyMismatch.WithCause(errors.New("proof key does not match the code's dpop_jkt"))
+	}
+	return nil
 }
 
 // checkCodeRedirect binds the code to its redirect URI (RFC 6749 §4.1.3):
@@ -269,8 +330,10 @@ func (s *Server) revokeCodeGrant(ctx context.Context, code store.AuthCode, now t
 
 // issueForGrant stores a new grant (with its first refresh token when the
 // client gets one) and returns the token response. jkt, when set, binds
-// the access token to a DPoP key.
-func (s *Server) issueForGrant(ctx context.Context, c store.Client, g store.Grant, scopes []string, nonce string, withIDToken bool, jkt string) (*tokenResponse, error) {
+// the access token to a DPoP key. aud, when not nil, is the access
+// token's audience, narrower than the grant's (narrowAudience); the grant
+// keeps all of its audiences for later refreshes.
+func (s *Server) issueForGrant(ctx context.Context, c store.Client, g store.Grant, scopes []string, nonce string, withIDToken bool, jkt string, aud []string) (*tokenResponse, error) {
 	now := g.CreatedAt
 	var rt *store.RefreshToken
 	var refresh string
@@ -292,7 +355,11 @@ func (s *Server) issueForGrant(ctx context.Context, c store.Client, g store.Gran
 	} else if err != nil {
 		return nil, err
 	}
-	resp, err := s.mintTokens(ctx, c, g, scopes, nonce, withIDToken, jkt)
+	minted := g
+	if aud != nil {
+		minted.Audiences = aud
+	}
+	resp, err := s.mintTokens(ctx, c, minted, scopes, nonce, withIDToken, jkt)
 	if err != nil {
 		return nil, err
 	}
@@ -346,6 +413,29 @@ func (s *Server) audiences(c store.Client, requested []string) []string {
 	}
 	return []string{s.issuer}
 }
+
+// narrowAudience checks the resource parameters of an authorization_code
+// or refresh_token request (RFC 8707 §2.2): each must be among the
+// audiences granted (granted, as stored on the code or grant, else the
+// client's registered audiences or the issuer, see audiences). It returns
+// the requested resources as the access token's audience, or nil (the
+// grant's audience unchanged) when none was asked for; anything not
+// granted is invalid_target. It never widens.
+func (s *Server) narrowAudience(c store.Client, granted, requested []string) ([]string, error) {
+	if len(requested) == 0 {
+		return nil, nil
+	}
+	allowed := s.audiences(c, granted)
+	for _, r := range requested {
+		if !contains(allowed, r) {
+			return nil, errNotGranted
+		}
+	}
+	return requested, nil
+}
+
+// errNotGranted is the answer to a resource outside the grant.
+var errNotGranted = oauth.Errorf(oauth.InvalidTarget, "the requested resource was not granted in the authorization request")
 
 // mintTokens signs the access token and, when openid was granted, the ID
 // token of a grant. With jkt set the access token is DPoP-bound: cnf.jkt

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/latchtest"
+	"github.com/latchauth/latch/internal/store"
 
 	"golang.org/x/oauth2"
 )
@@ -249,6 +250,84 @@ func TestTokenEndpointBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInvalidClientChallenge: a wrong secret by client_secret_basic gets
+// 401 with the Basic challenge RFC 6749 §5.2 asks for, and the challenge
+// carries error="invalid_client" and an error_description, so clients
+// that report the challenge instead of the body (openid-client v6) still
+// see the error code.
+func TestInvalidClientChallenge(t *testing.T) {
+	e := latchtest.Start(t)
+	resp, body := e.PostForm("/token", url.Values{"grant_type": {"client_credentials"}}, func(r *http.Request) {
+		r.SetBasicAuth("web", "wrong")
+	})
+	if resp.StatusCode != http.StatusUnauthorized || body["error"] != "invalid_client" {
+		t.Fatalf("wrong secret: %d %v, want 401 invalid_client", resp.StatusCode, body)
+	}
+	got := resp.Header.Get("WWW-Authenticate")
+	for _, want := range []string{`Basic realm="latch"`, `error="invalid_client"`, `error_description="client authentication failed"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("WWW-Authenticate = %q, want it to contain %s", got, want)
+		}
+	}
+}
+
+// TestCORSNarrowedToNamedClient: an error answer of the token or
+// revocation endpoint is readable only by an origin of the client the
+// request names, not by any origin some client registered. A preflight,
+// which names no client, still passes any registered origin; the actual
+// response then decides.
+func TestCORSNarrowedToNamedClient(t *testing.T) {
+	e := latchtest.Start(t)
+	const other = "https://other-app.example"
+	e.MustClient(store.Client{ID: "other-spa", Public: true, FirstParty: true, RedirectURIs: []string{"https://other-app.example/cb"},
+		AllowedOrigins: []string{other}, GrantTypes: []string{"authorization_code"}})
+	origin := func(o string) func(*http.Request) { return func(r *http.Request) { r.Header.Set("Origin", o) } }
+	badCode := url.Values{"grant_type": {"authorization_code"}, "code": {"nope"}, "client_id": {"spa"},
+		"redirect_uri": {latchtest.SPARedirect}, "code_verifier": {strings.Repeat("a", 43)}}
+	cases := []struct {
+		name, path, origin string
+		form               url.Values
+		auth               func(*http.Request)
+		want               string // ACAO
+	}{
+		{"token error, the named client's origin", "/token", latchtest.SPAOrigin, badCode, nil, latchtest.SPAOrigin},
+		{"token error, another client's origin", "/token", other, badCode, nil, ""},
+		{"token error, unknown client", "/token", other, url.Values{"grant_type": {"client_credentials"}, "client_id": {"ghost"}}, nil, ""},
+		{"token error, wrong secret by Basic", "/token", other, url.Values{"grant_type": {"client_credentials"}}, func(r *http.Request) { r.SetBasicAuth("web", "wrong") }, ""},
+		{"token error, no client named", "/token", other, url.Values{"grant_type": {"authorization_code"}}, nil, other},
+		{"revoke error, another client's origin", "/revoke", other, url.Values{"client_id": {"spa"}}, nil, ""},
+		{"revoke error, the named client's origin", "/revoke", latchtest.SPAOrigin, url.Values{"client_id": {"spa"}}, nil, latchtest.SPAOrigin},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			mut := []func(*http.Request){origin(tc.origin)}
+			if tc.auth != nil {
+				mut = append(mut, tc.auth)
+			}
+			resp, body := e.PostForm(tc.path, tc.form, mut...)
+			if resp.StatusCode < 400 {
+				t.Fatalf("setup: %d %v, want an error", resp.StatusCode, body)
+			}
+			if got := resp.Header.Get("Access-Control-Allow-Origin"); got != tc.want {
+				t.Errorf("ACAO = %q, want %q (%d %v)", got, tc.want, resp.StatusCode, body)
+			}
+		})
+	}
+	t.Run("preflight passes any registered origin", func(t *testing.T) {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodOptions, e.Issuer+"/token", nil)
+		req.Header.Set("Origin", other)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != other {
+			t.Errorf("preflight ACAO = %q, want %q", got, other)
+		}
+	})
 }
 
 func TestCORS(t *testing.T) {

@@ -19,7 +19,8 @@ var (
 	// the grant issued from it (RFC 6749 §4.1.2, RFC 9700 §4.5).
 	ErrCodeUsed = errors.New("store: authorization code already used")
 	// ErrRefreshReused: RotateRefreshToken was handed a refresh token that
-	// had already been rotated, outside the grace window. The backend has
+	// had already been rotated, outside the grace window or not the
+	// predecessor of the chain's head. The backend has
 	// revoked the whole family in the same atomic step.
 	ErrRefreshReused = errors.New("store: refresh token reused")
 	// ErrRevoked: the record exists but its grant (family) is revoked.
@@ -71,6 +72,18 @@ type Store interface {
 	// succeeds. A code used before returns (code, ErrCodeUsed); an unknown
 	// code ErrNotFound; an expired one (ExpiresAt not after now) ErrExpired.
 	ConsumeAuthCode(ctx context.Context, hash string, now time.Time) (AuthCode, error)
+	// GetAuthCode returns the code with no validity checks (used,
+	// expired or dead codes included); ErrNotFound. The token endpoint
+	// checks a redemption against it before consuming anything.
+	GetAuthCode(ctx context.Context, hash string) (AuthCode, error)
+	// RecordCodeFailure atomically counts one refused redemption of an
+	// unused code and returns the new count. At the max-th failure the
+	// code dies in the same step: its ExpiresAt becomes min(ExpiresAt,
+	// now), so ConsumeAuthCode answers ErrExpired (never ErrCodeUsed: a
+	// dead code is not a replay). Of concurrent callers each gets a
+	// distinct count. A code consumed before counts nothing and returns
+	// ErrCodeUsed; an unknown code ErrNotFound.
+	RecordCodeFailure(ctx context.Context, hash string, now time.Time, max int) (int, error)
 
 	// Grants (token families). A grant is created when a code is redeemed
 	// (or a client credentials token is issued) and every token issued
@@ -98,11 +111,15 @@ type Store interface {
 	//   - expired (idle ExpiresAt or grant AbsoluteExpiresAt not after now): ErrExpired;
 	//   - not yet rotated: marks it rotated at now with next.Hash as its
 	//     successor, inserts next, and returns (old, RotateRotated);
-	//   - already rotated and now - RotatedAt <= grace: inserts nothing and
-	//     returns (old, RotateGrace); the caller re-issues old.SuccessorHash's
-	//     token (which it can derive, see the refresh grant);
-	//   - already rotated outside grace: revokes the grant in the same
-	//     atomic step and returns (old, ErrRefreshReused).
+	//   - already rotated, now - RotatedAt <= grace, and its successor is
+	//     the head of the chain (the successor is not rotated itself):
+	//     inserts nothing and returns (old, RotateGrace); the caller
+	//     re-issues old.SuccessorHash's token (which it can derive, see the
+	//     refresh grant). Only the head's immediate predecessor gets it:
+	//     with g0 → g1 → g2, g1 in its window gets g2 back, g0 never does;
+	//   - any other rotated token (outside grace, or older than the head's
+	//     predecessor): revokes the grant in the same atomic step and
+	//     returns (old, ErrRefreshReused).
 	// Of any number of concurrent callers presenting one unrotated token,
 	// exactly one gets RotateRotated.
 	RotateRefreshToken(ctx context.Context, hash string, next RefreshToken, now time.Time, grace time.Duration) (RefreshToken, RotateResult, error)
@@ -205,7 +222,11 @@ type Client struct {
 	RefreshAbsolute       time.Duration
 	AccessTokenTTL        time.Duration
 	RevokeRefreshOnLogout bool
-	CreatedAt             time.Time
+	// ResourceServer lets a confidential client introspect tokens issued
+	// to other clients (RFC 7662 §2.1); without it, a client learns only
+	// about its own tokens (§4).
+	ResourceServer bool
+	CreatedAt      time.Time
 }
 
 // User is an end user who signs in with a password.
@@ -266,6 +287,8 @@ type AuthCode struct {
 	CreatedAt           time.Time
 	ExpiresAt           time.Time
 	UsedAt              time.Time // zero until consumed
+	// Failures counts refused redemptions (RecordCodeFailure).
+	Failures int
 }
 
 // Grant is a token family: everything issued from one authorization.

@@ -11,7 +11,7 @@ import (
 )
 
 const authCodeCols = `hash, client_id, user_id, session_id, grant_id, redirect_uri, scopes, audiences,
-	nonce, code_challenge, code_challenge_method, dpop_jkt, auth_time, amr, created_at, expires_at, used_at`
+	nonce, code_challenge, code_challenge_method, dpop_jkt, auth_time, amr, created_at, expires_at, used_at, failures`
 
 func scanAuthCode(row pgx.Row) (store.AuthCode, error) {
 	var (
@@ -20,7 +20,7 @@ func scanAuthCode(row pgx.Row) (store.AuthCode, error) {
 		used                       *int64
 	)
 	err := row.Scan(&c.Hash, &c.ClientID, &c.UserID, &c.SessionID, &c.GrantID, &c.RedirectURI, &c.Scopes, &c.Audiences,
-		&c.Nonce, &c.CodeChallenge, &c.CodeChallengeMethod, &c.DPoPJKT, &authTime, &c.AMR, &created, &expires, &used)
+		&c.Nonce, &c.CodeChallenge, &c.CodeChallengeMethod, &c.DPoPJKT, &authTime, &c.AMR, &created, &expires, &used, &c.Failures)
 	if err != nil {
 		return store.AuthCode{}, err
 	}
@@ -37,10 +37,10 @@ func scanAuthCode(row pgx.Row) (store.AuthCode, error) {
 // CreateAuthCode inserts c; ErrAlreadyExists if its hash is taken.
 func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO auth_codes (`+authCodeCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		c.Hash, c.ClientID, c.UserID, c.SessionID, c.GrantID, c.RedirectURI, c.Scopes, c.Audiences,
 		c.Nonce, c.CodeChallenge, c.CodeChallengeMethod, c.DPoPJKT, toNanos(c.AuthTime), c.AMR,
-		toNanos(c.CreatedAt), toNanos(c.ExpiresAt), toNullNanos(c.UsedAt))
+		toNanos(c.CreatedAt), toNanos(c.ExpiresAt), toNullNanos(c.UsedAt), c.Failures)
 	return mapErr("create auth code", err)
 }
 
@@ -80,4 +80,43 @@ func (s *Store) ConsumeAuthCode(ctx context.Context, hash string, now time.Time)
 		// Unused, so the UPDATE skipped it for its expiry.
 		return store.AuthCode{}, mapErr("consume auth code", store.ErrExpired)
 	}
+}
+
+// GetAuthCode returns the code with no validity checks; ErrNotFound.
+func (s *Store) GetAuthCode(ctx context.Context, hash string) (store.AuthCode, error) {
+	c, err := scanAuthCode(s.pool.QueryRow(ctx, `SELECT `+authCodeCols+` FROM auth_codes WHERE hash = $1`, hash))
+	return c, mapErr("get auth code", err)
+}
+
+// RecordCodeFailure counts a refused redemption of an unused code and
+// kills the code at the max-th.
+//
+// What makes it atomic: one conditional UPDATE ... WHERE used_at IS NULL,
+// which increments the counter and caps expires_at at now in the same
+// statement once the count reaches max (SET expressions read the row
+// version being updated). Concurrent UPDATEs of the row — other failures,
+// ConsumeAuthCode — wait for the row lock and re-evaluate on the committed
+// version, so counts are distinct, and a code consumed first counts
+// nothing (ErrCodeUsed) while a code killed first is expired for
+// ConsumeAuthCode.
+func (s *Store) RecordCodeFailure(ctx context.Context, hash string, now time.Time, max int) (int, error) {
+	n := toNanos(now)
+	var count int
+	err := s.pool.QueryRow(ctx, `UPDATE auth_codes SET failures = failures + 1,
+		expires_at = CASE WHEN failures + 1 >= $3 AND expires_at > $2 THEN $2 ELSE expires_at END
+		WHERE hash = $1 AND used_at IS NULL RETURNING failures`, hash, n, max).Scan(&count)
+	if err == nil {
+		return count, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return 0, mapErr("record code failure", err)
+	}
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM auth_codes WHERE hash = $1)`, hash).Scan(&exists); err != nil {
+		return 0, mapErr("record code failure", err)
+	}
+	if !exists {
+		return 0, notFound("record code failure")
+	}
+	return 0, mapErr("record code failure", store.ErrCodeUsed)
 }

@@ -153,10 +153,12 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (store.Refresh
 // Branches, in order: unknown hash, ErrNotFound; grant revoked (or gone),
 // ErrRevoked; idle ExpiresAt or the grant's AbsoluteExpiresAt (unless
 // zero: no absolute bound) not after now, ErrExpired; not rotated, rotate
-// and insert next (RotateRotated, returning the token as updated); rotated
-// and now-RotatedAt <= grace (grace > 0), RotateGrace and no change;
-// rotated outside grace, revoke the grant in this same transaction
-// (committed although an error is returned) and ErrRefreshReused. A
+// and insert next (RotateRotated, returning the token as updated); rotated,
+// now-RotatedAt <= grace (grace > 0) and its successor the head (not
+// rotated itself), RotateGrace and no change; any other rotated token
+// (outside grace, or older than the head's predecessor), revoke the grant
+// in this same transaction (committed although an error is returned) and
+// ErrRefreshReused. A
 // next.Hash that exists already fails with ErrAlreadyExists and rotates
 // nothing (the transaction rolls back).
 func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next store.RefreshToken, now time.Time, grace time.Duration) (store.RefreshToken, store.RotateResult, error) {
@@ -206,10 +208,21 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next store.
 			return nil
 		}
 		// grace <= 0 disables the window: even at now == RotatedAt a second
-		// presentation is a reuse.
+		// presentation is a reuse. Grace is only for the immediate
+		// predecessor of the head: the successor must not be rotated
+		// itself. Its rotation would have to lock the grant row, which
+		// this transaction holds, so what this statement reads cannot
+		// change before we commit. A successor already swept is not a head.
 		if grace > 0 && now.Sub(old.RotatedAt) <= grace {
-			result = store.RotateGrace
-			return nil
+			var succRotated *int64
+			err := tx.QueryRow(ctx, `SELECT rotated_at FROM refresh_tokens WHERE hash = $1`, old.SuccessorHash).Scan(&succRotated)
+			switch {
+			case err == nil && succRotated == nil:
+				result = store.RotateGrace
+				return nil
+			case err != nil && !errors.Is(err, pgx.ErrNoRows):
+				return mapErr(op, err)
+			}
 		}
 		// Reuse outside grace: the token was probably stolen (RFC 9700
 		// §4.14.2). Revoke the family before anyone can use its live token.

@@ -12,20 +12,20 @@ import (
 // --- authorization codes --------------------------------------------------
 
 const codeCols = `hash, client_id, user_id, session_id, grant_id, redirect_uri, scopes, audiences, nonce,
-	code_challenge, code_challenge_method, dpop_jkt, auth_time, amr, created_at, expires_at, used_at`
+	code_challenge, code_challenge_method, dpop_jkt, auth_time, amr, created_at, expires_at, used_at, failures`
 
 func scanCode(r scanner) (store.AuthCode, error) {
 	var c store.AuthCode
 	err := r.Scan(&c.Hash, &c.ClientID, &c.UserID, &c.SessionID, &c.GrantID, &c.RedirectURI, lscan{&c.Scopes}, lscan{&c.Audiences}, &c.Nonce,
-		&c.CodeChallenge, &c.CodeChallengeMethod, &c.DPoPJKT, tscan{&c.AuthTime}, lscan{&c.AMR}, tscan{&c.CreatedAt}, tscan{&c.ExpiresAt}, tscan{&c.UsedAt})
+		&c.CodeChallenge, &c.CodeChallengeMethod, &c.DPoPJKT, tscan{&c.AuthTime}, lscan{&c.AMR}, tscan{&c.CreatedAt}, tscan{&c.ExpiresAt}, tscan{&c.UsedAt}, &c.Failures)
 	return c, mapErr(err)
 }
 
 // CreateAuthCode stores a code; store.ErrAlreadyExists on a duplicate hash.
 func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
-	_, err := s.exec(ctx, `INSERT INTO auth_codes (`+codeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := s.exec(ctx, `INSERT INTO auth_codes (`+codeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		c.Hash, c.ClientID, c.UserID, c.SessionID, c.GrantID, c.RedirectURI, lv(c.Scopes), lv(c.Audiences), c.Nonce,
-		c.CodeChallenge, c.CodeChallengeMethod, c.DPoPJKT, tv(c.AuthTime), lv(c.AMR), tv(c.CreatedAt), tv(c.ExpiresAt), tv(c.UsedAt))
+		c.CodeChallenge, c.CodeChallengeMethod, c.DPoPJKT, tv(c.AuthTime), lv(c.AMR), tv(c.CreatedAt), tv(c.ExpiresAt), tv(c.UsedAt), c.Failures)
 	return wrap("create auth code", err)
 }
 
@@ -79,6 +79,43 @@ func (s *Store) ConsumeAuthCode(ctx context.Context, hash string, now time.Time)
 		// unless the row changed in between, which used_at never undoes.
 		return store.AuthCode{}, wrap("consume auth code", errors.New("inconsistent state"))
 	}
+}
+
+// GetAuthCode returns the code with no validity checks.
+func (s *Store) GetAuthCode(ctx context.Context, hash string) (store.AuthCode, error) {
+	c, err := scanCode(s.queryRow(ctx, `SELECT `+codeCols+` FROM auth_codes WHERE hash = ?`, hash))
+	return c, wrap("get auth code", err)
+}
+
+// RecordCodeFailure counts a refused redemption of an unused code and
+// kills the code at the max-th.
+//
+// Atomicity: one UPDATE ... WHERE used_at IS NULL under SQLite's write
+// lock increments the counter and, in the same statement, caps expires_at
+// at now once the count reaches max (SET expressions read the row before
+// the update). It cannot interleave with ConsumeAuthCode's UPDATE: either
+// the code was consumed first (nothing counted, ErrCodeUsed) or it dies
+// first (ConsumeAuthCode then finds it expired).
+func (s *Store) RecordCodeFailure(ctx context.Context, hash string, now time.Time, max int) (int, error) {
+	var n int
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `UPDATE auth_codes SET failures = failures + 1,
+			expires_at = CASE WHEN failures + 1 >= ? AND expires_at > ? THEN ? ELSE expires_at END
+			WHERE hash = ? AND used_at IS NULL RETURNING failures`, max, now.UnixNano(), now.UnixNano(), hash).Scan(&n)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return mapErr(err)
+		}
+		// Unknown, or consumed before: say which.
+		var used sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT used_at FROM auth_codes WHERE hash = ?`, hash).Scan(&used); err != nil {
+			return mapErr(err)
+		}
+		return store.ErrCodeUsed
+	})
+	if err != nil {
+		return 0, wrap("record code failure", err)
+	}
+	return n, nil
 }
 
 // --- grants ---------------------------------------------------------------
@@ -210,8 +247,10 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (store.Refresh
 // rotation (or the revocation) no other writer, in this or another
 // process, can commit. Of concurrent callers presenting one unrotated
 // token, the first to get the lock rotates it; the others then find it
-// rotated and take the grace or reuse branch. The reuse branch revokes the
-// grant and commits that before returning ErrRefreshReused.
+// rotated and take the grace or reuse branch. Grace needs the token's
+// successor to be the head of the chain (not rotated itself), read in the
+// same transaction. The reuse branch revokes the grant and commits that
+// before returning ErrRefreshReused.
 //
 // A grace <= 0 disables the grace window: a rotated token is always a
 // reuse. A grant with no AbsoluteExpiresAt has no absolute bound.
@@ -250,8 +289,25 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next store.
 			result = store.RotateRotated
 			return nil
 		case grace > 0 && now.Sub(old.RotatedAt) <= grace:
-			result = store.RotateGrace
-			return nil
+			// Grace only for the immediate predecessor of the head: its
+			// successor must itself be unrotated. Read in this write
+			// transaction, so no rotation of the successor can commit in
+			// between. An older token (or a successor already swept) is
+			// a reuse.
+			st, err := s.txStmt(ctx, tx, selectSuccessorRotated)
+			if err != nil {
+				return err
+			}
+			var succRotated time.Time
+			err = st.QueryRowContext(ctx, old.SuccessorHash).Scan(tscan{&succRotated})
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return mapErr(err)
+			}
+			if err == nil && succRotated.IsZero() {
+				result = store.RotateGrace
+				return nil
+			}
+			fallthrough
 		default:
 			// Reuse outside grace: revoke the family, commit, then report.
 			st, err := s.txStmt(ctx, tx, revokeFamily)
@@ -278,8 +334,9 @@ const (
 	selectRotate = `SELECT t.hash, t.grant_id, t.client_id, t.user_id, t.scopes, t.created_at, t.expires_at,
 		t.rotated_at, t.successor_hash, g.absolute_expires_at, g.revoked_at
 		FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id WHERE t.hash = ?`
-	markRotated  = `UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ? WHERE hash = ?`
-	revokeFamily = `UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`
+	selectSuccessorRotated = `SELECT rotated_at FROM refresh_tokens WHERE hash = ?`
+	markRotated            = `UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ? WHERE hash = ?`
+	revokeFamily           = `UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`
 )
 
 // --- access tokens ----------------------------------------------------------

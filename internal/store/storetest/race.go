@@ -17,8 +17,11 @@ const racers = 24
 func raceTests() []test {
 	return []test{
 		{"Race/ConsumeAuthCode", testRaceConsume},
+		{"Race/RecordCodeFailure", testRaceRecordCodeFailure},
+		{"Race/ConsumeVersusCodeFailures", testRaceConsumeVersusFailures},
 		{"Race/RotateNoGrace", testRaceRotateNoGrace},
 		{"Race/RotateGrace", testRaceRotateGrace},
+		{"Race/RotateGraceOlderToken", testRaceRotateGraceOlder},
 		{"Race/UseOnce", testRaceUseOnce},
 		{"Race/CreateUserUsername", testRaceCreateUser},
 		{"Race/ActivateKey", testRaceActivateKey},
@@ -287,5 +290,114 @@ func testRaceReserveAttempt(t *testing.T, s store.Store) {
 	must(t, err, "Failures")
 	if n != limit {
 		t.Errorf("Failures after the burst = %d, want %d", n, limit)
+	}
+}
+
+// testRaceRotateGraceOlder: with rt-0 → rt-1 → rt-2, a burst of rt-0 (an
+// old token, inside its window) and rt-1 (the head's predecessor) at once.
+// No rt-0 caller may get RotateGrace; the family ends revoked; rt-1
+// callers get RotateGrace (before the revocation) or ErrRevoked (after).
+func testRaceRotateGraceOlder(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	g, _, t2 := chainFixture(t, s)
+	now := t2.Add(time.Second)
+	errs := make([]error, racers)
+	results := make([]store.RotateResult, racers)
+	race(func(i int) {
+		hash := []string{"rt-0", "rt-1"}[i%2]
+		_, results[i], errs[i] = s.RotateRefreshToken(ctx, hash, nextRT(g, fmt.Sprintf("next-%d", i), now), now, time.Minute)
+	})
+	reused := 0
+	for i, err := range errs {
+		switch {
+		case i%2 == 0 && errors.Is(err, store.ErrRefreshReused):
+			reused++
+		case errors.Is(err, store.ErrRevoked):
+		case i%2 == 1 && err == nil && results[i] == store.RotateGrace:
+		default:
+			t.Errorf("caller %d (%s): %v, %v; want ErrRefreshReused/ErrRevoked for rt-0, RotateGrace/ErrRevoked for rt-1", i, []string{"rt-0", "rt-1"}[i%2], results[i], err)
+		}
+	}
+	if reused < 1 {
+		t.Errorf("no rt-0 caller saw ErrRefreshReused")
+	}
+	if ra := grantRevokedAt(t, s, g.ID); ra.IsZero() {
+		t.Errorf("grant live after concurrent presentations of an old token")
+	}
+	for i := range racers {
+		if _, err := s.GetRefreshToken(ctx, fmt.Sprintf("next-%d", i)); err == nil {
+			t.Errorf("next-%d was inserted; nobody may rotate", i)
+		}
+	}
+}
+
+// testRaceRecordCodeFailure: a burst of refused redemptions of one code.
+// Every caller gets a distinct count, and the code ends dead.
+func testRaceRecordCodeFailure(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	must(t, s.CreateAuthCode(ctx, fixCode("code", clientA, user1, "grant-1", at(time.Minute))), "CreateAuthCode")
+	counts := make([]int, racers)
+	errs := make([]error, racers)
+	race(func(i int) {
+		counts[i], errs[i] = s.RecordCodeFailure(ctx, "code", at(time.Second), 3)
+	})
+	seen := map[int]bool{}
+	for i, err := range errs {
+		if err != nil || counts[i] < 1 || counts[i] > racers || seen[counts[i]] {
+			t.Errorf("caller %d: count %d, %v; want a distinct count in [1, %d]", i, counts[i], err, racers)
+		}
+		seen[counts[i]] = true
+	}
+	_, err := s.ConsumeAuthCode(ctx, "code", at(time.Second))
+	wantErr(t, err, store.ErrExpired, "ConsumeAuthCode after a burst of failures")
+}
+
+// testRaceConsumeVersusFailures: one redemption races a burst of refused
+// ones. Either the redemption wins (then fewer than 3 failures were
+// counted before it and every later one gets ErrCodeUsed), or the code
+// died first (ErrExpired, at least 3 failures). Never ErrCodeUsed for the
+// redemption: failures are not uses.
+func testRaceConsumeVersusFailures(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	must(t, s.CreateAuthCode(ctx, fixCode("code", clientA, user1, "grant-1", at(time.Minute))), "CreateAuthCode")
+	now := at(time.Second)
+	var consumeErr error
+	errs := make([]error, racers)
+	race(func(i int) {
+		if i == racers/2 {
+			_, consumeErr = s.ConsumeAuthCode(ctx, "code", now)
+			return
+		}
+		_, errs[i] = s.RecordCodeFailure(ctx, "code", now, 3)
+	})
+	counted := 0
+	for i, err := range errs {
+		switch {
+		case i == racers/2:
+		case err == nil:
+			counted++
+		case errors.Is(err, store.ErrCodeUsed):
+		default:
+			t.Errorf("failure %d: %v", i, err)
+		}
+	}
+	switch {
+	case consumeErr == nil:
+		if counted >= racers-1 {
+			t.Errorf("every failure was counted, yet the code was consumed")
+		}
+		got, err := s.GetAuthCode(ctx, "code")
+		must(t, err, "GetAuthCode")
+		if got.Failures >= 3 {
+			t.Errorf("the code was consumed with %d failures counted before; at most 2 may precede a successful redemption", got.Failures)
+		}
+	case errors.Is(consumeErr, store.ErrExpired):
+		if counted < 3 {
+			t.Errorf("ConsumeAuthCode = ErrExpired after only %d failures", counted)
+		}
+	default:
+		t.Errorf("ConsumeAuthCode = %v; want success or ErrExpired (a failure is never a use)", consumeErr)
 	}
 }

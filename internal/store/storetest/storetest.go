@@ -194,6 +194,7 @@ func fixClient(id string) store.Client {
 		RefreshAbsolute:        90*24*time.Hour + time.Nanosecond,
 		AccessTokenTTL:         5 * time.Minute,
 		RevokeRefreshOnLogout:  true,
+		ResourceServer:         true,
 		CreatedAt:              at(-48*time.Hour + 123*time.Millisecond),
 	}
 }

@@ -16,6 +16,9 @@ func tokenTests() []test {
 		{"AuthCode/Unknown", testCodeUnknown},
 		{"AuthCode/Expired", testCodeExpired},
 		{"AuthCode/UsedWinsOverExpired", testCodeUsedAndExpired},
+		{"AuthCode/Get", testCodeGet},
+		{"AuthCode/RecordFailure", testCodeRecordFailure},
+		{"AuthCode/RecordFailureUsedOrUnknown", testCodeRecordFailureUsed},
 		{"Grant/CreateWithoutRefresh", testGrantCreate},
 		{"Grant/CreateWithRefresh", testGrantCreateWithRefresh},
 		{"Grant/CreateAtomic", testGrantCreateAtomic},
@@ -29,6 +32,8 @@ func tokenTests() []test {
 		{"Refresh/Chain", testRotateChain},
 		{"Refresh/Grace", testRotateGrace},
 		{"Refresh/GraceZeroIsStrict", testRotateGraceZero},
+		{"Refresh/GraceHeadPredecessor", testRotateGraceHeadPredecessor},
+		{"Refresh/GraceOlderTokenIsReuse", testRotateGraceOlderIsReuse},
 		{"Refresh/Reuse", testRotateReuse},
 		{"Refresh/Unknown", testRotateUnknown},
 		{"Refresh/ExpiredIdle", testRotateExpiredIdle},
@@ -124,6 +129,89 @@ func testCodeUsedAndExpired(t *testing.T, s store.Store) {
 	if got.GrantID != "grant-x" {
 		t.Errorf("ConsumeAuthCode(used, then expired).GrantID = %q, want %q", got.GrantID, "grant-x")
 	}
+}
+
+func testCodeGet(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	c := fixCode("c", clientA, user1, "grant-1", at(time.Minute))
+	must(t, s.CreateAuthCode(ctx, c), "CreateAuthCode")
+	got, err := s.GetAuthCode(ctx, "c")
+	must(t, err, "GetAuthCode")
+	checkEqual(t, "GetAuthCode", got, c)
+	// No validity checks: a used code is returned as it is.
+	used, err := s.ConsumeAuthCode(ctx, "c", base)
+	must(t, err, "ConsumeAuthCode")
+	got, err = s.GetAuthCode(ctx, "c")
+	must(t, err, "GetAuthCode(used)")
+	checkEqual(t, "GetAuthCode(used)", got, used)
+	_, err = s.GetAuthCode(ctx, "nope")
+	wantErr(t, err, store.ErrNotFound, `GetAuthCode("nope")`)
+}
+
+// testCodeRecordFailure: refused redemptions do not consume the code;
+// the max-th kills it (expired now, never a replay).
+func testCodeRecordFailure(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	exp := at(time.Minute)
+	must(t, s.CreateAuthCode(ctx, fixCode("c", clientA, user1, "grant-1", exp)), "CreateAuthCode")
+	must(t, s.CreateAuthCode(ctx, fixCode("d", clientA, user1, "grant-2", exp)), "CreateAuthCode(d)")
+	for i := 1; i <= 2; i++ {
+		n, err := s.RecordCodeFailure(ctx, "c", at(time.Duration(i)*time.Second), 3)
+		if err != nil || n != i {
+			t.Fatalf("RecordCodeFailure #%d = %d, %v; want %d, nil", i, n, err, i)
+		}
+	}
+	got, err := s.GetAuthCode(ctx, "c")
+	must(t, err, "GetAuthCode")
+	if got.Failures != 2 || !got.UsedAt.IsZero() || !got.ExpiresAt.Equal(exp) {
+		t.Errorf("after 2 failures = {Failures %d, UsedAt %s, ExpiresAt %s}, want {2, zero, %s}", got.Failures, fmtTime(got.UsedAt), fmtTime(got.ExpiresAt), fmtTime(exp))
+	}
+	// Two failures of at most 3 leave a code redeemable (shown on d).
+	for range 2 {
+		_, err := s.RecordCodeFailure(ctx, "d", at(time.Second), 3)
+		must(t, err, "RecordCodeFailure(d)")
+	}
+	if _, err := s.ConsumeAuthCode(ctx, "d", at(2*time.Second)); err != nil {
+		t.Errorf("ConsumeAuthCode after 2 of 3 failures: %v, want success", err)
+	}
+	// The third failure kills c in the same step.
+	killedAt := at(3 * time.Second)
+	n, err := s.RecordCodeFailure(ctx, "c", killedAt, 3)
+	if err != nil || n != 3 {
+		t.Fatalf("RecordCodeFailure #3 = %d, %v; want 3, nil", n, err)
+	}
+	got, err = s.GetAuthCode(ctx, "c")
+	must(t, err, "GetAuthCode(dead)")
+	if !got.ExpiresAt.Equal(killedAt) || !got.UsedAt.IsZero() {
+		t.Errorf("dead code = {ExpiresAt %s, UsedAt %s}, want {%s, zero}", fmtTime(got.ExpiresAt), fmtTime(got.UsedAt), fmtTime(killedAt))
+	}
+	_, err = s.ConsumeAuthCode(ctx, "c", killedAt)
+	wantErr(t, err, store.ErrExpired, "ConsumeAuthCode(dead code)")
+	// Further failures count but never move the expiry later.
+	n, err = s.RecordCodeFailure(ctx, "c", at(4*time.Second), 3)
+	if err != nil || n != 4 {
+		t.Errorf("RecordCodeFailure #4 = %d, %v; want 4, nil", n, err)
+	}
+	if got, _ := s.GetAuthCode(ctx, "c"); !got.ExpiresAt.Equal(killedAt) {
+		t.Errorf("ExpiresAt after a 4th failure = %s, want %s", fmtTime(got.ExpiresAt), fmtTime(killedAt))
+	}
+}
+
+func testCodeRecordFailureUsed(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	must(t, s.CreateAuthCode(ctx, fixCode("c", clientA, user1, "grant-1", at(time.Minute))), "CreateAuthCode")
+	used, err := s.ConsumeAuthCode(ctx, "c", base)
+	must(t, err, "ConsumeAuthCode")
+	_, err = s.RecordCodeFailure(ctx, "c", base, 3)
+	wantErr(t, err, store.ErrCodeUsed, "RecordCodeFailure(used code)")
+	got, err := s.GetAuthCode(ctx, "c")
+	must(t, err, "GetAuthCode")
+	checkEqual(t, "used code after RecordCodeFailure", got, used)
+	_, err = s.RecordCodeFailure(ctx, "nope", base, 3)
+	wantErr(t, err, store.ErrNotFound, `RecordCodeFailure("nope")`)
 }
 
 // --- grants -----------------------------------------------------------
@@ -424,6 +512,56 @@ func testRotateGrace(t *testing.T, s store.Store) {
 	if err != nil || res != store.RotateRotated {
 		t.Errorf("RotateRefreshToken(successor) = %v, %v; want RotateRotated", res, err)
 	}
+}
+
+// chainFixture rotates rt-0 → rt-1 at at(1h) and rt-1 → rt-2 at
+// at(1h)+1s: rt-2 is the head, rt-1 its predecessor, rt-0 older.
+func chainFixture(t *testing.T, s store.Store) (g store.Grant, t1, t2 time.Time) {
+	t.Helper()
+	g, _ = refreshFixture(t, s)
+	t1, t2 = at(time.Hour), at(time.Hour+time.Second)
+	_, _, err := s.RotateRefreshToken(t.Context(), "rt-0", nextRT(g, "rt-1", t1), t1, time.Minute)
+	must(t, err, "RotateRefreshToken(rt-0)")
+	_, _, err = s.RotateRefreshToken(t.Context(), "rt-1", nextRT(g, "rt-2", t2), t2, time.Minute)
+	must(t, err, "RotateRefreshToken(rt-1)")
+	return g, t1, t2
+}
+
+// testRotateGraceHeadPredecessor: with rt-0 → rt-1 → rt-2, the head's
+// immediate predecessor rt-1, inside its window, gets the head back.
+func testRotateGraceHeadPredecessor(t *testing.T, s store.Store) {
+	g, _, t2 := chainFixture(t, s)
+	now := t2.Add(2 * time.Second)
+	old, res, err := s.RotateRefreshToken(t.Context(), "rt-1", nextRT(g, "rt-x", now), now, time.Minute)
+	if err != nil || res != store.RotateGrace || old.SuccessorHash != "rt-2" {
+		t.Fatalf("RotateRefreshToken(rt-1 in grace) = {SuccessorHash %q}, %v, %v; want rt-2, RotateGrace", old.SuccessorHash, res, err)
+	}
+	if ra := grantRevokedAt(t, s, g.ID); !ra.IsZero() {
+		t.Errorf("grant revoked at %s by the head's predecessor in grace", fmtTime(ra))
+	}
+}
+
+// testRotateGraceOlderIsReuse: with rt-0 → rt-1 → rt-2, rt-0 presented
+// inside its own window is a reuse (its successor rt-1 was rotated too):
+// the family is revoked and the head rt-2 dies with it.
+func testRotateGraceOlderIsReuse(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	g, t1, t2 := chainFixture(t, s)
+	now := t2.Add(time.Second) // rt-0 rotated 2 s ago, grace 1 min
+	if now.Sub(t1) > time.Minute {
+		t.Fatal("fixture: rt-0 is not inside its window")
+	}
+	old, res, err := s.RotateRefreshToken(ctx, "rt-0", nextRT(g, "rt-x", now), now, time.Minute)
+	wantErr(t, err, store.ErrRefreshReused, "RotateRefreshToken(rt-0, older than the head's predecessor, in its window)")
+	if res != store.RotateFailed || old.Hash != "rt-0" || old.SuccessorHash != "rt-1" {
+		t.Errorf("= {Hash %q, SuccessorHash %q}, %v; want {rt-0, rt-1}, RotateFailed", old.Hash, old.SuccessorHash, res)
+	}
+	if ra := grantRevokedAt(t, s, g.ID); !ra.Equal(now) {
+		t.Errorf("grant RevokedAt = %s, want %s", fmtTime(ra), fmtTime(now))
+	}
+	later := now.Add(time.Second)
+	_, _, err = s.RotateRefreshToken(ctx, "rt-2", nextRT(g, "rt-3", later), later, time.Minute)
+	wantErr(t, err, store.ErrRevoked, "RotateRefreshToken(head after reuse of an older token)")
 }
 
 func testRotateGraceZero(t *testing.T, s store.Store) {
