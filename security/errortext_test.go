@@ -27,9 +27,17 @@ func TestErrorDescriptionInjection(t *testing.T) {
 		q := authParams("app", appRedirect, v)
 		u := authorizeURL(e, q) + "&" + phishingText + "=%ff"
 		p := get(t, u, nil)
-		cb := requireErrorRedirect(t, e, p, appRedirect, "invalid_request")
-		if d := cb.Get("error_description"); strings.Contains(d, phishingText) {
-			t.Fatalf("error_description echoes request input: %q", d)
+		// The edge rule for text (store.ValidText) refuses the request
+		// with Latch's 400 page before the parser runs; the parser's own
+		// rule (oauth checkUTF8, unit-tested there) would redirect
+		// without the name. Either way the text reaches no one.
+		if p.Status != http.StatusBadRequest {
+			cb := requireErrorRedirect(t, e, p, appRedirect, "invalid_request")
+			if d := cb.Get("error_description"); strings.Contains(d, phishingText) {
+				t.Fatalf("error_description echoes request input: %q", d)
+			}
+		} else if strings.Contains(p.Body, phishingText) || p.Header.Get("Location") != "" {
+			t.Fatalf("the error page echoes request input or redirects:\n%s", p.Body)
 		}
 	})
 	t.Run("token: unknown parameter with an invalid UTF-8 value", func(t *testing.T) {
@@ -43,7 +51,7 @@ func TestErrorDescriptionInjection(t *testing.T) {
 	})
 	t.Run("control: a known parameter is named", func(t *testing.T) {
 		q := authParams("app", appRedirect, v)
-		q.Set("nonce", "\xff")
+		q.Set("nonce", "n\x01") // a control character: the parser's rule, past the edge rule
 		cb := requireErrorRedirect(t, e, get(t, authorizeURL(e, q), nil), appRedirect, "invalid_request")
 		if d := cb.Get("error_description"); !strings.Contains(d, "nonce") {
 			t.Fatalf("error_description %q does not name nonce", d)
