@@ -45,10 +45,12 @@ func NewTestDB(t testing.TB) (dsn string) {
 	defer cancel()
 	conn, err := connectAdmin(ctx, admin)
 	if err != nil {
+		// One line that says what is missing and how to provide it.
+		msg := fmt.Sprintf("postgres: no test server at %s (%v): start one with ./scripts/provision (Debian), or set LATCH_TEST_POSTGRES to a server whose role may CREATE DATABASE", redact(admin), err)
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("postgres: test server unreachable (CI=true, so not skipping): %v", err)
+			t.Fatalf("%s; CI=true, so not skipping", msg)
 		}
-		t.Skipf("postgres: test server unreachable (set LATCH_TEST_POSTGRES): %v", err)
+		t.Skipf("%s", msg)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 
@@ -105,4 +107,13 @@ func withDatabase(dsn, name string) (string, error) {
 		return u.String(), nil
 	}
 	return dsn + " dbname=" + name, nil
+}
+
+// redact hides the password of a DSN for messages.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "LATCH_TEST_POSTGRES (unparsable)"
+	}
+	return u.Redacted()
 }

@@ -49,7 +49,7 @@ func (r *recordingTB) run(fn func(testing.TB)) {
 }
 
 func TestNewTestDBUnreachable(t *testing.T) {
-	t.Setenv("LATCH_TEST_POSTGRES", "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=2")
+	t.Setenv("LATCH_TEST_POSTGRES", "postgres://postgres:hunter2@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=2")
 	for _, tc := range []struct {
 		ci       string
 		wantSkip bool
@@ -60,8 +60,18 @@ func TestNewTestDBUnreachable(t *testing.T) {
 		if gotSkip := r.skipped != ""; gotSkip != tc.wantSkip || (r.failed == "") == (r.skipped == "") {
 			t.Errorf("NewTestDB with the server unreachable, CI=%q: skipped %q, failed %q; want skip=%v", tc.ci, r.skipped, r.failed, tc.wantSkip)
 		}
-		if msg := r.skipped + r.failed; strings.Contains(msg, "\n") {
+		msg := r.skipped + r.failed
+		if strings.Contains(msg, "\n") {
 			t.Errorf("NewTestDB reason %q is not one line", msg)
+		}
+		// It says what is missing and how to provide it, without the password.
+		for _, want := range []string{"127.0.0.1:1", "./scripts/provision", "LATCH_TEST_POSTGRES"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("NewTestDB reason %q does not mention %s", msg, want)
+			}
+		}
+		if strings.Contains(msg, "hunter2") {
+			t.Errorf("NewTestDB reason %q shows the password", msg)
 		}
 	}
 }
