@@ -10,13 +10,16 @@ import (
 
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/doctor"
+	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store/postgres/pgtest"
 )
 
 // badDeployment registers, through the CLI, a fixture of clients that
 // each break some rules, under a configuration (LATCH_* variables) that
 // breaks others, with an RS256 key created at fixedNow; the clock is
-// then moved 120 days on, so the key is overdue.
+// then moved 120 days on, so the key is overdue. One client gets, in the
+// store, a grace window registration no longer accepts (a record from
+// before registration.MaxRefreshGrace).
 func badDeployment(t *testing.T, db string) *harness {
 	h := newHarness(t)
 	if db != "" {
@@ -35,12 +38,14 @@ func badDeployment(t *testing.T, db string) *harness {
 		// A SPA registered the minimal way: no origin, no DPoP, refresh
 		// tokens that outlive logout.
 		{"--id", "spa-minimal", "--public", "--redirect-uri", "https://app.example.com/callback"},
-		// A native app whose grace window swallows its idle timeout.
-		{"--id", "native-grace", "--public", "--redirect-uri", "http://127.0.0.1/callback", "--refresh-grace", "48h"},
+		// A native app whose grace window, within the bound, swallows its
+		// short idle timeout.
+		{"--id", "native-grace", "--public", "--redirect-uri", "http://127.0.0.1/callback", "--refresh-grace", "30s", "--refresh-idle", "30s"},
 		// A web app that is also a machine client, keeps a development
-		// redirect and long refresh settings.
+		// redirect and a long refresh lifetime (and, below, a legacy
+		// grace window).
 		{"--id", "web-mixed", "--confidential", "--redirect-uri", "https://web.example.com/cb,http://localhost:8000/cb",
-			"--grant-type", "authorization_code,refresh_token,client_credentials", "--refresh-grace", "5m", "--refresh-absolute", "9600h"},
+			"--grant-type", "authorization_code,refresh_token,client_credentials", "--refresh-absolute", "9600h"},
 		// A careful SPA but for a 10-day idle timeout; it requires DPoP
 		// while dpop-nonce is off.
 		{"--id", "spa-dpop", "--public", "--redirect-uri", "https://dpop.example.com/cb", "--allowed-origin", "https://dpop.example.com",
@@ -50,9 +55,30 @@ func badDeployment(t *testing.T, db string) *harness {
 	} {
 		h.ok("", append([]string{"client", "create"}, args...)...)
 	}
+	setLegacyGrace(t, h, "web-mixed", 5*time.Minute)
 	h.ok("", "keys", "rotate", "--alg", "RS256")
 	h.now = fixedNow.Add(120 * 24 * time.Hour)
 	return h
+}
+
+// setLegacyGrace stores grace as the refresh grace window of client id,
+// bypassing registration, which refuses a window above
+// registration.MaxRefreshGrace: the record of a client registered before
+// that bound existed.
+func setLegacyGrace(t *testing.T, h *harness, id string, grace time.Duration) {
+	t.Helper()
+	if grace <= registration.MaxRefreshGrace {
+		t.Fatalf("setLegacyGrace(%s): %s is within the bound; use latch client update", id, grace)
+	}
+	st := h.store()
+	c, err := st.GetClient(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.RefreshGrace = grace
+	if err := st.UpdateClient(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestDoctorGolden runs latch doctor over the bad fixture, in SQLite and
@@ -110,6 +136,13 @@ func testDoctorGolden(t *testing.T, db string) {
 		t.Errorf("--key-max-age 121d still reports the 120-day-old key")
 	}
 	wantFailure(t, "bad --key-max-age", h.run("", "doctor", "--key-max-age", "soon"), 2, "want a number of days such as 90d")
+
+	// The fix for a legacy grace window goes through registration and
+	// silences the finding.
+	h.ok("", "client", "update", "web-mixed", "--refresh-grace", "10s")
+	if r = h.run("", "doctor", "--json"); strings.Contains(r.stdout, "refresh-grace-long") {
+		t.Errorf("after latch client update web-mixed --refresh-grace 10s, still a refresh-grace-long finding:\n%s", r.stdout)
+	}
 }
 
 // TestDoctorHelp: `latch help doctor` and `latch doctor -h` print the
@@ -201,7 +234,8 @@ func TestDoctorRemote(t *testing.T) {
 	h.env["LATCH_ADMIN_TOKEN"] = token
 	h.env["LATCH_KEY_ENCRYPTION_SECRET"] = testSecret
 	h.env["LATCH_ISSUER"] = cfg.Issuer
-	h.ok("", "client", "create", "--id", "graceful", "--public", "--redirect-uri", "https://g.example/cb", "--refresh-grace", "90s", "--refresh-idle", "200h")
+	h.ok("", "client", "create", "--id", "graceful", "--public", "--redirect-uri", "https://g.example/cb", "--refresh-idle", "200h")
+	setLegacyGrace(t, h, "graceful", 90*time.Second)
 	h.now = time.Now()
 
 	local := h.run("", "doctor", "--json")
@@ -224,7 +258,7 @@ func TestDoctorRemote(t *testing.T) {
 func TestClientFromView(t *testing.T) {
 	h := newHarness(t)
 	v := decodeJSON[clientView](t, h.ok("", "client", "create", "--id", "all", "--public", "--redirect-uri", "https://a.example/cb",
-		"--allowed-origin", "https://a.example", "--require-dpop", "--revoke-refresh-on-logout", "--refresh-grace", "1m30s",
+		"--allowed-origin", "https://a.example", "--require-dpop", "--revoke-refresh-on-logout", "--refresh-grace", "25s",
 		"--refresh-idle", "36h", "--refresh-absolute", "200h", "--access-token-ttl", "5m", "--id-token-alg", "EdDSA", "--first-party"))
 	c, err := clientFromView(v)
 	if err != nil {

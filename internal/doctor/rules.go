@@ -18,16 +18,14 @@ import (
 // Latch's recommended bounds. The RFCs require that refresh tokens expire
 // (RFC 9700 §4.14.2, RFC 10017 §6.3.2.3) but name no number; these are
 // Latch's, chosen so that its defaults (public 24h idle / 7 days absolute,
-// confidential 30 / 90 days) pass with room to spare.
+// confidential 30 / 90 days) pass with room to spare. The bound on the
+// refresh grace window is not doctor's: it is registration.MaxRefreshGrace,
+// which registration enforces and the server caps stored values at.
 const (
 	MaxPublicRefreshIdle           = 7 * 24 * time.Hour
 	MaxPublicRefreshAbsolute       = 30 * 24 * time.Hour
 	MaxConfidentialRefreshIdle     = 90 * 24 * time.Hour
 	MaxConfidentialRefreshAbsolute = 365 * 24 * time.Hour
-	// MaxRefreshGrace bounds the window in which a rotated refresh token
-	// is accepted again: long enough for two tabs refreshing at once,
-	// short enough that a replay by a thief is still detected.
-	MaxRefreshGrace = time.Minute
 )
 
 // rules is the rule table, most important first within a severity. To add
@@ -56,7 +54,7 @@ func rules() []Rule {
 		},
 		{
 			ID: "refresh-rotation-defeated", Severity: Error, Ref: "RFC 9700 §2.2.2, §4.14.2",
-			Summary: "a public client without DPoP whose refresh grace window is at least its refresh idle timeout: reuse is never detected",
+			Summary: fmt.Sprintf("a public client without DPoP whose refresh grace window (as enforced: at most %s) is at least its refresh idle timeout: reuse is never detected", fmtDuration(registration.MaxRefreshGrace)),
 			FixHint: "latch client update ID --refresh-grace 10s (or --require-dpop)",
 			check:   checkRotationDefeated,
 		},
@@ -88,7 +86,7 @@ func rules() []Rule {
 		},
 		{
 			ID: "refresh-grace-long", Severity: Warning, Ref: "RFC 9700 §4.14.2",
-			Summary: fmt.Sprintf("a client's refresh grace window is longer than %s", fmtDuration(MaxRefreshGrace)),
+			Summary: fmt.Sprintf("a client's stored refresh grace window is longer than %s, which registration now refuses (a record from before the bound; the server caps it at %[1]s)", fmtDuration(registration.MaxRefreshGrace)),
 			FixHint: "latch client update ID --refresh-grace 10s",
 			check:   checkGraceLong,
 		},
@@ -292,14 +290,37 @@ func refreshLifetimes(cfg config.Config, c store.Client) (idle, absolute time.Du
 	return idle, absolute
 }
 
-// rotationDefeated reports whether c's grace window covers its whole
-// refresh idle timeout while nothing else binds its refresh tokens.
+// effectiveGrace returns the grace window the server applies to c: its
+// own, capped at registration.MaxRefreshGrace for a client stored before
+// registration refused longer ones. It mirrors the server's rule
+// (internal/server/refresh.go).
+func effectiveGrace(c store.Client) time.Duration {
+	return min(c.RefreshGrace, registration.MaxRefreshGrace)
+}
+
+// legacyGrace reports whether c's stored grace window is longer than
+// registration accepts: a record from before the bound, which the server
+// caps.
+func legacyGrace(c store.Client) bool { return c.RefreshGrace > registration.MaxRefreshGrace }
+
+// graceText describes c's grace window as stored and, when the server
+// caps it, as enforced.
+func graceText(c store.Client) string {
+	if legacyGrace(c) {
+		return fmt.Sprintf("%s (stored; the server caps it at %s)", fmtDuration(c.RefreshGrace), fmtDuration(effectiveGrace(c)))
+	}
+	return fmtDuration(c.RefreshGrace)
+}
+
+// rotationDefeated reports whether c's grace window, as the server
+// enforces it, covers its whole refresh idle timeout while nothing else
+// binds its refresh tokens.
 func rotationDefeated(cfg config.Config, c store.Client) bool {
-	if !c.Public || c.RequireDPoP || !hasGrant(c, oauth.GrantRefreshToken) || c.RefreshGrace <= 0 {
+	if !c.Public || c.RequireDPoP || !hasGrant(c, oauth.GrantRefreshToken) || effectiveGrace(c) <= 0 {
 		return false
 	}
 	idle, _ := refreshLifetimes(cfg, c)
-	return c.RefreshGrace >= idle
+	return effectiveGrace(c) >= idle
 }
 
 func checkRotationDefeated(in *Input, r *reporter) {
@@ -308,7 +329,7 @@ func checkRotationDefeated(in *Input, r *reporter) {
 			idle, _ := refreshLifetimes(in.Config, c)
 			r.add(clientSubject(c), fmt.Sprintf("latch client update %s --refresh-grace 10s (or --require-dpop once the client sends DPoP proofs)", c.ID),
 				"refresh grace %s is not shorter than the refresh idle timeout %s: a stolen, already rotated refresh token is always inside the grace window, so reuse is never detected; a public client's refresh tokens MUST be rotated or sender-constrained",
-				fmtDuration(c.RefreshGrace), fmtDuration(idle))
+				graceText(c), fmtDuration(idle))
 		}
 	}
 }
@@ -409,9 +430,10 @@ func checkRefreshLifetimes(in *Input, r *reporter) {
 func checkGraceLong(in *Input, r *reporter) {
 	for _, c := range in.Clients {
 		// A defeated rotation is already an error; one finding is enough.
-		if hasGrant(c, oauth.GrantRefreshToken) && c.RefreshGrace > MaxRefreshGrace && !rotationDefeated(in.Config, c) {
-			r.add(clientSubject(c), fmt.Sprintf("latch client update %s --refresh-grace 10s", c.ID),
-				"refresh grace %s: for that long after a rotation, a replayed refresh token returns the successor instead of revoking the grant (reuse detection is blind)", fmtDuration(c.RefreshGrace))
+		if hasGrant(c, oauth.GrantRefreshToken) && legacyGrace(c) && !rotationDefeated(in.Config, c) {
+			r.add(clientSubject(c), fmt.Sprintf("latch client update %s --refresh-grace 10s (so the stored value matches what is enforced)", c.ID),
+				"refresh grace %s is stored, above the maximum of %s registration accepts: the client was registered before the bound existed; the server already caps the window at %[2]s, so the record says more than is enforced",
+				fmtDuration(c.RefreshGrace), fmtDuration(registration.MaxRefreshGrace))
 		}
 	}
 }

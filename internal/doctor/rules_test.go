@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/config"
+	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 )
@@ -84,23 +85,41 @@ func TestRules(t *testing.T) {
 		{"config-invalid", "open admin is its own rule", func(t *testing.T, in *Input) { in.Config.AdminAddr = ":9090" }, 0},
 		{"config-invalid", "issuer with a slash is not", func(t *testing.T, in *Input) { in.Config.Issuer = "https://id.example.com/" }, 1},
 
-		{"refresh-rotation-defeated", "grace equals idle", func(t *testing.T, in *Input) {
+		{"refresh-rotation-defeated", "grace equals idle at the bound", func(t *testing.T, in *Input) {
 			c := client(t, in, "native")
-			c.RequireDPoP, c.RefreshGrace, c.RefreshIdle = false, time.Hour, time.Hour
+			c.RequireDPoP, c.RefreshGrace, c.RefreshIdle = false, registration.MaxRefreshGrace, registration.MaxRefreshGrace
 		}, 1},
-		{"refresh-rotation-defeated", "grace above default idle", func(t *testing.T, in *Input) {
+		{"refresh-rotation-defeated", "grace above a short idle", func(t *testing.T, in *Input) {
+			c := client(t, in, "native")
+			c.RequireDPoP, c.RefreshGrace, c.RefreshIdle = false, 20*time.Second, 10*time.Second
+		}, 1},
+		{"refresh-rotation-defeated", "legacy grace, capped, still covers the idle", func(t *testing.T, in *Input) {
+			c := client(t, in, "native")
+			c.RequireDPoP, c.RefreshGrace, c.RefreshIdle = false, 48*time.Hour, registration.MaxRefreshGrace
+		}, 1},
+		{"refresh-rotation-defeated", "legacy grace above the default idle is capped", func(t *testing.T, in *Input) {
 			c := client(t, in, "native")
 			c.RequireDPoP, c.RefreshGrace = false, 48*time.Hour
-		}, 1},
+		}, 0},
+		{"refresh-rotation-defeated", "legacy grace, idle just above the cap", func(t *testing.T, in *Input) {
+			c := client(t, in, "native")
+			c.RequireDPoP, c.RefreshGrace, c.RefreshIdle = false, 48*time.Hour, registration.MaxRefreshGrace+time.Second
+		}, 0},
+		{"refresh-rotation-defeated", "grace just below idle", func(t *testing.T, in *Input) {
+			c := client(t, in, "native")
+			c.RequireDPoP, c.RefreshGrace, c.RefreshIdle = false, registration.MaxRefreshGrace-time.Second, registration.MaxRefreshGrace
+		}, 0},
 		{"refresh-rotation-defeated", "DPoP binds the tokens", func(t *testing.T, in *Input) {
-			client(t, in, "native").RefreshGrace = 48 * time.Hour
+			c := client(t, in, "native")
+			c.RefreshGrace, c.RefreshIdle = registration.MaxRefreshGrace, registration.MaxRefreshGrace
 		}, 0},
 		{"refresh-rotation-defeated", "confidential client", func(t *testing.T, in *Input) {
-			client(t, in, "web").RefreshGrace = 800 * time.Hour
+			c := client(t, in, "web")
+			c.RefreshGrace, c.RefreshIdle = registration.MaxRefreshGrace, registration.MaxRefreshGrace
 		}, 0},
-		{"refresh-rotation-defeated", "grace below idle", func(t *testing.T, in *Input) {
+		{"refresh-rotation-defeated", "no grace", func(t *testing.T, in *Input) {
 			c := client(t, in, "native")
-			c.RequireDPoP, c.RefreshGrace = false, 23*time.Hour
+			c.RequireDPoP, c.RefreshGrace, c.RefreshIdle = false, 0, time.Second
 		}, 0},
 
 		{"spa-no-allowed-origin", "SPA without origin", func(t *testing.T, in *Input) { client(t, in, "spa").AllowedOrigins = nil }, 1},
@@ -141,12 +160,20 @@ func TestRules(t *testing.T) {
 			client(t, in, "service").RefreshAbsolute = 1000 * 24 * time.Hour
 		}, 0},
 
-		{"refresh-grace-long", "web 5m", func(t *testing.T, in *Input) { client(t, in, "web").RefreshGrace = 5 * time.Minute }, 1},
-		{"refresh-grace-long", "at the bound", func(t *testing.T, in *Input) { client(t, in, "web").RefreshGrace = MaxRefreshGrace }, 0},
-		{"refresh-grace-long", "defeated rotation is reported once", func(t *testing.T, in *Input) {
+		{"refresh-grace-long", "legacy web 5m", func(t *testing.T, in *Input) { client(t, in, "web").RefreshGrace = 5 * time.Minute }, 1},
+		{"refresh-grace-long", "just above the bound", func(t *testing.T, in *Input) {
+			client(t, in, "web").RefreshGrace = registration.MaxRefreshGrace + time.Second
+		}, 1},
+		{"refresh-grace-long", "at the bound", func(t *testing.T, in *Input) { client(t, in, "web").RefreshGrace = registration.MaxRefreshGrace }, 0},
+		{"refresh-grace-long", "legacy public client, capped grace below its idle", func(t *testing.T, in *Input) {
 			c := client(t, in, "native")
 			c.RequireDPoP, c.RefreshGrace = false, 48*time.Hour
+		}, 1},
+		{"refresh-grace-long", "defeated rotation is reported once", func(t *testing.T, in *Input) {
+			c := client(t, in, "native")
+			c.RequireDPoP, c.RefreshGrace, c.RefreshIdle = false, 48*time.Hour, registration.MaxRefreshGrace
 		}, 0},
+		{"refresh-grace-long", "no refresh grant", func(t *testing.T, in *Input) { client(t, in, "service").RefreshGrace = 5 * time.Minute }, 0},
 
 		{"client-credentials-mixed", "code plus client credentials", func(t *testing.T, in *Input) {
 			c := client(t, in, "web")
@@ -244,6 +271,32 @@ func TestFindingFields(t *testing.T) {
 	f.Message = ""
 	if f != want {
 		t.Errorf("finding = %+v, want %+v", f, want)
+	}
+}
+
+// TestGraceMessages: a legacy grace window is reported as stored and as
+// the server enforces it (registration.MaxRefreshGrace).
+func TestGraceMessages(t *testing.T) {
+	in := cleanInput()
+	client(t, &in, "web").RefreshGrace = 5 * time.Minute
+	c := client(t, &in, "native")
+	c.RequireDPoP, c.RefreshGrace, c.RefreshIdle = false, 48*time.Hour, 20*time.Second
+	got := map[string]Finding{}
+	for _, f := range Check(in) {
+		got[f.Rule+" "+f.Subject] = f
+	}
+	long := got["refresh-grace-long client web"]
+	for _, want := range []string{"5m is stored", "caps the window at 30s"} {
+		if !strings.Contains(long.Message, want) {
+			t.Errorf("refresh-grace-long message %q does not say %q", long.Message, want)
+		}
+	}
+	if want := "latch client update web --refresh-grace 10s"; !strings.HasPrefix(long.Fix, want) {
+		t.Errorf("refresh-grace-long fix %q, want it to start with %q", long.Fix, want)
+	}
+	defeated := got["refresh-rotation-defeated client native"]
+	if want := "refresh grace 48h (stored; the server caps it at 30s) is not shorter than the refresh idle timeout 20s"; !strings.HasPrefix(defeated.Message, want) {
+		t.Errorf("refresh-rotation-defeated message %q, want it to start with %q", defeated.Message, want)
 	}
 }
 
