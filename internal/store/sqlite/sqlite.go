@@ -489,3 +489,24 @@ func (d dscan) Scan(src any) error {
 }
 
 type scanner interface{ Scan(dest ...any) error }
+
+// --- helpers ------------------------------------------------------------
+
+// oneRow turns "no row affected" into store.ErrNotFound.
+func oneRow(n int, err error) error {
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// wrap prefixes err with the operation, keeping sentinels matchable.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}

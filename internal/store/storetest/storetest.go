@@ -32,6 +32,97 @@ func tests() []test {
 	return all
 }
 
+func identityTests() []test {
+	return []test{
+		{"Client/CreateGet", testClientCreateGet},
+		{"Client/EmptyFields", testClientEmptyFields},
+		{"Client/Duplicate", testClientDuplicate},
+		{"Client/NotFound", testClientNotFound},
+		{"Client/List", testClientList},
+		{"Client/Update", testClientUpdate},
+		{"Client/Delete", testClientDelete},
+		{"Time/Precision", testTimePrecision},
+		{"User/CreateGet", testUserCreateGet},
+		{"User/Duplicate", testUserDuplicate},
+		{"User/UsernameCaseSensitive", testUserCaseSensitive},
+		{"User/NotFound", testUserNotFound},
+		{"User/List", testUserList},
+		{"User/SetPassword", testUserSetPassword},
+		{"User/DeleteCascades", testUserDelete},
+		{"Session/CreateGet", testSessionCreateGet},
+		{"Session/Expiry", testSessionExpiry},
+		{"Session/Duplicate", testSessionDuplicate},
+		{"Session/Delete", testSessionDelete},
+		{"Session/ListUser", testSessionListUser},
+		{"Session/DeleteUser", testSessionDeleteUser},
+		{"Consent/Upsert", testConsentUpsert},
+	}
+}
+
+func tokenTests() []test {
+	return []test{
+		{"AuthCode/CreateConsume", testCodeConsume},
+		{"AuthCode/Duplicate", testCodeDuplicate},
+		{"AuthCode/Unknown", testCodeUnknown},
+		{"AuthCode/Expired", testCodeExpired},
+		{"AuthCode/UsedWinsOverExpired", testCodeUsedAndExpired},
+		{"AuthCode/Get", testCodeGet},
+		{"AuthCode/RecordFailure", testCodeRecordFailure},
+		{"AuthCode/RecordFailureUsedOrUnknown", testCodeRecordFailureUsed},
+		{"Grant/CreateWithoutRefresh", testGrantCreate},
+		{"Grant/CreateWithRefresh", testGrantCreateWithRefresh},
+		{"Grant/CreateAtomic", testGrantCreateAtomic},
+		{"Grant/NotFound", testGrantNotFound},
+		{"Grant/RevokeIdempotent", testGrantRevoke},
+		{"Grant/RevokeUserGrants", testRevokeUserGrants},
+		{"Grant/RevokeUserGrantsClient", testRevokeUserGrantsClient},
+		{"Grant/ListUser", testListUserGrants},
+		{"Refresh/GetNotFound", testRefreshGet},
+		{"Refresh/Rotated", testRotateRotated},
+		{"Refresh/Chain", testRotateChain},
+		{"Refresh/Grace", testRotateGrace},
+		{"Refresh/GraceZeroIsStrict", testRotateGraceZero},
+		{"Refresh/GraceHeadPredecessor", testRotateGraceHeadPredecessor},
+		{"Refresh/GraceOlderTokenIsReuse", testRotateGraceOlderIsReuse},
+		{"Refresh/Reuse", testRotateReuse},
+		{"Refresh/Unknown", testRotateUnknown},
+		{"Refresh/ExpiredIdle", testRotateExpiredIdle},
+		{"Refresh/ExpiredAbsolute", testRotateExpiredAbsolute},
+		{"Refresh/NoAbsoluteBound", testRotateNoAbsolute},
+		{"Refresh/Revoked", testRotateRevoked},
+		{"Refresh/RevokedWinsOverReuse", testRotateRevokedRotated},
+		{"Refresh/NextCollision", testRotateNextCollision},
+		{"AccessToken/Revoke", testAccessTokenRevoke},
+	}
+}
+
+func miscTests() []test {
+	return []test{
+		{"Key/CreateList", testKeyCreateList},
+		{"Key/Duplicate", testKeyDuplicate},
+		{"Key/Activate", testKeyActivate},
+		{"Key/ActivateActive", testKeyActivateActive},
+		{"Key/ActivateNotFound", testKeyActivateNotFound},
+		{"Key/Delete", testKeyDelete},
+		{"UseOnce", testUseOnce},
+		{"Throttle/Window", testThrottleWindow},
+		{"Throttle/Keys", testThrottleKeys},
+		{"Throttle/Clear", testThrottleClear},
+		{"Throttle/ReserveBudget", testReserveBudget},
+		{"Throttle/ReserveAllOrNothing", testReserveAllOrNothing},
+		{"Throttle/ReserveWindow", testReserveWindow},
+		{"Throttle/Release", testReleaseAttempt},
+		{"DeleteExpired/Batches", testDeleteExpiredBatches},
+		{"DeleteExpired/KeepsLive", testDeleteExpiredKeeps},
+		{"DeleteExpired/Failures", testDeleteExpiredFailures},
+		{"Ping", testPing},
+	}
+}
+
+func testPing(t *testing.T, s store.Store) {
+	must(t, s.Ping(t.Context()), "Ping")
+}
+
 // Run runs the conformance suite against the backend built by newStore.
 // newStore must return a fresh, empty store for every call and close it
 // in a t.Cleanup.

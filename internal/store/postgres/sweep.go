@@ -1,0 +1,64 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// sweeps are DeleteExpired's statements, one per kind of expiring row.
+// Each deletes at most $2 rows whose expiry is before $1 (a strict
+// inequality: a row expiring exactly at now is kept).
+//
+// What makes them safe on many instances at once: each is one statement
+// whose subselect picks rows with FOR UPDATE SKIP LOCKED, so two sweepers
+// never wait on each other (each takes rows the other has not locked) and
+// a row is deleted once. Sweeping also never blocks behind a live
+// ConsumeAuthCode or RotateRefreshToken: their locked rows are skipped and
+// swept next time. Each statement commits on its own, so the locks are
+// short and a crash loses at most one batch of work.
+var sweeps = []struct {
+	kind string
+	sql  string
+}{
+	{"auth codes", `DELETE FROM auth_codes WHERE hash IN (
+		SELECT hash FROM auth_codes WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	{"sessions", `DELETE FROM sessions WHERE id IN (
+		SELECT id FROM sessions WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	{"refresh tokens", `DELETE FROM refresh_tokens WHERE hash IN (
+		SELECT hash FROM refresh_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	// A zero AbsoluteExpiresAt (stored as 0) is read as "no absolute
+	// expiry" here, so a grant without one is never swept.
+	{"grants", `DELETE FROM grants WHERE id IN (
+		SELECT id FROM grants WHERE absolute_expires_at <> 0 AND absolute_expires_at < $1
+		LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	{"revoked access tokens", `DELETE FROM revoked_access_tokens WHERE jti IN (
+		SELECT jti FROM revoked_access_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	{"one-time values", `DELETE FROM used_once WHERE key IN (
+		SELECT key FROM used_once WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	{"failures", `DELETE FROM failures WHERE id IN (
+		SELECT id FROM failures WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	// A key row expires with its last failure; RecordFailure re-creates it.
+	{"failure keys", `DELETE FROM failure_keys WHERE key IN (
+		SELECT key FROM failure_keys WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+}
+
+// DeleteExpired removes at most batch rows of each expiring kind whose
+// expiry is before now, and returns how many rows it removed. Call it
+// again while it returns a full batch to catch up. Safe on every instance
+// at once (see sweeps).
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, batch int) (int, error) {
+	if batch <= 0 {
+		return 0, errors.New("postgres: delete expired: batch must be positive")
+	}
+	n := toNanos(now)
+	total := 0
+	for _, sw := range sweeps {
+		tag, err := s.pool.Exec(ctx, sw.sql, n, batch)
+		if err != nil {
+			return total, mapErr("delete expired "+sw.kind, err)
+		}
+		total += int(tag.RowsAffected())
+	}
+	return total, nil
+}
