@@ -14,6 +14,7 @@
 package password
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -22,6 +23,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -210,18 +212,46 @@ func Verify(password, encoded string) (bool, error) {
 // unknown user as on a known one, so a login answer does not reveal which
 // usernames exist.
 //
-// A Hasher runs at most GOMAXPROCS hashes at once; further callers wait
-// for a slot. argon2id is CPU-bound, so more at once would not finish
+// A Hasher runs at most GOMAXPROCS hashes at once (or Limits.Concurrency,
+// see NewLimitedHasher); further callers wait for a slot. argon2id is CPU-bound, so more at once would not finish
 // sooner, but each one holds its memory cost (19 MiB by default) while it
 // runs: without the bound, a burst of 64 logins would need 1.2 GiB.
 type Hasher struct {
 	params Params
 	dummy  hash          // a hash of a random password with params, made once
 	slots  chan struct{} // bounds concurrent hashes (and so their memory)
+	// queue bounds the VerifyContext callers waiting for a slot (negative:
+	// no bound); waiting counts them.
+	queue   int
+	waiting atomic.Int64
 }
 
-// NewHasher returns a Hasher for p.
+// ErrBusy is returned by VerifyContext when every hashing slot is taken
+// and Limits.Queue callers are already waiting: the caller should answer
+// "try again later" rather than queue without bound.
+var ErrBusy = errors.New("password: every hashing slot is busy")
+
+// Limits bound how many hashes a Hasher computes at once (Concurrency,
+// each holding Params.Memory) and how many VerifyContext callers may wait
+// for a slot (Queue). Concurrency below 1 means GOMAXPROCS.
+//
+// A Concurrency below GOMAXPROCS keeps CPUs free for other work: argon2id
+// is CPU-bound, so a burst of sign-ins with one slot per CPU would starve
+// everything else the process does (token refreshes, introspection).
+type Limits struct {
+	Concurrency int
+	Queue       int
+}
+
+// NewHasher returns a Hasher for p with GOMAXPROCS slots and no bound on
+// waiting callers.
 func NewHasher(p Params) (*Hasher, error) {
+	return NewLimitedHasher(p, Limits{Queue: -1})
+}
+
+// NewLimitedHasher returns a Hasher for p within l. A negative l.Queue
+// means no bound on waiting callers.
+func NewLimitedHasher(p Params, l Limits) (*Hasher, error) {
 	if err := p.validate(); err != nil {
 		return nil, fmt.Errorf("password: %w", err)
 	}
@@ -230,9 +260,13 @@ func NewHasher(p Params) (*Hasher, error) {
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	key := argon2.IDKey(secret, salt, p.Iterations, p.Memory, p.Parallelism, keyLen)
+	n := l.Concurrency
+	if n < 1 {
+		n = max(runtime.GOMAXPROCS(0), 1)
+	}
 	return &Hasher{
 		params: p, dummy: hash{params: p, salt: salt, key: key},
-		slots: make(chan struct{}, max(runtime.GOMAXPROCS(0), 1)),
+		slots: make(chan struct{}, n), queue: l.Queue,
 	}, nil
 }
 
@@ -241,6 +275,47 @@ func (h *Hasher) check(hh hash, password string) bool {
 	h.slots <- struct{}{}
 	defer func() { <-h.slots }()
 	return hh.check(password)
+}
+
+// acquire takes a slot, waiting while fewer than h.queue others wait
+// (any number when h.queue is negative) and ctx is not done.
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	if n := h.waiting.Add(1); h.queue >= 0 && n > int64(h.queue) {
+		h.waiting.Add(-1)
+		return ErrBusy
+	}
+	defer h.waiting.Add(-1)
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// VerifyContext is Verify within h's Limits: it returns ErrBusy at once
+// when the queue is full, and ctx's error when ctx ends while waiting for
+// a slot. A hash that has started always runs to completion.
+func (h *Hasher) VerifyContext(ctx context.Context, password, encoded string) (bool, error) {
+	if err := h.acquire(ctx); err != nil {
+		return false, err
+	}
+	defer func() { <-h.slots }()
+	if encoded == "" {
+		h.dummy.check(password)
+		return false, nil
+	}
+	parsed, err := decode(encoded)
+	if err != nil {
+		h.dummy.check(password)
+		return false, nil
+	}
+	return parsed.check(password), nil
 }
 
 // Params returns h's parameters.
