@@ -51,6 +51,19 @@ func asOAuth(err error) *oauth.Error {
 	return errInternal.WithCause(err)
 }
 
+// clientError is asOAuth, except that a store that cannot answer, a
+// passed deadline or a request shed under overload becomes
+// temporarily_unavailable with Retry-After (overload.go), on every channel.
+func (s *Server) clientError(err error) *oauth.Error {
+	if s.unavailable(err) {
+		if e, ok := oauth.As(err); ok && e.Code == oauth.TemporarilyUnavailable {
+			return e
+		}
+		return errUnavailable.WithCause(err)
+	}
+	return asOAuth(err)
+}
+
 func (s *Server) logError(r *http.Request, e *oauth.Error, err error) {
 	lvl := slogLevelFor(e)
 	s.log.Log(r.Context(), lvl, "request failed",
@@ -60,6 +73,7 @@ func (s *Server) logError(r *http.Request, e *oauth.Error, err error) {
 
 // api adapts a handler of a JSON endpoint (RFC 6749 §5.2).
 func (s *Server) api(h handlerFunc) http.Handler {
+	h = s.limited(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			s.writeJSONError(w, r, err)
@@ -69,7 +83,7 @@ func (s *Server) api(h handlerFunc) http.Handler {
 
 // writeJSONError writes an RFC 6749 §5.2 error response.
 func (s *Server) writeJSONError(w http.ResponseWriter, r *http.Request, err error) {
-	e := asOAuth(err)
+	e := s.clientError(err)
 	s.logError(r, e, err)
 	status := http.StatusBadRequest
 	switch e.Code {
@@ -94,6 +108,7 @@ func (s *Server) writeJSONError(w http.ResponseWriter, r *http.Request, err erro
 
 // bearer adapts a handler of a protected resource (RFC 6750 §3).
 func (s *Server) bearer(h handlerFunc) http.Handler {
+	h = s.limited(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			s.writeBearerError(w, r, err)
@@ -118,7 +133,7 @@ func (s *Server) writeBearerError(w http.ResponseWriter, r *http.Request, err er
 	if errors.As(err, &bc) {
 		scheme, scope = bc.scheme, bc.scope
 	}
-	e := asOAuth(err)
+	e := s.clientError(err)
 	s.logError(r, e, err)
 	status := http.StatusUnauthorized
 	switch e.Code {
@@ -128,8 +143,13 @@ func (s *Server) writeBearerError(w http.ResponseWriter, r *http.Request, err er
 		status = http.StatusBadRequest
 	case oauth.ServerError:
 		status = http.StatusInternalServerError
+	case oauth.TemporarilyUnavailable:
+		status = http.StatusServiceUnavailable
 	}
-	if status != http.StatusInternalServerError {
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	if status < http.StatusInternalServerError {
 		var b strings.Builder
 		fmt.Fprintf(&b, `%s realm="latch"`, scheme)
 		if e.Code != "" {
@@ -158,6 +178,7 @@ func (s *Server) writeBearerError(w http.ResponseWriter, r *http.Request, err er
 // page adapts a browser-facing handler: errors become Latch's HTML error
 // page, except a *redirectError, which goes back to the client.
 func (s *Server) page(h handlerFunc) http.Handler {
+	h = s.limited(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			var re *redirectError
@@ -173,7 +194,7 @@ func (s *Server) page(h handlerFunc) http.Handler {
 
 // writeErrorPage renders Latch's error page. It never redirects.
 func (s *Server) writeErrorPage(w http.ResponseWriter, r *http.Request, err error) {
-	e := asOAuth(err)
+	e := s.clientError(err)
 	s.logError(r, e, err)
 	status := http.StatusBadRequest
 	title := "This request can't be completed"
@@ -186,6 +207,8 @@ func (s *Server) writeErrorPage(w http.ResponseWriter, r *http.Request, err erro
 		status, title = http.StatusForbidden, "Access denied"
 	case codeNotFound:
 		status, title = http.StatusNotFound, "Not found"
+	case oauth.TemporarilyUnavailable:
+		status, title = http.StatusServiceUnavailable, "Temporarily unavailable"
 	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))

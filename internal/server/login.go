@@ -57,13 +57,17 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		// Spend the same time as a real check (no user enumeration).
-		s.opts.Passwords.Verify(pw, "")
+		if _, err := s.opts.Passwords.VerifyContext(ctx, pw, ""); err != nil {
+			return err // hashing slots busy: 503 (overload.go)
+		}
 		s.auditLog(ctx, "login_failed", "client_id", ar.client.ID, "reason", "unknown_user")
 		return s.loginFailed(w, r, ar, in, username, limits)
 	case err != nil:
 		return err
 	}
-	if !s.opts.Passwords.Verify(pw, user.PasswordHash) {
+	if ok, err := s.opts.Passwords.VerifyContext(ctx, pw, user.PasswordHash); err != nil {
+		return err // hashing slots busy: 503 (overload.go)
+	} else if !ok {
 		s.auditLog(ctx, "login_failed", "client_id", ar.client.ID, "sub", user.ID, "reason", "bad_password")
 		return s.loginFailed(w, r, ar, in, username, limits)
 	}

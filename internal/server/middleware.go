@@ -15,8 +15,11 @@ import (
 const maxBodyBytes = 64 << 10
 
 func slogLevelFor(e *oauth.Error) slog.Level {
-	if e.Code == oauth.ServerError {
+	switch e.Code {
+	case oauth.ServerError:
 		return slog.LevelError
+	case oauth.TemporarilyUnavailable:
+		return slog.LevelWarn // the cause says what the store answered
 	}
 	return slog.LevelInfo
 }
