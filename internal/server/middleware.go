@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -19,6 +20,9 @@ func slogLevelFor(e *oauth.Error) slog.Level {
 	case oauth.ServerError:
 		return slog.LevelError
 	case oauth.TemporarilyUnavailable:
+		if errors.Is(e, errLoadShed) {
+			return slog.LevelDebug
+		}
 		return slog.LevelWarn // the cause says what the store answered
 	}
 	return slog.LevelInfo

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"runtime"
 	"sync/atomic"
@@ -40,6 +41,11 @@ const (
 	retryAfterShed        = 1 // a full queue drains in well under a second
 	retryAfterUnavailable = 2 // the database is away or slow
 )
+
+// errLoadShed is the cause of every refusal by admission. Such refusals
+// are logged at debug level only: under overload they are most requests,
+// and the access log already records each 503.
+var errLoadShed = errors.New("load shed")
 
 // errShed is the answer to a request refused by admission.
 var errShed = &oauth.Error{Code: oauth.TemporarilyUnavailable, Description: "the server is busy; retry shortly", RetryAfter: retryAfterShed}
@@ -105,7 +111,7 @@ func (a *admission) acquire(ctx context.Context) error {
 	}
 	if a.waiting.Add(1) > a.queue {
 		a.waiting.Add(-1)
-		return errShed.WithCause(errors.New("request queue full"))
+		return errShed.WithCause(fmt.Errorf("%w: request queue full", errLoadShed))
 	}
 	defer a.waiting.Add(-1)
 	t := time.NewTimer(a.wait)
@@ -114,9 +120,9 @@ func (a *admission) acquire(ctx context.Context) error {
 	case a.slots <- struct{}{}:
 		return nil
 	case <-t.C:
-		return errShed.WithCause(errors.New("no handler free within request-queue-wait"))
+		return errShed.WithCause(fmt.Errorf("%w: no handler free within request-queue-wait", errLoadShed))
 	case <-ctx.Done():
-		return errShed.WithCause(context.Cause(ctx))
+		return errShed.WithCause(fmt.Errorf("%w: %w", errLoadShed, context.Cause(ctx)))
 	}
 }
 
