@@ -350,6 +350,23 @@ func (in *instance) metric(ctx context.Context, c *http.Client, name string) (fl
 	return 0, fmt.Errorf("no metric %s", name)
 }
 
+// accessLogDurations returns the durations of the requests the instance
+// logged (its access log's "request" records) with the given status,
+// logged in [from, to].
+func (in *instance) accessLogDurations(from, to time.Time, status int) []time.Duration {
+	var ds []time.Duration
+	for _, rec := range in.logs.records("request") {
+		at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(rec["time"]))
+		st, _ := rec["status"].(float64)
+		ns, _ := rec["duration"].(float64)
+		if err != nil || int(st) != status || at.Before(from) || at.After(to) {
+			continue
+		}
+		ds = append(ds, time.Duration(ns))
+	}
+	return ds
+}
+
 // pid is the instance's process id.
 func (in *instance) pid() int { return in.cmd.Process.Pid }
 
