@@ -70,8 +70,10 @@ func TestDiskFull(t *testing.T) {
 	// The log says why.
 	logged := false
 	for _, rec := range in.logs.records("request failed") {
-		if rec["error"] == "temporarily_unavailable" && strings.Contains(strings.ToLower(rec["cause"].(string)), "full") {
+		cause, _ := rec["cause"].(string)
+		if rec["error"] == "temporarily_unavailable" && strings.Contains(strings.ToLower(cause), "full") && !logged {
 			logged = true
+			t.Logf("logged at %v: %s", rec["level"], cause)
 		}
 	}
 	if !logged {
