@@ -56,6 +56,7 @@ func TestPostgresOutage(t *testing.T) {
 	type keptCode struct{ code, verifier string }
 	var keptCodes []keptCode
 	var keptRefresh []string
+	var accessTok string
 	for i := range 4 {
 		in := ins[i%2]
 		v := oauth2.GenerateVerifier()
@@ -72,6 +73,7 @@ func TestPostgresOutage(t *testing.T) {
 			t.Fatalf("exchange before the outage: %+v %v", tk, err)
 		}
 		keptRefresh = append(keptRefresh, tk.RefreshToken)
+		accessTok = tk.AccessToken
 	}
 
 	rec := &recorder{}
@@ -88,13 +90,17 @@ func TestPostgresOutage(t *testing.T) {
 	time.Sleep(2 * time.Second) // load before the outage
 	down := time.Now()
 	proxy.stop()
-	// /readyz turns not-ready on both instances.
+	// /readyz turns not-ready on both instances; userinfo (a bearer
+	// endpoint) answers 503 too.
 	notReady := map[string]time.Duration{}
 	for time.Since(down) < outageFor {
 		for _, in := range ins {
 			if _, seen := notReady[in.name]; !seen && in.readyz(ctx, ag.api) == http.StatusServiceUnavailable {
 				notReady[in.name] = time.Since(down)
 			}
+			req := newGet(ctx, in.URL+"/userinfo")
+			req.Header.Set("Authorization", "Bearer "+accessTok)
+			_, _ = rec.timed("userinfo", in.name, client, req)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

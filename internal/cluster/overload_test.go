@@ -155,8 +155,14 @@ func TestOverload(t *testing.T) {
 		t.Errorf("throughput not back to half of %.0f requests/s within 10 s of the overload", baseRPS)
 	}
 
-	if p := percentile(served, 99); p > 1500*time.Millisecond {
-		t.Errorf("server-side p99 of admitted requests under overload %s, want under 1.5 s (request-queue-wait 500ms)", p)
+	// request-queue-wait (500ms) plus the handler on a CPU-starved
+	// machine; a race-instrumented binary is several times slower.
+	bound := 1500 * time.Millisecond
+	if raceEnabled {
+		bound *= 2
+	}
+	if p := percentile(served, 99); p > bound {
+		t.Errorf("server-side p99 of admitted requests under overload %s, want under %s", p, bound)
 	}
 	if p := percentile(ok, 99); p > 10*time.Second {
 		t.Errorf("client-side p99 of admitted requests under overload %s, want under 10 s", p)
