@@ -68,6 +68,15 @@ func openStore(ctx context.Context, dsn string, maxConns int) (store.Store, erro
 	return nil, fmt.Errorf("database: unsupported scheme %q: want sqlite:PATH or a postgres:// URL", scheme)
 }
 
+// unavailableFor returns the backend's test for "the database cannot
+// answer right now" (server.Options.Unavailable) for the store dsn names.
+func unavailableFor(dsn string) func(error) bool {
+	if _, ok := sqlitePath(dsn); ok {
+		return sqlite.Unavailable
+	}
+	return postgres.Unavailable
+}
+
 // sqlitePath returns the file path of an sqlite: DSN.
 func sqlitePath(dsn string) (string, bool) {
 	return strings.CutPrefix(dsn, sqlitePrefix)

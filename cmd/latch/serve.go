@@ -118,7 +118,7 @@ func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) (er
 
 	audit := log.With("log", "audit")
 	srv, err := server.Assemble(ctx, cfg, ist, log, audit, e.now, hooks.extra,
-		func(o *server.Options) { o.Metrics = metrics })
+		func(o *server.Options) { o.Metrics, o.Unavailable = metrics, unavailableFor(cfg.DB) })
 	if err != nil {
 		return err
 	}

@@ -79,6 +79,18 @@ type Config struct {
 	// DB pool (PostgreSQL).
 	DBMaxConns int `yaml:"db-max-conns" help:"maximum open database connections (PostgreSQL)"` // default 16
 
+	// Faults and overload (internal/server/overload.go): every request has
+	// a deadline that reaches the database; at most MaxConcurrentRequests
+	// run at once, RequestQueue more wait up to RequestQueueWait, and the
+	// rest are refused at once with 503 + Retry-After. Password hashing has
+	// its own, smaller limit so sign-ins cannot take every CPU.
+	RequestTimeout        time.Duration `yaml:"request-timeout" help:"deadline of every public request, database calls included; past it the request fails with 503"`                       // 10s
+	MaxConcurrentRequests int           `yaml:"max-concurrent-requests" help:"public requests handled at once"`                                                                             // 64
+	RequestQueue          int           `yaml:"request-queue" help:"requests that may wait for one of max-concurrent-requests; more are refused at once with 503 and Retry-After"`          // 128
+	RequestQueueWait      time.Duration `yaml:"request-queue-wait" help:"longest wait in the request queue before a 503 with Retry-After"`                                                  // 1s
+	PasswordConcurrency   int           `yaml:"password-concurrency" help:"argon2id hashes computed at once; 0 means half the CPUs (at least 1), so sign-ins leave CPU for token requests"` // 0
+	PasswordQueue         int           `yaml:"password-queue" help:"sign-ins that may wait for a hashing slot; more are refused with 503 and Retry-After"`                                 // 32
+
 	// Several instances on one database: how soon a key rotation made
 	// elsewhere is picked up, and how often expired records are swept.
 	KeyRefreshInterval time.Duration `yaml:"key-refresh-interval" help:"how often signing keys are reloaded from the database, bounding how long a rotation takes to reach every instance"` // 30s
@@ -130,6 +142,11 @@ func Default() Config {
 		AdminAddr:                   "127.0.0.1:9090",
 		HSTSMaxAge:                  365 * 24 * time.Hour,
 		DBMaxConns:                  16,
+		RequestTimeout:              10 * time.Second,
+		MaxConcurrentRequests:       64,
+		RequestQueue:                128,
+		RequestQueueWait:            time.Second,
+		PasswordQueue:               32,
 		KeyRefreshInterval:          30 * time.Second,
 		SweepInterval:               time.Minute,
 		ShutdownTimeout:             15 * time.Second,

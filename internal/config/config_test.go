@@ -233,6 +233,11 @@ func TestValidate(t *testing.T) {
 		{"tls cert only", func(c *Config) { c.TLSCert = "c.pem" }, "tls-key", "required"},
 		{"tls key only", func(c *Config) { c.TLSKey = "k.pem" }, "tls-cert", "required"},
 		{"db max conns 0", func(c *Config) { c.DBMaxConns = 0 }, "db-max-conns", "at least 1"},
+		{"request timeout 0", func(c *Config) { c.RequestTimeout = 0 }, "request-timeout", "positive"},
+		{"max concurrent requests 0", func(c *Config) { c.MaxConcurrentRequests = 0 }, "max-concurrent-requests", "at least 1"},
+		{"request queue negative", func(c *Config) { c.RequestQueue = -1 }, "request-queue", "negative"},
+		{"request queue wait 0", func(c *Config) { c.RequestQueueWait = 0 }, "request-queue-wait", "positive"},
+		{"password queue negative", func(c *Config) { c.PasswordQueue = -1 }, "password-queue", "negative"},
 		{"db postgres", func(c *Config) { c.DB = "postgres://u:p@db/latch?sslmode=require" }, "", ""},
 		{"db postgresql", func(c *Config) { c.DB = "postgresql://db/latch" }, "", ""},
 		{"db mysql", func(c *Config) { c.DB = "mysql://db/latch" }, "db", "must start with"},
@@ -288,6 +293,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		case "admin-addr", "admin-token", "tls-cert", "tls-key", "dpop-nonce", "hsts-max-age",
 			"product-name", "brand-logo", "brand-stylesheet", "templates-dir": // checked when the UI is built at start
 			continue // empty is fine (an empty admin-addr disables the admin listener; hsts-max-age 0 clears HSTS)
+		case "request-queue", "password-concurrency", "password-queue":
+			continue // 0 is fine: no queue, or half the CPUs
 		}
 		if got[k.Key] == 0 {
 			t.Errorf("Validate(zero Config) has no problem for %s; got %v", k.Key, ps)

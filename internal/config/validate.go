@@ -196,6 +196,20 @@ func validate(c Config) []Problem {
 		add("db-max-conns", "must be at least 1, got %d", c.DBMaxConns)
 	}
 
+	positive("request-timeout", c.RequestTimeout)
+	positive("request-queue-wait", c.RequestQueueWait)
+	if c.MaxConcurrentRequests < 1 {
+		add("max-concurrent-requests", "must be at least 1, got %d", c.MaxConcurrentRequests)
+	}
+	for _, q := range []struct {
+		key string
+		n   int
+	}{{"request-queue", c.RequestQueue}, {"password-concurrency", c.PasswordConcurrency}, {"password-queue", c.PasswordQueue}} {
+		if q.n < 0 {
+			add(q.key, "must not be negative, got %d", q.n)
+		}
+	}
+
 	// Brute-force protection: a threshold of 0 would lock out on the
 	// first failure; a very large one effectively disables the lockout.
 	for _, th := range []struct {

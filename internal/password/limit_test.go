@@ -1,6 +1,8 @@
 package password
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"testing/synctest"
 )
@@ -36,6 +38,80 @@ func TestHasherBoundsConcurrentHashes(t *testing.T) {
 		}
 		if len(h.slots) != cap(h.slots)-1 {
 			t.Errorf("%d slots taken after Verify returned, want %d (its slot released)", len(h.slots), cap(h.slots)-1)
+		}
+	})
+}
+
+// TestVerifyContextQueueBound: with every slot taken and Limits.Queue
+// callers waiting, one more VerifyContext gets ErrBusy at once instead of
+// queueing (a sign-in burst cannot pile up); a waiter whose context ends
+// gives up with the context's error; a freed slot goes to a waiter.
+func TestVerifyContextQueueBound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h, err := NewLimitedHasher(Params{Memory: 64, Iterations: 1, Parallelism: 1}, Limits{Concurrency: 1, Queue: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc, err := h.Hash("pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.slots <- struct{}{} // the one slot is busy
+		ctx, cancel := context.WithCancel(t.Context())
+		waiter := make(chan error, 2)
+		okWaiter := make(chan bool, 1)
+		go func() { _, err := h.VerifyContext(ctx, "pw", enc); waiter <- err }()
+		go func() {
+			ok, err := h.VerifyContext(t.Context(), "pw", enc)
+			okWaiter <- ok && err == nil
+		}()
+		synctest.Wait()
+		if _, err := h.VerifyContext(t.Context(), "pw", enc); !errors.Is(err, ErrBusy) {
+			t.Fatalf("VerifyContext with the slot busy and the queue full = %v, want ErrBusy", err)
+		}
+		cancel()
+		if err := <-waiter; !errors.Is(err, context.Canceled) {
+			t.Errorf("waiter whose context ended = %v, want context.Canceled", err)
+		}
+		<-h.slots // the slot frees up: the remaining waiter runs
+		if !<-okWaiter {
+			t.Error("waiter after the slot freed up: no match")
+		}
+		if n := h.waiting.Load(); n != 0 {
+			t.Errorf("%d callers still counted as waiting, want 0", n)
+		}
+	})
+}
+
+// TestVerifyContextBurst: of many concurrent sign-ins with the slot held,
+// exactly Queue wait and the rest are refused at once.
+func TestVerifyContextBurst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const burst, queue = 50, 4
+		h, err := NewLimitedHasher(Params{Memory: 64, Iterations: 1, Parallelism: 1}, Limits{Concurrency: 1, Queue: queue})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.slots <- struct{}{}
+		errs := make(chan error, burst)
+		for range burst {
+			go func() { _, err := h.VerifyContext(t.Context(), "pw", ""); errs <- err }()
+		}
+		synctest.Wait()
+		busy := 0
+		for range burst - queue {
+			if errors.Is(<-errs, ErrBusy) {
+				busy++
+			}
+		}
+		if busy != burst-queue {
+			t.Errorf("%d of %d concurrent callers refused with ErrBusy, want %d", busy, burst, burst-queue)
+		}
+		<-h.slots
+		for range queue {
+			if err := <-errs; err != nil {
+				t.Errorf("queued caller: %v", err)
+			}
 		}
 	})
 }

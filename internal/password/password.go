@@ -14,6 +14,7 @@
 package password
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -223,8 +224,8 @@ func Verify(password, encoded string) (bool, error) {
 //   - callers rehash with the configured parameters after a successful
 //     check (NeedsRehash), so old hashes die out.
 //
-// A Hasher runs at most GOMAXPROCS hashes at once; further callers wait
-// for a slot. argon2id is CPU-bound, so more at once would not finish
+// A Hasher runs at most GOMAXPROCS hashes at once (or Limits.Concurrency,
+// see NewLimitedHasher); further callers wait for a slot. argon2id is CPU-bound, so more at once would not finish
 // sooner, but each one holds its memory cost (19 MiB by default) while it
 // runs: without the bound, a burst of 64 logins would need 1.2 GiB.
 type Hasher struct {
@@ -233,14 +234,46 @@ type Hasher struct {
 	slots  chan struct{}        // bounds concurrent hashes (and so their memory)
 	checks atomic.Int64         // verifications run (real and dummy), for tests and metrics
 	work   atomic.Uint64        // argon2id work done by Verify, in Cost units
+	// queue bounds the VerifyContext callers waiting for a slot (negative:
+	// no bound); waiting counts them.
+	queue   int
+	waiting atomic.Int64
 }
 
-// NewHasher returns a Hasher for p.
+// ErrBusy is returned by VerifyContext when every hashing slot is taken
+// and Limits.Queue callers are already waiting: the caller should answer
+// "try again later" rather than queue without bound.
+var ErrBusy = errors.New("password: every hashing slot is busy")
+
+// Limits bound how many hashes a Hasher computes at once (Concurrency,
+// each holding Params.Memory) and how many VerifyContext callers may wait
+// for a slot (Queue). Concurrency below 1 means GOMAXPROCS.
+//
+// A Concurrency below GOMAXPROCS keeps CPUs free for other work: argon2id
+// is CPU-bound, so a burst of sign-ins with one slot per CPU would starve
+// everything else the process does (token refreshes, introspection).
+type Limits struct {
+	Concurrency int
+	Queue       int
+}
+
+// NewHasher returns a Hasher for p with GOMAXPROCS slots and no bound on
+// waiting callers.
 func NewHasher(p Params) (*Hasher, error) {
+	return NewLimitedHasher(p, Limits{Queue: -1})
+}
+
+// NewLimitedHasher returns a Hasher for p within l. A negative l.Queue
+// means no bound on waiting callers.
+func NewLimitedHasher(p Params, l Limits) (*Hasher, error) {
 	if err := p.validate(); err != nil {
 		return nil, fmt.Errorf("password: %w", err)
 	}
-	h := &Hasher{params: p, slots: make(chan struct{}, max(runtime.GOMAXPROCS(0), 1))}
+	n := l.Concurrency
+	if n < 1 {
+		n = max(runtime.GOMAXPROCS(0), 1)
+	}
+	h := &Hasher{params: p, slots: make(chan struct{}, n), queue: l.Queue}
 	h.dummy.Store(newDummy(p))
 	return h, nil
 }
@@ -258,24 +291,53 @@ func newDummy(p Params) *hash {
 // (memory × iterations): with one lane its time is proportional to it.
 func (p Params) Cost() uint64 { return uint64(p.Memory) * uint64(p.Iterations) }
 
-// check is hh.check(password) within one of h's slots.
-func (h *Hasher) check(hh hash, password string) bool {
-	h.slots <- struct{}{}
+// check is hh.check(password) within one of h's slots (see acquire).
+func (h *Hasher) check(ctx context.Context, hh hash, password string) (bool, error) {
+	if err := h.acquire(ctx); err != nil {
+		return false, err
+	}
 	defer func() { <-h.slots }()
 	h.checks.Add(1)
 	h.work.Add(hh.params.Cost())
-	return hh.check(password)
+	return hh.check(password), nil
 }
 
 // pad spends argon2id work of cost units (one pass over cost KiB), so a
-// verification of a cheap hash costs as much as the reference.
-func (h *Hasher) pad(cost uint64) {
+// verification of a cheap hash costs as much as the reference. It waits
+// for a slot whatever the queue (the verification it pads has been
+// admitted already), until ctx ends.
+func (h *Hasher) pad(ctx context.Context, cost uint64) {
 	m := uint32(min(max(cost, 8), MaxMemory))
-	h.slots <- struct{}{}
+	select {
+	case h.slots <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
 	defer func() { <-h.slots }()
 	h.work.Add(uint64(m))
 	var salt [saltLen]byte
 	argon2.IDKey(nil, salt[:], 1, m, 1, keyLen)
+}
+
+// acquire takes a slot, waiting while fewer than h.queue others wait
+// (any number when h.queue is negative) and ctx is not done.
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	if n := h.waiting.Add(1); h.queue >= 0 && n > int64(h.queue) {
+		h.waiting.Add(-1)
+		return ErrBusy
+	}
+	defer h.waiting.Add(-1)
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
 }
 
 // Params returns h's parameters.
@@ -324,23 +386,32 @@ func (h *Hasher) Hash(password string) (string, error) {
 // user) it verifies against the dummy hash and returns false. A malformed
 // encoded hash is treated the same way (false, after a dummy check). A
 // hash cheaper than the reference is padded to its cost (see Hasher), so
-// every call does the same work.
+// every call does the same work. It waits for a slot as long as it takes;
+// VerifyContext is the bounded form.
 func (h *Hasher) Verify(password, encoded string) bool {
-	if encoded == "" {
-		h.check(*h.dummy.Load(), password)
-		return false
-	}
+	ok, _ := h.VerifyContext(context.Background(), password, encoded)
+	return ok
+}
+
+// VerifyContext is Verify within h's Limits: it returns ErrBusy at once
+// when every slot is taken and Limits.Queue callers already wait, and
+// ctx's error when ctx ends while waiting for a slot. A hash that has
+// started always runs to completion (and is padded like Verify's).
+func (h *Hasher) VerifyContext(ctx context.Context, password, encoded string) (bool, error) {
 	parsed, err := decode(encoded)
-	if err != nil {
-		h.check(*h.dummy.Load(), password)
-		return false
+	if encoded == "" || err != nil {
+		_, err := h.check(ctx, *h.dummy.Load(), password)
+		return false, err
 	}
 	h.observe(parsed.params)
-	ok := h.check(parsed, password)
-	if ref, c := h.DummyParams().Cost(), parsed.params.Cost(); c < ref {
-		h.pad(ref - c)
+	ok, err := h.check(ctx, parsed, password)
+	if err != nil {
+		return false, err
 	}
-	return ok
+	if ref, c := h.DummyParams().Cost(), parsed.params.Cost(); c < ref {
+		h.pad(ctx, ref-c)
+	}
+	return ok, nil
 }
 
 // NeedsRehash reports whether encoded was made with parameters (or salt or

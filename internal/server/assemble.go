@@ -99,7 +99,7 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 	if cfg.PasswordMemoryKiB == 0 || cfg.PasswordIterations == 0 {
 		return nil, errors.New("password hashing parameters must be positive")
 	}
-	hasher, err := password.NewHasher(password.Params{Memory: cfg.PasswordMemoryKiB, Iterations: cfg.PasswordIterations, Parallelism: 1})
+	hasher, err := password.NewLimitedHasher(password.Params{Memory: cfg.PasswordMemoryKiB, Iterations: cfg.PasswordIterations, Parallelism: 1}, passwordLimits(cfg))
 	if err != nil {
 		return nil, err
 	}

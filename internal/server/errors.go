@@ -51,6 +51,19 @@ func asOAuth(err error) *oauth.Error {
 	return errInternal.WithCause(err)
 }
 
+// clientError is asOAuth, except that a store that cannot answer, a
+// passed deadline or a request shed under overload becomes
+// temporarily_unavailable with Retry-After (overload.go), on every channel.
+func (s *Server) clientError(err error) *oauth.Error {
+	if s.unavailable(err) {
+		if e, ok := oauth.As(err); ok && e.Code == oauth.TemporarilyUnavailable {
+			return e
+		}
+		return errUnavailable.WithCause(err)
+	}
+	return asOAuth(err)
+}
+
 // logError logs a failed request; attrs are extra key-value pairs.
 func (s *Server) logError(r *http.Request, e *oauth.Error, err error, attrs ...any) {
 	lvl := slogLevelFor(e)
@@ -61,6 +74,7 @@ func (s *Server) logError(r *http.Request, e *oauth.Error, err error, attrs ...a
 
 // api adapts a handler of a JSON endpoint (RFC 6749 §5.2).
 func (s *Server) api(h handlerFunc) http.Handler {
+	h = s.limited(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			s.writeJSONError(w, r, err)
@@ -70,7 +84,7 @@ func (s *Server) api(h handlerFunc) http.Handler {
 
 // writeJSONError writes an RFC 6749 §5.2 error response.
 func (s *Server) writeJSONError(w http.ResponseWriter, r *http.Request, err error) {
-	e := asOAuth(err)
+	e := s.clientError(err)
 	s.logError(r, e, err)
 	status := http.StatusBadRequest
 	switch e.Code {
@@ -111,6 +125,7 @@ func basicChallenge(e *oauth.Error) string {
 
 // bearer adapts a handler of a protected resource (RFC 6750 §3).
 func (s *Server) bearer(h handlerFunc) http.Handler {
+	h = s.limited(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			s.writeBearerError(w, r, err)
@@ -135,7 +150,7 @@ func (s *Server) writeBearerError(w http.ResponseWriter, r *http.Request, err er
 	if errors.As(err, &bc) {
 		scheme, scope = bc.scheme, bc.scope
 	}
-	e := asOAuth(err)
+	e := s.clientError(err)
 	s.logError(r, e, err)
 	status := http.StatusUnauthorized
 	switch e.Code {
@@ -145,8 +160,13 @@ func (s *Server) writeBearerError(w http.ResponseWriter, r *http.Request, err er
 		status = http.StatusBadRequest
 	case oauth.ServerError:
 		status = http.StatusInternalServerError
+	case oauth.TemporarilyUnavailable:
+		status = http.StatusServiceUnavailable
 	}
-	if status != http.StatusInternalServerError {
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	if status < http.StatusInternalServerError {
 		var b strings.Builder
 		fmt.Fprintf(&b, `%s realm="latch"`, scheme)
 		if e.Code != "" {
@@ -175,6 +195,7 @@ func (s *Server) writeBearerError(w http.ResponseWriter, r *http.Request, err er
 // page adapts a browser-facing handler: errors become Latch's HTML error
 // page, except a *redirectError, which goes back to the client.
 func (s *Server) page(h handlerFunc) http.Handler {
+	h = s.limited(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			var re *redirectError
@@ -197,7 +218,7 @@ func (s *Server) page(h handlerFunc) http.Handler {
 // registered and the likely fix; in production with a plain message and
 // the request ID only, the details going to the log.
 func (s *Server) writeErrorPage(w http.ResponseWriter, r *http.Request, err error) {
-	e := asOAuth(err)
+	e := s.clientError(err)
 	page := ui.ErrorPage{Message: e.Description, Code: string(e.Code), RequestID: RequestID(r.Context())}
 	uiLocales := ""
 	var ae *authorizePageError
@@ -223,6 +244,8 @@ func (s *Server) writeErrorPage(w http.ResponseWriter, r *http.Request, err erro
 		status, title = http.StatusForbidden, "Access denied"
 	case codeNotFound:
 		status, title = http.StatusNotFound, "Not found"
+	case oauth.TemporarilyUnavailable:
+		status, title = http.StatusServiceUnavailable, "Temporarily unavailable"
 	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/latchauth/latch/internal/token"
 )
@@ -12,7 +13,12 @@ import (
 // a ping and a signing key for the default algorithm is loaded. The error
 // says which is missing, in words fit for a readiness probe's body (no
 // connection strings or other internals).
+//
+// The ping is bounded by readyTimeout, so a database that hangs (a
+// network partition) turns the probe not-ready instead of stalling it.
 func (s *Server) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
 		s.log.WarnContext(ctx, "readiness: store ping failed", "error", err)
 		return errors.New("store unreachable")
@@ -22,6 +28,9 @@ func (s *Server) Ready(ctx context.Context) error {
 	}
 	return nil
 }
+
+// readyTimeout bounds the store ping of a readiness probe.
+const readyTimeout = 2 * time.Second
 
 // Keys is the server's signing key manager, for the admin API: rotating
 // through it makes this instance sign with the new key at once (other

@@ -75,11 +75,15 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !known {
 		// Spend the same time as a real check (no user enumeration).
-		s.opts.Passwords.Verify(pw, "")
+		if _, err := s.opts.Passwords.VerifyContext(ctx, pw, ""); err != nil {
+			return err // hashing slots busy: 503 (overload.go)
+		}
 		s.auditLog(ctx, "login_failed", "client_id", ar.client.ID, "reason", "unknown_user")
 		return s.loginFailed(w, r, ar, in, username, a)
 	}
-	if !s.opts.Passwords.Verify(pw, user.PasswordHash) {
+	if ok, err := s.opts.Passwords.VerifyContext(ctx, pw, user.PasswordHash); err != nil {
+		return err // hashing slots busy: 503 (overload.go)
+	} else if !ok {
 		s.auditLog(ctx, "login_failed", "client_id", ar.client.ID, "sub", user.ID, "reason", "bad_password")
 		return s.loginFailed(w, r, ar, in, username, a)
 	}

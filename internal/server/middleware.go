@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -16,8 +17,14 @@ import (
 const maxBodyBytes = 64 << 10
 
 func slogLevelFor(e *oauth.Error) slog.Level {
-	if e.Code == oauth.ServerError {
+	switch e.Code {
+	case oauth.ServerError:
 		return slog.LevelError
+	case oauth.TemporarilyUnavailable:
+		if errors.Is(e, errLoadShed) {
+			return slog.LevelDebug
+		}
+		return slog.LevelWarn // the cause says what the store answered
 	}
 	return slog.LevelInfo
 }

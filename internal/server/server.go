@@ -37,6 +37,11 @@ type Options struct {
 	// Metrics records request, token, login and store metrics; nil
 	// records nothing (see NewMetrics).
 	Metrics *Metrics
+	// Unavailable reports whether an error of Store means the database
+	// cannot answer right now (unreachable, timed out, out of connections,
+	// disk full, locked): such failures are answered 503 with Retry-After
+	// instead of 500 (overload.go). Nil: only deadlines count.
+	Unavailable func(error) bool
 }
 
 // Server is Latch's HTTP front: every public endpoint.
@@ -58,6 +63,8 @@ type Server struct {
 	// issues DPoP nonces, nil unless config dpop-nonce (dpop.go).
 	throttle *throttle
 	nonces   *dpopNonces
+	// admit bounds the requests handled at once (overload.go).
+	admit *admission
 }
 
 // New validates opts and builds the routes.
@@ -100,6 +107,8 @@ func New(opts Options) (*Server, error) {
 	if s.nonces, err = newDPoPNonces(opts.Config); err != nil {
 		return nil, err
 	}
+	s.cfg = withOverloadDefaults(s.cfg)
+	s.admit = newAdmission(s.cfg)
 	s.origins = &originCache{store: opts.Store, now: opts.Now, ttl: 5 * time.Second}
 	s.handler = s.routes()
 	return s, nil
