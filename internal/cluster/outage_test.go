@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/latchauth/latch/internal/store/postgres"
+	"github.com/latchauth/latch/internal/store/postgres/pgtest"
 )
 
 // outageFor is how long PostgreSQL stays away. Issue 20 asks for 10 s; 4 s
@@ -39,7 +39,7 @@ const outageFor = 4 * time.Second
 //     503 or no answer with the same code or token.
 func TestPostgresOutage(t *testing.T) {
 	t.Parallel()
-	direct := postgres.NewTestDB(t)
+	direct := pgtest.NewTestDB(t)
 	proxy, viaProxy := newDBProxy(t, direct)
 	d := newDeployment(t, viaProxy)
 	d.seed()

@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/latchauth/latch/internal/store/postgres"
+	"github.com/latchauth/latch/internal/store/postgres/pgtest"
 )
 
 // TestSlowDatabase adds latency to every round trip to PostgreSQL (a
@@ -25,7 +25,7 @@ import (
 // request-timeout: its deadline reaches the database call.
 func TestSlowDatabase(t *testing.T) {
 	t.Parallel()
-	direct := postgres.NewTestDB(t)
+	direct := pgtest.NewTestDB(t)
 	proxy, viaProxy := newDBProxy(t, direct)
 	d := newDeployment(t, viaProxy)
 	d.seed()

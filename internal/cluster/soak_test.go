@@ -19,7 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/oauth2"
 
-	"github.com/latchauth/latch/internal/store/postgres"
+	"github.com/latchauth/latch/internal/store/postgres/pgtest"
 )
 
 // soakFor enables TestSoak: go test ./internal/cluster -run TestSoak -soak 30m -timeout 0
@@ -55,7 +55,7 @@ func TestSoak(t *testing.T) {
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		dsn := postgres.NewTestDB(t)
+		dsn := pgtest.NewTestDB(t)
 		soak(t, dsn, func(ctx context.Context) (int64, error) {
 			conn, err := pgx.Connect(ctx, dsn)
 			if err != nil {
