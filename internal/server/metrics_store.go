@@ -199,6 +199,13 @@ func (i *instrumentedStore) ConsumeAuthCode(ctx context.Context, hash string, no
 	return v, err
 }
 
+func (i *instrumentedStore) RedeemAuthCode(ctx context.Context, hash string, now time.Time, g store.Grant, rt *store.RefreshToken) (store.AuthCode, error) {
+	start := time.Now()
+	v, err := i.Store.RedeemAuthCode(ctx, hash, now, g, rt)
+	i.done("RedeemAuthCode", start, err)
+	return v, err
+}
+
 func (i *instrumentedStore) GetAuthCode(ctx context.Context, hash string) (store.AuthCode, error) {
 	start := time.Now()
 	v, err := i.Store.GetAuthCode(ctx, hash)

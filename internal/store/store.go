@@ -14,9 +14,9 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrAlreadyExists: a record with that primary or unique key exists.
 	ErrAlreadyExists = errors.New("store: already exists")
-	// ErrCodeUsed: ConsumeAuthCode found the code but it had been consumed
-	// before. The returned AuthCode is filled in, so the caller can revoke
-	// the grant issued from it (RFC 6749 §4.1.2, RFC 9700 §4.5).
+	// ErrCodeUsed: ConsumeAuthCode or RedeemAuthCode found the code but it
+	// had been consumed before. The returned AuthCode is filled in, so the
+	// caller can revoke the grant issued from it (RFC 6749 §4.1.2, RFC 9700 §4.5).
 	ErrCodeUsed = errors.New("store: authorization code already used")
 	// ErrRefreshReused: RotateRefreshToken was handed a refresh token that
 	// had already been rotated, outside the grace window or not the
@@ -72,6 +72,28 @@ type Store interface {
 	// succeeds. A code used before returns (code, ErrCodeUsed); an unknown
 	// code ErrNotFound; an expired one (ExpiresAt not after now) ErrExpired.
 	ConsumeAuthCode(ctx context.Context, hash string, now time.Time) (AuthCode, error)
+	// RedeemAuthCode is the code exchange's one write (RFC 6749 §4.1.2: a
+	// code is used once): in ONE transaction it marks the code used at
+	// now — only if it is unused and unexpired (ExpiresAt after now; a
+	// dead code is expired) — and inserts g and, when rt is not nil, its
+	// first refresh token, exactly as CreateGrant does. Either all of
+	// these happen or none.
+	//
+	// g.ID must equal the code's GrantID (and rt.GrantID g.ID): otherwise
+	// nothing is written and a non-sentinel error is returned.
+	//
+	// Results: success (code, nil); a code used before (code filled in,
+	// ErrCodeUsed) and nothing inserted — also once it has expired, so a
+	// replay is always detected; an unknown code ErrNotFound; an unused
+	// expired or dead code ErrExpired; a taken grant ID or refresh hash
+	// ErrAlreadyExists (code left unused).
+	//
+	// Of any number of concurrent callers (in any process) exactly one
+	// succeeds, and every other gets ErrCodeUsed only after the winner's
+	// grant is committed and visible: a loser that then revokes the code's
+	// GrantID (RFC 9700 §4.5) always finds the grant. It does not check
+	// the client, redirect URI or PKCE: the caller does that before.
+	RedeemAuthCode(ctx context.Context, hash string, now time.Time, g Grant, rt *RefreshToken) (AuthCode, error)
 	// GetAuthCode returns the code with no validity checks (used,
 	// expired or dead codes included); ErrNotFound. The token endpoint
 	// checks a redemption against it before consuming anything.

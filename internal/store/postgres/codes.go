@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -44,6 +45,15 @@ func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 	return mapErr("create auth code", err)
 }
 
+// consumeAuthCode marks an unused, unexpired code used ($2 is now) and
+// returns it; no row when the code is unknown, used or expired.
+const consumeAuthCode = `UPDATE auth_codes SET used_at = $2
+	WHERE hash = $1 AND used_at IS NULL AND expires_at > $2
+	RETURNING ` + authCodeCols
+
+// selectAuthCode reads a code as it is.
+const selectAuthCode = `SELECT ` + authCodeCols + ` FROM auth_codes WHERE hash = $1`
+
 // ConsumeAuthCode marks the code used at now and returns it (RFC 6749
 // §4.1.2: a code is used at most once).
 //
@@ -61,16 +71,14 @@ func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 // expired, so replay is detected until the code is swept.
 func (s *Store) ConsumeAuthCode(ctx context.Context, hash string, now time.Time) (store.AuthCode, error) {
 	n := toNanos(now)
-	c, err := scanAuthCode(s.pool.QueryRow(ctx, `UPDATE auth_codes SET used_at = $2
-		WHERE hash = $1 AND used_at IS NULL AND expires_at > $2
-		RETURNING `+authCodeCols, hash, n))
+	c, err := scanAuthCode(s.pool.QueryRow(ctx, consumeAuthCode, hash, n))
 	if err == nil {
 		return c, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return store.AuthCode{}, mapErr("consume auth code", err)
 	}
-	c, err = scanAuthCode(s.pool.QueryRow(ctx, `SELECT `+authCodeCols+` FROM auth_codes WHERE hash = $1`, hash))
+	c, err = scanAuthCode(s.pool.QueryRow(ctx, selectAuthCode, hash))
 	switch {
 	case err != nil:
 		return store.AuthCode{}, mapErr("consume auth code", err)
@@ -79,6 +87,70 @@ func (s *Store) ConsumeAuthCode(ctx context.Context, hash string, now time.Time)
 	default:
 		// Unused, so the UPDATE skipped it for its expiry.
 		return store.AuthCode{}, mapErr("consume auth code", store.ErrExpired)
+	}
+}
+
+// RedeemAuthCode marks the code used at now and inserts the grant issued
+// from it (and its first refresh token), all or nothing (store.Store).
+//
+// What makes it atomic: ConsumeAuthCode's conditional UPDATE ... WHERE
+// used_at IS NULL ... RETURNING and the inserts run in one READ COMMITTED
+// transaction. The UPDATE takes the code's row lock and holds it until
+// COMMIT, after the inserts. A concurrent UPDATE of the row (any
+// connection, any instance) waits for that lock and then re-evaluates the
+// WHERE clause on the committed row version: after a commit it finds
+// used_at set and matches nothing, so it reads the row (a new snapshot,
+// which includes the winner's grant) and answers ErrCodeUsed; after a
+// rollback it finds the row unused and redeems it itself. So exactly one
+// caller succeeds, and a loser answers only once the grant is visible.
+func (s *Store) RedeemAuthCode(ctx context.Context, hash string, now time.Time, g store.Grant, rt *store.RefreshToken) (store.AuthCode, error) {
+	const op = "redeem auth code"
+	if rt != nil && rt.GrantID != g.ID {
+		return store.AuthCode{}, fmt.Errorf("postgres: %s: refresh token's grant %q is not %q", op, rt.GrantID, g.ID)
+	}
+	n := toNanos(now)
+	var c store.AuthCode
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		c, err = scanAuthCode(tx.QueryRow(ctx, consumeAuthCode, hash, n))
+		if errors.Is(err, pgx.ErrNoRows) {
+			// Not redeemed now: unknown, used before, or expired. This
+			// statement's snapshot follows any commit the UPDATE waited for.
+			c, err = scanAuthCode(tx.QueryRow(ctx, selectAuthCode, hash))
+			switch {
+			case err != nil:
+				return mapErr(op, err)
+			case !c.UsedAt.IsZero():
+				return mapErr(op, store.ErrCodeUsed)
+			default:
+				// Unused, so the UPDATE skipped it for its expiry.
+				c = store.AuthCode{}
+				return mapErr(op, store.ErrExpired)
+			}
+		}
+		if err != nil {
+			return mapErr(op, err)
+		}
+		if c.GrantID != g.ID {
+			return fmt.Errorf("postgres: %s: grant %q is not the code's grant %q", op, g.ID, c.GrantID)
+		}
+		if err := insertGrant(ctx, tx, g); err != nil {
+			return mapErr(op, err)
+		}
+		if rt != nil {
+			if err := insertRefreshToken(ctx, tx, *rt); err != nil {
+				return mapErr(op, err)
+			}
+		}
+		return nil
+	}, nil)
+	switch {
+	case err == nil:
+		return c, nil
+	case errors.Is(err, store.ErrCodeUsed):
+		return c, err
+	default:
+		return store.AuthCode{}, err
 	}
 }
 

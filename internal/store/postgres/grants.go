@@ -39,11 +39,7 @@ func scanGrant(row pgx.Row) (store.Grant, error) {
 // ErrAlreadyExists if the grant ID or the token hash is taken.
 func (s *Store) CreateGrant(ctx context.Context, g store.Grant, rt *store.RefreshToken) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO grants (`+grantCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-			g.ID, g.ClientID, g.UserID, g.SessionID, g.Scopes, g.Audiences, toNanos(g.AuthTime), g.AMR,
-			g.Nonce, g.DPoPJKT, toNanos(g.CreatedAt), toNanos(g.AbsoluteExpiresAt), toNullNanos(g.RevokedAt))
-		if err != nil {
+		if err := insertGrant(ctx, tx, g); err != nil {
 			return mapErr("create grant", err)
 		}
 		if rt != nil {
@@ -53,6 +49,15 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant, rt *store.Refres
 		}
 		return nil
 	}, nil)
+}
+
+// insertGrant inserts g in tx (CreateGrant, RedeemAuthCode).
+func insertGrant(ctx context.Context, tx pgx.Tx, g store.Grant) error {
+	_, err := tx.Exec(ctx, `INSERT INTO grants (`+grantCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		g.ID, g.ClientID, g.UserID, g.SessionID, g.Scopes, g.Audiences, toNanos(g.AuthTime), g.AMR,
+		g.Nonce, g.DPoPJKT, toNanos(g.CreatedAt), toNanos(g.AbsoluteExpiresAt), toNullNanos(g.RevokedAt))
+	return err
 }
 
 // GetGrant returns the grant, revoked or not; ErrNotFound.

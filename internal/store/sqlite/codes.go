@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/latchauth/latch/internal/store"
@@ -30,24 +31,67 @@ func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 }
 
 // ConsumeAuthCode marks the code used at now and returns it (RFC 6749
-// §4.1.2: a code is used once).
-//
-// Atomicity: the single conditional UPDATE ... WHERE used_at IS NULL runs
-// under SQLite's write lock, so of any number of callers in any process
-// exactly one sees the row still unused and gets it back through
-// RETURNING. Everyone else then reads the row (used_at is set once and
-// never cleared) to say why: ErrCodeUsed (with the record, so the caller can
-// revoke GrantID) takes precedence over ErrExpired.
+// §4.1.2: a code is used once). Atomicity: see redeem.
 func (s *Store) ConsumeAuthCode(ctx context.Context, hash string, now time.Time) (store.AuthCode, error) {
+	c, err := s.redeem(ctx, hash, now, nil)
+	return c, wrap("consume auth code", err)
+}
+
+// RedeemAuthCode marks the code used at now and stores the grant issued
+// from it (and its first refresh token), all or nothing (store.Store).
+//
+// Atomicity: the conditional UPDATE ... WHERE used_at IS NULL and the
+// inserts run in one write transaction on the single writer, under
+// SQLite's write lock (BEGIN IMMEDIATE; in a group-commit batch, one
+// savepoint that is undone whole on failure). Of any number of callers in
+// any process exactly one sees the row unused; the others run after it,
+// in the same batch or a later transaction, see used_at set and answer
+// ErrCodeUsed — and a caller hears its answer only after the COMMIT
+// holding the winner's grant (batch.go), so the grant is visible by then.
+func (s *Store) RedeemAuthCode(ctx context.Context, hash string, now time.Time, g store.Grant, rt *store.RefreshToken) (store.AuthCode, error) {
+	if rt != nil && rt.GrantID != g.ID {
+		return store.AuthCode{}, wrap("redeem auth code", fmt.Errorf("refresh token's grant %q is not %q", rt.GrantID, g.ID))
+	}
+	c, err := s.redeem(ctx, hash, now, func(tx *sql.Tx, c store.AuthCode) error {
+		if c.GrantID != g.ID {
+			return fmt.Errorf("grant %q is not the code's grant %q", g.ID, c.GrantID)
+		}
+		st, err := s.txStmt(ctx, tx, insertGrant)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx, grantArgs(g)...); err != nil {
+			return mapErr(err)
+		}
+		if rt == nil {
+			return nil
+		}
+		return s.insertRefresh(ctx, tx, *rt)
+	})
+	return c, wrap("redeem auth code", err)
+}
+
+// redeem is ConsumeAuthCode and RedeemAuthCode: in one write transaction
+// it marks the code used at now and, when the code was consumed and then
+// is not nil, runs then in the same transaction; an error from then undoes
+// everything (the code stays unused).
+//
+// The single conditional UPDATE ... WHERE used_at IS NULL runs under
+// SQLite's write lock, so of any number of callers in any process exactly
+// one sees the row still unused and gets it back through RETURNING.
+// Everyone else then reads the row (used_at is set once and never
+// cleared) to say why: ErrCodeUsed (with the record, so the caller can
+// revoke GrantID) takes precedence over ErrExpired.
+func (s *Store) redeem(ctx context.Context, hash string, now time.Time, then func(tx *sql.Tx, c store.AuthCode) error) (store.AuthCode, error) {
 	// Prepared outside the write transaction (see exec).
 	upd, err := s.prepared(ctx, s.w, `UPDATE auth_codes SET used_at = ?
 		WHERE hash = ? AND used_at IS NULL AND expires_at > ? RETURNING `+codeCols)
 	if err != nil {
-		return store.AuthCode{}, wrap("consume auth code", err)
+		return store.AuthCode{}, err
 	}
 	sel, err := s.prepared(ctx, s.w, `SELECT `+codeCols+` FROM auth_codes WHERE hash = ?`)
 	if err != nil {
-		return store.AuthCode{}, wrap("consume auth code", err)
+		return store.AuthCode{}, err
 	}
 	var c store.AuthCode
 	consumed := false
@@ -56,6 +100,9 @@ func (s *Store) ConsumeAuthCode(ctx context.Context, hash string, now time.Time)
 		c, err = scanCode(tx.StmtContext(ctx, upd).QueryRowContext(ctx, now.UnixNano(), hash, now.UnixNano()))
 		if err == nil || !errors.Is(err, store.ErrNotFound) {
 			consumed = err == nil
+			if consumed && then != nil {
+				err = then(tx, c)
+			}
 			return err
 		}
 		// Not consumed now: unknown, used before, or expired. Read in the
@@ -67,7 +114,7 @@ func (s *Store) ConsumeAuthCode(ctx context.Context, hash string, now time.Time)
 	})
 	switch {
 	case err != nil:
-		return store.AuthCode{}, wrap("consume auth code", err)
+		return store.AuthCode{}, err
 	case consumed:
 		return c, nil
 	case !c.UsedAt.IsZero():
@@ -77,7 +124,7 @@ func (s *Store) ConsumeAuthCode(ctx context.Context, hash string, now time.Time)
 	default:
 		// Unused and unexpired yet the UPDATE matched nothing: impossible
 		// unless the row changed in between, which used_at never undoes.
-		return store.AuthCode{}, wrap("consume auth code", errors.New("inconsistent state"))
+		return store.AuthCode{}, errors.New("inconsistent state")
 	}
 }
 

@@ -174,3 +174,141 @@ func testCodeRecordFailureUsed(t *testing.T, s store.Store) {
 	_, err = s.RecordCodeFailure(ctx, "nope", base, 3)
 	wantErr(t, err, store.ErrNotFound, `RecordCodeFailure("nope")`)
 }
+
+// --- RedeemAuthCode: the code exchange's one write -------------------
+
+// redeemFixture stores a code for grant "grant-1" and returns it with the
+// grant and first refresh token a redemption of it would store.
+func redeemFixture(t *testing.T, s store.Store, expires time.Time) (store.AuthCode, store.Grant, store.RefreshToken) {
+	t.Helper()
+	seed(t, s)
+	c := fixCode("code", clientA, user1, "grant-1", expires)
+	must(t, s.CreateAuthCode(t.Context(), c), "CreateAuthCode")
+	g := fixGrant("grant-1", clientA, user1, at(90*24*time.Hour))
+	return c, g, fixRefresh("rt-1", g, at(7*time.Millisecond), at(30*24*time.Hour))
+}
+
+// wantNothingRedeemed checks that a refused redemption left the code as
+// want and stored no grant and no refresh token rt.
+func wantNothingRedeemed(t *testing.T, s store.Store, what string, want store.AuthCode, grantID, rt string) {
+	t.Helper()
+	ctx := t.Context()
+	got, err := s.GetAuthCode(ctx, want.Hash)
+	must(t, err, what+": GetAuthCode")
+	checkEqual(t, what+": code", got, want)
+	_, err = s.GetGrant(ctx, grantID)
+	wantErr(t, err, store.ErrNotFound, what+": GetGrant (nothing may be inserted)")
+	_, err = s.GetRefreshToken(ctx, rt)
+	wantErr(t, err, store.ErrNotFound, what+": GetRefreshToken (nothing may be inserted)")
+}
+
+func testCodeRedeem(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	c, g, rt := redeemFixture(t, s, at(time.Minute))
+	now := at(10 * time.Second)
+	got, err := s.RedeemAuthCode(ctx, "code", now, g, &rt)
+	must(t, err, "RedeemAuthCode (first use)")
+	want := c
+	want.UsedAt = now
+	checkEqual(t, "RedeemAuthCode (first use)", got, want)
+	stored, err := s.GetAuthCode(ctx, "code")
+	must(t, err, "GetAuthCode")
+	checkEqual(t, "GetAuthCode after RedeemAuthCode", stored, want)
+	gotG, err := s.GetGrant(ctx, g.ID)
+	must(t, err, "GetGrant")
+	checkEqual(t, "GetGrant after RedeemAuthCode", gotG, g)
+	gotRT, err := s.GetRefreshToken(ctx, rt.Hash)
+	must(t, err, "GetRefreshToken")
+	checkEqual(t, "GetRefreshToken after RedeemAuthCode", gotRT, rt)
+
+	// A replay (RFC 6749 §4.1.2), also once expired: the code with its
+	// first UsedAt and ErrCodeUsed, and nothing inserted or changed.
+	for _, when := range []time.Time{at(20 * time.Second), at(time.Hour)} {
+		g2 := g
+		g2.Nonce = "replayed"
+		rt2 := fixRefresh("rt-2", g2, when, at(30*24*time.Hour))
+		got, err = s.RedeemAuthCode(ctx, "code", when, g2, &rt2)
+		wantErr(t, err, store.ErrCodeUsed, "RedeemAuthCode (replay at "+fmtTime(when)+")")
+		checkEqual(t, "RedeemAuthCode (replay)", got, want)
+		gotG, err = s.GetGrant(ctx, g.ID)
+		must(t, err, "GetGrant after replay")
+		checkEqual(t, "GetGrant after replay", gotG, g)
+		_, err = s.GetRefreshToken(ctx, "rt-2")
+		wantErr(t, err, store.ErrNotFound, "GetRefreshToken(rt-2) after replay")
+	}
+}
+
+func testCodeRedeemWithoutRefresh(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	_, g, _ := redeemFixture(t, s, at(time.Minute))
+	_, err := s.RedeemAuthCode(ctx, "code", base, g, nil)
+	must(t, err, "RedeemAuthCode(nil refresh)")
+	gotG, err := s.GetGrant(ctx, g.ID)
+	must(t, err, "GetGrant")
+	checkEqual(t, "GetGrant", gotG, g)
+}
+
+// testCodeRedeemRefused: every refusal leaves the code unused and inserts
+// nothing.
+func testCodeRedeemRefused(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	exp := at(time.Minute)
+	c, g, rt := redeemFixture(t, s, exp)
+
+	_, err := s.RedeemAuthCode(ctx, "nope", base, g, &rt)
+	wantErr(t, err, store.ErrNotFound, `RedeemAuthCode("nope")`)
+	wantNothingRedeemed(t, s, "unknown code", c, g.ID, rt.Hash)
+
+	_, err = s.RedeemAuthCode(ctx, "code", exp, g, &rt) // ExpiresAt not after now
+	wantErr(t, err, store.ErrExpired, "RedeemAuthCode(now == ExpiresAt)")
+	wantNothingRedeemed(t, s, "expired code", c, g.ID, rt.Hash)
+
+	// The grant must be the code's (and the refresh token the grant's).
+	other := g
+	other.ID = "grant-other"
+	otherRT := fixRefresh("rt-1", other, base, exp)
+	for _, tc := range []struct {
+		what string
+		g    store.Grant
+		rt   *store.RefreshToken
+	}{
+		{"grant ID not the code's", other, &otherRT},
+		{"grant ID not the code's, no refresh", other, nil},
+		{"refresh token of another grant", g, &otherRT},
+	} {
+		_, err = s.RedeemAuthCode(ctx, "code", base, tc.g, tc.rt)
+		if err == nil || errorsIs(err, store.ErrCodeUsed) || errorsIs(err, store.ErrNotFound) || errorsIs(err, store.ErrExpired) {
+			t.Errorf("RedeemAuthCode(%s) = %v, want a refusal that is no sentinel", tc.what, err)
+		}
+		wantNothingRedeemed(t, s, tc.what, c, g.ID, rt.Hash)
+		wantNothingRedeemed(t, s, tc.what, c, other.ID, rt.Hash)
+	}
+
+	// A taken grant ID: ErrAlreadyExists and the code stays unused.
+	must(t, s.CreateAuthCode(ctx, fixCode("dup", clientA, user1, "grant-taken", exp)), "CreateAuthCode(dup)")
+	taken := fixGrant("grant-taken", clientA, user1, exp)
+	must(t, s.CreateGrant(ctx, taken, nil), "CreateGrant(grant-taken)")
+	_, err = s.RedeemAuthCode(ctx, "dup", base, taken, nil)
+	wantErr(t, err, store.ErrAlreadyExists, "RedeemAuthCode(grant ID taken)")
+	if got, _ := s.GetAuthCode(ctx, "dup"); !got.UsedAt.IsZero() {
+		t.Errorf("code used (UsedAt %s) by a redemption that failed to insert its grant", fmtTime(got.UsedAt))
+	}
+
+	// A dead code (RecordCodeFailure's max-th) is expired, not used.
+	killedAt := at(time.Second)
+	for range 3 {
+		_, err := s.RecordCodeFailure(ctx, "code", killedAt, 3)
+		must(t, err, "RecordCodeFailure")
+	}
+	dead, err := s.GetAuthCode(ctx, "code")
+	must(t, err, "GetAuthCode(dead)")
+	_, err = s.RedeemAuthCode(ctx, "code", killedAt, g, &rt)
+	wantErr(t, err, store.ErrExpired, "RedeemAuthCode(dead code)")
+	wantNothingRedeemed(t, s, "dead code", dead, g.ID, rt.Hash)
+
+	// After all these refusals a fresh code still redeems (nothing was
+	// left half-done).
+	must(t, s.CreateAuthCode(ctx, fixCode("fresh", clientA, user1, "grant-1", exp)), "CreateAuthCode(fresh)")
+	_, err = s.RedeemAuthCode(ctx, "fresh", base, g, &rt)
+	must(t, err, "RedeemAuthCode(fresh)")
+}

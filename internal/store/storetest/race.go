@@ -19,6 +19,8 @@ func raceTests() []test {
 		{"Race/ConsumeAuthCode", testRaceConsume},
 		{"Race/RecordCodeFailure", testRaceRecordCodeFailure},
 		{"Race/ConsumeVersusCodeFailures", testRaceConsumeVersusFailures},
+		{"Race/RedeemAuthCode", testRaceRedeem},
+		{"Race/RedeemVersusCodeFailures", testRaceRedeemVersusFailures},
 		{"Race/RotateNoGrace", testRaceRotateNoGrace},
 		{"Race/RotateGrace", testRaceRotateGrace},
 		{"Race/RotateGraceOlderToken", testRaceRotateGraceOlder},
@@ -399,5 +401,110 @@ func testRaceConsumeVersusFailures(t *testing.T, s store.Store) {
 		}
 	default:
 		t.Errorf("ConsumeAuthCode = %v; want success or ErrExpired (a failure is never a use)", consumeErr)
+	}
+}
+
+// testRaceRedeem: racers redemptions of one code, each with its own first
+// refresh token. Exactly one succeeds; every other caller gets ErrCodeUsed
+// with the code, and at the moment it returns the winner's grant is
+// already visible, so a loser revoking the code's GrantID (RFC 9700 §4.5)
+// always finds it. Only the winner's refresh token is stored. Several
+// rounds (one code each), since a violation needs a loser to answer in
+// the short moment between the code being marked used and the grant being
+// committed.
+func testRaceRedeem(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	const rounds = 16
+	for r := range rounds {
+		hash, grantID := fmt.Sprintf("code-%d", r), fmt.Sprintf("grant-%d", r)
+		must(t, s.CreateAuthCode(ctx, fixCode(hash, clientA, user1, grantID, at(time.Minute))), "CreateAuthCode")
+		g := fixGrant(grantID, clientA, user1, at(90*24*time.Hour))
+		rtHash := func(i int) string { return fmt.Sprintf("rt-%d-%d", r, i) }
+		errs := make([]error, racers)
+		codes := make([]store.AuthCode, racers)
+		grantErrs := make([]error, racers)
+		race(func(i int) {
+			now := at(time.Duration(i) * time.Millisecond)
+			rt := fixRefresh(rtHash(i), g, now, at(30*24*time.Hour))
+			codes[i], errs[i] = s.RedeemAuthCode(ctx, hash, now, g, &rt)
+			if errors.Is(errs[i], store.ErrCodeUsed) {
+				// Immediately, before anything else can run: the property.
+				_, grantErrs[i] = s.GetGrant(ctx, codes[i].GrantID)
+			}
+		})
+		got := tally(errs, store.ErrCodeUsed)
+		want := map[string]int{"nil": 1, store.ErrCodeUsed.Error(): racers - 1}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("round %d: %d concurrent RedeemAuthCode = %v, want %v", r, racers, got, want)
+		}
+		winner := -1
+		for i, err := range errs {
+			if err == nil {
+				winner = i
+			}
+		}
+		for i := range codes {
+			if codes[i].GrantID != g.ID || !codes[i].UsedAt.Equal(codes[winner].UsedAt) {
+				t.Errorf("round %d: caller %d got {GrantID %q, UsedAt %s}, want {%s, the winner's %s}", r, i, codes[i].GrantID, fmtTime(codes[i].UsedAt), g.ID, fmtTime(codes[winner].UsedAt))
+			}
+			if i != winner && grantErrs[i] != nil {
+				t.Errorf("round %d: loser %d: GetGrant(%q) right after ErrCodeUsed = %v; the winner's grant must be visible by then", r, i, g.ID, grantErrs[i])
+			}
+			_, err := s.GetRefreshToken(ctx, rtHash(i))
+			switch {
+			case i == winner && err != nil:
+				t.Errorf("round %d: winner's refresh token: %v", r, err)
+			case i != winner && !errors.Is(err, store.ErrNotFound):
+				t.Errorf("round %d: loser %d's refresh token: %v, want ErrNotFound (nothing inserted)", r, i, err)
+			}
+		}
+	}
+}
+
+// testRaceRedeemVersusFailures: one redemption races a burst of refused
+// ones (as testRaceConsumeVersusFailures). Either it wins, with fewer than
+// 3 failures counted before it and its grant stored, or the code died
+// first: ErrExpired, at least 3 failures, and no grant. Never ErrCodeUsed.
+func testRaceRedeemVersusFailures(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	_, g, rt := redeemFixture(t, s, at(time.Minute))
+	now := at(time.Second)
+	var redeemErr error
+	errs := make([]error, racers)
+	race(func(i int) {
+		if i == racers/2 {
+			_, redeemErr = s.RedeemAuthCode(ctx, "code", now, g, &rt)
+			return
+		}
+		_, errs[i] = s.RecordCodeFailure(ctx, "code", now, 3)
+	})
+	counted := 0
+	for i, err := range errs {
+		switch {
+		case i == racers/2:
+		case err == nil:
+			counted++
+		case errors.Is(err, store.ErrCodeUsed):
+		default:
+			t.Errorf("failure %d: %v", i, err)
+		}
+	}
+	_, grantErr := s.GetGrant(ctx, g.ID)
+	switch {
+	case redeemErr == nil:
+		must(t, grantErr, "GetGrant after a successful redemption")
+		got, err := s.GetAuthCode(ctx, "code")
+		must(t, err, "GetAuthCode")
+		if got.Failures >= 3 {
+			t.Errorf("the code was redeemed with %d failures counted before; at most 2 may precede a successful redemption", got.Failures)
+		}
+	case errors.Is(redeemErr, store.ErrExpired):
+		if counted < 3 {
+			t.Errorf("RedeemAuthCode = ErrExpired after only %d failures", counted)
+		}
+		wantErr(t, grantErr, store.ErrNotFound, "GetGrant after a refused redemption")
+	default:
+		t.Errorf("RedeemAuthCode = %v; want success or ErrExpired (a failure is never a use)", redeemErr)
 	}
 }
