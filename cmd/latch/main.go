@@ -5,6 +5,7 @@
 //	latch dev                        run a local development server
 //	latch migrate                    apply database migrations
 //	latch bench                      load-test a server (see bench.go)
+//	latch healthcheck                probe a running server (exit 0 when ready)
 //	latch client create|list|show|update|delete
 //	latch user create|list|show|set-password|delete
 //	latch keys list|rotate|prune
@@ -108,6 +109,7 @@ func sections() []section {
 			{"dev", "run a local development server with a ready-made client and user", runDev},
 			{"migrate", "apply pending database migrations", runMigrate},
 			{"bench", "load-test a server: throughput and latency of the hot paths", runBench},
+			{"healthcheck", "probe a running server: exit 0 when ready (container health check)", runHealthcheck},
 		}},
 		{"Clients", []command{
 			{"client create", "register a client (a confidential client's secret is printed once)", runClientCreate},
