@@ -29,6 +29,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -187,6 +188,9 @@ func (e *env) dispatch(ctx context.Context, args []string) error {
 	switch {
 	case ok:
 		return cmd.run(ctx, e, rest)
+	case group != "" && len(args) == 2 && isHelpArg(args[1]): // "latch keys --help"
+		printGroupUsage(e.stdout, group)
+		return nil
 	case group != "" && len(args) == 1:
 		return usageErrorf("%s: missing command (want %s)", group, orList(subcommands(group)))
 	case group != "":
@@ -211,8 +215,7 @@ func (e *env) help(ctx context.Context, args []string) error {
 		printUsage(e.stdout)
 		return nil
 	case group != "" && len(args) == 1:
-		fmt.Fprintf(e.stdout, "Commands of latch %s: %s.\nRun 'latch help %s <command>' for one of them.\n",
-			group, strings.Join(subcommands(group), ", "), group)
+		printGroupUsage(e.stdout, group)
 		return nil
 	default:
 		return usageErrorf("help: unknown command %q", strings.Join(args, " "))
@@ -241,6 +244,45 @@ LATCH_CONFIG, then LATCH_* environment variables, then flags. The database
 is --db / LATCH_DB (default sqlite:.latch/latch.db).
 `)
 	io.WriteString(w, b.String())
+}
+
+// isHelpArg reports whether arg asks for help.
+func isHelpArg(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
+
+// printGroupUsage writes the help of a group of commands ("latch client
+// --help", "latch help client"; golden files: testdata/help-GROUP.golden).
+func printGroupUsage(w io.Writer, group string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage: latch %s <command> [arguments]\n\nCommands:\n", group)
+	for _, s := range sections() {
+		for _, c := range s.commands {
+			if sub, ok := strings.CutPrefix(c.name, group+" "); ok {
+				fmt.Fprintf(&b, "  %-13s %s\n", sub, c.summary)
+			}
+		}
+	}
+	fmt.Fprintf(&b, "\nRun 'latch %s <command> -h' (or 'latch help %s <command>') for a command's flags.\n", group, group)
+	io.WriteString(w, b.String())
+}
+
+// groups lists the names of the command groups ("client", "user", …) in
+// the order "latch help" shows them.
+func groups() []string {
+	var out []string
+	for _, s := range sections() {
+		for _, c := range s.commands {
+			if g, _, ok := strings.Cut(c.name, " "); ok && !slices.Contains(out, g) {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
 }
 
 // orList formats items as "a, b or c".

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -161,10 +162,32 @@ func TestHelpGolden(t *testing.T) {
 	}
 }
 
+// TestHelpGroup: every way of asking a command group for help ("latch
+// keys --help" used to be `unknown command "--help"`, exit 2) prints the
+// group's commands to stdout and exits 0; the output is golden.
 func TestHelpGroup(t *testing.T) {
-	r := newHarness(t).exec("", "help", "user")
-	if r.code != 0 || !strings.Contains(r.stdout, "create, list, show, set-password, delete") {
-		t.Errorf("latch help user: exit %d, stdout %q; want the user commands", r.code, r.stdout)
+	h := newHarness(t)
+	gs := groups()
+	for _, want := range []string{"client", "user", "keys", "config"} {
+		if !slices.Contains(gs, want) {
+			t.Errorf("groups() = %v, want it to contain %q", gs, want)
+		}
+	}
+	for _, g := range gs {
+		for _, args := range [][]string{{g, "--help"}, {g, "-h"}, {g, "-help"}, {g, "help"}, {"help", g}} {
+			r := h.exec("", args...)
+			if r.code != 0 || r.stderr != "" {
+				t.Errorf("latch %s: exit %d, stderr %q; want 0 and nothing", strings.Join(args, " "), r.code, r.stderr)
+			}
+			golden(t, "help-"+g+".golden", r.stdout)
+		}
+		// Every command of the group is listed.
+		r := h.exec("", g, "--help")
+		for _, sub := range subcommands(g) {
+			if !strings.Contains(r.stdout, "\n  "+sub+" ") {
+				t.Errorf("latch %s --help does not list %q:\n%s", g, sub, r.stdout)
+			}
+		}
 	}
 }
 
