@@ -177,6 +177,20 @@ func (s *sharedFlags) load(e *env, fs *flag.FlagSet) (config.Config, error) {
 	return cfg, nil
 }
 
+// dbSource says where load found the database setting, for messages:
+// "--db", "LATCH_DB", "the config file" or "the default".
+func (s *sharedFlags) dbSource(e *env, fs *flag.FlagSet) string {
+	switch {
+	case setFlags(fs)["db"]:
+		return "--db"
+	case e.getenv(config.EnvName("db")) != "":
+		return config.EnvName("db")
+	case setFlags(fs)[config.ConfigFlag] || e.getenv(config.ConfigEnv) != "":
+		return "the config file or the default"
+	}
+	return "the default"
+}
+
 // checkKeys returns an error naming the first Validate problems among the
 // given configuration keys. Admin commands do not need an issuer or a
 // listener, so a full Validate would refuse them for no reason.

@@ -38,10 +38,12 @@ type harness struct {
 	now time.Time
 }
 
+// newHarness returns a harness whose database exists (created as `latch
+// migrate` would): admin commands refuse to create one.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	dir := t.TempDir()
-	return &harness{
+	h := &harness{
 		t:   t,
 		dir: dir,
 		db:  "sqlite:" + filepath.Join(dir, "data", "latch.db"),
@@ -52,6 +54,12 @@ func newHarness(t *testing.T) *harness {
 		},
 		now: fixedNow,
 	}
+	s, err := openStore(t.Context(), h.db, 0)
+	if err != nil {
+		t.Fatalf("creating the test database: %v", err)
+	}
+	s.Close()
+	return h
 }
 
 // exec runs latch with args exactly as given.
@@ -281,6 +289,11 @@ func TestDatabaseFromEnvironmentAndConfigFile(t *testing.T) {
 	}
 	delete(h.env, "LATCH_DB")
 	r = h.exec("", "client", "show", "spa", "--config", cfgFile)
+	wantFailure(t, "client show with --config naming a missing database", r, 1, "no database at "+filepath.Join(h.dir, "other", "latch.db"))
+	if r := h.exec("", "migrate", "--config", cfgFile); r.code != 0 {
+		t.Fatalf("migrate --config: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = h.exec("", "client", "show", "spa", "--config", cfgFile)
 	wantFailure(t, "client show with --config naming an empty database", r, 1, `client "spa" not found`)
 	h.env["LATCH_DB"] = h.db
 	if r := h.exec("", "client", "show", "spa", "--config", cfgFile); r.code != 0 {
@@ -288,6 +301,55 @@ func TestDatabaseFromEnvironmentAndConfigFile(t *testing.T) {
 	}
 	if r := h.exec("", "client", "show", "spa", "--config", cfgFile, "--db", other); r.code != 1 {
 		t.Errorf("--db should win over LATCH_DB: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestAdminCommandsRefuseMissingDatabase: an admin command run outside
+// the directory of `latch dev` used to create an empty database there and
+// list nothing. It now refuses, says where it looked and where the setting
+// came from, and creates nothing; `latch migrate` creates.
+func TestAdminCommandsRefuseMissingDatabase(t *testing.T) {
+	h := newHarness(t)
+	missing := filepath.Join(h.dir, "elsewhere", "latch.db")
+	dsn := "sqlite:" + missing
+	for _, tc := range []struct {
+		args   []string
+		source string
+		env    map[string]string
+	}{
+		{[]string{"client", "list", "--db", dsn}, "from --db", nil},
+		{[]string{"client", "create", "--id", "spa", "--public", "--redirect-uri", "http://127.0.0.1/cb", "--db", dsn}, "from --db", nil},
+		{[]string{"user", "list"}, "from LATCH_DB", map[string]string{"LATCH_DB": dsn}},
+		{[]string{"user", "create", "--username", "alice", "--password-stdin", "--db", dsn}, "from --db", nil},
+		{[]string{"keys", "list", "--db", dsn, "--key-encryption-secret", testSecret}, "from --db", nil},
+		{[]string{"keys", "rotate", "--db", dsn, "--key-encryption-secret", testSecret}, "from --db", nil},
+	} {
+		for k, v := range tc.env {
+			h.env[k] = v
+		}
+		r := h.exec("correct horse battery staple\n", tc.args...)
+		for k := range tc.env {
+			delete(h.env, k)
+		}
+		what := "latch " + strings.Join(tc.args, " ")
+		wantFailure(t, what, r, 1, "no database at "+missing+" (db "+dsn+", "+tc.source+")")
+		wantFailure(t, what, r, 1, "latch migrate --db "+dsn)
+		if _, err := os.Stat(filepath.Dir(missing)); err == nil {
+			t.Fatalf("%s created %s", what, filepath.Dir(missing))
+		}
+	}
+
+	// The default database is relative to the working directory.
+	t.Chdir(h.dir)
+	r := h.exec("", "client", "list")
+	wantFailure(t, "latch client list (default db)", r, 1, "no database at "+filepath.Join(h.dir, ".latch", "latch.db")+" (db sqlite:.latch/latch.db, from the default)")
+
+	// latch migrate creates it; then the commands work.
+	if r := h.exec("", "migrate", "--db", dsn); r.code != 0 {
+		t.Fatalf("migrate --db: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := h.exec("", "client", "list", "--db", dsn); r.code != 0 {
+		t.Errorf("client list after migrate: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 
