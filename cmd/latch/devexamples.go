@@ -56,11 +56,11 @@ func listenExamples(cfg config.Config, f *exampleFlags) (*devExamples, error) {
 	x := &devExamples{errc: make(chan error, 2)}
 	var err error
 	if x.spaLn, x.spaURL, err = listenLocal(f.spaAddr); err != nil {
-		return nil, fmt.Errorf("dev: example SPA: %w", err)
+		return nil, fmt.Errorf("dev: example SPA: %w", listenError("spa-addr", f.spaAddr, err))
 	}
 	if x.apiLn, x.apiURL, err = listenLocal(f.apiAddr); err != nil {
 		x.spaLn.Close()
-		return nil, fmt.Errorf("dev: example API: %w", err)
+		return nil, fmt.Errorf("dev: example API: %w", listenError("api-addr", f.apiAddr, err))
 	}
 	return x, nil
 }
