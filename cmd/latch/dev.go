@@ -71,7 +71,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		return flag.ErrHelp
 	}
 	if err != nil {
-		return usageErrorf("dev: %v", err)
+		return flagError("dev", fs, err)
 	}
 	if len(rest) > 0 {
 		return usageErrorf("dev: unexpected argument %q", rest[0])

@@ -74,12 +74,39 @@ func (e *env) run(ctx context.Context, args []string) int {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintln(e.stderr, "latch: "+oneLine(ue.Error()))
+		printError(e.stderr, ue)
 		return 2
 	default:
-		fmt.Fprintln(e.stderr, "latch: "+oneLine(err.Error()))
+		printError(e.stderr, err)
 		return 1
 	}
+}
+
+// printError writes err as "latch: <message>" lines: one line, or one per
+// error joined with errors.Join (every configuration problem at once, each
+// on its line). A line break inside one error's text is folded.
+func printError(w io.Writer, err error) {
+	for _, line := range errorLines(err) {
+		fmt.Fprintln(w, "latch: "+line)
+	}
+}
+
+// errorLines returns the lines printError writes for err: the errors of a
+// join (errors.Join at the top, possibly under one prefix added with
+// usageErrorf's %w or fmt.Errorf) each on one line, with that prefix.
+func errorLines(err error) []string {
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		var out []string
+		prefix, _, _ := strings.Cut(err.Error(), joined.(error).Error())
+		for _, e := range joined.Unwrap() {
+			out = append(out, oneLine(prefix+e.Error()))
+		}
+		if len(out) > 0 {
+			return out
+		}
+	}
+	return []string{oneLine(err.Error())}
 }
 
 // oneLine keeps an error message on one line, whatever its cause wrote.

@@ -38,7 +38,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return flag.ErrHelp
 	}
 	if err != nil {
-		return usageErrorf("serve: %v", err)
+		return flagError("serve", fs, err)
 	}
 	if len(rest) > 0 {
 		return usageErrorf("serve: unexpected argument %q", rest[0])

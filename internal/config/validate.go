@@ -24,8 +24,15 @@ const MinAdminTokenLen = 24
 // code lifetime of at most 10 minutes; Latch allows at most 60 s.
 const MaxCodeTTL = 60 * time.Second
 
-// String is "key: message".
-func (p Problem) String() string { return p.Key + ": " + p.Message }
+// String is "key: message", or "source: message" for a problem found
+// while reading a source ("config file latch.yaml: line 3: unknown key…",
+// "LATCH_CODE_TTL: invalid duration…").
+func (p Problem) String() string {
+	if p.Source != "" {
+		return p.Source + ": " + p.Message
+	}
+	return p.Key + ": " + p.Message
+}
 
 // Err joins problems into one error, one "key: message" per line, or nil
 // when there are none.
