@@ -158,3 +158,26 @@ func TestServeErrorsOnePerLine(t *testing.T) {
 		}
 	}
 }
+
+// TestCappedValuesRefused: a value Latch would cap is refused with the
+// limit (access-token-ttl: 2h used to become 1 h silently), in the
+// configuration and per client.
+func TestCappedValuesRefused(t *testing.T) {
+	h := newHarness(t)
+	file := filepath.Join(h.dir, "latch.yaml")
+	if err := os.WriteFile(file, []byte("issuer: https://id.example.com\nkey-encryption-secret: "+testSecret+"\naccess-token-ttl: 2h\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := h.exec("", "config", "check", file)
+	wantFailure(t, "config check access-token-ttl: 2h", r, 1, "1 problem")
+	if want := "access-token-ttl: must be at most 1h (the longest access token Latch issues), got 2h\n"; r.stdout != want {
+		t.Errorf("config check: stdout %q, want %q", r.stdout, want)
+	}
+	// (latch serve runs the same Validate: TestServeErrorsOnePerLine.)
+
+	r = h.run("", "client", "create", "--id", "x", "--public", "--redirect-uri", "http://127.0.0.1/cb", "--access-token-ttl", "2h")
+	wantFailure(t, "client create --access-token-ttl 2h", r, 1, "--access-token-ttl (2h) must be at most 1h")
+	h.ok("", "client", "create", "--id", "x", "--public", "--redirect-uri", "http://127.0.0.1/cb", "--access-token-ttl", "1h")
+	r = h.run("", "client", "update", "x", "--access-token-ttl", "61m")
+	wantFailure(t, "client update --access-token-ttl 61m", r, 1, "must be at most 1h")
+}

@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
@@ -177,6 +178,9 @@ func ValidateClient(c *store.Client, name func(Field) string) error {
 		if d.v < 0 {
 			return fail(d.f, "%s must not be negative", name(d.f))
 		}
+	}
+	if c.AccessTokenTTL > config.MaxAccessTokenTTL {
+		return fail(FieldAccessTokenTTL, "%s (%s) must be at most %s (the longest access token Latch issues)", name(FieldAccessTokenTTL), FormatDuration(c.AccessTokenTTL), FormatDuration(config.MaxAccessTokenTTL))
 	}
 	if c.RefreshIdle > 0 && c.RefreshAbsolute > 0 && c.RefreshIdle > c.RefreshAbsolute {
 		return fail(FieldRefreshIdle, "%s (%v) is longer than %s (%v)", name(FieldRefreshIdle), c.RefreshIdle, name(FieldRefreshAbsolute), c.RefreshAbsolute)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchauth/latch/internal/store"
 )
@@ -23,6 +24,9 @@ func TestValidateClientNamesFields(t *testing.T) {
 		{"missing redirect", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes()}, FieldRedirectURIs, "--redirect-uri is required", "redirect_uris is required"},
 		{"bad origin", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, AllowedOrigins: []string{"https://a.example/path"}}, FieldAllowedOrigins, "--allowed-origin", "allowed_origins"},
 		{"negative ttl", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, AccessTokenTTL: -1}, FieldAccessTokenTTL, "--access-token-ttl must not be negative", "access_token_ttl must not be negative"},
+		// Refused with the limit, not silently shortened to it at the
+		// token endpoint.
+		{"ttl over the cap", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, AccessTokenTTL: 2 * time.Hour}, FieldAccessTokenTTL, "--access-token-ttl (2h) must be at most 1h", "access_token_ttl (2h) must be at most 1h"},
 		{"public client_credentials", store.Client{ID: "x", Public: true, GrantTypes: []string{"client_credentials"}}, FieldGrantTypes, "public client", "public client"},
 		{"space in id", store.Client{ID: "a b", GrantTypes: []string{"client_credentials"}}, FieldID, "without spaces", "without spaces"},
 	}
