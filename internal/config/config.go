@@ -29,10 +29,10 @@ type Config struct {
 	// SigningAlg is the default JWT algorithm: RS256, ES256 or EdDSA.
 	SigningAlg string `yaml:"signing-alg" help:"default JWT signing algorithm: RS256, ES256 or EdDSA"`
 
-	AccessTokenTTL time.Duration `yaml:"access-token-ttl" help:"access token lifetime"`            // default 10m
-	IDTokenTTL     time.Duration `yaml:"id-token-ttl" help:"ID token lifetime"`                    // default 10m
-	CodeTTL        time.Duration `yaml:"code-ttl" help:"authorization code lifetime, at most 60s"` // default 60s, at most 60s
-	SessionTTL     time.Duration `yaml:"session-ttl" help:"browser sign-in session lifetime"`      // default 24h
+	AccessTokenTTL time.Duration `yaml:"access-token-ttl" help:"access token lifetime, at most 1h"` // default 10m, at most 1h
+	IDTokenTTL     time.Duration `yaml:"id-token-ttl" help:"ID token lifetime"`                     // default 10m
+	CodeTTL        time.Duration `yaml:"code-ttl" help:"authorization code lifetime, at most 60s"`  // default 60s, at most 60s
+	SessionTTL     time.Duration `yaml:"session-ttl" help:"browser sign-in session lifetime"`       // default 24h
 
 	// Refresh token defaults, used when a client sets none.
 	PublicRefreshIdle           time.Duration `yaml:"public-refresh-idle" help:"refresh token idle timeout for public clients"`                      // 24h
