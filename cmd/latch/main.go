@@ -15,10 +15,13 @@
 // environment variables and flags (see internal/config). This package is
 // the only place where concrete storage backends are chosen (db.go).
 //
-// Error convention: a failing command prints exactly one line,
-// "latch: <what went wrong>", on standard error and exits 1; a usage error
-// (unknown command, bad or missing flag) exits 2. Help asked for with
-// "latch help", "-h" or "--help" goes to standard output and exits 0.
+// Error convention: a failing command prints one line, "latch: <what went
+// wrong>", on standard error (one such line per error when it reports
+// several at once, joined with errors.Join: every configuration problem)
+// and exits 1; a usage error (unknown command, bad or missing flag) exits
+// 2. Warnings are "latch: warning: …" lines on standard error. Help asked
+// for with "latch help", "-h" or "--help" (also after a group's name:
+// "latch keys --help") goes to standard output and exits 0.
 package main
 
 import (
