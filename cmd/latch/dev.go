@@ -343,8 +343,8 @@ func printDevBanner(e *env, cfg config.Config, demo []demoClient, examples *devE
 		}
 	}
 	fmt.Fprintln(w)
-	if cfg.LogLevel == "warn" || cfg.LogLevel == "error" {
-		fmt.Fprintf(w, "Logs: %s and above only; --log-level info shows every request.\n", cfg.LogLevel)
+	if quiet := map[string]string{"warn": "warnings and errors", "error": "errors"}[cfg.LogLevel]; quiet != "" {
+		fmt.Fprintf(w, "Logs: %s only; --log-level info shows every request.\n", quiet)
 	}
 	if examples != nil {
 		fmt.Fprintf(w, "Open %s to sign in (%s / %s).\n\n", examples.spaURL, demoUser, demoPassword)
