@@ -36,6 +36,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/latchauth/latch/internal/config"
 )
 
 func main() {
@@ -224,9 +226,17 @@ func (e *env) dispatch(ctx context.Context, args []string) error {
 	case group != "" && len(args) == 1:
 		return usageErrorf("%s: missing command (want %s)", group, orList(subcommands(group)))
 	case group != "":
-		return usageErrorf("%s: unknown command %q (want %s)", group, args[1], orList(subcommands(group)))
+		return usageErrorf("%s: unknown command %q%s (want %s)", group, args[1], didYouMean(args[1], subcommands(group)), orList(subcommands(group)))
 	default:
-		return usageErrorf("unknown command %q (run 'latch help' for the list)", args[0])
+		var names []string
+		for _, s := range sections() {
+			for _, c := range s.commands {
+				if first, _, _ := strings.Cut(c.name, " "); !slices.Contains(names, first) {
+					names = append(names, first)
+				}
+			}
+		}
+		return usageErrorf("unknown command %q%s (run 'latch help' for the list)", args[0], didYouMean(args[0], names))
 	}
 }
 
@@ -274,6 +284,15 @@ LATCH_CONFIG, then LATCH_* environment variables, then flags. The database
 is --db / LATCH_DB (default sqlite:.latch/latch.db).
 `)
 	io.WriteString(w, b.String())
+}
+
+// didYouMean returns ` (did you mean "x"?)` for the name closest to a
+// mistyped one (see config.Nearest), or "".
+func didYouMean(name string, names []string) string {
+	if n := config.Nearest(name, names); n != "" {
+		return fmt.Sprintf(" (did you mean %q?)", n)
+	}
+	return ""
 }
 
 // isHelpArg reports whether arg asks for help.

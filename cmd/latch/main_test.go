@@ -223,6 +223,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"client"}, "client: missing command (want create, list, show, update or delete)"},
 		{[]string{"client", "frob"}, `client: unknown command "frob"`},
 		{[]string{"keys", "shred"}, `keys: unknown command "shred"`},
+		{[]string{"clinet", "list"}, `unknown command "clinet" (did you mean "client"?)`},
+		{[]string{"client", "craete"}, `client: unknown command "craete" (did you mean "create"?)`},
 		{[]string{"help", "nope"}, `help: unknown command "nope"`},
 		{[]string{"client", "create", "--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"client", "create", "--refresh-idle", "soon"}, "invalid value"},
