@@ -398,3 +398,35 @@ func TestCheck(t *testing.T) {
 		t.Error("Check of a missing file: no error")
 	}
 }
+
+// FuzzApplyYAML: any file is either an error or a list of problems, each
+// naming its line, never a panic.
+func FuzzApplyYAML(f *testing.F) {
+	for _, seed := range []string{
+		"issuer: https://id.example.com\ncode-ttl: 30s\n",
+		"isuer: x\nisuer: y\n",
+		"trusted-proxies: [10.0.0.0/8, [a]]\n",
+		"a: &x 1\nb: *x\n",
+		"- 1\n",
+		"{}",
+		"addr: :1\n---\naddr: :2\n",
+	} {
+		f.Add(seed)
+	}
+	byKey := map[string]field{}
+	for _, fl := range fields() {
+		byKey[fl.key] = fl
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		cfg := Default()
+		problems, err := applyYAML(reflect.ValueOf(&cfg).Elem(), byKey, []byte(data))
+		if err != nil {
+			return
+		}
+		for _, p := range problems {
+			if !strings.HasPrefix(p.Message, "line ") {
+				t.Errorf("problem %+v does not name its line", p)
+			}
+		}
+	})
+}
