@@ -47,7 +47,9 @@ func (c *adminCmd) parse(args []string, names ...string) ([]string, error) {
 func (c *adminCmd) given() map[string]bool { return setFlags(c.fs) }
 
 // records returns the road to the records: the admin API of a running
-// Latch when --server (or LATCH_SERVER) is set, the database otherwise.
+// Latch when --server (or LATCH_SERVER) is set, the database otherwise. A
+// database that does not exist is refused, never created (see
+// requireDatabase).
 // Commands check their own arguments before calling it, so a mistake is
 // reported before anything is opened or sent.
 func (c *adminCmd) records() (records, error) {
@@ -60,6 +62,9 @@ func (c *adminCmd) records() (records, error) {
 	}
 	cfg, err := c.shared.load(c.e, c.fs)
 	if err != nil {
+		return nil, err
+	}
+	if err := requireDatabase(cfg.DB, c.shared.dbSource(c.e, c.fs)); err != nil {
 		return nil, err
 	}
 	return &localRecords{e: c.e, cfg: cfg}, nil

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -421,8 +423,9 @@ func newClientView(c store.Client, secret string) clientView {
 	return registration.NewClientView(c, secret)
 }
 
-// printClientView prints v as JSON; when it carries a client secret just
-// generated, a reminder that it is shown once goes to stderr.
+// printClientView prints v (a client just created or updated) as JSON;
+// when it carries a client secret just generated, a reminder that it is
+// shown once goes to stderr, and so does any warning of clientWarnings.
 func printClientView(e *env, v clientView) error {
 	if err := writeJSON(e.stdout, v); err != nil {
 		return err
@@ -430,7 +433,46 @@ func printClientView(e *env, v clientView) error {
 	if v.ClientSecret != "" {
 		fmt.Fprintln(e.stderr, "latch: store the client_secret now: it is shown only once")
 	}
+	for _, w := range clientWarnings(v) {
+		fmt.Fprintln(e.stderr, "latch: warning: "+w)
+	}
 	return nil
+}
+
+// clientWarnings returns what is probably wrong with a valid client, one
+// line each. Today: a public client with https redirect URIs (a browser
+// app, a SPA) and no allowed origin. Its token requests are cross-origin
+// fetches that the browser refuses without CORS headers (the Fetch
+// standard's CORS check; Latch sends them only for registered origins), so
+// the SPA sees only "TypeError: Failed to fetch" and Latch logs a
+// successful OPTIONS /token. A native app with https (claimed) redirect
+// URIs needs no origin, hence a warning rather than an error.
+func clientWarnings(v clientView) []string {
+	if v.ClientType != "public" || len(v.AllowedOrigins) > 0 || !slices.Contains(v.GrantTypes, "authorization_code") {
+		return nil
+	}
+	var origins []string
+	for _, r := range v.RedirectURIs {
+		u, err := url.Parse(r)
+		if err != nil || u.Scheme != "https" {
+			continue
+		}
+		if o, err := normalizeOrigin(u.Scheme + "://" + u.Host); err == nil && !slices.Contains(origins, o) {
+			origins = append(origins, o)
+		}
+	}
+	if len(origins) == 0 {
+		return nil
+	}
+	var add strings.Builder
+	for _, o := range origins {
+		add.WriteString(" --allowed-origin " + o)
+	}
+	return []string{fmt.Sprintf("public client %q has https redirect URIs but no allowed origin: "+
+		"if it is a browser app (SPA), its token requests from %s are refused by the browser (CORS) "+
+		"and it sees only \"Failed to fetch\". Add the origin: latch client update %s%s "+
+		"(a native app with https redirect URIs can ignore this)",
+		v.ClientID, orList(origins), v.ClientID, add.String())}
 }
 
 func clientType(c store.Client) string { return registration.ClientType(c) }

@@ -334,3 +334,48 @@ func TestFmtDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestClientCreateWarnsSPAWithoutOrigin: a public client with https
+// redirect URIs and no --allowed-origin is a SPA whose token requests the
+// browser will refuse (CORS): client create still succeeds, but says so on
+// stderr with the flag to add.
+func TestClientCreateWarnsSPAWithoutOrigin(t *testing.T) {
+	h := newHarness(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		warn string // "" for no warning
+	}{
+		{"spa without origin", []string{"--id", "spa", "--public", "--redirect-uri", "https://app.example.com/callback", "--redirect-uri", "https://App.example.com:443/silent"},
+			`public client "spa" has https redirect URIs but no allowed origin: if it is a browser app (SPA), its token requests from https://app.example.com are refused by the browser (CORS) and it sees only "Failed to fetch". Add the origin: latch client update spa --allowed-origin https://app.example.com (a native app with https redirect URIs can ignore this)`},
+		{"two origins", []string{"--id", "spa2", "--public", "--redirect-uri", "https://a.example.com/cb,https://b.example.com:8443/cb"},
+			"latch client update spa2 --allowed-origin https://a.example.com --allowed-origin https://b.example.com:8443 "},
+		{"spa with origin", []string{"--id", "spa3", "--public", "--redirect-uri", "https://app.example.com/callback", "--allowed-origin", "https://app.example.com"}, ""},
+		{"native loopback", []string{"--id", "cli", "--public", "--redirect-uri", "http://127.0.0.1/callback"}, ""},
+		{"native private-use scheme", []string{"--id", "mobile", "--public", "--redirect-uri", "com.example.app:/cb"}, ""},
+		{"confidential", []string{"--id", "web", "--confidential", "--redirect-uri", "https://app.example.com/callback"}, ""},
+	} {
+		r := h.run("", append([]string{"client", "create"}, tc.args...)...)
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d, stderr %q", tc.name, r.code, r.stderr)
+		}
+		decodeJSON[clientView](t, r.stdout)
+		var warnings []string
+		for _, l := range strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n") {
+			if w, ok := strings.CutPrefix(l, "latch: warning: "); ok {
+				warnings = append(warnings, w)
+			}
+		}
+		switch {
+		case tc.warn == "" && len(warnings) > 0:
+			t.Errorf("%s: unexpected warning %q", tc.name, warnings)
+		case tc.warn != "" && (len(warnings) != 1 || !strings.Contains(warnings[0], tc.warn)):
+			t.Errorf("%s: stderr = %q, want one warning containing %q", tc.name, r.stderr, tc.warn)
+		}
+	}
+	// Following the advice silences it.
+	r := h.run("", "client", "update", "spa", "--allowed-origin", "https://app.example.com")
+	if r.code != 0 || strings.Contains(r.stderr, "warning") {
+		t.Errorf("client update spa --allowed-origin: exit %d, stderr %q; want 0 and no warning", r.code, r.stderr)
+	}
+}

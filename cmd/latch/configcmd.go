@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"io"
 
 	"github.com/latchauth/latch/internal/config"
 )
@@ -13,8 +11,11 @@ var configCheckHelp = cmdHelp{
 	name:     "config check",
 	synopsis: "FILE",
 	text: `Loads the YAML configuration FILE as 'latch serve' would (defaults, the
-file, then LATCH_* environment variables) and prints every problem as
-"key: message". Exits 1 if there is any, otherwise prints "ok".`,
+file, then LATCH_* environment variables) and prints every problem at once,
+one per line: each unknown key with the key it probably meant ("isuer" →
+"issuer"), each bad value with its line, then each setting 'latch serve'
+would refuse, as "key: message". Exits 1 if there is any, otherwise prints
+"ok".`,
 }
 
 func runConfigCheck(ctx context.Context, e *env, args []string) error {
@@ -28,15 +29,16 @@ func runConfigCheck(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	file := pos[0]
-	lfs := flag.NewFlagSet("latch", flag.ContinueOnError)
-	lfs.SetOutput(io.Discard)
-	cfg, _, err := config.Load(config.Default(), lfs, []string{"--" + config.ConfigFlag + "=" + file}, e.getenv)
+	_, problems, err := config.Check(config.Default(), file, e.getenv)
 	if err != nil {
-		return err // names the file and the key
+		return err // unreadable, or not YAML: names the file
 	}
-	problems := cfg.Validate()
 	for _, p := range problems {
-		fmt.Fprintf(e.stdout, "%s: %s\n", p.Key, p.Message)
+		if p.Source == "config file "+file {
+			fmt.Fprintln(e.stdout, p.Message) // "line N: …": the file is the argument
+		} else {
+			fmt.Fprintln(e.stdout, p.String())
+		}
 	}
 	switch len(problems) {
 	case 0:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -75,6 +76,34 @@ func unavailableFor(dsn string) func(error) bool {
 		return sqlite.Unavailable
 	}
 	return postgres.Unavailable
+}
+
+// requireDatabase refuses an SQLite database that does not exist yet, so
+// that an admin command run in the wrong directory (the default db is
+// relative: sqlite:.latch/latch.db) says so instead of creating an empty
+// database and listing nothing. source says where dsn came from ("--db",
+// "LATCH_DB", …). Only `latch migrate`, `latch serve` and `latch dev`
+// create a database. A PostgreSQL database is never created by Latch (its
+// server must have it), so it passes.
+func requireDatabase(dsn, source string) error {
+	path, ok := sqlitePath(dsn)
+	if !ok || path == "" {
+		return nil
+	}
+	_, err := os.Stat(path)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("database %s: %w", path, err)
+	}
+	where := path
+	if abs, err := filepath.Abs(path); err == nil {
+		where = abs
+	}
+	return fmt.Errorf("no database at %s (db %s, from %s): run the command in the directory where 'latch dev' ran, "+
+		"point at the database with --db sqlite:PATH or LATCH_DB (or at a running Latch with --server), "+
+		"or create it with 'latch migrate --db %s'", where, dsn, source, dsn)
 }
 
 // sqlitePath returns the file path of an sqlite: DSN.

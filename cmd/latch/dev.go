@@ -13,9 +13,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/latchauth/latch/internal/config"
+	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/playground"
 	"github.com/latchauth/latch/internal/seal"
@@ -32,8 +35,11 @@ The key-encryption secret is generated into ./.latch/secret. It also serves
 the example SPA on http://localhost:3000, registered for the demo-spa client
 to call the example API at http://localhost:3001, which runs on its own
 (go run ./examples/api/cmd/api, or scripts/demo for both); --examples=false
-leaves the SPA out. Never use dev mode in production: it prints credentials
-and relaxes nothing else.`,
+leaves the SPA out. The issuer follows --addr (--addr localhost:8090 serves
+http://localhost:8090; port 0 picks a free one); an explicit --issuer must
+name the same port. Logs show warnings and errors only (--log-level info
+adds every request). Never use dev mode in production: it prints
+credentials and relaxes nothing else.`,
 }
 
 // Demo data of `latch dev`.
@@ -48,8 +54,11 @@ const (
 func devDefaults() config.Config {
 	cfg := config.Default()
 	cfg.Addr = "localhost:8080"
-	cfg.Issuer = "http://localhost:8080"
+	cfg.Issuer = "http://localhost:8080" // follows --addr unless given, see runDev
 	cfg.LogFormat = "text"
+	// Warnings and errors only, so the banner is not buried under the
+	// configuration and request logs; --log-level info shows them.
+	cfg.LogLevel = "warn"
 	cfg.Dev = true
 	return cfg
 }
@@ -63,13 +72,37 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		return flag.ErrHelp
 	}
 	if err != nil {
-		return usageErrorf("dev: %v", err)
+		return flagError("dev", fs, err)
 	}
 	warnSecretFlags(e, fs)
 	if len(rest) > 0 {
 		return usageErrorf("dev: unexpected argument %q", rest[0])
 	}
 	cfg.Dev = true
+	// The issuer follows --addr unless it was given (RFC 8414 §2: every
+	// URL Latch emits derives from it, so a mismatch sends browsers to a
+	// port nobody listens on). Listening now also gives port 0 its real
+	// port and reports a busy port before anything is created.
+	var ln net.Listener
+	if cfg.Issuer == devDefaults().Issuer {
+		var issuer string
+		if ln, issuer, err = listenLocal(cfg.Addr); err != nil {
+			return listenError("addr", cfg.Addr, err)
+		}
+		defer ln.Close() // serve closes it too; a second Close is harmless
+		cfg.Addr, cfg.Issuer = ln.Addr().String(), issuer
+	} else if msg := issuerPortMismatch(cfg.Issuer, cfg.Addr); msg != "" {
+		return usageErrorf("dev: %s", msg)
+	}
+	firstStart := false
+	if path, ok := sqlitePath(cfg.DB); ok && path != "" {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			firstStart = true
+			fmt.Fprintf(e.stdout, "First start: creating %s (SQLite database), a key-encryption secret next to it, "+
+				"a signing key, the demo user and the demo clients. Later starts reuse them; delete %s to start over.\n",
+				path, filepath.Dir(path))
+		}
+	}
 	if cfg.KeyEncryptionSecret == "" {
 		if cfg.KeyEncryptionSecret, err = devSecret(cfg.DB); err != nil {
 			return err
@@ -93,7 +126,8 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	hooks := serveHooks{
-		seed: func(ctx context.Context, st store.Store) error { return seedDemo(ctx, e, cfg, st, demo) },
+		listener: ln,
+		seed:     func(ctx context.Context, st store.Store) error { return seedDemo(ctx, e, cfg, st, demo) },
 		ready: func(addr net.Addr) {
 			if examples != nil {
 				if err := examples.start(ctx, cfg, newLogger(cfg, e.stderr)); err != nil {
@@ -102,7 +136,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 					examples = nil
 				}
 			}
-			printDevBanner(e, cfg, demo, examples)
+			printDevBanner(e, cfg, demo, examples, firstStart)
 		},
 		extra: map[string]http.Handler{},
 	}
@@ -114,6 +148,45 @@ func runDev(ctx context.Context, e *env, args []string) error {
 	}
 	hooks.extra[pgPath], hooks.extra[pgPath+"/"] = pg, pg
 	return serve(ctx, e, cfg, hooks)
+}
+
+// issuerPortMismatch explains why a loopback issuer cannot be right for
+// the listen address addr: it names another port (browsers and clients
+// would be sent there). "" when they agree, when addr's port is 0, or when
+// the issuer is not loopback (a tunnel or proxy in front may map ports).
+func issuerPortMismatch(issuer, addr string) string {
+	u, err := url.Parse(issuer)
+	if err != nil || !oauth.IsLoopbackHost(strings.ToLower(u.Hostname())) {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "0" {
+		return ""
+	}
+	iport := u.Port()
+	if iport == "" {
+		iport = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	if iport == port {
+		return ""
+	}
+	return fmt.Sprintf("--issuer %s names port %s but --addr %s listens on port %s: "+
+		"leave out --issuer (it follows --addr) or make the ports agree", issuer, iport, addr, port)
+}
+
+// listenError explains a failed listen on addr, the value of the flag
+// --key: a port in use gets the flag that moves it.
+func listenError(key, addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		host, port, _ := net.SplitHostPort(addr)
+		next := "another port"
+		if n, perr := strconv.Atoi(port); perr == nil && n > 0 && n < 65535 {
+			next = net.JoinHostPort(host, strconv.Itoa(n+1))
+		}
+		return fmt.Errorf("%s %s: the port is already in use (another Latch?): stop that program or choose another port with --%s %s (0 picks a free one)",
+			key, addr, key, next)
+	}
+	return fmt.Errorf("%s %s: %w", key, addr, err)
 }
 
 // devSecret returns the dev key-encryption secret stored next to the
@@ -246,9 +319,13 @@ func syncDemoURLs(ctx context.Context, st store.Store, want store.Client) error 
 	return st.UpdateClient(ctx, c)
 }
 
-func printDevBanner(e *env, cfg config.Config, demo []demoClient, examples *devExamples) {
+func printDevBanner(e *env, cfg config.Config, demo []demoClient, examples *devExamples, firstStart bool) {
 	w := e.stdout
-	fmt.Fprintf(w, "\nLatch is running in dev mode.\n\n")
+	if firstStart {
+		fmt.Fprintf(w, "\nLatch is running in dev mode (first start: database, secret, key and demo data created).\n\n")
+	} else {
+		fmt.Fprintf(w, "\nLatch is running in dev mode.\n\n")
+	}
 	fmt.Fprintf(w, "  issuer     %s\n", cfg.Issuer)
 	fmt.Fprintf(w, "  discovery  %s/.well-known/openid-configuration\n", cfg.Issuer)
 	fmt.Fprintf(w, "  playground %s%s\n", cfg.Issuer, playground.Path)
@@ -270,8 +347,13 @@ func printDevBanner(e *env, cfg config.Config, demo []demoClient, examples *devE
 		}
 	}
 	fmt.Fprintln(w)
+	if quiet := map[string]string{"warn": "warnings and errors", "error": "errors"}[cfg.LogLevel]; quiet != "" {
+		fmt.Fprintf(w, "Logs: %s only; --log-level info shows every request.\n", quiet)
+	}
 	if examples != nil {
 		fmt.Fprintf(w, "Open %s to sign in (%s / %s).\n\n", examples.spaURL, demoUser, demoPassword)
+	} else if cfg.LogLevel == "warn" || cfg.LogLevel == "error" {
+		fmt.Fprintln(w)
 	}
 }
 

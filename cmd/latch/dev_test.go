@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -293,5 +294,140 @@ func TestDevRejectsBadAPIURL(t *testing.T) {
 		if code := e.run(t.Context(), []string{"dev", "--db", db, "--admin-addr=", "--spa-addr", "localhost:0", "--api-url", bad}); code != 2 {
 			t.Errorf("latch dev --api-url %q: exit %d, want 2 (usage)\n%s", bad, code, stderr.String())
 		}
+	}
+}
+
+// devOutput runs `latch dev` with args (no --issuer unless given) until
+// its banner ends, and returns stdout, what it logged on stderr by then,
+// and a stop function. A dev that exits first returns its exit code.
+func devOutput(t *testing.T, args ...string) (stdout, stderr string, stop func(), exitCode int) {
+	t.Helper()
+	out := &bannerWriter{until: bannerWithoutExamples, ready: make(chan struct{})}
+	errw := &bannerWriter{until: regexp.MustCompile(`\A\z`), ready: make(chan struct{})}
+	ctx, cancel := context.WithCancel(t.Context())
+	e := &env{
+		getenv: func(k string) string {
+			return map[string]string{"LATCH_PASSWORD_MEMORY_KIB": "64", "LATCH_PASSWORD_ITERATIONS": "1"}[k]
+		},
+		stdin: strings.NewReader(""), stdout: out, stderr: errw, now: time.Now,
+	}
+	exited := make(chan int, 1)
+	go func() { exited <- e.run(ctx, append([]string{"dev", "--admin-addr=", "--examples=false"}, args...)) }()
+	select {
+	case <-out.ready:
+	case code := <-exited:
+		cancel()
+		return out.String(), errw.String(), func() {}, code
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatalf("no banner after 30s:\n%s", out)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if code := <-exited; code != 0 {
+				t.Errorf("latch dev exited with %d", code)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return out.String(), errw.String(), stop, -1
+}
+
+// TestDevIssuerFollowsAddr: `latch dev --addr localhost:8090` used to keep
+// the issuer on :8080, so discovery and every redirect pointed at a port
+// nobody listened on. The issuer now follows --addr (port 0 included); an
+// explicit loopback --issuer on another port is refused.
+func TestDevIssuerFollowsAddr(t *testing.T) {
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "latch.db")
+
+	for _, addr := range []string{"localhost:0", freeAddr(t)} {
+		stdout, _, stop, code := devOutput(t, "--db", db, "--addr", addr)
+		if code >= 0 {
+			t.Fatalf("dev --addr %s exited with %d:\n%s", addr, code, stdout)
+		}
+		m := regexp.MustCompile(`issuer +(http://\S+)`).FindStringSubmatch(stdout)
+		if m == nil {
+			t.Fatalf("dev --addr %s: no issuer in the banner:\n%s", addr, stdout)
+		}
+		issuer := m[1]
+		host, port, _ := net.SplitHostPort(addr)
+		if port != "0" && issuer != "http://"+net.JoinHostPort(host, port) {
+			t.Errorf("dev --addr %s: issuer %s, want http://%s", addr, issuer, addr)
+		}
+		resp, body := httpDo(t, http.MethodGet, issuer+"/.well-known/openid-configuration", nil, nil)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"issuer":"`+issuer+`"`) {
+			t.Errorf("dev --addr %s: discovery at %s = %d %s", addr, issuer, resp.StatusCode, body)
+		}
+		stop()
+	}
+
+	// A loopback issuer on another port than --addr is a mistake.
+	addr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	r := newHarness(t).exec("", "dev", "--db", db, "--addr", addr, "--issuer", "http://localhost:1", "--admin-addr=", "--examples=false")
+	wantFailure(t, "dev with a mismatched --issuer", r, 2,
+		"--issuer http://localhost:1 names port 1 but --addr "+addr+" listens on port "+port+": leave out --issuer (it follows --addr)")
+}
+
+// TestDevFirstStartAndQuietBanner: the first start says what it creates,
+// later starts do not; with the default log level nothing is logged
+// before the banner (the configuration line and request logs used to bury
+// it), and the banner says how to see request logs.
+func TestDevFirstStartAndQuietBanner(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "data", "latch.db")
+	stdout, stderr, stop, code := devOutput(t, "--db", "sqlite:"+db, "--addr", "localhost:0")
+	if code >= 0 {
+		t.Fatalf("dev exited with %d:\n%s", code, stdout)
+	}
+	stop()
+	if !strings.HasPrefix(stdout, "First start: creating "+db+" (SQLite database), a key-encryption secret next to it, a signing key, the demo user and the demo clients.") ||
+		!strings.Contains(stdout, "delete "+filepath.Dir(db)+" to start over") ||
+		!strings.Contains(stdout, "Latch is running in dev mode (first start") {
+		t.Errorf("first start: stdout does not say what it creates:\n%s", stdout)
+	}
+	if !strings.Contains(stdout, "--log-level info shows every request") {
+		t.Errorf("banner does not say how to see request logs:\n%s", stdout)
+	}
+	if stderr != "" {
+		t.Errorf("dev logged before its banner (it buries the banner):\n%s", stderr)
+	}
+
+	stdout, _, stop, code = devOutput(t, "--db", "sqlite:"+db, "--addr", "localhost:0")
+	if code >= 0 {
+		t.Fatalf("second dev exited with %d:\n%s", code, stdout)
+	}
+	stop()
+	if strings.Contains(stdout, "First start") || strings.Contains(stdout, "first start") {
+		t.Errorf("second start claims to be the first:\n%s", stdout)
+	}
+}
+
+// TestDevPortInUse: a busy port names the flag that moves it.
+func TestDevPortInUse(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	addr := busy.Addr().String()
+	host, port, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(port)
+	next := net.JoinHostPort(host, strconv.Itoa(n+1))
+	db := "sqlite:" + filepath.Join(t.TempDir(), "latch.db")
+	h := newHarness(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--addr", addr, "--examples=false"},
+			"addr " + addr + ": the port is already in use (another Latch?): stop that program or choose another port with --addr " + next + " (0 picks a free one)"},
+		{[]string{"--addr", "localhost:0", "--spa-addr", addr},
+			"example SPA: spa-addr " + addr + ": the port is already in use (another Latch?): stop that program or choose another port with --spa-addr " + next},
+	} {
+		r := h.exec("", append([]string{"dev", "--db", db, "--admin-addr="}, tc.args...)...)
+		wantFailure(t, "dev "+strings.Join(tc.args, " "), r, 1, tc.want)
 	}
 }

@@ -76,7 +76,7 @@ func listenExamples(cfg config.Config, f *exampleFlags) (*devExamples, error) {
 	}
 	x := &devExamples{errc: make(chan error, 1), apiURL: f.apiURL}
 	if x.spaLn, x.spaURL, err = listenLocal(f.spaAddr); err != nil {
-		return nil, fmt.Errorf("dev: example SPA: %w", err)
+		return nil, fmt.Errorf("dev: example SPA: %w", listenError("spa-addr", f.spaAddr, err))
 	}
 	return x, nil
 }

@@ -13,13 +13,30 @@ import (
 
 // usageError is a mistake in the command line itself: run prints it and
 // exits 2 instead of 1.
-type usageError struct{ msg string }
+type usageError struct{ err error }
 
-func (e *usageError) Error() string { return e.msg }
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
 
-// usageErrorf returns a *usageError.
+// usageErrorf returns a *usageError; like fmt.Errorf, %w wraps (so that
+// the lines of a joined error are printed one per line, see errorLines).
 func usageErrorf(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
+	return &usageError{err: fmt.Errorf(format, args...)}
+}
+
+// flagError turns an error of fs.Parse into a usage error for the command
+// name, suggesting the nearest flag for an unknown one ("--isser": did
+// you mean --issuer?).
+func flagError(name string, fs *flag.FlagSet, err error) error {
+	hint := ""
+	if bad, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: "); ok {
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		if n := config.Nearest(bad, names); n != "" {
+			hint = " (did you mean --" + n + "?)"
+		}
+	}
+	return usageErrorf("%s: %w%s (see 'latch %s -h')", name, err, hint, name)
 }
 
 // cmdHelp is what a command's -h prints besides its flags.
@@ -53,7 +70,7 @@ func parseFlags(e *env, fs *flag.FlagSet, h cmdHelp, args []string) ([]string, e
 				printCmdHelp(e.stdout, fs, h)
 				return nil, flag.ErrHelp
 			}
-			return nil, usageErrorf("%s: %v (see 'latch %s -h')", h.name, err, h.name)
+			return nil, flagError(h.name, fs, err)
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -189,6 +206,20 @@ func (s *sharedFlags) load(e *env, fs *flag.FlagSet) (config.Config, error) {
 		return config.Config{}, errors.New("no database configured: set --db or LATCH_DB")
 	}
 	return cfg, nil
+}
+
+// dbSource says where load found the database setting, for messages:
+// "--db", "LATCH_DB", "the config file" or "the default".
+func (s *sharedFlags) dbSource(e *env, fs *flag.FlagSet) string {
+	switch {
+	case setFlags(fs)["db"]:
+		return "--db"
+	case e.getenv(config.EnvName("db")) != "":
+		return config.EnvName("db")
+	case setFlags(fs)[config.ConfigFlag] || e.getenv(config.ConfigEnv) != "":
+		return "the config file or the default"
+	}
+	return "the default"
 }
 
 // checkKeys returns an error naming the first Validate problems among the

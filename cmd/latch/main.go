@@ -4,6 +4,7 @@
 //	latch serve                      run the server
 //	latch dev                        run a local development server
 //	latch migrate                    apply database migrations
+//	latch healthcheck                probe a running server (exit 0 when ready)
 //	latch client create|list|show|update|delete
 //	latch user create|list|show|set-password|delete
 //	latch keys list|rotate|prune
@@ -14,10 +15,13 @@
 // environment variables and flags (see internal/config). This package is
 // the only place where concrete storage backends are chosen (db.go).
 //
-// Error convention: a failing command prints exactly one line,
-// "latch: <what went wrong>", on standard error and exits 1; a usage error
-// (unknown command, bad or missing flag) exits 2. Help asked for with
-// "latch help", "-h" or "--help" goes to standard output and exits 0.
+// Error convention: a failing command prints one line, "latch: <what went
+// wrong>", on standard error (one such line per error when it reports
+// several at once, joined with errors.Join: every configuration problem)
+// and exits 1; a usage error (unknown command, bad or missing flag) exits
+// 2. Warnings are "latch: warning: …" lines on standard error. Help asked
+// for with "latch help", "-h" or "--help" (also after a group's name:
+// "latch keys --help") goes to standard output and exits 0.
 package main
 
 import (
@@ -28,9 +32,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/latchauth/latch/internal/config"
 )
 
 func main() {
@@ -72,12 +79,39 @@ func (e *env) run(ctx context.Context, args []string) int {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintln(e.stderr, "latch: "+oneLine(ue.Error()))
+		printError(e.stderr, ue)
 		return 2
 	default:
-		fmt.Fprintln(e.stderr, "latch: "+oneLine(err.Error()))
+		printError(e.stderr, err)
 		return 1
 	}
+}
+
+// printError writes err as "latch: <message>" lines: one line, or one per
+// error joined with errors.Join (every configuration problem at once, each
+// on its line). A line break inside one error's text is folded.
+func printError(w io.Writer, err error) {
+	for _, line := range errorLines(err) {
+		fmt.Fprintln(w, "latch: "+line)
+	}
+}
+
+// errorLines returns the lines printError writes for err: the errors of a
+// join (errors.Join at the top, possibly under one prefix added with
+// usageErrorf's %w or fmt.Errorf) each on one line, with that prefix.
+func errorLines(err error) []string {
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		var out []string
+		prefix, _, _ := strings.Cut(err.Error(), joined.(error).Error())
+		for _, e := range joined.Unwrap() {
+			out = append(out, oneLine(prefix+e.Error()))
+		}
+		if len(out) > 0 {
+			return out
+		}
+	}
+	return []string{oneLine(err.Error())}
 }
 
 // oneLine keeps an error message on one line, whatever its cause wrote.
@@ -107,6 +141,7 @@ func sections() []section {
 			{"serve", "run the authorization server", runServe},
 			{"dev", "run a local development server with a ready-made client and user", runDev},
 			{"migrate", "apply pending database migrations", runMigrate},
+			{"healthcheck", "probe a running server: exit 0 when ready (container health check)", runHealthcheck},
 		}},
 		{"Clients", []command{
 			{"client create", "register a client (a confidential client's secret is printed once)", runClientCreate},
@@ -190,12 +225,23 @@ func (e *env) dispatch(ctx context.Context, args []string) error {
 	switch {
 	case ok:
 		return cmd.run(ctx, e, rest)
+	case group != "" && len(args) == 2 && isHelpArg(args[1]): // "latch keys --help"
+		printGroupUsage(e.stdout, group)
+		return nil
 	case group != "" && len(args) == 1:
 		return usageErrorf("%s: missing command (want %s)", group, orList(subcommands(group)))
 	case group != "":
-		return usageErrorf("%s: unknown command %q (want %s)", group, args[1], orList(subcommands(group)))
+		return usageErrorf("%s: unknown command %q%s (want %s)", group, args[1], didYouMean(args[1], subcommands(group)), orList(subcommands(group)))
 	default:
-		return usageErrorf("unknown command %q (run 'latch help' for the list)", args[0])
+		var names []string
+		for _, s := range sections() {
+			for _, c := range s.commands {
+				if first, _, _ := strings.Cut(c.name, " "); !slices.Contains(names, first) {
+					names = append(names, first)
+				}
+			}
+		}
+		return usageErrorf("unknown command %q%s (run 'latch help' for the list)", args[0], didYouMean(args[0], names))
 	}
 }
 
@@ -214,8 +260,7 @@ func (e *env) help(ctx context.Context, args []string) error {
 		printUsage(e.stdout)
 		return nil
 	case group != "" && len(args) == 1:
-		fmt.Fprintf(e.stdout, "Commands of latch %s: %s.\nRun 'latch help %s <command>' for one of them.\n",
-			group, strings.Join(subcommands(group), ", "), group)
+		printGroupUsage(e.stdout, group)
 		return nil
 	default:
 		return usageErrorf("help: unknown command %q", strings.Join(args, " "))
@@ -244,6 +289,54 @@ LATCH_CONFIG, then LATCH_* environment variables, then flags. The database
 is --db / LATCH_DB (default sqlite:.latch/latch.db).
 `)
 	io.WriteString(w, b.String())
+}
+
+// didYouMean returns ` (did you mean "x"?)` for the name closest to a
+// mistyped one (see config.Nearest), or "".
+func didYouMean(name string, names []string) string {
+	if n := config.Nearest(name, names); n != "" {
+		return fmt.Sprintf(" (did you mean %q?)", n)
+	}
+	return ""
+}
+
+// isHelpArg reports whether arg asks for help.
+func isHelpArg(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
+
+// printGroupUsage writes the help of a group of commands ("latch client
+// --help", "latch help client"; golden files: testdata/help-GROUP.golden).
+func printGroupUsage(w io.Writer, group string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage: latch %s <command> [arguments]\n\nCommands:\n", group)
+	for _, s := range sections() {
+		for _, c := range s.commands {
+			if sub, ok := strings.CutPrefix(c.name, group+" "); ok {
+				fmt.Fprintf(&b, "  %-13s %s\n", sub, c.summary)
+			}
+		}
+	}
+	fmt.Fprintf(&b, "\nRun 'latch %s <command> -h' (or 'latch help %s <command>') for a command's flags.\n", group, group)
+	io.WriteString(w, b.String())
+}
+
+// groups lists the names of the command groups ("client", "user", …) in
+// the order "latch help" shows them.
+func groups() []string {
+	var out []string
+	for _, s := range sections() {
+		for _, c := range s.commands {
+			if g, _, ok := strings.Cut(c.name, " "); ok && !slices.Contains(out, g) {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
 }
 
 // orList formats items as "a, b or c".

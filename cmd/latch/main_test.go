@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,10 +38,12 @@ type harness struct {
 	now time.Time
 }
 
+// newHarness returns a harness whose database exists (created as `latch
+// migrate` would): admin commands refuse to create one.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	dir := t.TempDir()
-	return &harness{
+	h := &harness{
 		t:   t,
 		dir: dir,
 		db:  "sqlite:" + filepath.Join(dir, "data", "latch.db"),
@@ -51,6 +54,12 @@ func newHarness(t *testing.T) *harness {
 		},
 		now: fixedNow,
 	}
+	s, err := openStore(t.Context(), h.db, 0)
+	if err != nil {
+		t.Fatalf("creating the test database: %v", err)
+	}
+	s.Close()
+	return h
 }
 
 // exec runs latch with args exactly as given.
@@ -161,10 +170,32 @@ func TestHelpGolden(t *testing.T) {
 	}
 }
 
+// TestHelpGroup: every way of asking a command group for help ("latch
+// keys --help" used to be `unknown command "--help"`, exit 2) prints the
+// group's commands to stdout and exits 0; the output is golden.
 func TestHelpGroup(t *testing.T) {
-	r := newHarness(t).exec("", "help", "user")
-	if r.code != 0 || !strings.Contains(r.stdout, "create, list, show, set-password, delete") {
-		t.Errorf("latch help user: exit %d, stdout %q; want the user commands", r.code, r.stdout)
+	h := newHarness(t)
+	gs := groups()
+	for _, want := range []string{"client", "user", "keys", "config"} {
+		if !slices.Contains(gs, want) {
+			t.Errorf("groups() = %v, want it to contain %q", gs, want)
+		}
+	}
+	for _, g := range gs {
+		for _, args := range [][]string{{g, "--help"}, {g, "-h"}, {g, "-help"}, {g, "help"}, {"help", g}} {
+			r := h.exec("", args...)
+			if r.code != 0 || r.stderr != "" {
+				t.Errorf("latch %s: exit %d, stderr %q; want 0 and nothing", strings.Join(args, " "), r.code, r.stderr)
+			}
+			golden(t, "help-"+g+".golden", r.stdout)
+		}
+		// Every command of the group is listed.
+		r := h.exec("", g, "--help")
+		for _, sub := range subcommands(g) {
+			if !strings.Contains(r.stdout, "\n  "+sub+" ") {
+				t.Errorf("latch %s --help does not list %q:\n%s", g, sub, r.stdout)
+			}
+		}
 	}
 }
 
@@ -192,6 +223,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"client"}, "client: missing command (want create, list, show, update or delete)"},
 		{[]string{"client", "frob"}, `client: unknown command "frob"`},
 		{[]string{"keys", "shred"}, `keys: unknown command "shred"`},
+		{[]string{"clinet", "list"}, `unknown command "clinet" (did you mean "client"?)`},
+		{[]string{"client", "craete"}, `client: unknown command "craete" (did you mean "create"?)`},
 		{[]string{"help", "nope"}, `help: unknown command "nope"`},
 		{[]string{"client", "create", "--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"client", "create", "--refresh-idle", "soon"}, "invalid value"},
@@ -258,6 +291,11 @@ func TestDatabaseFromEnvironmentAndConfigFile(t *testing.T) {
 	}
 	delete(h.env, "LATCH_DB")
 	r = h.exec("", "client", "show", "spa", "--config", cfgFile)
+	wantFailure(t, "client show with --config naming a missing database", r, 1, "no database at "+filepath.Join(h.dir, "other", "latch.db"))
+	if r := h.exec("", "migrate", "--config", cfgFile); r.code != 0 {
+		t.Fatalf("migrate --config: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = h.exec("", "client", "show", "spa", "--config", cfgFile)
 	wantFailure(t, "client show with --config naming an empty database", r, 1, `client "spa" not found`)
 	h.env["LATCH_DB"] = h.db
 	if r := h.exec("", "client", "show", "spa", "--config", cfgFile); r.code != 0 {
@@ -265,6 +303,55 @@ func TestDatabaseFromEnvironmentAndConfigFile(t *testing.T) {
 	}
 	if r := h.exec("", "client", "show", "spa", "--config", cfgFile, "--db", other); r.code != 1 {
 		t.Errorf("--db should win over LATCH_DB: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestAdminCommandsRefuseMissingDatabase: an admin command run outside
+// the directory of `latch dev` used to create an empty database there and
+// list nothing. It now refuses, says where it looked and where the setting
+// came from, and creates nothing; `latch migrate` creates.
+func TestAdminCommandsRefuseMissingDatabase(t *testing.T) {
+	h := newHarness(t)
+	missing := filepath.Join(h.dir, "elsewhere", "latch.db")
+	dsn := "sqlite:" + missing
+	for _, tc := range []struct {
+		args   []string
+		source string
+		env    map[string]string
+	}{
+		{[]string{"client", "list", "--db", dsn}, "from --db", nil},
+		{[]string{"client", "create", "--id", "spa", "--public", "--redirect-uri", "http://127.0.0.1/cb", "--db", dsn}, "from --db", nil},
+		{[]string{"user", "list"}, "from LATCH_DB", map[string]string{"LATCH_DB": dsn}},
+		{[]string{"user", "create", "--username", "alice", "--password-stdin", "--db", dsn}, "from --db", nil},
+		{[]string{"keys", "list", "--db", dsn}, "from --db", map[string]string{"LATCH_KEY_ENCRYPTION_SECRET": testSecret}},
+		{[]string{"keys", "rotate", "--db", dsn}, "from --db", map[string]string{"LATCH_KEY_ENCRYPTION_SECRET": testSecret}},
+	} {
+		for k, v := range tc.env {
+			h.env[k] = v
+		}
+		r := h.exec("correct horse battery staple\n", tc.args...)
+		for k := range tc.env {
+			delete(h.env, k)
+		}
+		what := "latch " + strings.Join(tc.args, " ")
+		wantFailure(t, what, r, 1, "no database at "+missing+" (db "+dsn+", "+tc.source+")")
+		wantFailure(t, what, r, 1, "latch migrate --db "+dsn)
+		if _, err := os.Stat(filepath.Dir(missing)); err == nil {
+			t.Fatalf("%s created %s", what, filepath.Dir(missing))
+		}
+	}
+
+	// The default database is relative to the working directory.
+	t.Chdir(h.dir)
+	r := h.exec("", "client", "list")
+	wantFailure(t, "latch client list (default db)", r, 1, "no database at "+filepath.Join(h.dir, ".latch", "latch.db")+" (db sqlite:.latch/latch.db, from the default)")
+
+	// latch migrate creates it; then the commands work.
+	if r := h.exec("", "migrate", "--db", dsn); r.code != 0 {
+		t.Fatalf("migrate --db: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := h.exec("", "client", "list", "--db", dsn); r.code != 0 {
+		t.Errorf("client list after migrate: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 

@@ -38,7 +38,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return flag.ErrHelp
 	}
 	if err != nil {
-		return usageErrorf("serve: %v", err)
+		return flagError("serve", fs, err)
 	}
 	warnSecretFlags(e, fs)
 	if len(rest) > 0 {
@@ -122,7 +122,13 @@ func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) (er
 	if err != nil {
 		return err
 	}
-	log.Info("starting", "config", cfg.Redacted())
+	if cfg.Dev {
+		// latch dev prints a banner instead; the configuration is for
+		// --log-level debug.
+		log.Debug("starting", "config", cfg.Redacted())
+	} else {
+		log.Info("starting", "config", cfg.Redacted())
+	}
 
 	hs := &http.Server{
 		Handler:           srv,
@@ -138,7 +144,7 @@ func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) (er
 	ln := hooks.listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-			return fmt.Errorf("addr: %w", err)
+			return listenError("addr", cfg.Addr, err)
 		}
 	}
 	tlsOn := cfg.TLSCert != "" && cfg.TLSKey != ""

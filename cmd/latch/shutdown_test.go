@@ -158,6 +158,9 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 
 	// A confidential machine client, created with the CLI itself.
 	h := newHarness(t)
+	if r := h.exec("", "migrate", "--db", db); r.code != 0 {
+		t.Fatalf("migrate: %+v", r)
+	}
 	out := h.exec("", "client", "create", "--id", "svc", "--confidential", "--grant-type", "client_credentials", "--db", db)
 	var created struct {
 		Secret string `json:"client_secret"`

@@ -159,6 +159,8 @@ func (d *deployment) tryRun(stdin string, args ...string) (string, error) {
 // (confidential, used to introspect).
 func (d *deployment) seed() {
 	d.t.Helper()
+	// Admin commands refuse to create a database; migrate does.
+	d.run("", "migrate")
 	d.run(alicePassword+"\n", "user", "create", "--username", "alice", "--email", "alice@example.com", "--email-verified", "--password-stdin")
 	d.run("", "client", "create", "--id", "spa", "--public", "--first-party", "--redirect-uri", redirectURI)
 	d.run("", "client", "create", "--id", "spa-grace", "--public", "--first-party", "--redirect-uri", redirectURI, "--refresh-grace", "30s")

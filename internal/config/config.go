@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"reflect"
 	"time"
 )
 
@@ -28,10 +29,10 @@ type Config struct {
 	// SigningAlg is the default JWT algorithm: RS256, ES256 or EdDSA.
 	SigningAlg string `yaml:"signing-alg" help:"default JWT signing algorithm: RS256, ES256 or EdDSA"`
 
-	AccessTokenTTL time.Duration `yaml:"access-token-ttl" help:"access token lifetime"`            // default 10m
-	IDTokenTTL     time.Duration `yaml:"id-token-ttl" help:"ID token lifetime"`                    // default 10m
-	CodeTTL        time.Duration `yaml:"code-ttl" help:"authorization code lifetime, at most 60s"` // default 60s, at most 60s
-	SessionTTL     time.Duration `yaml:"session-ttl" help:"browser sign-in session lifetime"`      // default 24h
+	AccessTokenTTL time.Duration `yaml:"access-token-ttl" help:"access token lifetime, at most 1h"` // default 10m, at most 1h
+	IDTokenTTL     time.Duration `yaml:"id-token-ttl" help:"ID token lifetime"`                     // default 10m
+	CodeTTL        time.Duration `yaml:"code-ttl" help:"authorization code lifetime, at most 60s"`  // default 60s, at most 60s
+	SessionTTL     time.Duration `yaml:"session-ttl" help:"browser sign-in session lifetime"`       // default 24h
 
 	// Refresh token defaults, used when a client sets none.
 	PublicRefreshIdle           time.Duration `yaml:"public-refresh-idle" help:"refresh token idle timeout for public clients"`                      // 24h
@@ -173,6 +174,35 @@ func Load(base Config, fs *flag.FlagSet, args []string, getenv func(string) stri
 type Problem struct {
 	Key     string
 	Message string
+	// Source is where a problem of reading was found: "config file PATH"
+	// (Message then starts with "line N:") or the environment variable.
+	// Empty for Validate's problems.
+	Source string
+}
+
+// Check reads the YAML file at path ("" for none) and the LATCH_*
+// environment over base, as Load does without flags, and returns every
+// problem at once: each unknown or misspelt key (with the nearest known
+// key suggested), each key set twice, each bad value, then Validate's
+// problems with what could be read. The error is for a file that cannot
+// be read or is not a YAML mapping.
+func Check(base Config, path string, getenv func(string) string) (Config, []Problem, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	keys := fields()
+	byKey := make(map[string]field, len(keys))
+	for _, f := range keys {
+		byKey[f.key] = f
+	}
+	cfg := base
+	cv := reflect.ValueOf(&cfg).Elem()
+	problems, err := readFile(cv, byKey, path)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	problems = append(problems, readEnv(cv, keys, getenv)...)
+	return cfg, append(problems, cfg.Validate()...), nil
 }
 
 // Validate returns every problem with c (empty when valid), e.g. an issuer

@@ -205,6 +205,9 @@ func TestValidate(t *testing.T) {
 		{"code ttl 61s", func(c *Config) { c.CodeTTL = 61 * time.Second }, "code-ttl", "at most 1m"},
 		{"code ttl 0", func(c *Config) { c.CodeTTL = 0 }, "code-ttl", "positive"},
 		{"access ttl negative", func(c *Config) { c.AccessTokenTTL = -time.Second }, "access-token-ttl", "positive"},
+		{"access ttl 1h", func(c *Config) { c.AccessTokenTTL = time.Hour }, "", ""},
+		// Refused with the limit, never clamped to it.
+		{"access ttl 2h", func(c *Config) { c.AccessTokenTTL = 2 * time.Hour }, "access-token-ttl", "must be at most 1h (the longest access token Latch issues), got 2h"},
 		{"id ttl 0", func(c *Config) { c.IDTokenTTL = 0 }, "id-token-ttl", "positive"},
 		{"session ttl 0", func(c *Config) { c.SessionTTL = 0 }, "session-ttl", "positive"},
 		{"hsts 0", func(c *Config) { c.HSTSMaxAge = 0 }, "", ""},

@@ -99,37 +99,16 @@ func load(base Config, fs *flag.FlagSet, args []string, getenv func(string) stri
 			path = configPath
 		}
 	})
-	if path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return Config{}, nil, fmt.Errorf("config file: %w", err)
-		}
-		if err := applyYAML(cv, byKey, data); err != nil {
-			return Config{}, nil, fmt.Errorf("config file %s: %w", path, err)
-		}
+	problems, err := readFile(cv, byKey, path)
+	if err != nil {
+		return Config{}, nil, err
 	}
-
 	// 2. LATCH_* variables; an empty variable is unset. LATCH_<KEY>_FILE
 	// names a file holding a secret key's value.
-	for _, f := range keys {
-		s := getenv(f.env)
-		fileEnv := EnvName(FileKey(f.key))
-		if f.secret && getenv(fileEnv) != "" {
-			if s != "" {
-				return Config{}, nil, fmt.Errorf("%s and %s are both set: give one", f.env, fileEnv)
-			}
-			v, err := readSecretFile(getenv(fileEnv))
-			if err != nil {
-				return Config{}, nil, fmt.Errorf("%s: %w", fileEnv, err)
-			}
-			s = v
-		}
-		if s == "" {
-			continue
-		}
-		if err := setString(cv.Field(f.index), s); err != nil {
-			return Config{}, nil, fmt.Errorf("%s: %w", f.env, err)
-		}
+	problems = append(problems, readEnv(cv, keys, getenv)...)
+	if len(problems) > 0 {
+		// Every problem of the file and the environment, one per line.
+		return Config{}, nil, Err(problems)
 	}
 
 	// 3. Flags present on the command line; --<key>-file is a secret
@@ -181,59 +160,119 @@ func readSecretFile(path string) (string, error) {
 	return v, nil
 }
 
+// readFile applies the YAML file at path ("" for none) to cv. A file that
+// cannot be read or parsed is an error; a key that is unknown, set twice
+// or given a bad value is a Problem, and reading goes on, so that every one
+// is reported at once.
+func readFile(cv reflect.Value, byKey map[string]field, path string) ([]Problem, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	problems, err := applyYAML(cv, byKey, data)
+	if err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	for i := range problems {
+		problems[i].Source = "config file " + path
+	}
+	return problems, nil
+}
+
+// readEnv applies the LATCH_* variables to cv and returns a Problem for
+// each bad value. An empty variable is unset; LATCH_<KEY>_FILE names a
+// file holding a secret key's value (giving both is a problem).
+func readEnv(cv reflect.Value, keys []field, getenv func(string) string) []Problem {
+	var problems []Problem
+	for _, f := range keys {
+		s := getenv(f.env)
+		if fileEnv := EnvName(FileKey(f.key)); f.secret && getenv(fileEnv) != "" {
+			if s != "" {
+				problems = append(problems, Problem{Key: f.key, Source: fileEnv, Message: fmt.Sprintf("%s and %s are both set: give one", f.env, fileEnv)})
+				continue
+			}
+			v, err := readSecretFile(getenv(fileEnv))
+			if err != nil {
+				problems = append(problems, Problem{Key: f.key, Source: fileEnv, Message: err.Error()})
+				continue
+			}
+			s = v
+		}
+		if s == "" {
+			continue
+		}
+		if err := setString(cv.Field(f.index), s); err != nil {
+			problems = append(problems, Problem{Key: f.key, Source: f.env, Message: err.Error()})
+		}
+	}
+	return problems
+}
+
 // applyYAML sets the keys present in data on cv. It walks the node tree
 // itself rather than decoding into Config with KnownFields(true) so that
-// every error names the key and line: yaml's own messages for a bad value
+// every problem names the key and line: yaml's own messages for a bad value
 // ("cannot unmarshal !!str `10x` into time.Duration") do not. Values are
 // read with the same parser as the environment and flags, so a duration is
 // a string like "10m" (a bare integer is rejected, never nanoseconds).
-func applyYAML(cv reflect.Value, byKey map[string]field, data []byte) error {
+//
+// A document that is not a mapping is an error; each unknown (or
+// misspelt: the nearest key is suggested), repeated or badly valued key is
+// a Problem, and the other keys are still applied.
+func applyYAML(cv reflect.Value, byKey map[string]field, data []byte) ([]Problem, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil // empty file
+			return nil, nil // empty file
 		}
-		return err
+		return nil, err
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return fmt.Errorf("line %d: more than one YAML document", extra.Line)
+		return nil, fmt.Errorf("line %d: more than one YAML document", extra.Line)
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode {
 		if len(root.Content) == 0 {
-			return nil
+			return nil, nil
 		}
 		root = root.Content[0]
 	}
 	root = deref(root)
 	if isNull(root) {
-		return nil // a file holding only comments
+		return nil, nil // a file holding only comments
 	}
 	if root.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: want a mapping of keys to values", root.Line)
+		return nil, fmt.Errorf("line %d: want a mapping of keys to values", root.Line)
+	}
+	var problems []Problem
+	add := func(key, format string, args ...any) {
+		problems = append(problems, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
 	}
 	seen := make(map[string]bool)
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], deref(root.Content[i+1])
 		key := k.Value
 		f, ok := byKey[key]
-		if !ok || k.Kind != yaml.ScalarNode {
-			return fmt.Errorf("line %d: unknown key %q%s", k.Line, key, suggest(key, byKey))
-		}
-		if seen[key] {
-			return fmt.Errorf("line %d: key %q is set twice", k.Line, key)
-		}
-		seen[key] = true
-		if err := setNode(cv.Field(f.index), v); err != nil {
-			return fmt.Errorf("line %d: key %q: %w", v.Line, key, err)
+		switch {
+		case !ok || k.Kind != yaml.ScalarNode:
+			add(key, "line %d: unknown key %q%s", k.Line, key, suggest(key, byKey))
+		case seen[key]:
+			add(key, "line %d: key %q is set twice", k.Line, key)
+		default:
+			seen[key] = true
+			if err := setNode(cv.Field(f.index), v); err != nil {
+				add(key, "line %d: key %q: %v", v.Line, key, err)
+			}
 		}
 	}
-	return nil
+	return problems, nil
 }
 
 // setNode reads one YAML value. A list key takes a sequence of scalars (or
@@ -272,13 +311,59 @@ func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
-// suggest offers the known key a misspelt one probably meant, for the
-// usual slips: underscores, capitals, or an environment variable name.
+// suggest offers the known key a misspelt one probably meant (see
+// Nearest), as " (did you mean "key"?)", or "".
 func suggest(key string, byKey map[string]field) string {
-	norm := strings.ToLower(strings.ReplaceAll(key, "_", "-"))
-	norm = strings.TrimPrefix(norm, "latch-")
-	if _, ok := byKey[norm]; ok {
-		return fmt.Sprintf(" (did you mean %q?)", norm)
+	names := make([]string, 0, len(byKey))
+	for _, f := range fields() { // declaration order: ties go to the first
+		names = append(names, f.key)
+	}
+	if n := Nearest(key, names); n != "" {
+		return fmt.Sprintf(" (did you mean %q?)", n)
 	}
 	return ""
+}
+
+// Nearest returns the candidate a misspelt name probably meant, or "" when
+// none is close. The usual slips are undone first (capitals, underscores
+// for dashes, leading dashes, an environment variable's LATCH_ prefix);
+// then the candidate at the smallest edit distance wins (the first of
+// equals), if that distance is at most 1, or a third of the name's length
+// for longer names: "isuer" → "issuer", "acces-token-ttl" →
+// "access-token-ttl", but "dev" → "" (not "db") and "frobnicate" → "".
+func Nearest(name string, candidates []string) string {
+	norm := strings.ToLower(strings.ReplaceAll(strings.TrimLeft(name, "-"), "_", "-"))
+	norm = strings.TrimPrefix(norm, "latch-")
+	best, bestD := "", -1
+	for _, c := range candidates {
+		if d := editDistance(norm, c); bestD < 0 || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if bestD < 0 || bestD > max(1, len(norm)/3) || (bestD == 0 && norm == name) {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes: keys
+// are ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -390,3 +390,121 @@ func TestLoadSecretFiles(t *testing.T) {
 		})
 	}
 }
+
+func TestNearest(t *testing.T) {
+	var keys []string
+	for _, k := range Keys() {
+		keys = append(keys, k.Key)
+	}
+	for _, tc := range []struct{ name, want string }{
+		{"isuer", "issuer"},
+		{"isser", "issuer"},
+		{"issuer", ""}, // not misspelt
+		{"Issuer", "issuer"},
+		{"--isser", "issuer"},
+		{"acces-token-ttl", "access-token-ttl"},
+		{"access_token_ttl", "access-token-ttl"},
+		{"LATCH_CODE_TTL", "code-ttl"},
+		{"key-encyption-secret", "key-encryption-secret"},
+		{"trusted-proxy", "trusted-proxies"},
+		{"adr", "addr"},
+		{"dev", ""},
+		{"frobnicate", ""},
+		{"", ""},
+	} {
+		if got := Nearest(tc.name, keys); got != tc.want {
+			t.Errorf("Nearest(%q) = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestLoadReportsEveryFileProblem: the file's problems are reported all at
+// once, one per line, each with its line and a suggestion for a typo.
+func TestLoadReportsEveryFileProblem(t *testing.T) {
+	file := writeFile(t, "isuer: https://id.example.com\naddr: :1\ncode-ttl: soon\nacces-token-ttl: 5m\naddr: :2\n")
+	_, _, err := Load(Default(), newFS(), []string{"--config", file}, envFunc(map[string]string{"LATCH_SESSION_TTL": "1 day"}))
+	if err == nil {
+		t.Fatal("Load succeeded, want an error")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	want := []string{
+		"config file " + file + `: line 1: unknown key "isuer" (did you mean "issuer"?)`,
+		"config file " + file + `: line 3: key "code-ttl": invalid duration "soon"`,
+		"config file " + file + `: line 4: unknown key "acces-token-ttl" (did you mean "access-token-ttl"?)`,
+		"config file " + file + `: line 5: key "addr" is set twice`,
+		`LATCH_SESSION_TTL: invalid duration "1 day"`,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("Load error has %d lines, want %d:\n%v", len(lines), len(want), err)
+	}
+	for i := range want {
+		if !strings.HasPrefix(lines[i], want[i]) {
+			t.Errorf("line %d = %q, want it to start with %q", i+1, lines[i], want[i])
+		}
+	}
+}
+
+func TestCheck(t *testing.T) {
+	file := writeFile(t, "isuer: https://id.example.com\ncode-ttl: 5m\nsigning-alg: HS256\n")
+	cfg, problems, err := Check(Default(), file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range problems {
+		got = append(got, p.String())
+	}
+	want := []string{
+		"config file " + file + `: line 1: unknown key "isuer" (did you mean "issuer"?)`,
+		"issuer: is required",
+		"key-encryption-secret: is required",
+		"signing-alg: ",
+		"code-ttl: must be at most 1m",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Check problems = %q, want %d like %q", got, len(want), want)
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("problem %d = %q, want it to start with %q", i, got[i], want[i])
+		}
+	}
+	if cfg.CodeTTL != 5*time.Minute {
+		t.Errorf("Check config CodeTTL = %v, want the file's 5m", cfg.CodeTTL)
+	}
+	if _, _, err := Check(Default(), filepath.Join(t.TempDir(), "none.yaml"), nil); err == nil {
+		t.Error("Check of a missing file: no error")
+	}
+}
+
+// FuzzApplyYAML: any file is either an error or a list of problems, each
+// naming its line, never a panic.
+func FuzzApplyYAML(f *testing.F) {
+	for _, seed := range []string{
+		"issuer: https://id.example.com\ncode-ttl: 30s\n",
+		"isuer: x\nisuer: y\n",
+		"trusted-proxies: [10.0.0.0/8, [a]]\n",
+		"a: &x 1\nb: *x\n",
+		"- 1\n",
+		"{}",
+		"addr: :1\n---\naddr: :2\n",
+	} {
+		f.Add(seed)
+	}
+	byKey := map[string]field{}
+	for _, fl := range fields() {
+		byKey[fl.key] = fl
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		cfg := Default()
+		problems, err := applyYAML(reflect.ValueOf(&cfg).Elem(), byKey, []byte(data))
+		if err != nil {
+			return
+		}
+		for _, p := range problems {
+			if !strings.HasPrefix(p.Message, "line ") {
+				t.Errorf("problem %+v does not name its line", p)
+			}
+		}
+	})
+}

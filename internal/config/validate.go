@@ -26,8 +26,22 @@ const MinAdminTokenLen = 24
 // code lifetime of at most 10 minutes; Latch allows at most 60 s.
 const MaxCodeTTL = 60 * time.Second
 
-// String is "key: message".
-func (p Problem) String() string { return p.Key + ": " + p.Message }
+// MaxAccessTokenTTL bounds access-token-ttl and every client's
+// access-token lifetime: a retired signing key leaves the JWKS once the
+// longest token it signed has expired (see server.RetiredKeyTTL), and an
+// access token cannot be recalled from a resource server that verifies it
+// locally. A longer value is refused, never silently shortened.
+const MaxAccessTokenTTL = time.Hour
+
+// String is "key: message", or "source: message" for a problem found
+// while reading a source ("config file latch.yaml: line 3: unknown key…",
+// "LATCH_CODE_TTL: invalid duration…").
+func (p Problem) String() string {
+	if p.Source != "" {
+		return p.Source + ": " + p.Message
+	}
+	return p.Key + ": " + p.Message
+}
 
 // Err joins problems into one error, one "key: message" per line, or nil
 // when there are none.
@@ -121,7 +135,9 @@ func validate(c Config) []Problem {
 		}
 		return true
 	}
-	positive("access-token-ttl", c.AccessTokenTTL)
+	if positive("access-token-ttl", c.AccessTokenTTL) && c.AccessTokenTTL > MaxAccessTokenTTL {
+		add("access-token-ttl", "must be at most %s (the longest access token Latch issues), got %s", formatDuration(MaxAccessTokenTTL), formatDuration(c.AccessTokenTTL))
+	}
 	positive("id-token-ttl", c.IDTokenTTL)
 	if positive("code-ttl", c.CodeTTL) && c.CodeTTL > MaxCodeTTL {
 		add("code-ttl", "must be at most %s, got %s", formatDuration(MaxCodeTTL), formatDuration(c.CodeTTL))

@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
@@ -204,6 +205,9 @@ func ValidateClient(c *store.Client, name func(Field) string) error {
 	}
 	if c.RefreshGrace > MaxRefreshGrace {
 		return fail(FieldRefreshGrace, "%s (%v) is longer than the maximum of %v: the window only has to cover concurrent refreshes by one app, and a longer one weakens refresh token reuse detection", name(FieldRefreshGrace), c.RefreshGrace, MaxRefreshGrace)
+	}
+	if c.AccessTokenTTL > config.MaxAccessTokenTTL {
+		return fail(FieldAccessTokenTTL, "%s (%s) must be at most %s (the longest access token Latch issues)", name(FieldAccessTokenTTL), FormatDuration(c.AccessTokenTTL), FormatDuration(config.MaxAccessTokenTTL))
 	}
 	if c.RefreshIdle > 0 && c.RefreshAbsolute > 0 && c.RefreshIdle > c.RefreshAbsolute {
 		return fail(FieldRefreshIdle, "%s (%v) is longer than %s (%v)", name(FieldRefreshIdle), c.RefreshIdle, name(FieldRefreshAbsolute), c.RefreshAbsolute)

@@ -26,6 +26,9 @@ func TestValidateClientNamesFields(t *testing.T) {
 		{"refresh grace above the maximum", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, RefreshGrace: MaxRefreshGrace + time.Second}, FieldRefreshGrace, "--refresh-grace (31s) is longer than the maximum of 30s", "refresh_grace (31s) is longer than the maximum of 30s"},
 		{"public resource server", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, ResourceServer: true}, FieldResourceServer, "--resource-server", "resource_server"},
 		{"negative ttl", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, AccessTokenTTL: -1}, FieldAccessTokenTTL, "--access-token-ttl must not be negative", "access_token_ttl must not be negative"},
+		// Refused with the limit, not silently shortened to it at the
+		// token endpoint.
+		{"ttl over the cap", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, AccessTokenTTL: 2 * time.Hour}, FieldAccessTokenTTL, "--access-token-ttl (2h) must be at most 1h", "access_token_ttl (2h) must be at most 1h"},
 		{"public client_credentials", store.Client{ID: "x", Public: true, GrantTypes: []string{"client_credentials"}}, FieldGrantTypes, "public client", "public client"},
 		{"space in id", store.Client{ID: "a b", GrantTypes: []string{"client_credentials"}}, FieldID, "without spaces", "without spaces"},
 		// Latch matches exactly: a wildcard would be stored and never match.

@@ -27,8 +27,11 @@ const (
 )
 
 // maxAccessTokenTTL bounds every access token lifetime, so a retired key
-// can leave the JWKS once RetiredTTL has passed.
-const maxAccessTokenTTL = time.Hour
+// can leave the JWKS once RetiredTTL has passed. Configuration and client
+// registration refuse longer values (config.Validate,
+// registration.ValidateClient); accessTTL's bound only guards client
+// records written before that rule.
+const maxAccessTokenTTL = config.MaxAccessTokenTTL
 
 // RetiredKeyTTL is how long a retired signing key stays in the JWKS: the
 // longest lifetime of anything it signed, plus leeway.
