@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/config"
+	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/seal"
 	"github.com/latchauth/latch/internal/store"
@@ -26,14 +27,10 @@ const (
 	purposeRefreshChain    = "refresh-chain"
 )
 
-// maxAccessTokenTTL bounds every access token lifetime, so a retired key
-// can leave the JWKS once RetiredTTL has passed.
-const maxAccessTokenTTL = time.Hour
-
 // RetiredKeyTTL is how long a retired signing key stays in the JWKS: the
 // longest lifetime of anything it signed, plus leeway.
 func RetiredKeyTTL(cfg config.Config) time.Duration {
-	return max(cfg.AccessTokenTTL, cfg.IDTokenTTL, maxAccessTokenTTL) + 5*time.Minute
+	return max(cfg.AccessTokenTTL, cfg.IDTokenTTL, grant.MaxAccessTokenTTL) + 5*time.Minute
 }
 
 // NewKeys builds the key manager for cfg over st.

@@ -138,18 +138,3 @@ func (s *Server) dpopProof(ctx context.Context, r *http.Request, htu, accessToke
 	}
 	return &p, nil
 }
-
-// jktOf is the key thumbprint of a proof, "" for none.
-func jktOf(p *token.DPoPProof) string {
-	if p == nil {
-		return ""
-	}
-	return p.JKT
-}
-
-// errDPoPRequired answers a RequireDPoP client's request without a proof.
-var errDPoPRequired = oauth.Errorf(oauth.InvalidDPoPProof, "this client must present a DPoP proof (RFC 9449)")
-
-// errDPoPKeyMismatch answers a code or refresh token bound to a DPoP key
-// presented without a proof by that key.
-var errDPoPKeyMismatch = oauth.Errorf(oauth.InvalidGrant, "the grant is bound to a DPoP key: present a DPoP proof signed with that key")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
@@ -132,7 +133,7 @@ func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, ar *authReq
 		return err
 	}
 	if wait > 0 {
-		s.auditLog(r.Context(), "login_locked_out", "client_id", ar.client.ID, "lockout_seconds", retryAfter(wait))
+		s.auditLog(r.Context(), "login_locked_out", "client_id", ar.client.ID, "lockout_seconds", grant.RetryAfter(wait))
 		return s.showLocked(w, r, ar, in, username, wait)
 	}
 	return s.showLogin(w, r, ar, in, username, msgBadCredentials, http.StatusUnauthorized)

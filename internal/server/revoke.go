@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
@@ -14,36 +15,36 @@ import (
 // tokenParams reads the token and token_type_hint parameters shared by
 // revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1), and
 // authenticates the client.
-func (s *Server) tokenParams(w http.ResponseWriter, r *http.Request) (store.Client, string, string, error) {
+func (s *Server) tokenParams(w http.ResponseWriter, r *http.Request) (grant.AuthenticatedClient, string, string, error) {
 	form, err := parsePostForm(r)
 	if err != nil {
-		return store.Client{}, "", "", err
+		return grant.AuthenticatedClient{}, "", "", err
 	}
 	s.narrowCORS(w, r, form)
 	if len(r.Header.Values("Authorization")) > 1 {
-		return store.Client{}, "", "", oauth.Errorf(oauth.InvalidRequest, "more than one Authorization header")
+		return grant.AuthenticatedClient{}, "", "", oauth.Errorf(oauth.InvalidRequest, "more than one Authorization header")
 	}
 	auth := r.Header.Get("Authorization")
 	if auth == "" && len(form["client_id"]) == 0 {
 		// RFC 7009 §2.1 and RFC 7662 §2.1 require client authentication;
 		// none at all is invalid_client (RFC 6749 §5.2), answered 401.
-		return store.Client{}, "", "", errBadClient.WithCause(errors.New("no client authentication"))
+		return grant.AuthenticatedClient{}, "", "", grant.ErrBadClient.WithCause(errors.New("no client authentication"))
 	}
 	cred, err := oauth.ParseClientCredentials(auth, form)
 	if err != nil {
-		return store.Client{}, "", "", err
+		return grant.AuthenticatedClient{}, "", "", err
 	}
 	tok, err1 := formValue(form, "token")
 	hint, err2 := formValue(form, "token_type_hint")
 	if err := errors.Join(err1, err2); err != nil {
-		return store.Client{}, "", "", err
+		return grant.AuthenticatedClient{}, "", "", err
 	}
-	c, err := s.authenticateClient(r.Context(), s.clientIP(r), cred)
+	c, err := s.grants.Authenticate(r.Context(), s.clientIP(r), cred)
 	if err != nil {
-		return store.Client{}, "", "", err
+		return grant.AuthenticatedClient{}, "", "", err
 	}
 	if tok == "" {
-		return store.Client{}, "", "", oauth.Errorf(oauth.InvalidRequest, "the token parameter is required")
+		return grant.AuthenticatedClient{}, "", "", oauth.Errorf(oauth.InvalidRequest, "the token parameter is required")
 	}
 	return c, tok, hint, nil
 }
@@ -53,10 +54,11 @@ func (s *Server) tokenParams(w http.ResponseWriter, r *http.Request) (store.Clie
 // tokens based on the same authorization grant"); revoking an access token
 // revokes that token. Unknown and foreign-format tokens get 200 (§2.2).
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) error {
-	c, tok, _, err := s.tokenParams(w, r)
+	ac, tok, _, err := s.tokenParams(w, r)
 	if err != nil {
 		return err
 	}
+	c := ac.Client()
 	ctx := r.Context()
 	if err := s.revoke(ctx, c, tok); err != nil {
 		return err
@@ -101,12 +103,13 @@ func (s *Server) revoke(ctx context.Context, c store.Client, tok string) error {
 // handleIntrospect is the introspection endpoint (RFC 7662), for
 // authenticated confidential clients (resource servers).
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) error {
-	c, tok, hint, err := s.tokenParams(w, r)
+	ac, tok, hint, err := s.tokenParams(w, r)
 	if err != nil {
 		return err
 	}
+	c := ac.Client()
 	if c.Public {
-		return errBadClient.WithCause(errors.New("public client may not introspect"))
+		return grant.ErrBadClient.WithCause(errors.New("public client may not introspect"))
 	}
 	ctx := r.Context()
 	var resp map[string]any
@@ -207,4 +210,11 @@ func (s *Server) introspectRefresh(ctx context.Context, c store.Client, tok stri
 		resp["username"] = u.Username
 	}
 	return resp, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/config"
+	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/seal"
 	"github.com/latchauth/latch/internal/store"
@@ -58,6 +59,8 @@ type Server struct {
 	// issues DPoP nonces, nil unless config dpop-nonce (dpop.go).
 	throttle *throttle
 	nonces   *dpopNonces
+	// grants authenticates clients and runs the token endpoint's grants.
+	grants *grant.Engine
 }
 
 // New validates opts and builds the routes.
@@ -98,6 +101,18 @@ func New(opts Options) (*Server, error) {
 	}
 	s.throttle = newThrottle(opts.Store, opts.Now, opts.Config)
 	if s.nonces, err = newDPoPNonces(opts.Config); err != nil {
+		return nil, err
+	}
+	s.grants, err = grant.New(grant.Config{
+		Issuer: s.issuer, Store: opts.Store, Signer: opts.Keys, Chain: opts.Refresh, Now: opts.Now,
+		Audit: s.auditLog, Throttle: clientThrottle{s.throttle},
+		Lifetimes: grant.Lifetimes{
+			AccessToken: opts.Config.AccessTokenTTL, IDToken: opts.Config.IDTokenTTL,
+			PublicRefreshIdle: opts.Config.PublicRefreshIdle, PublicRefreshAbsolute: opts.Config.PublicRefreshAbsolute,
+			ConfidentialRefreshIdle: opts.Config.ConfidentialRefreshIdle, ConfidentialRefreshAbsolute: opts.Config.ConfidentialRefreshAbsolute,
+		},
+	})
+	if err != nil {
 		return nil, err
 	}
 	s.origins = &originCache{store: opts.Store, now: opts.Now, ttl: 5 * time.Second}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/config"
-	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 	"github.com/latchauth/latch/internal/ui"
@@ -343,14 +343,9 @@ func (t *throttle) backoff(n int) time.Duration {
 	return min(d, t.max)
 }
 
-// retryAfter is a Retry-After value in whole seconds, rounded up.
-func retryAfter(d time.Duration) int {
-	return int(min(math.Ceil(d.Seconds()), math.MaxInt32))
-}
-
 // waitText says how long to wait, for people: "30 seconds", "2 minutes".
 func waitText(d time.Duration) string {
-	if s := retryAfter(d); s < 60 {
+	if s := grant.RetryAfter(d); s < 60 {
 		return plural(s, "second")
 	}
 	return plural(int(math.Ceil(d.Minutes())), "minute")
@@ -363,13 +358,28 @@ func plural(n int, unit string) string {
 	return strconv.Itoa(n) + " " + unit + "s"
 }
 
-// errClientThrottled is the answer to a client locked out after failed
-// authentications: 429 with Retry-After (errors.go).
-func errClientThrottled(wait time.Duration) *oauth.Error {
-	e := oauth.Errorf(oauth.SlowDown, "too many failed client authentication attempts; retry later")
-	e.RetryAfter = retryAfter(wait)
-	return e
+// clientThrottle is the throttle's side of client authentication
+// (grant.ClientThrottle): the clientLimits budgets.
+type clientThrottle struct{ t *throttle }
+
+func (c clientThrottle) Reserve(ctx context.Context, clientID string, ip netip.Addr) (grant.ClientAttempt, time.Duration, error) {
+	a, wait, err := c.t.reserve(ctx, c.t.clientLimits(clientID, ip))
+	if a == nil {
+		return nil, wait, err // never a typed nil in the interface
+	}
+	return clientAttempt{c.t, a}, 0, nil
 }
+
+// clientAttempt is a reserved client authentication attempt.
+type clientAttempt struct {
+	t *throttle
+	a *attempt
+}
+
+func (c clientAttempt) Failed(ctx context.Context) (time.Duration, error) {
+	return c.t.failed(ctx, c.a)
+}
+func (c clientAttempt) Succeeded(ctx context.Context) error { return c.t.succeeded(ctx, c.a) }
 
 // showLocked answers a sign-in attempt refused by the throttle: the login
 // page with its form disabled and the lockout explained, HTTP 429 and
@@ -381,7 +391,7 @@ func (s *Server) showLocked(w http.ResponseWriter, r *http.Request, ar *authRequ
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
+	w.Header().Set("Retry-After", strconv.Itoa(grant.RetryAfter(wait)))
 	s.renderFor(w, r, http.StatusTooManyRequests, ui.LoginPage{
 		Action: s.url(pathLogin), Interaction: sealed, ClientName: clientName(ar.client),
 		Username: username, Locked: true,

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
@@ -133,7 +134,7 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var c token.IDClaims
-	addUserClaims(&c, u, scopes)
+	grant.AddUserClaims(&c, u, scopes)
 	out := map[string]any{"sub": u.ID}
 	if c.Name != "" {
 		out["name"] = c.Name
