@@ -21,10 +21,10 @@ func (s *Server) tokenParams(w http.ResponseWriter, r *http.Request) (grant.Auth
 		return grant.AuthenticatedClient{}, "", "", err
 	}
 	s.narrowCORS(w, r, form)
-	if len(r.Header.Values("Authorization")) > 1 {
-		return grant.AuthenticatedClient{}, "", "", oauth.Errorf(oauth.InvalidRequest, "more than one Authorization header")
+	auth, _, err := authorizationHeader(r)
+	if err != nil {
+		return grant.AuthenticatedClient{}, "", "", err
 	}
-	auth := r.Header.Get("Authorization")
 	if auth == "" && len(form["client_id"]) == 0 {
 		// RFC 7009 §2.1 and RFC 7662 §2.1 require client authentication;
 		// none at all is invalid_client (RFC 6749 §5.2), answered 401.

@@ -17,10 +17,11 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.narrowCORS(w, r, form)
-	if len(r.Header.Values("Authorization")) > 1 {
-		return oauth.Errorf(oauth.InvalidRequest, "more than one Authorization header")
+	auth, _, err := authorizationHeader(r)
+	if err != nil {
+		return err
 	}
-	treq, err := oauth.ParseTokenRequest(r.Header.Get("Authorization"), form)
+	treq, err := oauth.ParseTokenRequest(auth, form)
 	if err != nil {
 		return err
 	}
