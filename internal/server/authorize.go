@@ -231,8 +231,7 @@ func (s *Server) respondAuthorize(w http.ResponseWriter, r *http.Request, to *oa
 		}
 		var buf strings.Builder
 		if err := s.ui.RenderLang(&buf, s.pageLang(r, ""), ui.FormPostPage{Action: to.URI(), Fields: fields}); err != nil {
-			s.log.ErrorContext(r.Context(), "render failed", "error", err)
-			http.Error(w, "internal error", http.StatusInternalServerError)
+			s.writeRenderFailure(w, r, err)
 			return
 		}
 		setPageHeaders(w.Header(), originOf(to.URI()))
