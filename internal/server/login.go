@@ -2,12 +2,17 @@ package server
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/ui"
 )
 
 // msgBadCredentials is the one answer for an unknown user and a wrong
@@ -188,4 +193,38 @@ func union(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// showLocked answers a sign-in attempt refused by the throttle: the login
+// page with its form disabled and the lockout explained, HTTP 429 and
+// Retry-After. Unknown usernames get exactly this page too.
+func (s *Server) showLocked(w http.ResponseWriter, r *http.Request, ar *authRequest, in interaction, username string, wait time.Duration) error {
+	in.Kind = kindAuthorize
+	in.Query = ar.req.Query()
+	sealed, err := s.sealInteraction(w, r, in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(grant.RetryAfter(wait)))
+	s.renderFor(w, r, http.StatusTooManyRequests, ui.LoginPage{
+		Action: s.url(pathLogin), Interaction: sealed, ClientName: clientName(ar.client),
+		Username: username, Locked: true,
+		Error: fmt.Sprintf("Too many failed sign-in attempts. Try again in %s.", waitText(wait)),
+	}, ar.to.URI())
+	return nil
+}
+
+// waitText says how long to wait, for people: "30 seconds", "2 minutes".
+func waitText(d time.Duration) string {
+	if s := grant.RetryAfter(d); s < 60 {
+		return plural(s, "second")
+	}
+	return plural(int(math.Ceil(d.Minutes())), "minute")
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
 }

@@ -2,19 +2,15 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"math"
-	"net/http"
 	"net/netip"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
-	"github.com/latchauth/latch/internal/ui"
 )
 
 // Brute-force protection (RFC 9700 §4.16 is silent on it; OWASP ASVS
@@ -343,21 +339,6 @@ func (t *throttle) backoff(n int) time.Duration {
 	return min(d, t.max)
 }
 
-// waitText says how long to wait, for people: "30 seconds", "2 minutes".
-func waitText(d time.Duration) string {
-	if s := grant.RetryAfter(d); s < 60 {
-		return plural(s, "second")
-	}
-	return plural(int(math.Ceil(d.Minutes())), "minute")
-}
-
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return strconv.Itoa(n) + " " + unit + "s"
-}
-
 // clientThrottle is the throttle's side of client authentication
 // (grant.ClientThrottle): the clientLimits budgets.
 type clientThrottle struct{ t *throttle }
@@ -380,22 +361,3 @@ func (c clientAttempt) Failed(ctx context.Context) (time.Duration, error) {
 	return c.t.failed(ctx, c.a)
 }
 func (c clientAttempt) Succeeded(ctx context.Context) error { return c.t.succeeded(ctx, c.a) }
-
-// showLocked answers a sign-in attempt refused by the throttle: the login
-// page with its form disabled and the lockout explained, HTTP 429 and
-// Retry-After. Unknown usernames get exactly this page too.
-func (s *Server) showLocked(w http.ResponseWriter, r *http.Request, ar *authRequest, in interaction, username string, wait time.Duration) error {
-	in.Kind = kindAuthorize
-	in.Query = ar.req.Query()
-	sealed, err := s.sealInteraction(w, r, in)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Retry-After", strconv.Itoa(grant.RetryAfter(wait)))
-	s.renderFor(w, r, http.StatusTooManyRequests, ui.LoginPage{
-		Action: s.url(pathLogin), Interaction: sealed, ClientName: clientName(ar.client),
-		Username: username, Locked: true,
-		Error: fmt.Sprintf("Too many failed sign-in attempts. Try again in %s.", waitText(wait)),
-	}, ar.to.URI())
-	return nil
-}
