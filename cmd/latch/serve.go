@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/latchauth/latch/internal/admin"
+	"github.com/latchauth/latch/internal/app"
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/server"
@@ -117,7 +118,7 @@ func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) (er
 	ist := server.InstrumentStore(st, metrics)
 
 	audit := log.With("log", "audit")
-	srv, err := server.Assemble(ctx, cfg, ist, log, audit, e.now, hooks.extra,
+	srv, err := app.Assemble(ctx, cfg, ist, log, audit, e.now, hooks.extra,
 		func(o *server.Options) { o.Metrics = metrics })
 	if err != nil {
 		return err

@@ -212,7 +212,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar *authReque
 		AuthTime:            sess.AuthTime,
 		AMR:                 sess.AMR,
 		CreatedAt:           now,
-		ExpiresAt:           now.Add(s.cfg.CodeTTL),
+		ExpiresAt:           now.Add(s.opts.CodeTTL),
 	}
 	if err := s.store.CreateAuthCode(r.Context(), c); err != nil {
 		return err

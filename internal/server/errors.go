@@ -209,7 +209,7 @@ func (s *Server) writeErrorPage(w http.ResponseWriter, r *http.Request, err erro
 	if errors.As(err, &ae) {
 		s.logError(r, e, err, "client_id", ae.clientID, "redirect_uri", ae.redirectURI)
 		uiLocales = ae.uiLocales
-		if s.cfg.Dev {
+		if s.opts.Dev {
 			page.Dev = &ui.ErrorDetails{ClientID: ae.clientID, RedirectURI: ae.redirectURI, Registered: ae.registered, Fix: ae.fix}
 		} else {
 			page.Message, page.Code = ae.plain, ""

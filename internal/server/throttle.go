@@ -2,12 +2,12 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/netip"
 	"slices"
 	"time"
 
-	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
@@ -68,36 +68,32 @@ type throttle struct {
 	perClient int // per client_id
 }
 
-// newThrottle reads the thresholds from cfg; zero values (a Config not
-// built from config.Default) fall back to the defaults.
-func newThrottle(st store.Store, now func() time.Time, cfg config.Config) *throttle {
-	def := config.Default()
-	pick := func(v, d int) int {
-		if v > 0 {
-			return v
-		}
-		return d
-	}
-	pickD := func(v, d time.Duration) time.Duration {
-		if v > 0 {
-			return v
-		}
-		return d
+// ThrottleLimits are the brute-force thresholds (config throttle-window,
+// lockout-initial, lockout-max, login-, ip- and client-max-failures).
+type ThrottleLimits struct {
+	Window, LockoutInitial, LockoutMax                 time.Duration
+	LoginMaxFailures, IPMaxFailures, ClientMaxFailures int
+}
+
+// newThrottle builds the throttle; every limit must be positive.
+func newThrottle(st store.Store, now func() time.Time, l ThrottleLimits) (*throttle, error) {
+	if l.Window <= 0 || l.LockoutInitial <= 0 || l.LockoutMax <= 0 || l.LoginMaxFailures <= 0 || l.IPMaxFailures <= 0 || l.ClientMaxFailures <= 0 {
+		return nil, fmt.Errorf("server: every throttle limit must be positive: %+v", l)
 	}
 	t := &throttle{
 		store:     st,
 		now:       now,
-		window:    pickD(cfg.ThrottleWindow, def.ThrottleWindow),
-		initial:   pickD(cfg.LockoutInitial, def.LockoutInitial),
-		max:       pickD(cfg.LockoutMax, def.LockoutMax),
-		login:     pick(cfg.LoginMaxFailures, def.LoginMaxFailures),
-		perIP:     pick(cfg.IPMaxFailures, def.IPMaxFailures),
-		perClient: pick(cfg.ClientMaxFailures, def.ClientMaxFailures),
+		window:    l.Window,
+		initial:   l.LockoutInitial,
+		max:       l.LockoutMax,
+		login:     l.LoginMaxFailures,
+		perIP:     l.IPMaxFailures,
+		perClient: l.ClientMaxFailures,
 	}
 	t.perUser = userFactor * t.login
 	t.max = max(t.max, t.initial)
 	t.memory = max(lockoutMemory, t.max)
-	return t
+	return t, nil
 }
 
 // limit is one throttled subject: its store key and threshold.

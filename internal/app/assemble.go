@@ -1,4 +1,4 @@
-package server
+package app
 
 import (
 	"context"
@@ -14,17 +14,22 @@ import (
 	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/seal"
+	"github.com/latchauth/latch/internal/server"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 	"github.com/latchauth/latch/internal/ui"
 )
 
-// Purposes of the keys derived from the key-encryption secret. The CLI
-// uses SealPurposeKeys too, so it can rotate keys the server then loads.
+// Purposes of the keys derived from the key-encryption secret (HKDF
+// info, internal/seal). Each is derived here, once, and nowhere else; the
+// server receives the derived sealers and keys, never the secret. The CLI
+// builds its key manager with NewKeys, so it rotates the keys the server
+// then loads.
 const (
-	SealPurposeKeys        = "signing-keys"
-	sealPurposeInteraction = "interaction"
-	purposeRefreshChain    = "refresh-chain"
+	purposeKeys        = "signing-keys"  // private signing keys at rest
+	purposeInteraction = "interaction"   // login/consent/logout state in forms, device cookie
+	purposeRefresh     = "refresh-chain" // refresh-token successors (grace window)
+	purposeDPoPNonce   = "dpop-nonce"    // server DPoP nonces (RFC 9449 §8), same on every instance
 )
 
 // RetiredKeyTTL is how long a retired signing key stays in the JWKS: the
@@ -35,7 +40,7 @@ func RetiredKeyTTL(cfg config.Config) time.Duration {
 
 // NewKeys builds the key manager for cfg over st.
 func NewKeys(cfg config.Config, st store.Store, now func() time.Time, log *slog.Logger) (*token.Keys, error) {
-	sealer, err := seal.New([]byte(cfg.KeyEncryptionSecret), SealPurposeKeys)
+	sealer, err := seal.New([]byte(cfg.KeyEncryptionSecret), purposeKeys)
 	if err != nil {
 		return nil, fmt.Errorf("key-encryption-secret: %w", err)
 	}
@@ -52,11 +57,13 @@ func NewKeys(cfg config.Config, st store.Store, now func() time.Time, log *slog.
 }
 
 // Assemble builds a Server from configuration over an open store: the
-// sealers and refresh chain derived from the key-encryption secret, the
-// signing keys (created on first start), the password hasher and the UI.
-// Each mutate function, if any, may adjust the Options (e.g. set Metrics)
-// just before New.
-func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit *slog.Logger, now func() time.Time, extra map[string]http.Handler, mutate ...func(*Options)) (*Server, error) {
+// sealers, refresh chain and DPoP nonce key derived from the
+// key-encryption secret, the signing keys (created on first start), the
+// password hasher and the UI; the server gets the settings it reads
+// (server.Options), never the whole Config or the secret. Each mutate
+// function, if any, may adjust the Options (e.g. set Metrics) just
+// before server.New.
+func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit *slog.Logger, now func() time.Time, extra map[string]http.Handler, mutate ...func(*server.Options)) (*server.Server, error) {
 	if now == nil {
 		now = time.Now
 	}
@@ -71,11 +78,11 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 		return nil, fmt.Errorf("hosted pages: %w", err)
 	}
 	secret := []byte(cfg.KeyEncryptionSecret)
-	inter, err := seal.New(secret, sealPurposeInteraction)
+	inter, err := seal.New(secret, purposeInteraction)
 	if err != nil {
 		return nil, fmt.Errorf("key-encryption-secret: %w", err)
 	}
-	chainKey, err := seal.DeriveKey(secret, purposeRefreshChain, 32)
+	chainKey, err := seal.DeriveKey(secret, purposeRefresh, 32)
 	if err != nil {
 		return nil, err
 	}
@@ -109,12 +116,52 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 	for _, u := range users {
 		hasher.Observe(u.PasswordHash)
 	}
-	opts := Options{
-		Config: cfg, Store: st, Keys: keys, UI: pages, Passwords: hasher,
+	var nonceKey []byte
+	if cfg.DPoPNonce {
+		if nonceKey, err = seal.DeriveKey(secret, purposeDPoPNonce, 32); err != nil {
+			return nil, fmt.Errorf("dpop-nonce: %w", err)
+		}
+	}
+	opts := server.Options{
+		Issuer: cfg.Issuer, Dev: cfg.Dev,
+		Lifetimes: grant.Lifetimes{
+			AccessToken: cfg.AccessTokenTTL, IDToken: cfg.IDTokenTTL,
+			PublicRefreshIdle: cfg.PublicRefreshIdle, PublicRefreshAbsolute: cfg.PublicRefreshAbsolute,
+			ConfidentialRefreshIdle: cfg.ConfidentialRefreshIdle, ConfidentialRefreshAbsolute: cfg.ConfidentialRefreshAbsolute,
+		},
+		CodeTTL: cfg.CodeTTL, SessionTTL: cfg.SessionTTL, HSTSMaxAge: cfg.HSTSMaxAge,
+		TrustedProxies: cfg.TrustedProxies, Throttle: throttleLimits(cfg), DPoPNonceKey: nonceKey,
+		Store: st, Keys: keys, UI: pages, Passwords: hasher,
 		Interaction: inter, Refresh: chain, Logger: log, Audit: audit, Now: now, Extra: extra,
 	}
 	for _, m := range mutate {
 		m(&opts)
 	}
-	return New(opts)
+	return server.New(opts)
+}
+
+// throttleLimits are the brute-force thresholds of cfg; zero values (a
+// Config not built from config.Default) fall back to the defaults.
+func throttleLimits(cfg config.Config) server.ThrottleLimits {
+	def := config.Default()
+	pick := func(v, d int) int {
+		if v > 0 {
+			return v
+		}
+		return d
+	}
+	pickD := func(v, d time.Duration) time.Duration {
+		if v > 0 {
+			return v
+		}
+		return d
+	}
+	return server.ThrottleLimits{
+		Window:            pickD(cfg.ThrottleWindow, def.ThrottleWindow),
+		LockoutInitial:    pickD(cfg.LockoutInitial, def.LockoutInitial),
+		LockoutMax:        pickD(cfg.LockoutMax, def.LockoutMax),
+		LoginMaxFailures:  pick(cfg.LoginMaxFailures, def.LoginMaxFailures),
+		IPMaxFailures:     pick(cfg.IPMaxFailures, def.IPMaxFailures),
+		ClientMaxFailures: pick(cfg.ClientMaxFailures, def.ClientMaxFailures),
+	}
 }
