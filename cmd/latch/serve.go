@@ -21,6 +21,7 @@ import (
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/server"
 	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/store/storemetrics"
 )
 
 var serveHelp = cmdHelp{
@@ -115,7 +116,7 @@ func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) (er
 	if err != nil {
 		return err
 	}
-	ist := server.InstrumentStore(st, metrics)
+	ist := storemetrics.Instrument(st, metrics)
 
 	audit := log.With("log", "audit")
 	srv, err := app.Assemble(ctx, cfg, ist, log, audit, e.now, hooks.extra,

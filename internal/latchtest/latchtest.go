@@ -35,6 +35,7 @@ import (
 	"github.com/latchauth/latch/internal/server"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/store/sqlite"
+	"github.com/latchauth/latch/internal/store/storemetrics"
 	"github.com/latchauth/latch/internal/token"
 )
 
@@ -161,7 +162,7 @@ func StartWith(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatalf("NewMetrics: %v", err)
 	}
-	srv, err := app.Assemble(ctx, cfg, server.InstrumentStore(st, metrics), oplog, audit, clk.Now, nil,
+	srv, err := app.Assemble(ctx, cfg, storemetrics.Instrument(st, metrics), oplog, audit, clk.Now, nil,
 		func(o *server.Options) { o.Metrics = metrics; e.Passwords = o.Passwords })
 	if err != nil {
 		t.Fatalf("Assemble: %v", err)
