@@ -16,6 +16,8 @@ import (
 	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/seal"
 	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/store/postgres"
+	"github.com/latchauth/latch/internal/store/postgres/pgtest"
 	"github.com/latchauth/latch/internal/store/sqlite"
 	"github.com/latchauth/latch/internal/token"
 )
@@ -43,13 +45,34 @@ type env struct {
 	events []string
 }
 
-func newEnv(t *testing.T) *env {
-	t.Helper()
-	ctx := t.Context()
-	st, err := sqlite.Open(ctx, t.TempDir()+"/latch.db")
+// backends open the stores the concurrency tests run on.
+var backends = []struct {
+	name string
+	open func(t *testing.T) store.Store
+}{
+	{"sqlite", openSQLite},
+	{"postgres", func(t *testing.T) store.Store {
+		st, err := postgres.Open(t.Context(), pgtest.NewTestDB(t), postgres.Options{})
+		if err != nil {
+			t.Fatalf("postgres.Open: %v", err)
+		}
+		return st
+	}},
+}
+
+func openSQLite(t *testing.T) store.Store {
+	st, err := sqlite.Open(t.Context(), t.TempDir()+"/latch.db")
 	if err != nil {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
+	return st
+}
+
+func newEnv(t *testing.T) *env { return newEnvOn(t, openSQLite(t)) }
+
+func newEnvOn(t *testing.T, st store.Store) *env {
+	t.Helper()
+	ctx := t.Context()
 	t.Cleanup(func() { st.Close() })
 	e := &env{t: t, store: st, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	secret := []byte("0123456789abcdef0123456789abcdef-grant-test")
@@ -230,18 +253,14 @@ func TestExchangeCodeReplay(t *testing.T) {
 	wantCode(t, "refresh token of the replayed code's grant", err, oauth.InvalidGrant)
 }
 
-// Concurrent redemptions of one code: at most one gets tokens.
-func TestExchangeCodeBurst(t *testing.T) {
-	e := newEnv(t)
-	code := e.newCode()
-	c := e.spa()
-	const n = 8
+// burst runs fn n times at once and counts the calls that succeeded.
+func burst(t *testing.T, n int, fn func() error) int {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	won := 0
 	for range n {
 		wg.Go(func() {
-			if _, err := e.engine.Token(context.WithoutCancel(t.Context()), c, codeRequest(code, verifier), nil); err == nil {
+			if fn() == nil {
 				mu.Lock()
 				won++
 				mu.Unlock()
@@ -249,8 +268,50 @@ func TestExchangeCodeBurst(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if won > 1 {
-		t.Errorf("%d of %d concurrent redemptions of one code got tokens, want at most 1", won, n)
+	return won
+}
+
+// Concurrent redemptions of one code, on both stores: at most one gets
+// tokens (a replay racing the first redemption revokes the grant, so
+// none may).
+func TestExchangeCodeBurst(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnvOn(t, b.open(t))
+			code, c := e.newCode(), e.spa()
+			const n = 8
+			won := burst(t, n, func() error {
+				_, err := e.engine.Token(t.Context(), c, codeRequest(code, verifier), nil)
+				return err
+			})
+			if won > 1 {
+				t.Errorf("%d of %d concurrent redemptions of one code got tokens, want at most 1", won, n)
+			}
+		})
+	}
+}
+
+// Concurrent refreshes of one refresh token without a grace window, on
+// both stores: at most one gets a successor (RFC 9700 §4.14.2); the
+// others are reuse, and the grant is revoked.
+func TestRefreshBurst(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnvOn(t, b.open(t))
+			first, err := e.engine.Token(t.Context(), e.spa(), codeRequest(e.newCode(), verifier), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := e.spa()
+			const n = 8
+			won := burst(t, n, func() error {
+				_, err := e.engine.Token(t.Context(), c, refreshRequest(first.RefreshToken), nil)
+				return err
+			})
+			if won > 1 {
+				t.Errorf("%d of %d concurrent refreshes of one token got a successor, want at most 1", won, n)
+			}
+		})
 	}
 }
 
