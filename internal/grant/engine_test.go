@@ -35,7 +35,7 @@ const (
 // env is an Engine over a real SQLite store, with a fixed clock and the
 // audit events it recorded. No HTTP anywhere.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	store  store.Store
 	keys   *token.Keys
 	engine *grant.Engine
@@ -48,10 +48,10 @@ type env struct {
 // backends open the stores the concurrency tests run on.
 var backends = []struct {
 	name string
-	open func(t *testing.T) store.Store
+	open func(t testing.TB) store.Store
 }{
 	{"sqlite", openSQLite},
-	{"postgres", func(t *testing.T) store.Store {
+	{"postgres", func(t testing.TB) store.Store {
 		st, err := postgres.Open(t.Context(), pgtest.NewTestDB(t), postgres.Options{})
 		if err != nil {
 			t.Fatalf("postgres.Open: %v", err)
@@ -60,7 +60,7 @@ var backends = []struct {
 	}},
 }
 
-func openSQLite(t *testing.T) store.Store {
+func openSQLite(t testing.TB) store.Store {
 	st, err := sqlite.Open(t.Context(), t.TempDir()+"/latch.db")
 	if err != nil {
 		t.Fatalf("sqlite.Open: %v", err)
@@ -70,7 +70,7 @@ func openSQLite(t *testing.T) store.Store {
 
 func newEnv(t *testing.T) *env { return newEnvOn(t, openSQLite(t)) }
 
-func newEnvOn(t *testing.T, st store.Store) *env {
+func newEnvOn(t testing.TB, st store.Store) *env {
 	t.Helper()
 	ctx := t.Context()
 	t.Cleanup(func() { st.Close() })
@@ -482,4 +482,19 @@ func mustChain(t *testing.T) *token.Chain {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// BenchmarkExchangeCode is the authorization_code grant alone (no HTTP):
+// authenticate a public client, redeem a PKCE code, mint an access, ID
+// and refresh token, on SQLite.
+func BenchmarkExchangeCode(b *testing.B) {
+	e := newEnvOn(b, openSQLite(b))
+	for b.Loop() {
+		b.StopTimer()
+		code := e.newCode()
+		b.StartTimer()
+		if _, err := e.engine.Token(b.Context(), e.spa(), codeRequest(code, verifier), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
