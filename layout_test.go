@@ -42,6 +42,9 @@ type rule struct {
 	importedOnlyBy []string
 	// never: packages (standard or module-relative) pkg must not link.
 	never []string
+	// noImport: packages of this module pkg must not import directly
+	// (it may still link them through another package).
+	noImport []string
 }
 
 // layout is the dependency direction of STYLE.md, as rules.
@@ -52,8 +55,15 @@ var layout = []rule{
 	{pkg: "examples/spa", stdlibOnly: true, why: "static files latch dev embeds; nothing of verify or the example API"},
 	{pkg: "internal/store/sqlite", moduleDeps: []string{"internal/store"}, why: "a backend implements the store contract and nothing else"},
 	{pkg: "internal/store/postgres", moduleDeps: []string{"internal/store"}, why: "a backend implements the store contract and nothing else"},
+	{pkg: "internal/store/storemetrics", moduleDeps: []string{"internal/store", "internal/store/storemetrics"}, why: "store instrumentation lives beside the store, behind an Observer: nothing of HTTP or Prometheus", never: []string{"net/http"}},
 	{pkg: "verify/...", moduleDeps: []string{"verify/..."}, why: "verify is for third parties and may become its own module: never internal/"},
-	{pkg: "internal/server", importedOnlyBy: []string{"cmd/latch", "internal/latchtest"}, why: "only the composition root and the test harness wire the server"},
+	{pkg: "internal/grant", why: "the grant engine: client authentication and grants on the store and token layers, testable without HTTP",
+		moduleDeps:     []string{"internal/grant", "internal/oauth", "internal/store", "internal/token", "internal/seal", "internal/registration"},
+		importedOnlyBy: []string{"internal/server", "internal/app"}, never: []string{"net/http"}},
+	{pkg: "internal/server", importedOnlyBy: []string{"cmd/latch", "internal/app", "internal/latchtest"}, why: "only the composition root and the test harness wire the server"},
+	{pkg: "internal/server", noImport: []string{"internal/config", "internal/seal", "internal/store/storemetrics"},
+		why: "HTTP only: the composition root (internal/app) derives every key from the secret and hands the server its settings, never the Config or the secret; store instrumentation is wired there too"},
+	{pkg: "internal/app", importedOnlyBy: []string{"cmd/latch", "internal/latchtest"}, why: "the composition root is called by the binary and the test harness"},
 	{pkg: "cmd/latch", why: "the binary carries only what it runs", never: []string{
 		"testing", "net/http/httptest",
 		"internal/bench", "internal/latchtest", "internal/store/storetest", "internal/store/postgres/pgtest",
@@ -112,6 +122,17 @@ func checkLayout(rules []rule, pkgs []listedPackage) []string {
 					if d == n || depInModule && dep == n {
 						bad = append(bad, fmt.Sprintf("%s links %s (%s)", name, n, r.why))
 					}
+				}
+			}
+		}
+		for _, p := range pkgs {
+			name, inModule := rel(p.ImportPath)
+			if !inModule || !matches(r.pkg, name) {
+				continue
+			}
+			for _, imp := range p.Imports {
+				if i, ok := rel(imp); ok && matchesAny(r.noImport, i) {
+					bad = append(bad, fmt.Sprintf("%s imports %s (%s)", name, i, r.why))
 				}
 			}
 		}
@@ -200,10 +221,13 @@ func TestCheckLayout(t *testing.T) {
 			listedPackage{ImportPath: m("internal/store/sqlite"), Imports: []string{m("internal/store")}, Deps: []string{"fmt", m("internal/store")}},
 			listedPackage{ImportPath: m("internal/store/postgres"), Imports: []string{m("internal/store")}, Deps: []string{m("internal/store")}},
 			listedPackage{ImportPath: m("verify"), Deps: []string{"github.com/go-jose/go-jose/v4"}},
-			listedPackage{ImportPath: m("internal/server"), Imports: []string{m("internal/oauth")}, Deps: []string{m("internal/oauth")}},
+			listedPackage{ImportPath: m("internal/store/storemetrics"), Imports: []string{m("internal/store")}, Deps: []string{m("internal/store"), "fmt"}},
+			listedPackage{ImportPath: m("internal/grant"), Imports: []string{m("internal/oauth")}, Deps: []string{m("internal/oauth"), "fmt"}},
+			listedPackage{ImportPath: m("internal/server"), Imports: []string{m("internal/oauth"), m("internal/grant")}, Deps: []string{m("internal/oauth"), m("internal/grant")}},
+			listedPackage{ImportPath: m("internal/app"), Imports: []string{m("internal/server")}, Deps: []string{m("internal/server"), m("internal/oauth"), m("internal/grant")}},
 			listedPackage{ImportPath: m("internal/admin"), Deps: []string{"fmt"}},
 			listedPackage{ImportPath: m("internal/latchtest"), Imports: []string{m("internal/server"), "testing"}, Deps: []string{m("internal/server"), "testing"}},
-			listedPackage{ImportPath: m("cmd/latch"), Imports: []string{m("internal/server"), m("examples/spa")}, Deps: []string{m("internal/server"), m("examples/spa"), "net/http"}},
+			listedPackage{ImportPath: m("cmd/latch"), Imports: []string{m("internal/app"), m("internal/server"), m("examples/spa")}, Deps: []string{m("internal/app"), m("internal/server"), m("examples/spa"), "net/http"}},
 		)
 	}
 	// edit returns good() with fn applied to the package named rel.
@@ -232,6 +256,14 @@ func TestCheckLayout(t *testing.T) {
 		{"a backend imports oauth", edit("internal/store/sqlite", addDep(m("internal/oauth"))), "internal/store/sqlite depends on internal/oauth"},
 		{"verify imports internal", edit("verify", addDep(m("internal/token"))), "verify depends on internal/token"},
 		{"a package imports the server", edit("internal/admin", addDep(m("internal/server"))), "internal/admin imports internal/server"},
+		{"the grant engine links net/http", edit("internal/grant", addDep("net/http")), "internal/grant links net/http"},
+		{"the grant engine depends on the UI", edit("internal/grant", addDep(m("internal/ui"))), "internal/grant depends on internal/ui"},
+		{"a package other than the server imports the grant engine", edit("internal/admin", addDep(m("internal/grant"))), "internal/admin imports internal/grant"},
+		{"the server imports the configuration", edit("internal/server", addDep(m("internal/config"))), "internal/server imports internal/config"},
+		{"the server derives keys", edit("internal/server", addDep(m("internal/seal"))), "internal/server imports internal/seal"},
+		{"a package other than the binary imports the composition root", edit("internal/admin", addDep(m("internal/app"))), "internal/admin imports internal/app"},
+		{"store instrumentation links net/http", edit("internal/store/storemetrics", addDep("net/http")), "internal/store/storemetrics links net/http"},
+		{"the server imports the store instrumentation", edit("internal/server", addDep(m("internal/store/storemetrics"))), "internal/server imports internal/store/storemetrics"},
 		{"the binary links testing", edit("cmd/latch", addDep("testing")), "cmd/latch links testing"},
 		{"the binary links the load tool", edit("cmd/latch", addDep(m("internal/bench"))), "cmd/latch links internal/bench"},
 		{"the binary links verify", edit("cmd/latch", addDep(m("verify"))), "cmd/latch links verify"},

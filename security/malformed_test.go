@@ -21,6 +21,7 @@ import (
 	"github.com/latchauth/latch/internal/latchtest"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/server"
+	"github.com/latchauth/latch/internal/store/storemetrics"
 )
 
 // Endpoints by the error channel they speak.
@@ -559,7 +560,7 @@ func startAdmin(t *testing.T, e *latchtest.Env) *adminEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := admin.New(admin.Options{Store: server.InstrumentStore(e.Store, m), Keys: e.Latch.Keys(), Passwords: hasher,
+	a, err := admin.New(admin.Options{Store: storemetrics.Instrument(e.Store, m), Keys: e.Latch.Keys(), Passwords: hasher,
 		Token: testAdminToken, Now: e.Clock.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -8,8 +8,8 @@ import (
 	"slices"
 	"text/tabwriter"
 
+	"github.com/latchauth/latch/internal/app"
 	"github.com/latchauth/latch/internal/config"
-	"github.com/latchauth/latch/internal/server"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 )
@@ -30,7 +30,7 @@ func withKeys(ctx context.Context, e *env, cfg config.Config, fn func(*token.Key
 		// The server's own constructor: same seal purpose, algorithms and
 		// retired-key TTL, so what these commands list, rotate and prune
 		// is exactly what the server signs with and publishes.
-		k, err := server.NewKeys(cfg, s, e.now, logger)
+		k, err := app.NewKeys(cfg, s, e.now, logger)
 		if err != nil {
 			return err
 		}
@@ -147,7 +147,7 @@ func (l *localRecords) RotateKey(ctx context.Context, alg string) (keyRotation, 
 	if err != nil {
 		return keyRotation{}, err
 	}
-	r.published = "for " + fmtDuration(server.RetiredKeyTTL(l.cfg))
+	r.published = "for " + fmtDuration(app.RetiredKeyTTL(l.cfg))
 	return r, nil
 }
 

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchauth/latch/internal/app"
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/seal"
-	"github.com/latchauth/latch/internal/server"
 	"github.com/latchauth/latch/internal/token"
 )
 
@@ -39,7 +39,7 @@ func TestKeysRotateListPrune(t *testing.T) {
 		t.Errorf("the first rotation reports retiring a key: %q", first)
 	}
 	h.now = fixedNow.Add(time.Minute)
-	if second := h.ok("", "keys", "rotate", "--alg", "ES256"); !strings.Contains(second, "stays published for "+fmtDuration(server.RetiredKeyTTL(config.Default()))) {
+	if second := h.ok("", "keys", "rotate", "--alg", "ES256"); !strings.Contains(second, "stays published for "+fmtDuration(app.RetiredKeyTTL(config.Default()))) {
 		t.Errorf("the second rotation does not report the retired key: %q", second)
 	}
 
@@ -51,7 +51,7 @@ func TestKeysRotateListPrune(t *testing.T) {
 	if len(infos) != 2 || infos[0].Status != token.StatusActive {
 		t.Errorf("keys list should be newest first with the active key on top: %+v", infos)
 	}
-	if want := infos[1].RetiredAt.Add(server.RetiredKeyTTL(config.Default())); !infos[1].PublishedUntil.Equal(want) {
+	if want := infos[1].RetiredAt.Add(app.RetiredKeyTTL(config.Default())); !infos[1].PublishedUntil.Equal(want) {
 		t.Errorf("published_until = %v, want retired_at + retiredKeyTTL = %v", infos[1].PublishedUntil, want)
 	}
 

@@ -16,10 +16,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/latchauth/latch/internal/admin"
+	"github.com/latchauth/latch/internal/app"
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/server"
 	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/store/storemetrics"
 )
 
 var serveHelp = cmdHelp{
@@ -114,10 +116,10 @@ func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) (er
 	if err != nil {
 		return err
 	}
-	ist := server.InstrumentStore(st, metrics)
+	ist := storemetrics.Instrument(st, metrics)
 
 	audit := log.With("log", "audit")
-	srv, err := server.Assemble(ctx, cfg, ist, log, audit, e.now, hooks.extra,
+	srv, err := app.Assemble(ctx, cfg, ist, log, audit, e.now, hooks.extra,
 		func(o *server.Options) { o.Metrics, o.Unavailable = metrics, unavailableFor(cfg.DB) })
 	if err != nil {
 		return err

@@ -17,10 +17,10 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/latchauth/latch/internal/admin"
+	"github.com/latchauth/latch/internal/app"
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/latchtest"
 	"github.com/latchauth/latch/internal/password"
-	"github.com/latchauth/latch/internal/server"
 	"github.com/latchauth/latch/internal/store"
 )
 
@@ -206,7 +206,7 @@ func TestHealthAndReadiness(t *testing.T) {
 		h := newHarness(t, adminToken, func(o *admin.Options) {
 			cfg := config.Default()
 			cfg.KeyEncryptionSecret, cfg.SigningAlg = latchtest.TestSecret, "ES256"
-			keys, err := server.NewKeys(cfg, o.Store, nil, nil)
+			keys, err := app.NewKeys(cfg, o.Store, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

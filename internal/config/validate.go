@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/registration"
 )
 
 // MinSecretLen is the shortest accepted key-encryption-secret, in
@@ -26,12 +27,9 @@ const MinAdminTokenLen = 24
 // code lifetime of at most 10 minutes; Latch allows at most 60 s.
 const MaxCodeTTL = 60 * time.Second
 
-// MaxAccessTokenTTL bounds access-token-ttl and every client's
-// access-token lifetime: a retired signing key leaves the JWKS once the
-// longest token it signed has expired (see server.RetiredKeyTTL), and an
-// access token cannot be recalled from a resource server that verifies it
-// locally. A longer value is refused, never silently shortened.
-const MaxAccessTokenTTL = time.Hour
+// MaxAccessTokenTTL bounds access-token-ttl (registration.MaxAccessTokenTTL
+// is the definition: the same bound holds for every client).
+const MaxAccessTokenTTL = registration.MaxAccessTokenTTL
 
 // String is "key: message", or "source: message" for a problem found
 // while reading a source ("config file latch.yaml: line 3: unknown key…",

@@ -274,7 +274,7 @@ func isSPA(c store.Client) bool {
 
 // refreshLifetimes returns the refresh idle timeout and absolute lifetime
 // c gets: its own, else the configured default for its type. It mirrors
-// the server's rule (internal/server/token.go refreshLifetimes).
+// the server's rule (internal/grant/lifetimes.go refreshLifetimes).
 func refreshLifetimes(cfg config.Config, c store.Client) (idle, absolute time.Duration) {
 	if c.Public {
 		idle, absolute = cfg.PublicRefreshIdle, cfg.PublicRefreshAbsolute

@@ -19,6 +19,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/latchauth/latch/internal/app"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/server"
 	"github.com/latchauth/latch/internal/store"
@@ -195,7 +196,7 @@ func (e *Env) NewInstanceHasher() (http.Handler, *password.Hasher) {
 func (e *Env) NewInstanceOn(st store.Store) (http.Handler, *password.Hasher) {
 	e.t.Helper()
 	var h *password.Hasher
-	srv, err := server.Assemble(e.t.Context(), e.Config, st, nil, nil, e.Clock.Now, nil,
+	srv, err := app.Assemble(e.t.Context(), e.Config, st, nil, nil, e.Clock.Now, nil,
 		func(o *server.Options) { h = o.Passwords })
 	if err != nil {
 		e.t.Fatalf("Assemble (second instance): %v", err)

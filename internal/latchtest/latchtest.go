@@ -29,11 +29,13 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/oauth2"
 
+	"github.com/latchauth/latch/internal/app"
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/server"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/store/sqlite"
+	"github.com/latchauth/latch/internal/store/storemetrics"
 	"github.com/latchauth/latch/internal/token"
 )
 
@@ -160,7 +162,7 @@ func StartWith(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatalf("NewMetrics: %v", err)
 	}
-	srv, err := server.Assemble(ctx, cfg, server.InstrumentStore(st, metrics), oplog, audit, clk.Now, nil,
+	srv, err := app.Assemble(ctx, cfg, storemetrics.Instrument(st, metrics), oplog, audit, clk.Now, nil,
 		func(o *server.Options) { o.Metrics = metrics; e.Passwords = o.Passwords })
 	if err != nil {
 		t.Fatalf("Assemble: %v", err)
@@ -201,7 +203,7 @@ func StartWith(t testing.TB, o Options) *Env {
 // Config.KeyRefreshInterval (advance Clock past it).
 func (e *Env) NewKeys() *token.Keys {
 	e.t.Helper()
-	k, err := server.NewKeys(e.Config, e.Store, e.Clock.Now, nil)
+	k, err := app.NewKeys(e.Config, e.Store, e.Clock.Now, nil)
 	if err != nil {
 		e.t.Fatalf("NewKeys: %v", err)
 	}

@@ -160,6 +160,50 @@ func FuzzParseTokenRequest(f *testing.F) {
 	})
 }
 
+// FuzzParseRevocationRequest checks the invariants of
+// ParseRevocationRequest (and ParseIntrospectionRequest, the same rules)
+// on an arbitrary Authorization header and body.
+func FuzzParseRevocationRequest(f *testing.F) {
+	f.Add(basic("api", "s"), "token=T&token_type_hint=refresh_token")
+	f.Add("", "client_id=spa&token=T")
+	f.Add("", "token=T")
+	f.Fuzz(func(t *testing.T, authorization, body string) {
+		form, _ := url.ParseQuery(body)
+		requireNoEcho(t, form, body, func(q url.Values) error { _, err := ParseRevocationRequest(authorization, q); return err })
+		req, err := ParseRevocationRequest(authorization, form)
+		in, ierr := ParseIntrospectionRequest(authorization, form)
+		if (err == nil) != (ierr == nil) || err == nil && (in.Client != req.Client || in.Token != req.Token || in.TokenTypeHint != req.TokenTypeHint) {
+			t.Fatalf("revocation %+v, %v and introspection %+v, %v parse the same input differently", req, err, in, ierr)
+		}
+		if err != nil {
+			e, ok := err.(*Error)
+			if !ok || req != nil {
+				t.Fatalf("ParseRevocationRequest = %+v, %#v; want nil, *Error", req, err)
+			}
+			switch e.Code {
+			case InvalidRequest, InvalidClient:
+			default:
+				t.Fatalf("unexpected error code %q", e.Code)
+			}
+			return
+		}
+		if authorization == "" && len(form["client_id"]) == 0 {
+			t.Fatal("accepted a request without client authentication")
+		}
+		for _, name := range []string{"token", "token_type_hint", "client_id", "client_secret"} {
+			if len(form[name]) > 1 {
+				t.Fatalf("accepted repeated %s: %q", name, form[name])
+			}
+		}
+		if req.Token != form.Get("token") || string(req.TokenTypeHint) != form.Get("token_type_hint") {
+			t.Fatalf("token %q hint %q from form %v", req.Token, req.TokenTypeHint, form)
+		}
+		if c := req.Client; c.ID == "" || !utf8.ValidString(c.ID) || hasControl(c.ID) || (c.Method == AuthNone) != (c.Secret == "") {
+			t.Fatalf("client %+v", c)
+		}
+	})
+}
+
 // FuzzMatchRedirectURI checks that a match never lets the requested URI
 // differ from the registered one in anything but a loopback port.
 func FuzzMatchRedirectURI(f *testing.F) {

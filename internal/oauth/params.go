@@ -66,9 +66,9 @@ func hasControl(s string) bool {
 }
 
 // knownParams is the fixed vocabulary of parameter names an error
-// description may name: those of the authorization and token requests
-// (RFC 6749 §4.1, §4.4, §6; RFC 7636; RFC 8707; RFC 9449; OIDC Core
-// §3.1.2.1, §6). A name outside it came from the request and is never
+// description may name: those of the authorization, token, revocation
+// and introspection requests (RFC 6749 §4.1, §4.4, §6; RFC 7636; RFC 8707;
+// RFC 9449; OIDC Core §3.1.2.1, §6; RFC 7009 §2.1; RFC 7662 §2.1). A name outside it came from the request and is never
 // echoed: error_description reaches the client's callback, and attacker-
 // chosen text there is a phishing vector (RFC 6749 §4.1.2.1 limits
 // error_description to a fixed character set, and we go further).
@@ -80,6 +80,7 @@ var knownParams = map[string]bool{
 	"code_challenge": true, "code_challenge_method": true, "resource": true, "dpop_jkt": true,
 	"grant_type": true, "client_secret": true, "code": true, "code_verifier": true,
 	"refresh_token": true, "client_assertion": true, "client_assertion_type": true,
+	"token": true, "token_type_hint": true,
 }
 
 // checkUTF8 rejects any key or value of q that is not valid UTF-8, in

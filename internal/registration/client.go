@@ -10,7 +10,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
@@ -24,6 +23,15 @@ const MaxClientIDLen = 255
 // longer one would let a stolen retired token get the live head back for
 // that long without tripping reuse detection (RFC 9700 §4.14.2).
 const MaxRefreshGrace = 30 * time.Second
+
+// MaxAccessTokenTTL bounds every access token lifetime — the server's
+// access-token-ttl (config.Validate) and each client's (ValidateClient);
+// the grant engine caps records written before the rule with it. A
+// retired signing key leaves the JWKS once the longest token it signed has
+// expired (app.RetiredKeyTTL), and an access token cannot be recalled from
+// a resource server that verifies it locally. A longer value is refused,
+// never silently shortened. This is its one definition.
+const MaxAccessTokenTTL = time.Hour
 
 // DefaultGrantTypes are a new client's grant types when none are given.
 func DefaultGrantTypes() []string {
@@ -206,8 +214,8 @@ func ValidateClient(c *store.Client, name func(Field) string) error {
 	if c.RefreshGrace > MaxRefreshGrace {
 		return fail(FieldRefreshGrace, "%s (%v) is longer than the maximum of %v: the window only has to cover concurrent refreshes by one app, and a longer one weakens refresh token reuse detection", name(FieldRefreshGrace), c.RefreshGrace, MaxRefreshGrace)
 	}
-	if c.AccessTokenTTL > config.MaxAccessTokenTTL {
-		return fail(FieldAccessTokenTTL, "%s (%s) must be at most %s (the longest access token Latch issues)", name(FieldAccessTokenTTL), FormatDuration(c.AccessTokenTTL), FormatDuration(config.MaxAccessTokenTTL))
+	if c.AccessTokenTTL > MaxAccessTokenTTL {
+		return fail(FieldAccessTokenTTL, "%s (%s) must be at most %s (the longest access token Latch issues)", name(FieldAccessTokenTTL), FormatDuration(c.AccessTokenTTL), FormatDuration(MaxAccessTokenTTL))
 	}
 	if c.RefreshIdle > 0 && c.RefreshAbsolute > 0 && c.RefreshIdle > c.RefreshAbsolute {
 		return fail(FieldRefreshIdle, "%s (%v) is longer than %s (%v)", name(FieldRefreshIdle), c.RefreshIdle, name(FieldRefreshAbsolute), c.RefreshAbsolute)

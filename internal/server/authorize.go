@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -213,7 +212,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar *authReque
 		AuthTime:            sess.AuthTime,
 		AMR:                 sess.AMR,
 		CreatedAt:           now,
-		ExpiresAt:           now.Add(s.cfg.CodeTTL),
+		ExpiresAt:           now.Add(s.opts.CodeTTL),
 	}
 	if err := s.store.CreateAuthCode(r.Context(), c); err != nil {
 		return err
@@ -232,8 +231,7 @@ func (s *Server) respondAuthorize(w http.ResponseWriter, r *http.Request, to *oa
 		}
 		var buf strings.Builder
 		if err := s.ui.RenderLang(&buf, s.pageLang(r, ""), ui.FormPostPage{Action: to.URI(), Fields: fields}); err != nil {
-			s.log.ErrorContext(r.Context(), "render failed", "error", err)
-			http.Error(w, "internal error", http.StatusInternalServerError)
+			s.writeRenderFailure(w, r, err)
 			return
 		}
 		setPageHeaders(w.Header(), originOf(to.URI()))
@@ -282,76 +280,6 @@ func (s *Server) showConsent(w http.ResponseWriter, r *http.Request, ar *authReq
 		ClientID: ar.client.ID, Username: user.Username, Scopes: scopes,
 	}, ar.to.URI(), ar.req.UILocales)
 	return nil
-}
-
-// parsePostForm reads an application/x-www-form-urlencoded body (capped by
-// the common middleware). Only the body is read, never the URL query.
-// Like parseQuery, it is the edge rule for every form: a name or value
-// that is not store.ValidText is refused here, so no such value reaches a
-// store or a page.
-func parsePostForm(r *http.Request) (url.Values, error) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, oauth.Errorf(oauth.InvalidRequest, "the request body must be application/x-www-form-urlencoded")
-	}
-	if err := r.ParseForm(); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, oauth.Errorf(oauth.InvalidRequest, "the request body is too large").WithCause(err)
-		}
-		return nil, oauth.Errorf(oauth.InvalidRequest, "the request body is malformed").WithCause(err)
-	}
-	if err := checkText(r.PostForm); err != nil {
-		return nil, err
-	}
-	return r.PostForm, nil
-}
-
-// parseQuery reads the URL query of a GET request, with parsePostForm's
-// edge rule. what names the request in the error ("authorization").
-func parseQuery(r *http.Request, what string) (url.Values, error) {
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return nil, oauth.Errorf(oauth.InvalidRequest, "the %s request's query string is malformed", what).WithCause(err)
-	}
-	if err := checkText(q); err != nil {
-		return nil, err
-	}
-	return q, nil
-}
-
-// errBadText refuses a request parameter holding a NUL byte or invalid
-// UTF-8 (never echoing it).
-var errBadText = oauth.Errorf(oauth.InvalidRequest, "a request parameter contains a NUL byte or invalid UTF-8")
-
-// checkText is the edge rule shared by parsePostForm and parseQuery: every
-// parameter name and value must be store.ValidText. Handlers never see
-// (nor pass to the store) anything else.
-func checkText(q url.Values) error {
-	for k, vs := range q {
-		if !store.ValidText(k) {
-			return errBadText
-		}
-		for _, v := range vs {
-			if !store.ValidText(v) {
-				return errBadText
-			}
-		}
-	}
-	return nil
-}
-
-// formValue returns the single value of a form parameter; a repeated
-// parameter is an error (RFC 6749 §3.1, §3.2).
-func formValue(form url.Values, name string) (string, error) {
-	v := form[name]
-	switch len(v) {
-	case 0:
-		return "", nil
-	case 1:
-		return v[0], nil
-	}
-	return "", oauth.Errorf(oauth.InvalidRequest, "parameter %s is repeated", name)
 }
 
 func scopeDescription(scope string) string {

@@ -73,5 +73,5 @@ func (s *Server) hstsValue() string {
 	if !s.secure {
 		return ""
 	}
-	return "max-age=" + strconv.FormatInt(int64(s.cfg.HSTSMaxAge/time.Second), 10)
+	return "max-age=" + strconv.FormatInt(int64(s.opts.HSTSMaxAge/time.Second), 10)
 }

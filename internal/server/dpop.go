@@ -7,13 +7,10 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
-	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/oauth"
-	"github.com/latchauth/latch/internal/seal"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 )
@@ -46,26 +43,20 @@ import (
 // is accepted in windows i and i+1 (§8), i.e. for 5 to 10 minutes.
 const dpopNonceWindow = 5 * time.Minute
 
-// purposeDPoPNonce derives the nonce MAC key from the key-encryption
-// secret, so every instance issues and accepts the same nonces.
-const purposeDPoPNonce = "dpop-nonce"
-
 // dpopNonces issues and checks stateless server nonces (RFC 9449 §8):
 // base64url(window index ‖ HMAC-SHA256(key, window index)[:16]).
 type dpopNonces struct {
 	key []byte
 }
 
-// newDPoPNonces returns nil when config dpop-nonce is off.
-func newDPoPNonces(cfg config.Config) (*dpopNonces, error) {
-	if !cfg.DPoPNonce {
-		return nil, nil
+// newDPoPNonces returns nil when nonces are off (no key). The key is
+// derived from the key-encryption secret by the composition root
+// (internal/app), so every instance issues and accepts the same nonces.
+func newDPoPNonces(key []byte) *dpopNonces {
+	if len(key) == 0 {
+		return nil
 	}
-	key, err := seal.DeriveKey([]byte(cfg.KeyEncryptionSecret), purposeDPoPNonce, 32)
-	if err != nil {
-		return nil, fmt.Errorf("dpop-nonce: %w", err)
-	}
-	return &dpopNonces{key: key}, nil
+	return &dpopNonces{key: key}
 }
 
 func (n *dpopNonces) forWindow(i int64) string {
@@ -138,18 +129,3 @@ func (s *Server) dpopProof(ctx context.Context, r *http.Request, htu, accessToke
 	}
 	return &p, nil
 }
-
-// jktOf is the key thumbprint of a proof, "" for none.
-func jktOf(p *token.DPoPProof) string {
-	if p == nil {
-		return ""
-	}
-	return p.JKT
-}
-
-// errDPoPRequired answers a RequireDPoP client's request without a proof.
-var errDPoPRequired = oauth.Errorf(oauth.InvalidDPoPProof, "this client must present a DPoP proof (RFC 9449)")
-
-// errDPoPKeyMismatch answers a code or refresh token bound to a DPoP key
-// presented without a proof by that key.
-var errDPoPKeyMismatch = oauth.Errorf(oauth.InvalidGrant, "the grant is bound to a DPoP key: present a DPoP proof signed with that key")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -20,6 +21,10 @@ import (
 //	bearer  userinfo: 401/403 + WWW-Authenticate (RFC 6750 §3, RFC 9449 §7.1)
 //	page    authorize, login, consent, logout: an HTML error page, or, only
 //	        for a *redirectError, a redirect to the validated redirect URI.
+//
+// and the answers of the middleware: a recovered panic (writePanic), a
+// method the route does not serve (writeMethodNotAllowed), a page that
+// failed to render (writeRenderFailure).
 //
 // The description sent to a client is oauth.Error.Description; the cause
 // (Error.Err, or any non-oauth error) goes to the log only.
@@ -225,7 +230,7 @@ func (s *Server) writeErrorPage(w http.ResponseWriter, r *http.Request, err erro
 	if errors.As(err, &ae) {
 		s.logError(r, e, err, "client_id", ae.clientID, "redirect_uri", ae.redirectURI)
 		uiLocales = ae.uiLocales
-		if s.cfg.Dev {
+		if s.opts.Dev {
 			page.Dev = &ui.ErrorDetails{ClientID: ae.clientID, RedirectURI: ae.redirectURI, Registered: ae.registered, Fix: ae.fix}
 		} else {
 			page.Message, page.Code = ae.plain, ""
@@ -279,8 +284,7 @@ func (s *Server) renderLang(w http.ResponseWriter, r *http.Request, status int, 
 	w.Header().Add("Vary", "Accept-Language")
 	var buf strings.Builder
 	if err := s.ui.RenderLang(&buf, s.pageLang(r, uiLocales), page); err != nil {
-		s.log.ErrorContext(r.Context(), "render failed", "error", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		s.writeRenderFailure(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -314,6 +318,30 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Pragma", "no-cache")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// writePanic answers a request whose handler panicked with v: the stack
+// goes to the log, the client gets server_error as JSON (the one body
+// every client can read) and nothing of v.
+func (s *Server) writePanic(w http.ResponseWriter, r *http.Request, v any) {
+	s.log.ErrorContext(r.Context(), "panic", "value", v, "stack", string(debug.Stack()))
+	writeJSON(w, http.StatusInternalServerError, errorBody(errInternal))
+}
+
+// writeMethodNotAllowed answers a method the route does not serve: 405
+// with Allow (RFC 9110 §15.5.6) and an RFC 6749 §5.2 body, instead of
+// net/http's plain text.
+func writeMethodNotAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	writeJSON(w, http.StatusMethodNotAllowed, errorBody(oauth.Errorf(oauth.InvalidRequest, "method not allowed; see the Allow header")))
+}
+
+// writeRenderFailure answers a page that failed to render: the cause to
+// the log, a plain 500 to the browser (the error page itself may be what
+// failed).
+func (s *Server) writeRenderFailure(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "render failed", "error", err)
+	http.Error(w, "internal error", http.StatusInternalServerError)
 }
 
 // quoteSafe drops characters that may not appear in an auth-param

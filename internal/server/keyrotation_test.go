@@ -8,8 +8,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/latchauth/latch/internal/app"
 	"github.com/latchauth/latch/internal/latchtest"
-	"github.com/latchauth/latch/internal/server"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 	"github.com/latchauth/latch/verify"
@@ -113,7 +113,7 @@ func TestKeyRotation(t *testing.T) {
 
 	// An id_token_hint signed by the retired key is still good while the
 	// key is published.
-	ttl := server.RetiredKeyTTL(e.Config)
+	ttl := app.RetiredKeyTTL(e.Config)
 	if ttl < e.Config.AccessTokenTTL || ttl < e.Config.IDTokenTTL {
 		t.Fatalf("RetiredKeyTTL %v is shorter than a token lifetime", ttl)
 	}

@@ -2,11 +2,17 @@ package server
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
+	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/ui"
 )
 
 // msgBadCredentials is the one answer for an unknown user and a wrong
@@ -76,13 +82,15 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if !known {
 		// Spend the same time as a real check (no user enumeration).
 		if _, err := s.opts.Passwords.VerifyContext(ctx, pw, ""); err != nil {
-			return err // hashing slots busy: 503 (overload.go)
+			// Hashing slots busy or the deadline passed: 503
+			// (overload.go). Nothing was checked, so nothing counts.
+			return errors.Join(err, s.throttle.abandoned(ctx, a))
 		}
 		s.auditLog(ctx, "login_failed", "client_id", ar.client.ID, "reason", "unknown_user")
 		return s.loginFailed(w, r, ar, in, username, a)
 	}
 	if ok, err := s.opts.Passwords.VerifyContext(ctx, pw, user.PasswordHash); err != nil {
-		return err // hashing slots busy: 503 (overload.go)
+		return errors.Join(err, s.throttle.abandoned(ctx, a)) // as above
 	} else if !ok {
 		s.auditLog(ctx, "login_failed", "client_id", ar.client.ID, "sub", user.ID, "reason", "bad_password")
 		return s.loginFailed(w, r, ar, in, username, a)
@@ -136,7 +144,7 @@ func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, ar *authReq
 		return err
 	}
 	if wait > 0 {
-		s.auditLog(r.Context(), "login_locked_out", "client_id", ar.client.ID, "lockout_seconds", retryAfter(wait))
+		s.auditLog(r.Context(), "login_locked_out", "client_id", ar.client.ID, "lockout_seconds", grant.RetryAfter(wait))
 		return s.showLocked(w, r, ar, in, username, wait)
 	}
 	return s.showLogin(w, r, ar, in, username, msgBadCredentials, http.StatusUnauthorized)
@@ -191,4 +199,38 @@ func union(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// showLocked answers a sign-in attempt refused by the throttle: the login
+// page with its form disabled and the lockout explained, HTTP 429 and
+// Retry-After. Unknown usernames get exactly this page too.
+func (s *Server) showLocked(w http.ResponseWriter, r *http.Request, ar *authRequest, in interaction, username string, wait time.Duration) error {
+	in.Kind = kindAuthorize
+	in.Query = ar.req.Query()
+	sealed, err := s.sealInteraction(w, r, in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(grant.RetryAfter(wait)))
+	s.renderFor(w, r, http.StatusTooManyRequests, ui.LoginPage{
+		Action: s.url(pathLogin), Interaction: sealed, ClientName: clientName(ar.client),
+		Username: username, Locked: true,
+		Error: fmt.Sprintf("Too many failed sign-in attempts. Try again in %s.", waitText(wait)),
+	}, ar.to.URI())
+	return nil
+}
+
+// waitText says how long to wait, for people: "30 seconds", "2 minutes".
+func waitText(d time.Duration) string {
+	if s := grant.RetryAfter(d); s < 60 {
+		return plural(s, "second")
+	}
+	return plural(int(math.Ceil(d.Minutes())), "minute")
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
 }

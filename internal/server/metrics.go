@@ -134,8 +134,9 @@ func (m *Metrics) event(event string, attrs []any) {
 	}
 }
 
-// observeStore records one store call.
-func (m *Metrics) observeStore(method string, d time.Duration, failed bool) {
+// ObserveStore records one store call (storemetrics.Observer): its
+// latency, and a failure.
+func (m *Metrics) ObserveStore(method string, d time.Duration, failed bool) {
 	if m == nil {
 		return
 	}

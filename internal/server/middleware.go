@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"runtime/debug"
 	"slices"
 	"time"
 
@@ -37,8 +36,7 @@ func (s *Server) common(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.ErrorContext(r.Context(), "panic", "value", v, "stack", string(debug.Stack()))
-				writeJSON(w, http.StatusInternalServerError, errorBody(errInternal))
+				s.writePanic(w, r, v)
 			}
 		}()
 		if r.Body != nil {
@@ -173,8 +171,7 @@ func (s *Server) methods(allowed []string, next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !slices.Contains(allowed, r.Method) {
-			w.Header().Set("Allow", allow)
-			writeJSON(w, http.StatusMethodNotAllowed, errorBody(oauth.Errorf(oauth.InvalidRequest, "method not allowed; see the Allow header")))
+			writeMethodNotAllowed(w, allow)
 			return
 		}
 		next.ServeHTTP(w, r)

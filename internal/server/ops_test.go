@@ -19,6 +19,7 @@ import (
 	"github.com/latchauth/latch/internal/server"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/store/sqlite"
+	"github.com/latchauth/latch/internal/store/storemetrics"
 )
 
 // logLines parses a JSON log into one map per line.
@@ -282,7 +283,7 @@ func TestInstrumentStoreCoversEveryMethod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrapped := reflect.ValueOf(server.InstrumentStore(st, m))
+	wrapped := reflect.ValueOf(storemetrics.Instrument(st, m))
 	iface := reflect.TypeFor[store.Store]()
 	ctxType := reflect.TypeFor[interface{ Done() <-chan struct{} }]()
 	var names []string
@@ -329,11 +330,11 @@ func TestInstrumentStoreCoversEveryMethod(t *testing.T) {
 	}
 	for _, n := range names {
 		if !seen[n] {
-			t.Errorf("store method %s is not instrumented (add it to metrics_store.go)", n)
+			t.Errorf("store method %s is not instrumented (add it to internal/store/storemetrics)", n)
 		}
 	}
-	if server.InstrumentStore(st, nil) != st {
-		t.Error("InstrumentStore with nil metrics should return the store unchanged")
+	if storemetrics.Instrument(st, nil) != st {
+		t.Error("Instrument with a nil observer should return the store unchanged")
 	}
 }
 

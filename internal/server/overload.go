@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"runtime"
 	"sync/atomic"
 	"time"
 
-	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/password"
 )
@@ -65,38 +63,31 @@ type admission struct {
 	waiting atomic.Int64
 }
 
-// withOverloadDefaults fills the limits a Config built by hand (not from
-// config.Default) leaves at zero, which would otherwise expire every
-// request at once or serialise them.
-func withOverloadDefaults(c config.Config) config.Config {
-	d := config.Default()
-	if c.RequestTimeout <= 0 {
-		c.RequestTimeout = d.RequestTimeout
-	}
-	if c.MaxConcurrentRequests <= 0 {
-		c.MaxConcurrentRequests = d.MaxConcurrentRequests
-	}
-	if c.RequestQueueWait <= 0 {
-		c.RequestQueueWait = d.RequestQueueWait
-	}
-	return c
+// Overload are the limits of admission and the request deadline (config
+// request-timeout, max-concurrent-requests, request-queue,
+// request-queue-wait; the composition root fills them from the
+// configuration). Queue 0 means no queue; the others must be positive.
+type Overload struct {
+	RequestTimeout time.Duration
+	MaxConcurrent  int
+	Queue          int
+	QueueWait      time.Duration
 }
 
-// passwordLimits are the hashing limits for cfg: password-concurrency
-// (0: half the CPUs, at least 1) and password-queue.
-func passwordLimits(cfg config.Config) password.Limits {
-	n := cfg.PasswordConcurrency
-	if n < 1 {
-		n = max(runtime.GOMAXPROCS(0)/2, 1)
+// validate refuses limits that would expire every request at once or
+// serialise them (an Overload left at its zero value).
+func (o Overload) validate() error {
+	if o.RequestTimeout <= 0 || o.MaxConcurrent <= 0 || o.QueueWait <= 0 || o.Queue < 0 {
+		return fmt.Errorf("server: Options.Overload %+v: RequestTimeout, MaxConcurrent and QueueWait must be positive, Queue not negative", o)
 	}
-	return password.Limits{Concurrency: n, Queue: max(cfg.PasswordQueue, 0)}
+	return nil
 }
 
-func newAdmission(cfg config.Config) *admission {
+func newAdmission(o Overload) *admission {
 	return &admission{
-		slots: make(chan struct{}, max(cfg.MaxConcurrentRequests, 1)),
-		queue: int64(max(cfg.RequestQueue, 0)),
-		wait:  cfg.RequestQueueWait,
+		slots: make(chan struct{}, max(o.MaxConcurrent, 1)),
+		queue: int64(max(o.Queue, 0)),
+		wait:  o.QueueWait,
 	}
 }
 
@@ -134,7 +125,7 @@ func (a *admission) release() { <-a.slots }
 func (s *Server) limited(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		// The deadline starts at arrival: time in the queue counts.
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		ctx, cancel := context.WithTimeout(r.Context(), s.opts.Overload.RequestTimeout)
 		defer cancel()
 		r = r.WithContext(ctx)
 		if err := s.admit.acquire(ctx); err != nil {

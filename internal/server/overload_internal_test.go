@@ -7,7 +7,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/oauth"
 )
 
@@ -18,9 +17,7 @@ import (
 func TestAdmissionBurst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const slots, queue, burst = 4, 8, 100
-		cfg := config.Default()
-		cfg.MaxConcurrentRequests, cfg.RequestQueue, cfg.RequestQueueWait = slots, queue, time.Second
-		a := newAdmission(cfg)
+		a := newAdmission(Overload{MaxConcurrent: slots, Queue: queue, QueueWait: time.Second})
 		results := make(chan error, burst)
 		hold := make(chan struct{})
 		for range burst {
@@ -69,9 +66,7 @@ func TestAdmissionBurst(t *testing.T) {
 // slot frees up, within request-queue-wait.
 func TestAdmissionQueueGetsFreedSlot(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := config.Default()
-		cfg.MaxConcurrentRequests, cfg.RequestQueue, cfg.RequestQueueWait = 1, 1, time.Second
-		a := newAdmission(cfg)
+		a := newAdmission(Overload{MaxConcurrent: 1, Queue: 1, QueueWait: time.Second})
 		if err := a.acquire(t.Context()); err != nil {
 			t.Fatal(err)
 		}

@@ -4,48 +4,30 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
+	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 )
 
-// tokenParams reads the token and token_type_hint parameters shared by
-// revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1), and
-// authenticates the client.
-func (s *Server) tokenParams(w http.ResponseWriter, r *http.Request) (store.Client, string, string, error) {
-	form, err := parsePostForm(r)
+// errTokenRequired answers a revocation or introspection request without
+// a token, after client authentication (RFC 7009 §2.1, RFC 7662 §2.1).
+var errTokenRequired = oauth.Errorf(oauth.InvalidRequest, "the token parameter is required")
+
+// clientForm parses the form and Authorization header shared by
+// revocation and introspection, with CORS narrowed to the client the
+// request names.
+func (s *Server) clientForm(w http.ResponseWriter, r *http.Request) (auth string, form url.Values, err error) {
+	form, err = parsePostForm(r)
 	if err != nil {
-		return store.Client{}, "", "", err
+		return "", nil, err
 	}
 	s.narrowCORS(w, r, form)
-	if len(r.Header.Values("Authorization")) > 1 {
-		return store.Client{}, "", "", oauth.Errorf(oauth.InvalidRequest, "more than one Authorization header")
-	}
-	auth := r.Header.Get("Authorization")
-	if auth == "" && len(form["client_id"]) == 0 {
-		// RFC 7009 §2.1 and RFC 7662 §2.1 require client authentication;
-		// none at all is invalid_client (RFC 6749 §5.2), answered 401.
-		return store.Client{}, "", "", errBadClient.WithCause(errors.New("no client authentication"))
-	}
-	cred, err := oauth.ParseClientCredentials(auth, form)
-	if err != nil {
-		return store.Client{}, "", "", err
-	}
-	tok, err1 := formValue(form, "token")
-	hint, err2 := formValue(form, "token_type_hint")
-	if err := errors.Join(err1, err2); err != nil {
-		return store.Client{}, "", "", err
-	}
-	c, err := s.authenticateClient(r.Context(), s.clientIP(r), cred)
-	if err != nil {
-		return store.Client{}, "", "", err
-	}
-	if tok == "" {
-		return store.Client{}, "", "", oauth.Errorf(oauth.InvalidRequest, "the token parameter is required")
-	}
-	return c, tok, hint, nil
+	auth, _, err = authorizationHeader(r)
+	return auth, form, err
 }
 
 // handleRevoke is the revocation endpoint (RFC 7009). Revoking a refresh
@@ -53,12 +35,24 @@ func (s *Server) tokenParams(w http.ResponseWriter, r *http.Request) (store.Clie
 // tokens based on the same authorization grant"); revoking an access token
 // revokes that token. Unknown and foreign-format tokens get 200 (§2.2).
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) error {
-	c, tok, _, err := s.tokenParams(w, r)
+	auth, form, err := s.clientForm(w, r)
+	if err != nil {
+		return err
+	}
+	req, err := oauth.ParseRevocationRequest(auth, form)
 	if err != nil {
 		return err
 	}
 	ctx := r.Context()
-	if err := s.revoke(ctx, c, tok); err != nil {
+	ac, err := s.grants.Authenticate(ctx, s.clientIP(r), req.Client)
+	if err != nil {
+		return err
+	}
+	if req.Token == "" {
+		return errTokenRequired
+	}
+	c := ac.Client()
+	if err := s.revoke(ctx, c, req.Token); err != nil {
 		return err
 	}
 	s.allowOrigin(w, r, c)
@@ -101,17 +95,29 @@ func (s *Server) revoke(ctx context.Context, c store.Client, tok string) error {
 // handleIntrospect is the introspection endpoint (RFC 7662), for
 // authenticated confidential clients (resource servers).
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) error {
-	c, tok, hint, err := s.tokenParams(w, r)
+	auth, form, err := s.clientForm(w, r)
 	if err != nil {
 		return err
 	}
-	if c.Public {
-		return errBadClient.WithCause(errors.New("public client may not introspect"))
+	req, err := oauth.ParseIntrospectionRequest(auth, form)
+	if err != nil {
+		return err
 	}
 	ctx := r.Context()
+	ac, err := s.grants.Authenticate(ctx, s.clientIP(r), req.Client)
+	if err != nil {
+		return err
+	}
+	if req.Token == "" {
+		return errTokenRequired
+	}
+	c, tok := ac.Client(), req.Token
+	if c.Public {
+		return grant.ErrBadClient.WithCause(errors.New("public client may not introspect"))
+	}
 	var resp map[string]any
 	// The hint only orders the lookups (RFC 7662 §2.1).
-	if hint == "refresh_token" {
+	if req.TokenTypeHint == oauth.HintRefreshToken {
 		resp, err = s.introspectRefresh(ctx, c, tok)
 		if err == nil && resp == nil {
 			resp, err = s.introspectAccess(ctx, c, tok)
@@ -207,4 +213,11 @@ func (s *Server) introspectRefresh(ctx context.Context, c store.Client, tok stri
 		resp["username"] = u.Username
 	}
 	return resp, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -9,24 +9,43 @@ import (
 	"sync"
 	"time"
 
-	"github.com/latchauth/latch/internal/config"
+	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/password"
-	"github.com/latchauth/latch/internal/seal"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 	"github.com/latchauth/latch/internal/ui"
 )
 
 // Options are everything a Server needs; New takes them by value and never
-// reads globals.
+// reads globals. They hold the settings the server reads and the keys and
+// sealers already derived (internal/app): never the key-encryption secret
+// or the whole configuration.
 type Options struct {
-	Config    config.Config // Issuer and lifetimes are read from here
+	// Issuer is the absolute URL of this authorization server.
+	Issuer string
+	// Dev shows the details of refused authorization requests on the
+	// error page (latch dev).
+	Dev bool
+	// Lifetimes of the tokens the grants issue.
+	Lifetimes grant.Lifetimes
+	// CodeTTL, SessionTTL: lifetimes of authorization codes and browser
+	// sessions. HSTSMaxAge is the Strict-Transport-Security max-age sent
+	// when the issuer is https.
+	CodeTTL, SessionTTL, HSTSMaxAge time.Duration
+	// TrustedProxies are CIDRs whose X-Forwarded-For/Proto are believed.
+	TrustedProxies []string
+	// Throttle are the brute-force thresholds (throttle.go).
+	Throttle ThrottleLimits
+	// DPoPNonceKey is the HMAC key of server DPoP nonces (RFC 9449 §8),
+	// the same on every instance; nil: proofs need no nonce.
+	DPoPNonceKey []byte
+
 	Store     store.Store
 	Keys      *token.Keys
 	UI        *ui.UI
 	Passwords *password.Hasher
 	// Interaction seals the login/consent/logout state carried in forms.
-	Interaction *seal.Sealer
+	Interaction Sealer
 	// Refresh derives refresh token successors (grace window).
 	Refresh *token.Chain
 	Logger  *slog.Logger // operational log
@@ -37,6 +56,9 @@ type Options struct {
 	// Metrics records request, token, login and store metrics; nil
 	// records nothing (see NewMetrics).
 	Metrics *Metrics
+	// Overload bounds the requests handled at once and their deadline
+	// (overload.go).
+	Overload Overload
 	// Unavailable reports whether an error of Store means the database
 	// cannot answer right now (unreachable, timed out, out of connections,
 	// disk full, locked): such failures are answered 503 with Retry-After
@@ -44,10 +66,15 @@ type Options struct {
 	Unavailable func(error) bool
 }
 
+// Sealer seals state the server hands to browsers (internal/seal.Sealer).
+type Sealer interface {
+	Seal(plaintext, additionalData []byte) []byte
+	Open(sealed, additionalData []byte) ([]byte, error)
+}
+
 // Server is Latch's HTTP front: every public endpoint.
 type Server struct {
 	opts    Options
-	cfg     config.Config
 	issuer  string
 	secure  bool // issuer is https: cookies get Secure
 	store   store.Store
@@ -65,6 +92,8 @@ type Server struct {
 	nonces   *dpopNonces
 	// admit bounds the requests handled at once (overload.go).
 	admit *admission
+	// grants authenticates clients and runs the token endpoint's grants.
+	grants *grant.Engine
 }
 
 // New validates opts and builds the routes.
@@ -72,9 +101,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Store == nil || opts.Keys == nil || opts.UI == nil || opts.Passwords == nil || opts.Interaction == nil || opts.Refresh == nil {
 		return nil, errors.New("server: Store, Keys, UI, Passwords, Interaction and Refresh are required")
 	}
-	u, err := url.Parse(opts.Config.Issuer)
+	u, err := url.Parse(opts.Issuer)
 	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, errors.New("server: Config.Issuer must be an absolute URL")
+		return nil, errors.New("server: Issuer must be an absolute URL")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -90,8 +119,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		opts:   opts,
-		cfg:    opts.Config,
-		issuer: strings.TrimSuffix(opts.Config.Issuer, "/"),
+		issuer: strings.TrimSuffix(opts.Issuer, "/"),
 		secure: u.Scheme == "https",
 		store:  opts.Store,
 		keys:   opts.Keys,
@@ -100,15 +128,24 @@ func New(opts Options) (*Server, error) {
 		audit:  opts.Audit,
 		now:    opts.Now,
 	}
-	if s.proxies, err = parseTrustedProxies(opts.Config.TrustedProxies); err != nil {
+	if s.proxies, err = parseTrustedProxies(opts.TrustedProxies); err != nil {
 		return nil, err
 	}
-	s.throttle = newThrottle(opts.Store, opts.Now, opts.Config)
-	if s.nonces, err = newDPoPNonces(opts.Config); err != nil {
+	if s.throttle, err = newThrottle(opts.Store, opts.Now, opts.Throttle); err != nil {
 		return nil, err
 	}
-	s.cfg = withOverloadDefaults(s.cfg)
-	s.admit = newAdmission(s.cfg)
+	s.nonces = newDPoPNonces(opts.DPoPNonceKey)
+	s.grants, err = grant.New(grant.Config{
+		Issuer: s.issuer, Store: opts.Store, Signer: opts.Keys, Chain: opts.Refresh, Now: opts.Now,
+		Audit: s.auditLog, Throttle: clientThrottle{s.throttle}, Lifetimes: opts.Lifetimes,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := opts.Overload.validate(); err != nil {
+		return nil, err
+	}
+	s.admit = newAdmission(opts.Overload)
 	s.origins = &originCache{store: opts.Store, now: opts.Now, ttl: 5 * time.Second}
 	s.handler = s.routes()
 	return s, nil

@@ -52,7 +52,7 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 	// unrelated to the cookie, so it reveals nothing that signs in.
 	sess := store.Session{
 		ID: token.Hash(v), SID: token.NewOpaque(), UserID: u.ID, AuthTime: now, CreatedAt: now,
-		ExpiresAt: now.Add(s.cfg.SessionTTL), AMR: amr,
+		ExpiresAt: now.Add(s.opts.SessionTTL), AMR: amr,
 	}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return store.Session{}, err

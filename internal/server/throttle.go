@@ -4,17 +4,15 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/http"
 	"net/netip"
 	"slices"
-	"strconv"
+	"sync"
 	"time"
 
-	"github.com/latchauth/latch/internal/config"
+	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
-	"github.com/latchauth/latch/internal/ui"
 )
 
 // Brute-force protection (RFC 9700 §4.16 is silent on it; OWASP ASVS
@@ -70,38 +68,44 @@ type throttle struct {
 	perUser   int // per username, from any client IP
 	perIP     int // per client IP (login and client authentication, counted apart)
 	perClient int // per client_id
+
+	// inflight counts, per budget key, the attempts of this instance that
+	// are reserved and not yet settled. A budget spent while some of its
+	// attempts are still in flight here is busy, not exhausted: those
+	// attempts may yet succeed and give their room back, so the request is
+	// answered 503 + Retry-After (try again in a second), not 429 with a
+	// lockout. Many legitimate sign-ins or token requests at once from one
+	// address (a NAT, a busy service) must not look like guessing.
+	mu       sync.Mutex
+	inflight map[string]int
 }
 
-// newThrottle reads the thresholds from cfg; zero values (a Config not
-// built from config.Default) fall back to the defaults.
-func newThrottle(st store.Store, now func() time.Time, cfg config.Config) *throttle {
-	def := config.Default()
-	pick := func(v, d int) int {
-		if v > 0 {
-			return v
-		}
-		return d
-	}
-	pickD := func(v, d time.Duration) time.Duration {
-		if v > 0 {
-			return v
-		}
-		return d
+// ThrottleLimits are the brute-force thresholds (config throttle-window,
+// lockout-initial, lockout-max, login-, ip- and client-max-failures).
+type ThrottleLimits struct {
+	Window, LockoutInitial, LockoutMax                 time.Duration
+	LoginMaxFailures, IPMaxFailures, ClientMaxFailures int
+}
+
+// newThrottle builds the throttle; every limit must be positive.
+func newThrottle(st store.Store, now func() time.Time, l ThrottleLimits) (*throttle, error) {
+	if l.Window <= 0 || l.LockoutInitial <= 0 || l.LockoutMax <= 0 || l.LoginMaxFailures <= 0 || l.IPMaxFailures <= 0 || l.ClientMaxFailures <= 0 {
+		return nil, fmt.Errorf("server: every throttle limit must be positive: %+v", l)
 	}
 	t := &throttle{
 		store:     st,
 		now:       now,
-		window:    pickD(cfg.ThrottleWindow, def.ThrottleWindow),
-		initial:   pickD(cfg.LockoutInitial, def.LockoutInitial),
-		max:       pickD(cfg.LockoutMax, def.LockoutMax),
-		login:     pick(cfg.LoginMaxFailures, def.LoginMaxFailures),
-		perIP:     pick(cfg.IPMaxFailures, def.IPMaxFailures),
-		perClient: pick(cfg.ClientMaxFailures, def.ClientMaxFailures),
+		window:    l.Window,
+		initial:   l.LockoutInitial,
+		max:       l.LockoutMax,
+		login:     l.LoginMaxFailures,
+		perIP:     l.IPMaxFailures,
+		perClient: l.ClientMaxFailures,
 	}
 	t.perUser = userFactor * t.login
 	t.max = max(t.max, t.initial)
 	t.memory = max(lockoutMemory, t.max)
-	return t
+	return t, nil
 }
 
 // limit is one throttled subject: its store key and threshold.
@@ -232,16 +236,51 @@ func (t *throttle) reserve(ctx context.Context, ls []limit) (*attempt, time.Dura
 		return nil, 0, err
 	}
 	if !ok {
+		if t.busy(ls) {
+			return nil, 0, errThrottleBusy
+		}
 		wait, err = t.refusal(ctx, ls, now)
 		return nil, max(wait, time.Second), err
 	}
+	t.track(ls, 1)
 	return &attempt{at: now, limits: ls, counts: counts}, 0, nil
+}
+
+// errThrottleBusy answers an attempt refused only because the budget is
+// full of attempts still in flight (see throttle.inflight).
+var errThrottleBusy = &oauth.Error{Code: oauth.TemporarilyUnavailable, Description: "too many sign-in or authentication attempts in progress; retry shortly", RetryAfter: 1}
+
+// track adds d to the in-flight count of every budget of ls.
+func (t *throttle) track(ls []limit, d int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.inflight == nil {
+		t.inflight = make(map[string]int)
+	}
+	for _, l := range ls {
+		if t.inflight[l.key] += d; t.inflight[l.key] <= 0 {
+			delete(t.inflight, l.key)
+		}
+	}
+}
+
+// busy reports whether any budget of ls has attempts in flight here.
+func (t *throttle) busy(ls []limit) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, l := range ls {
+		if t.inflight[l.key] > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // failed reports that a's credential was wrong: the reservation stays
 // counted. Every budget a filled starts a lockout (backoff). It returns
 // how long until the subject may retry, zero when it still has budget.
 func (t *throttle) failed(ctx context.Context, a *attempt) (time.Duration, error) {
+	defer t.track(a.limits, -1)
 	now := t.now()
 	var longest time.Duration
 	for i, l := range a.limits {
@@ -261,11 +300,34 @@ func (t *throttle) failed(ctx context.Context, a *attempt) (time.Duration, error
 	return longest, nil
 }
 
+// settleTimeout bounds the store writes that give a reservation back.
+// They run on a context detached from the request's: a request that
+// timed out or was cancelled after its reservation must still give it
+// back, or overload would turn into lockouts.
+const settleTimeout = 2 * time.Second
+
+// abandoned gives a's reservation back to every budget: its credential
+// was never checked (the password hasher was busy, the request's deadline
+// passed), so it tells an attacker nothing and must not count.
+func (t *throttle) abandoned(ctx context.Context, a *attempt) error {
+	defer t.track(a.limits, -1)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	keys := make([]string, len(a.limits))
+	for i, l := range a.limits {
+		keys[i] = l.key
+	}
+	return t.store.ReleaseAttempt(ctx, a.at, keys...)
+}
+
 // succeeded reports that a's credential was right: its reservation is
 // released from every budget, and the budgets in clear (those that belong
 // to the user who just proved who they are) are forgotten with their
 // lockouts.
 func (t *throttle) succeeded(ctx context.Context, a *attempt, clear ...limit) error {
+	defer t.track(a.limits, -1)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
 	var release []string
 	for _, l := range a.limits {
 		if !slices.Contains(clear, l) {
@@ -343,49 +405,26 @@ func (t *throttle) backoff(n int) time.Duration {
 	return min(d, t.max)
 }
 
-// retryAfter is a Retry-After value in whole seconds, rounded up.
-func retryAfter(d time.Duration) int {
-	return int(min(math.Ceil(d.Seconds()), math.MaxInt32))
-}
+// clientThrottle is the throttle's side of client authentication
+// (grant.ClientThrottle): the clientLimits budgets.
+type clientThrottle struct{ t *throttle }
 
-// waitText says how long to wait, for people: "30 seconds", "2 minutes".
-func waitText(d time.Duration) string {
-	if s := retryAfter(d); s < 60 {
-		return plural(s, "second")
+func (c clientThrottle) Reserve(ctx context.Context, clientID string, ip netip.Addr) (grant.ClientAttempt, time.Duration, error) {
+	a, wait, err := c.t.reserve(ctx, c.t.clientLimits(clientID, ip))
+	if a == nil {
+		return nil, wait, err // never a typed nil in the interface
 	}
-	return plural(int(math.Ceil(d.Minutes())), "minute")
+	return clientAttempt{c.t, a}, 0, nil
 }
 
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return strconv.Itoa(n) + " " + unit + "s"
+// clientAttempt is a reserved client authentication attempt.
+type clientAttempt struct {
+	t *throttle
+	a *attempt
 }
 
-// errClientThrottled is the answer to a client locked out after failed
-// authentications: 429 with Retry-After (errors.go).
-func errClientThrottled(wait time.Duration) *oauth.Error {
-	e := oauth.Errorf(oauth.SlowDown, "too many failed client authentication attempts; retry later")
-	e.RetryAfter = retryAfter(wait)
-	return e
+func (c clientAttempt) Failed(ctx context.Context) (time.Duration, error) {
+	return c.t.failed(ctx, c.a)
 }
-
-// showLocked answers a sign-in attempt refused by the throttle: the login
-// page with its form disabled and the lockout explained, HTTP 429 and
-// Retry-After. Unknown usernames get exactly this page too.
-func (s *Server) showLocked(w http.ResponseWriter, r *http.Request, ar *authRequest, in interaction, username string, wait time.Duration) error {
-	in.Kind = kindAuthorize
-	in.Query = ar.req.Query()
-	sealed, err := s.sealInteraction(w, r, in)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
-	s.renderFor(w, r, http.StatusTooManyRequests, ui.LoginPage{
-		Action: s.url(pathLogin), Interaction: sealed, ClientName: clientName(ar.client),
-		Username: username, Locked: true,
-		Error: fmt.Sprintf("Too many failed sign-in attempts. Try again in %s.", waitText(wait)),
-	}, ar.to.URI())
-	return nil
-}
+func (c clientAttempt) Succeeded(ctx context.Context) error { return c.t.succeeded(ctx, c.a) }
+func (c clientAttempt) Abandoned(ctx context.Context) error { return c.t.abandoned(ctx, c.a) }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
@@ -25,14 +26,14 @@ const (
 // are case-insensitive, RFC 9110 §11.1). Only the Authorization header is
 // accepted: tokens in query strings leak into logs and Referer headers.
 func accessToken(r *http.Request) (scheme, tok string, err error) {
-	vals := r.Header.Values("Authorization")
-	if len(vals) == 0 {
+	auth, present, err := authorizationHeader(r)
+	if err != nil {
+		return "", "", err
+	}
+	if !present {
 		return "", "", &bearerChallenge{scheme: schemeBearer, err: &oauth.Error{}}
 	}
-	if len(vals) > 1 {
-		return "", "", oauth.Errorf(oauth.InvalidRequest, "more than one Authorization header")
-	}
-	name, tok, ok := strings.Cut(vals[0], " ")
+	name, tok, ok := strings.Cut(auth, " ")
 	switch {
 	case strings.EqualFold(name, schemeBearer):
 		scheme = schemeBearer
@@ -133,7 +134,7 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var c token.IDClaims
-	addUserClaims(&c, u, scopes)
+	grant.AddUserClaims(&c, u, scopes)
 	out := map[string]any{"sub": u.ID}
 	if c.Name != "" {
 		out["name"] = c.Name

@@ -1,4 +1,4 @@
-package server
+package grant
 
 import (
 	"context"
@@ -19,12 +19,12 @@ var errBadRefresh = oauth.Errorf(oauth.InvalidGrant, "the refresh token is inval
 // grant, unless it happens within the client's grace window and the
 // presented token is the immediate predecessor of the chain's head, when
 // the same successor is returned again (two tabs refreshing at once).
-func (s *Server) refresh(ctx context.Context, c store.Client, treq *oauth.TokenRequest, proof *token.DPoPProof) (*tokenResponse, error) {
+func (e *Engine) refresh(ctx context.Context, c store.Client, treq *oauth.TokenRequest, proof *token.DPoPProof) (*Response, error) {
 	if !hasGrant(c, oauth.GrantRefreshToken) {
 		return nil, oauth.Errorf(oauth.UnauthorizedClient, "the client is not registered for the refresh token grant")
 	}
 	hash := token.Hash(treq.RefreshToken)
-	old, err := s.store.GetRefreshToken(ctx, hash)
+	old, err := e.store.GetRefreshToken(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errBadRefresh.WithCause(err)
 	}
@@ -54,7 +54,7 @@ func (s *Server) refresh(ctx context.Context, c store.Client, treq *oauth.TokenR
 		}
 		scopes = treq.Scopes
 	}
-	g, err := s.store.GetGrant(ctx, old.GrantID)
+	g, err := e.store.GetGrant(ctx, old.GrantID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errBadRefresh.WithCause(err)
 	}
@@ -65,7 +65,7 @@ func (s *Server) refresh(ctx context.Context, c store.Client, treq *oauth.TokenR
 	// some of the grant's; the grant (and the successor) keep them all.
 	// Refused like a bad scope: before a live token is spent, after the
 	// reuse check for a rotated one.
-	aud, targetErr := s.narrowAudience(c, g.Audiences, treq.Resources)
+	aud, targetErr := e.narrowAudience(c, g.Audiences, treq.Resources)
 	if targetErr != nil && old.RotatedAt.IsZero() {
 		return nil, targetErr
 	}
@@ -75,9 +75,9 @@ func (s *Server) refresh(ctx context.Context, c store.Client, treq *oauth.TokenR
 	if g.DPoPJKT != "" && jktOf(proof) != g.DPoPJKT {
 		return nil, errDPoPKeyMismatch.WithCause(errors.New("refresh token bound to another DPoP key"))
 	}
-	now := s.now()
-	idle, _ := s.refreshLifetimes(c)
-	successor := s.opts.Refresh.Successor(treq.RefreshToken)
+	now := e.now()
+	idle, _ := e.refreshLifetimes(c)
+	successor := e.chain.Successor(treq.RefreshToken)
 	next := store.RefreshToken{
 		Hash: token.Hash(successor), GrantID: old.GrantID, ClientID: c.ID, UserID: old.UserID,
 		Scopes: old.Scopes, CreatedAt: now, ExpiresAt: minTime(now.Add(idle), g.AbsoluteExpiresAt),
@@ -85,10 +85,10 @@ func (s *Server) refresh(ctx context.Context, c store.Client, treq *oauth.TokenR
 	// A client registered before the bound existed keeps at most the
 	// bounded window (registration.MaxRefreshGrace).
 	grace := min(c.RefreshGrace, registration.MaxRefreshGrace)
-	rotated, result, err := s.store.RotateRefreshToken(ctx, hash, next, now, grace)
+	rotated, result, err := e.store.RotateRefreshToken(ctx, hash, next, now, grace)
 	switch {
 	case errors.Is(err, store.ErrRefreshReused):
-		s.auditLog(ctx, "refresh_token_reuse_detected", "client_id", c.ID, "sub", old.UserID, "grant_id", old.GrantID)
+		e.audit(ctx, "refresh_token_reuse_detected", "client_id", c.ID, "sub", old.UserID, "grant_id", old.GrantID)
 		return nil, errBadRefresh.WithCause(err)
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrExpired):
 		return nil, errBadRefresh.WithCause(err)
@@ -113,11 +113,11 @@ func (s *Server) refresh(ctx context.Context, c store.Client, treq *oauth.TokenR
 	}
 	// OIDC Core §12.2: an ID token from a refresh keeps sub and auth_time
 	// of the original authentication.
-	resp, err := s.mintTokens(ctx, c, minted, scopes, "", true, jktOf(proof))
+	resp, err := e.mintTokens(ctx, c, minted, scopes, "", true, jktOf(proof))
 	if err != nil {
 		return nil, err
 	}
 	resp.RefreshToken = successor
-	s.auditLog(ctx, "token_issued", "grant_type", "refresh_token", "client_id", c.ID, "sub", old.UserID, "grant_id", old.GrantID, "grace", result == store.RotateGrace)
+	e.audit(ctx, "token_issued", "grant_type", "refresh_token", "client_id", c.ID, "sub", old.UserID, "grant_id", old.GrantID, "grace", result == store.RotateGrace)
 	return resp, nil
 }

@@ -1,4 +1,4 @@
-package server
+package storemetrics
 
 import (
 	"context"
@@ -8,25 +8,29 @@ import (
 	"github.com/latchauth/latch/internal/store"
 )
 
-// InstrumentStore wraps st so every call is timed into
-// latch_store_duration_seconds{method} and failures are counted in
-// latch_store_errors_total{method}. The sentinel errors of the store
-// contract are outcomes, not failures, and are not counted. With a nil m
-// it returns st unchanged.
+// Observer records one store call: the store.Store method's name, how
+// long it took, and whether it failed.
+type Observer interface {
+	ObserveStore(method string, d time.Duration, failed bool)
+}
+
+// Instrument wraps st so every call is reported to o. The sentinel errors
+// of the store contract are outcomes, not failures, and neither is a
+// cancelled context. With a nil o it returns st unchanged.
 //
 // The wrapper embeds st: a method added to store.Store later still works
-// (uninstrumented) until it is added here; TestInstrumentStoreCoversEveryMethod
+// (uninstrumented) until it is added here; TestInstrumentCoversEveryMethod
 // fails until then.
-func InstrumentStore(st store.Store, m *Metrics) store.Store {
-	if m == nil || st == nil {
+func Instrument(st store.Store, o Observer) store.Store {
+	if o == nil || st == nil {
 		return st
 	}
-	return &instrumentedStore{Store: st, m: m}
+	return &instrumentedStore{Store: st, o: o}
 }
 
 type instrumentedStore struct {
 	store.Store
-	m *Metrics
+	o Observer
 }
 
 // contractErrors are the store's documented outcomes (store.go).
@@ -49,7 +53,7 @@ func (i *instrumentedStore) done(method string, start time.Time, err error) {
 			failed = false // the client went away; not the database's fault
 		}
 	}
-	i.m.observeStore(method, time.Since(start), failed)
+	i.o.ObserveStore(method, time.Since(start), failed)
 }
 
 func (i *instrumentedStore) Close() error {

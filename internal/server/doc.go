@@ -1,0 +1,35 @@
+// Package server is Latch's HTTP front: every public endpoint, and nothing
+// but HTTP. A request is parsed once at the edge (form.go and
+// internal/oauth's parsers), handled by the endpoint's file, and its error
+// written by errors.go, the one writer.
+//
+// Where things are:
+//
+//	routes.go       every route on one screen: browser routes (HTML, guarded
+//	                against cross-origin form posts) and API routes (JSON, CORS)
+//	errors.go       the one error writer: RFC 6749 §5.2 JSON, RFC 6750 §3
+//	                challenges, the HTML error page, validated redirects,
+//	                recovered panics, 405 and render failures
+//	form.go         reading forms, queries and the Authorization header at the edge
+//	middleware.go   panic recovery, body cap, headers, CORS, access log
+//	authorize.go    /authorize (RFC 6749 §4.1.1, OIDC Core §3.1.2)
+//	login.go        the sign-in and consent forms, and the lockout page
+//	token.go        /token: parse → authenticate → DPoP → grant → write
+//	revoke.go       /revoke (RFC 7009) and /introspect (RFC 7662)
+//	userinfo.go     /userinfo (OIDC Core §5.3), bearer and DPoP (RFC 9449 §7)
+//	logout.go       RP-initiated logout
+//	discovery.go    discovery documents and the JWKS
+//	dpop.go         DPoP proofs and server nonces (RFC 9449)
+//	throttle.go     brute-force budgets and lockouts (policy; no HTML)
+//	interaction.go, session.go, cookies.go, device.go   browser state
+//	clientip.go, requestid.go, metrics.go, audit.go, health.go   operations
+//
+// What it does not hold: client authentication and the grants (internal/
+// grant: the server hands them an authenticated client and writes what
+// they return), wiring and key derivation (internal/app, the composition
+// root: the server gets derived sealers and keys and a small Options,
+// never the key-encryption secret or the whole configuration), store
+// instrumentation (internal/store/storemetrics), and the protocol
+// vocabulary (internal/oauth). layout_test.go and TestServerHoldsNoGrantLogic
+// keep it so.
+package server
