@@ -81,11 +81,10 @@ func TestTwoInstances(t *testing.T) {
 
 	t.Run("code raced across instances", func(t *testing.T) {
 		// One code, many concurrent token requests split across A and B:
-		// at most one gets tokens (RFC 6749 §4.1.2: a code is single-use),
-		// and because the others are replays, whatever it got is revoked
-		// on both instances. When a replay reaches the store before the
-		// winner has stored its grant, the replay stores the grant as
-		// revoked and the winner gets invalid_grant too: then none wins.
+		// exactly one gets tokens (RFC 6749 §4.1.2: a code is single-use;
+		// store.RedeemAuthCode spends it and stores its grant in one
+		// transaction), and because the others are replays, whatever it
+		// got is revoked on both instances.
 		v := oauth2.GenerateVerifier()
 		code, err := ag.silentCode(ctx, b.URL, "spa", v)
 		if err != nil {
@@ -121,8 +120,8 @@ func TestTwoInstances(t *testing.T) {
 				t.Errorf("request %d: %d %q, want 200 or 400 invalid_grant", i, r.status, r.Error)
 			}
 		}
-		if ok > 1 {
-			t.Errorf("%d of %d concurrent redemptions of one code succeeded, want at most 1", ok, n)
+		if ok != 1 {
+			t.Errorf("%d of %d concurrent redemptions of one code succeeded, want exactly 1", ok, n)
 		}
 	})
 

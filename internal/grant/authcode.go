@@ -3,7 +3,6 @@ package grant
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/store"
@@ -72,22 +71,6 @@ func (e *Engine) exchangeCode(ctx context.Context, c store.Client, treq *oauth.T
 	if err != nil {
 		return nil, err
 	}
-	code, err = e.store.ConsumeAuthCode(ctx, hash, now)
-	switch {
-	case errors.Is(err, store.ErrCodeUsed):
-		// A code used twice, both times with everything its client holds:
-		// one of the two was an attacker. Revoke everything issued from
-		// it (RFC 6749 §4.1.2, RFC 9700 §4.5).
-		if rerr := e.revokeCodeGrant(ctx, code, now); rerr != nil {
-			return nil, rerr
-		}
-		e.audit(ctx, "code_replay_detected", "client_id", c.ID, "code_client_id", code.ClientID, "sub", code.UserID, "grant_id", code.GrantID)
-		return nil, errBadCode.WithCause(err)
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExpired):
-		return nil, errBadCode.WithCause(err)
-	case err != nil:
-		return nil, err
-	}
 	g := store.Grant{
 		ID: code.GrantID, ClientID: c.ID, UserID: code.UserID, SessionID: code.SessionID,
 		Scopes: code.Scopes, Audiences: code.Audiences, AuthTime: code.AuthTime, AMR: code.AMR,
@@ -98,7 +81,28 @@ func (e *Engine) exchangeCode(ctx context.Context, c store.Client, treq *oauth.T
 	if c.Public {
 		g.DPoPJKT = jktOf(proof)
 	}
-	return e.issueForGrant(ctx, c, g, code.Scopes, code.Nonce, true, jktOf(proof), aud)
+	g, rt, refresh := e.newGrant(c, g, code.Scopes)
+	// One atomic step spends the code and stores its grant (and first
+	// refresh token): of concurrent redemptions exactly one wins, and every
+	// other finds the code used only once the winner's grant is committed,
+	// so the revocation below always finds it.
+	code, err = e.store.RedeemAuthCode(ctx, hash, now, g, rt)
+	switch {
+	case errors.Is(err, store.ErrCodeUsed):
+		// A code used twice, both times with everything its client holds:
+		// one of the two was an attacker. Revoke everything issued from
+		// it (RFC 6749 §4.1.2, RFC 9700 §4.5).
+		if rerr := e.store.RevokeGrant(ctx, code.GrantID, now); rerr != nil && !errors.Is(rerr, store.ErrNotFound) {
+			return nil, rerr
+		}
+		e.audit(ctx, "code_replay_detected", "client_id", c.ID, "code_client_id", code.ClientID, "sub", code.UserID, "grant_id", code.GrantID)
+		return nil, errBadCode.WithCause(err)
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExpired):
+		return nil, errBadCode.WithCause(err)
+	case err != nil:
+		return nil, err
+	}
+	return e.issue(ctx, c, g, code.Scopes, code.Nonce, true, jktOf(proof), aud, refresh)
 }
 
 // checkCodeRedemption runs every check binding a code to its redemption
@@ -159,56 +163,30 @@ func checkCodePKCE(c store.Client, code store.AuthCode, verifier string) error {
 	return nil
 }
 
-// revokeCodeGrant revokes the grant issued from a replayed code
-// (RFC 6749 §4.1.2). The first redemption may still be in flight, its
-// grant not yet stored; then a revoked grant is stored under that id
-// first, so the in-flight CreateGrant fails with ErrAlreadyExists and
-// issues nothing — the revocation cannot be lost to the race.
-func (e *Engine) revokeCodeGrant(ctx context.Context, code store.AuthCode, now time.Time) error {
-	for range 2 {
-		err := e.store.RevokeGrant(ctx, code.GrantID, now)
-		if !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		revoked := store.Grant{
-			ID: code.GrantID, ClientID: code.ClientID, UserID: code.UserID, SessionID: code.SessionID,
-			Scopes: code.Scopes, CreatedAt: now, AbsoluteExpiresAt: now, RevokedAt: now,
-		}
-		if err := e.store.CreateGrant(ctx, revoked, nil); !errors.Is(err, store.ErrAlreadyExists) {
-			return err
-		}
-		// The first redemption stored its grant meanwhile: revoke that.
+// newGrant completes g for the client: its absolute expiry and, when
+// the client gets one (getsRefreshToken), its first refresh token (the
+// record and the token itself).
+func (e *Engine) newGrant(c store.Client, g store.Grant, scopes []string) (store.Grant, *store.RefreshToken, string) {
+	now := g.CreatedAt
+	if !e.getsRefreshToken(c, scopes) {
+		g.AbsoluteExpiresAt = now.Add(e.accessTTL(c))
+		return g, nil, ""
 	}
-	return nil
+	idle, absolute := e.refreshLifetimes(c)
+	g.AbsoluteExpiresAt = now.Add(absolute)
+	refresh := token.NewOpaque()
+	rt := &store.RefreshToken{
+		Hash: token.Hash(refresh), GrantID: g.ID, ClientID: c.ID, UserID: g.UserID,
+		Scopes: g.Scopes, CreatedAt: now, ExpiresAt: minTime(now.Add(idle), g.AbsoluteExpiresAt),
+	}
+	return g, rt, refresh
 }
 
-// issueForGrant stores a new grant (with its first refresh token when the
-// client gets one) and returns the token response. jkt, when set, binds
-// the access token to a DPoP key. aud, when not nil, is the access
-// token's audience, narrower than the grant's (narrowAudience); the grant
-// keeps all of its audiences for later refreshes.
-func (e *Engine) issueForGrant(ctx context.Context, c store.Client, g store.Grant, scopes []string, nonce string, withIDToken bool, jkt string, aud []string) (*Response, error) {
-	now := g.CreatedAt
-	var rt *store.RefreshToken
-	var refresh string
-	if e.getsRefreshToken(c, scopes) {
-		idle, absolute := e.refreshLifetimes(c)
-		g.AbsoluteExpiresAt = now.Add(absolute)
-		refresh = token.NewOpaque()
-		rt = &store.RefreshToken{
-			Hash: token.Hash(refresh), GrantID: g.ID, ClientID: c.ID, UserID: g.UserID,
-			Scopes: g.Scopes, CreatedAt: now, ExpiresAt: minTime(now.Add(idle), g.AbsoluteExpiresAt),
-		}
-	} else {
-		g.AbsoluteExpiresAt = now.Add(e.accessTTL(c))
-	}
-	if err := e.store.CreateGrant(ctx, g, rt); errors.Is(err, store.ErrAlreadyExists) {
-		// A replay of the code stored the grant as revoked first
-		// (revokeCodeGrant): nothing may be issued from it.
-		return nil, errBadCode.WithCause(err)
-	} else if err != nil {
-		return nil, err
-	}
+// issue returns the token response for a grant already stored. jkt, when
+// set, binds the access token to a DPoP key. aud, when not nil, is the
+// access token's audience, narrower than the grant's (narrowAudience); the
+// grant keeps all of its audiences for later refreshes.
+func (e *Engine) issue(ctx context.Context, c store.Client, g store.Grant, scopes []string, nonce string, withIDToken bool, jkt string, aud []string, refresh string) (*Response, error) {
 	minted := g
 	if aud != nil {
 		minted.Audiences = aud

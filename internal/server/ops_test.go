@@ -227,7 +227,7 @@ func TestMetricsAfterFlow(t *testing.T) {
 		{"latch_http_requests_total", []string{"route", "/token", "method", "POST", "code", "400"}, 1},
 		{"latch_http_requests_total", []string{"route", "/", "code", "404"}, 1},
 		{"latch_http_request_duration_seconds", []string{"route", "/token"}, 4}, // sample count
-		{"latch_store_duration_seconds", []string{"method", "ConsumeAuthCode"}, 1},
+		{"latch_store_duration_seconds", []string{"method", "RedeemAuthCode"}, 1},
 		{"latch_store_duration_seconds", []string{"method", "RotateRefreshToken"}, 2},
 		{"latch_store_errors_total", nil, 0}, // the reuse is a contract outcome, not a failure
 		{"latch_http_requests_in_flight", nil, 0},
