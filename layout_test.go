@@ -53,6 +53,7 @@ var layout = []rule{
 	{pkg: "internal/store/sqlite", moduleDeps: []string{"internal/store"}, why: "a backend implements the store contract and nothing else"},
 	{pkg: "internal/store/postgres", moduleDeps: []string{"internal/store"}, why: "a backend implements the store contract and nothing else"},
 	{pkg: "verify/...", moduleDeps: []string{"verify/..."}, why: "verify is for third parties and may become its own module: never internal/"},
+	{pkg: "internal/manage", never: []string{"net/http", "internal/server", "internal/admin"}, why: "the one admin service both roads call: it writes no responses and knows neither road"},
 	{pkg: "internal/server", importedOnlyBy: []string{"cmd/latch", "internal/latchtest"}, why: "only the composition root and the test harness wire the server"},
 	{pkg: "cmd/latch", why: "the binary carries only what it runs", never: []string{
 		"testing", "net/http/httptest",
@@ -202,6 +203,7 @@ func TestCheckLayout(t *testing.T) {
 			listedPackage{ImportPath: m("verify"), Deps: []string{"github.com/go-jose/go-jose/v4"}},
 			listedPackage{ImportPath: m("internal/server"), Imports: []string{m("internal/oauth")}, Deps: []string{m("internal/oauth")}},
 			listedPackage{ImportPath: m("internal/admin"), Deps: []string{"fmt"}},
+			listedPackage{ImportPath: m("internal/manage"), Deps: []string{"fmt"}},
 			listedPackage{ImportPath: m("internal/latchtest"), Imports: []string{m("internal/server"), "testing"}, Deps: []string{m("internal/server"), "testing"}},
 			listedPackage{ImportPath: m("cmd/latch"), Imports: []string{m("internal/server"), m("examples/spa")}, Deps: []string{m("internal/server"), m("examples/spa"), "net/http"}},
 		)
@@ -232,6 +234,8 @@ func TestCheckLayout(t *testing.T) {
 		{"a backend imports oauth", edit("internal/store/sqlite", addDep(m("internal/oauth"))), "internal/store/sqlite depends on internal/oauth"},
 		{"verify imports internal", edit("verify", addDep(m("internal/token"))), "verify depends on internal/token"},
 		{"a package imports the server", edit("internal/admin", addDep(m("internal/server"))), "internal/admin imports internal/server"},
+		{"the admin service writes HTTP", edit("internal/manage", addDep("net/http")), "internal/manage links net/http"},
+		{"the admin service calls the admin API", edit("internal/manage", addDep(m("internal/admin"))), "internal/manage links internal/admin"},
 		{"the binary links testing", edit("cmd/latch", addDep("testing")), "cmd/latch links testing"},
 		{"the binary links the load tool", edit("cmd/latch", addDep(m("internal/bench"))), "cmd/latch links internal/bench"},
 		{"the binary links verify", edit("cmd/latch", addDep(m("verify"))), "cmd/latch links verify"},
