@@ -136,7 +136,7 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sessions, err := s.opts.Store.ListUserSessions(r.Context(), u.ID, s.now())
+	sessions, err := s.svc.ListSessions(r.Context(), u.ID)
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func (s *Server) listGrants(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	grants, err := s.opts.Store.ListUserGrants(r.Context(), u.ID)
+	grants, err := s.svc.ListGrants(r.Context(), u.ID)
 	if err != nil {
 		return err
 	}

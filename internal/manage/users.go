@@ -140,6 +140,25 @@ func (s *Service) LogoutEverywhere(ctx context.Context, id string) (LogoutResult
 	return res, nil
 }
 
+// ListSessions returns the user's SSO sessions that have not expired.
+func (s *Service) ListSessions(ctx context.Context, id string) ([]store.Session, error) {
+	sessions, err := s.opts.Store.ListUserSessions(ctx, id, s.opts.Now())
+	if err != nil {
+		return nil, fmt.Errorf("listing the sessions of %q: %w", id, err)
+	}
+	return sessions, nil
+}
+
+// ListGrants returns the user's grants (token families), as the store
+// lists them.
+func (s *Service) ListGrants(ctx context.Context, id string) ([]store.Grant, error) {
+	grants, err := s.opts.Store.ListUserGrants(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("listing the grants of %q: %w", id, err)
+	}
+	return grants, nil
+}
+
 // DeleteUser deletes the user id with their sessions, consents and
 // grants. Access tokens already issued stay valid until they expire.
 // Audit: admin_user_deleted (sub).
