@@ -64,6 +64,7 @@ var layout = []rule{
 	{pkg: "internal/server", noImport: []string{"internal/config", "internal/seal", "internal/store/storemetrics"},
 		why: "HTTP only: the composition root (internal/app) derives every key from the secret and hands the server its settings, never the Config or the secret; store instrumentation is wired there too"},
 	{pkg: "internal/app", importedOnlyBy: []string{"cmd/latch", "internal/latchtest"}, why: "the composition root is called by the binary and the test harness"},
+	{pkg: "internal/manage", never: []string{"net/http", "internal/server", "internal/admin"}, why: "the one admin service both roads call: it writes no responses and knows neither road"},
 	{pkg: "cmd/latch", why: "the binary carries only what it runs", never: []string{
 		"testing", "net/http/httptest",
 		"internal/bench", "internal/latchtest", "internal/store/storetest", "internal/store/postgres/pgtest",
@@ -226,6 +227,7 @@ func TestCheckLayout(t *testing.T) {
 			listedPackage{ImportPath: m("internal/server"), Imports: []string{m("internal/oauth"), m("internal/grant")}, Deps: []string{m("internal/oauth"), m("internal/grant")}},
 			listedPackage{ImportPath: m("internal/app"), Imports: []string{m("internal/server")}, Deps: []string{m("internal/server"), m("internal/oauth"), m("internal/grant")}},
 			listedPackage{ImportPath: m("internal/admin"), Deps: []string{"fmt"}},
+			listedPackage{ImportPath: m("internal/manage"), Deps: []string{"fmt"}},
 			listedPackage{ImportPath: m("internal/latchtest"), Imports: []string{m("internal/server"), "testing"}, Deps: []string{m("internal/server"), "testing"}},
 			listedPackage{ImportPath: m("cmd/latch"), Imports: []string{m("internal/app"), m("internal/server"), m("examples/spa")}, Deps: []string{m("internal/app"), m("internal/server"), m("examples/spa"), "net/http"}},
 		)
@@ -264,6 +266,8 @@ func TestCheckLayout(t *testing.T) {
 		{"a package other than the binary imports the composition root", edit("internal/admin", addDep(m("internal/app"))), "internal/admin imports internal/app"},
 		{"store instrumentation links net/http", edit("internal/store/storemetrics", addDep("net/http")), "internal/store/storemetrics links net/http"},
 		{"the server imports the store instrumentation", edit("internal/server", addDep(m("internal/store/storemetrics"))), "internal/server imports internal/store/storemetrics"},
+		{"the admin service writes HTTP", edit("internal/manage", addDep("net/http")), "internal/manage links net/http"},
+		{"the admin service calls the admin API", edit("internal/manage", addDep(m("internal/admin"))), "internal/manage links internal/admin"},
 		{"the binary links testing", edit("cmd/latch", addDep("testing")), "cmd/latch links testing"},
 		{"the binary links the load tool", edit("cmd/latch", addDep(m("internal/bench"))), "cmd/latch links internal/bench"},
 		{"the binary links verify", edit("cmd/latch", addDep(m("verify"))), "cmd/latch links verify"},

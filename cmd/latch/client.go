@@ -3,17 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 	"unicode"
 
+	"github.com/latchauth/latch/internal/manage"
 	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 )
@@ -155,39 +153,31 @@ func runClientCreate(ctx context.Context, e *env, args []string) error {
 		CreatedAt:  e.now().UTC(),
 	}
 	f.apply(&c)
-	if err := validateClient(&c); err != nil {
+	// Checked before anything is opened or sent; the road checks again
+	// (internal/manage, the admin API).
+	if err := registration.ValidateClient(&c, registration.Field.Flag); err != nil {
 		return err
 	}
 	recs, err := cmd.records()
 	if err != nil {
 		return err
 	}
-	v, err := recs.CreateClient(ctx, c, &f)
+	res, err := recs.CreateClient(ctx, c, &f)
 	if err != nil {
 		return err
 	}
-	return printClientView(e, v)
+	return printClientResult(e, res)
 }
 
-func (l *localRecords) CreateClient(ctx context.Context, c store.Client, _ *clientFlags) (clientView, error) {
-	var secret string
-	if !c.Public {
-		secret, c.SecretHash = newClientSecret()
-	}
-	err := l.withStore(ctx, func(s store.Store) error {
-		return s.CreateClient(ctx, c)
+func (l *localRecords) CreateClient(ctx context.Context, c store.Client, _ *clientFlags) (manage.ClientResult, error) {
+	var res manage.ClientResult
+	err := l.service(ctx, func(svc *manage.Service) error {
+		var err error
+		res, err = svc.CreateClient(ctx, c)
+		return err
 	})
-	if errors.Is(err, store.ErrAlreadyExists) {
-		return clientView{}, fmt.Errorf("client %q already exists", c.ID)
-	}
-	if err != nil {
-		return clientView{}, fmt.Errorf("creating client %q: %w", c.ID, err)
-	}
-	return newClientView(c, secret), nil
+	return res, err
 }
-
-// newClientSecret: see registration.NewClientSecret.
-func newClientSecret() (secret, hash string) { return registration.NewClientSecret() }
 
 var clientUpdateHelp = cmdHelp{
 	name:     "client update",
@@ -228,54 +218,31 @@ func runClientUpdate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	v, err := recs.UpdateClient(ctx, pos[0], &f)
+	res, err := recs.UpdateClient(ctx, pos[0], &f)
 	if err != nil {
 		return err
 	}
-	return printClientView(e, v)
+	return printClientResult(e, res)
 }
 
-func (l *localRecords) UpdateClient(ctx context.Context, id string, f *clientFlags) (clientView, error) {
-	var (
-		c      store.Client
-		secret string
-	)
-	// A read-modify-write: a concurrent update of the same client by
-	// another admin may be lost. Acceptable for an interactive tool.
-	err := l.withStore(ctx, func(s store.Store) error {
-		var err error
-		if c, err = s.GetClient(ctx, id); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("client %q not found", id)
-			}
-			return fmt.Errorf("reading client %q: %w", id, err)
-		}
-		switch {
-		case f.public:
-			c.Public, c.SecretHash = true, ""
-		case f.confidential && c.Public:
-			c.Public = false
-			secret, c.SecretHash = newClientSecret()
-		}
-		if f.rotateSecret {
-			if c.Public {
-				return fmt.Errorf("client %q is a public client: it has no secret to rotate", id)
-			}
-			secret, c.SecretHash = newClientSecret()
-		}
-		f.apply(&c)
-		if err := validateClient(&c); err != nil {
-			return err
-		}
-		if err := s.UpdateClient(ctx, c); err != nil {
-			return fmt.Errorf("updating client %q: %w", id, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return clientView{}, err
+func (l *localRecords) UpdateClient(ctx context.Context, id string, f *clientFlags) (manage.ClientResult, error) {
+	u := manage.ClientUpdate{
+		RotateSecret: f.rotateSecret,
+		Apply:        func(c *store.Client) error { f.apply(c); return nil },
 	}
-	return newClientView(c, secret), nil
+	switch {
+	case f.public:
+		u.Public = new(true)
+	case f.confidential:
+		u.Public = new(false)
+	}
+	var res manage.ClientResult
+	err := l.service(ctx, func(svc *manage.Service) error {
+		var err error
+		res, err = svc.UpdateClient(ctx, id, u)
+		return err
+	})
+	return res, err
 }
 
 var clientListHelp = cmdHelp{
@@ -312,20 +279,13 @@ func runClientList(ctx context.Context, e *env, args []string) error {
 
 // ListClients never returns nil: an empty list prints as [].
 func (l *localRecords) ListClients(ctx context.Context) ([]clientView, error) {
-	var clients []store.Client
-	err := l.withStore(ctx, func(s store.Store) error {
+	var views []clientView
+	err := l.service(ctx, func(svc *manage.Service) error {
 		var err error
-		clients, err = s.ListClients(ctx)
+		views, err = svc.ListClients(ctx)
 		return err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("listing clients: %w", err)
-	}
-	views := []clientView{}
-	for _, c := range clients {
-		views = append(views, newClientView(c, ""))
-	}
-	return views, nil
+	return views, err
 }
 
 var clientShowHelp = cmdHelp{
@@ -353,18 +313,15 @@ func runClientShow(ctx context.Context, e *env, args []string) error {
 
 func (l *localRecords) GetClient(ctx context.Context, id string) (clientView, error) {
 	var c store.Client
-	err := l.withStore(ctx, func(s store.Store) error {
+	err := l.service(ctx, func(svc *manage.Service) error {
 		var err error
-		c, err = s.GetClient(ctx, id)
+		c, err = svc.GetClient(ctx, id)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return clientView{}, fmt.Errorf("client %q not found", id)
-	}
 	if err != nil {
-		return clientView{}, fmt.Errorf("reading client %q: %w", id, err)
+		return clientView{}, err
 	}
-	return newClientView(c, ""), nil
+	return registration.NewClientView(c, ""), nil
 }
 
 var clientDeleteHelp = cmdHelp{
@@ -392,93 +349,30 @@ func runClientDelete(ctx context.Context, e *env, args []string) error {
 }
 
 func (l *localRecords) DeleteClient(ctx context.Context, id string) error {
-	err := l.withStore(ctx, func(s store.Store) error {
-		return s.DeleteClient(ctx, id)
+	return l.service(ctx, func(svc *manage.Service) error {
+		return svc.DeleteClient(ctx, id)
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("client %q not found", id)
-	}
-	if err != nil {
-		return fmt.Errorf("deleting client %q: %w", id, err)
-	}
-	return nil
 }
-
-// validateClient applies the registration policy shared with the admin
-// API (internal/registration), naming fields by their flags.
-func validateClient(c *store.Client) error {
-	return registration.ValidateClient(c, registration.Field.Flag)
-}
-
-// normalizeOrigin: see registration.NormalizeOrigin.
-func normalizeOrigin(o string) (string, error) { return registration.NormalizeOrigin(o) }
-
-// validText: see registration.ValidText.
-func validText(s string) bool { return registration.ValidText(s) }
 
 // clientView is a client as printed (shared with the admin API).
 type clientView = registration.ClientView
 
-func newClientView(c store.Client, secret string) clientView {
-	return registration.NewClientView(c, secret)
-}
-
-// printClientView prints v (a client just created or updated) as JSON;
-// when it carries a client secret just generated, a reminder that it is
-// shown once goes to stderr, and so does any warning of clientWarnings.
-func printClientView(e *env, v clientView) error {
-	if err := writeJSON(e.stdout, v); err != nil {
+// printClientResult prints the view of a client just created or updated
+// as JSON; when it carries a client secret just generated, a reminder that
+// it is shown once goes to stderr, and so does each warning of the road
+// (registration.ClientWarnings, also returned by the admin API).
+func printClientResult(e *env, res manage.ClientResult) error {
+	if err := writeJSON(e.stdout, res.View); err != nil {
 		return err
 	}
-	if v.ClientSecret != "" {
+	if res.View.ClientSecret != "" {
 		fmt.Fprintln(e.stderr, "latch: store the client_secret now: it is shown only once")
 	}
-	for _, w := range clientWarnings(v) {
+	for _, w := range res.Warnings {
 		fmt.Fprintln(e.stderr, "latch: warning: "+w)
 	}
 	return nil
 }
-
-// clientWarnings returns what is probably wrong with a valid client, one
-// line each. Today: a public client with https redirect URIs (a browser
-// app, a SPA) and no allowed origin. Its token requests are cross-origin
-// fetches that the browser refuses without CORS headers (the Fetch
-// standard's CORS check; Latch sends them only for registered origins), so
-// the SPA sees only "TypeError: Failed to fetch" and Latch logs a
-// successful OPTIONS /token. A native app with https (claimed) redirect
-// URIs needs no origin, hence a warning rather than an error.
-func clientWarnings(v clientView) []string {
-	if v.ClientType != "public" || len(v.AllowedOrigins) > 0 || !slices.Contains(v.GrantTypes, "authorization_code") {
-		return nil
-	}
-	var origins []string
-	for _, r := range v.RedirectURIs {
-		u, err := url.Parse(r)
-		if err != nil || u.Scheme != "https" {
-			continue
-		}
-		if o, err := normalizeOrigin(u.Scheme + "://" + u.Host); err == nil && !slices.Contains(origins, o) {
-			origins = append(origins, o)
-		}
-	}
-	if len(origins) == 0 {
-		return nil
-	}
-	var add strings.Builder
-	for _, o := range origins {
-		add.WriteString(" --allowed-origin " + o)
-	}
-	return []string{fmt.Sprintf("public client %q has https redirect URIs but no allowed origin: "+
-		"if it is a browser app (SPA), its token requests from %s are refused by the browser (CORS) "+
-		"and it sees only \"Failed to fetch\". Add the origin: latch client update %s%s "+
-		"(a native app with https redirect URIs can ignore this)",
-		v.ClientID, orList(origins), v.ClientID, add.String())}
-}
-
-func clientType(c store.Client) string { return registration.ClientType(c) }
-
-// fmtDuration formats d like "10m" or "24h" ("" for zero).
-func fmtDuration(d time.Duration) string { return registration.FormatDuration(d) }
 
 // writeJSON writes v as indented JSON and a newline.
 func writeJSON(w io.Writer, v any) error {

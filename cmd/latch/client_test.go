@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/token"
 )
 
@@ -297,7 +298,7 @@ func TestNormalizeOrigin(t *testing.T) {
 		{"https://", ""},
 		{"null", ""},
 	} {
-		got, err := normalizeOrigin(tc.in)
+		got, err := registration.NormalizeOrigin(tc.in)
 		if tc.want == "" {
 			if err == nil {
 				t.Errorf("normalizeOrigin(%q) = %q, want an error", tc.in, got)
@@ -329,7 +330,7 @@ func TestFmtDuration(t *testing.T) {
 	}{
 		{0, ""}, {30 * time.Second, "30s"}, {10 * time.Minute, "10m"}, {24 * time.Hour, "24h"}, {90 * time.Minute, "1h30m"},
 	} {
-		if got := fmtDuration(tc.d); got != tc.want {
+		if got := registration.FormatDuration(tc.d); got != tc.want {
 			t.Errorf("fmtDuration(%v) = %q, want %q", tc.d, got, tc.want)
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/playground"
+	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/seal"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
@@ -278,7 +279,7 @@ func seedDemo(ctx context.Context, e *env, cfg config.Config, st store.Store, de
 		if err != nil {
 			return err
 		}
-		u := store.User{ID: newUserID(), Username: demoUser, Email: "demo@example.com", EmailVerified: true, Name: "Demo User", PasswordHash: hash, CreatedAt: now}
+		u := store.User{ID: registration.NewUserID(), Username: demoUser, Email: "demo@example.com", EmailVerified: true, Name: "Demo User", PasswordHash: hash, CreatedAt: now}
 		if err := st.CreateUser(ctx, u); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
 			return err
 		}

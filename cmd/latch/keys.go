@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -10,13 +9,15 @@ import (
 
 	"github.com/latchauth/latch/internal/app"
 	"github.com/latchauth/latch/internal/config"
+	"github.com/latchauth/latch/internal/manage"
+	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 )
 
 // withKeys loads the key-encryption secret, opens the store and runs fn
 // with a Keys over it.
-func withKeys(ctx context.Context, e *env, cfg config.Config, fn func(*token.Keys) error) error {
+func withKeys(ctx context.Context, e *env, cfg config.Config, fn func(store.Store, *token.Keys) error) error {
 	if err := checkKeys(cfg, "signing-alg", "access-token-ttl", "id-token-ttl"); err != nil {
 		return err
 	}
@@ -34,7 +35,26 @@ func withKeys(ctx context.Context, e *env, cfg config.Config, fn func(*token.Key
 		if err != nil {
 			return err
 		}
-		return fn(k)
+		return fn(s, k)
+	})
+}
+
+// keysService runs fn with the admin service over the database and its
+// keys (see withKeys); with load, the keys are loaded first: that
+// decrypts them, so a wrong secret is reported before a key sealed with
+// it is written.
+func (l *localRecords) keysService(ctx context.Context, load bool, fn func(*manage.Service) error) error {
+	return withKeys(ctx, l.e, l.cfg, func(s store.Store, k *token.Keys) error {
+		if load {
+			if err := k.Load(ctx); err != nil {
+				return fmt.Errorf("loading the existing keys: %w", err)
+			}
+		}
+		svc, err := l.newService(s, k)
+		if err != nil {
+			return err
+		}
+		return fn(svc)
 	})
 }
 
@@ -78,12 +98,10 @@ func runKeysList(ctx context.Context, e *env, args []string) error {
 
 func (l *localRecords) ListKeys(ctx context.Context) ([]token.KeyInfo, error) {
 	var infos []token.KeyInfo
-	err := withKeys(ctx, l.e, l.cfg, func(k *token.Keys) error {
+	err := l.keysService(ctx, false, func(svc *manage.Service) error {
 		var err error
-		if infos, err = k.List(ctx); err != nil {
-			return fmt.Errorf("listing keys: %w", err)
-		}
-		return nil
+		infos, err = svc.ListKeys(ctx)
+		return err
 	})
 	return infos, err
 }
@@ -122,33 +140,16 @@ func runKeysRotate(ctx context.Context, e *env, args []string) error {
 }
 
 func (l *localRecords) RotateKey(ctx context.Context, alg string) (keyRotation, error) {
-	var r keyRotation
-	err := withKeys(ctx, l.e, l.cfg, func(k *token.Keys) error {
-		// Load first: it decrypts the existing keys, so a wrong secret is
-		// reported before a key sealed with it is written.
-		if err := k.Load(ctx); err != nil {
-			return fmt.Errorf("loading the existing keys: %w", err)
-		}
-		want := cmp.Or(alg, k.DefaultAlg())
-		infos, err := k.List(ctx)
-		if err != nil {
-			return fmt.Errorf("listing keys: %w", err)
-		}
-		for _, i := range infos {
-			if i.Alg == want && i.Status == token.StatusActive {
-				r.retired = i.ID
-			}
-		}
-		if r.key, err = k.Rotate(ctx, want); err != nil {
-			return fmt.Errorf("rotating keys: %w", err)
-		}
-		return nil
+	var r manage.Rotation
+	err := l.keysService(ctx, true, func(svc *manage.Service) error {
+		var err error
+		r, err = svc.RotateKey(ctx, alg)
+		return err
 	})
 	if err != nil {
 		return keyRotation{}, err
 	}
-	r.published = "for " + fmtDuration(app.RetiredKeyTTL(l.cfg))
-	return r, nil
+	return keyRotation{key: r.Key, retired: r.Retired, published: "for " + registration.FormatDuration(app.RetiredKeyTTL(l.cfg))}, nil
 }
 
 var keysPruneHelp = cmdHelp{
@@ -176,12 +177,10 @@ func runKeysPrune(ctx context.Context, e *env, args []string) error {
 
 func (l *localRecords) PruneKeys(ctx context.Context) (int, error) {
 	var n int
-	err := withKeys(ctx, l.e, l.cfg, func(k *token.Keys) error {
+	err := l.keysService(ctx, false, func(svc *manage.Service) error {
 		var err error
-		if n, err = k.Prune(ctx); err != nil {
-			return fmt.Errorf("pruning keys: %w", err)
-		}
-		return nil
+		n, err = svc.PruneKeys(ctx)
+		return err
 	})
 	return n, err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/latchauth/latch/internal/app"
 	"github.com/latchauth/latch/internal/config"
+	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/seal"
 	"github.com/latchauth/latch/internal/token"
 )
@@ -39,7 +40,7 @@ func TestKeysRotateListPrune(t *testing.T) {
 		t.Errorf("the first rotation reports retiring a key: %q", first)
 	}
 	h.now = fixedNow.Add(time.Minute)
-	if second := h.ok("", "keys", "rotate", "--alg", "ES256"); !strings.Contains(second, "stays published for "+fmtDuration(app.RetiredKeyTTL(config.Default()))) {
+	if second := h.ok("", "keys", "rotate", "--alg", "ES256"); !strings.Contains(second, "stays published for "+registration.FormatDuration(app.RetiredKeyTTL(config.Default()))) {
 		t.Errorf("the second rotation does not report the retired key: %q", second)
 	}
 

@@ -77,6 +77,19 @@ func (h *harness) exec(stdin string, args ...string) result {
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
+// withoutAudit returns stderr without its audit lines ("msg":"audit"):
+// the client, user and keys commands write one per change on their local
+// road (internal/manage, actor "cli"), as latch serve does.
+func withoutAudit(stderr string) string {
+	var keep []string
+	for _, l := range strings.SplitAfter(stderr, "\n") {
+		if !strings.Contains(l, `"msg":"audit"`) {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "")
+}
+
 // run runs latch with args and --db pointing at the harness database
 // (appended last: flags may follow positional arguments).
 func (h *harness) run(stdin string, args ...string) result {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/config"
+	"github.com/latchauth/latch/internal/manage"
 	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
@@ -177,19 +178,30 @@ func (f *clientFlags) clientJSON() map[string]any {
 // request each, plus a look-up by username (GetUser) where the API names a
 // user by ID.
 
-func (c *adminClient) CreateClient(ctx context.Context, _ store.Client, f *clientFlags) (clientView, error) {
+// clientResponse is the admin API's answer to a client change: the view
+// and the service's warnings.
+type clientResponse struct {
+	clientView
+	Warnings []string `json:"warnings"`
+}
+
+func (r clientResponse) result() manage.ClientResult {
+	return manage.ClientResult{View: r.clientView, Warnings: r.Warnings}
+}
+
+func (c *adminClient) CreateClient(ctx context.Context, _ store.Client, f *clientFlags) (manage.ClientResult, error) {
 	body := f.clientJSON()
 	body["client_id"] = f.id
 	body["client_type"] = "confidential"
 	if f.public {
 		body["client_type"] = "public"
 	}
-	var v clientView
-	err := c.do(ctx, http.MethodPost, "/admin/clients", body, &v)
-	return v, err
+	var res clientResponse
+	err := c.do(ctx, http.MethodPost, "/admin/clients", body, &res)
+	return res.result(), err
 }
 
-func (c *adminClient) UpdateClient(ctx context.Context, id string, f *clientFlags) (clientView, error) {
+func (c *adminClient) UpdateClient(ctx context.Context, id string, f *clientFlags) (manage.ClientResult, error) {
 	body := f.clientJSON()
 	switch {
 	case f.public:
@@ -200,9 +212,9 @@ func (c *adminClient) UpdateClient(ctx context.Context, id string, f *clientFlag
 	if f.rotateSecret {
 		body["rotate_secret"] = true
 	}
-	var v clientView
-	err := c.do(ctx, http.MethodPatch, "/admin/clients/"+url.PathEscape(id), body, &v)
-	return v, err
+	var res clientResponse
+	err := c.do(ctx, http.MethodPatch, "/admin/clients/"+url.PathEscape(id), body, &res)
+	return res.result(), err
 }
 
 func (c *adminClient) ListClients(ctx context.Context) ([]clientView, error) {

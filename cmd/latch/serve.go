@@ -78,6 +78,14 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
+// auditLogger is the audit logger over log: the same stream and format,
+// each line marked "log":"audit". latch serve writes its audit events
+// there, and so do the client, user and keys commands on their local road
+// (internal/manage, actor "cli"): an operator who collects the server's
+// stderr collects both the same way, and stdout stays the command's
+// result for scripts.
+func auditLogger(log *slog.Logger) *slog.Logger { return log.With("log", "audit") }
+
 // serve runs Latch with cfg until ctx is cancelled, then shuts down
 // gracefully: /readyz turns 503, the public listener stops accepting,
 // in-flight requests finish within ShutdownTimeout, the admin listener
@@ -118,7 +126,7 @@ func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) (er
 	}
 	ist := storemetrics.Instrument(st, metrics)
 
-	audit := log.With("log", "audit")
+	audit := auditLogger(log)
 	srv, err := app.Assemble(ctx, cfg, ist, log, audit, e.now, hooks.extra,
 		func(o *server.Options) { o.Metrics, o.Unavailable = metrics, unavailableFor(cfg.DB) })
 	if err != nil {
@@ -175,7 +183,7 @@ func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) (er
 		}
 		adm, err = admin.New(admin.Options{
 			Store: ist, Keys: srv.Keys(), Passwords: hasher, Ready: srv.Ready, Gatherer: reg,
-			Token: cfg.AdminToken, Logger: log, Audit: audit, Now: e.now,
+			Token: cfg.AdminToken, Issuer: cfg.Issuer, Logger: log, Audit: audit, Now: e.now,
 			MaxFailures: cfg.IPMaxFailures, Window: cfg.ThrottleWindow,
 		})
 		if err != nil {

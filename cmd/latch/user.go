@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/config"
+	"github.com/latchauth/latch/internal/manage"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
@@ -50,15 +51,15 @@ func runUserCreate(ctx context.Context, e *env, args []string) error {
 	if !*pwStdin {
 		return usageErrorf("user create: %s", passwordStdinHelp)
 	}
-	if err := validateUsername(*username); err != nil {
+	if err := registration.ValidateUsername(*username); err != nil {
 		return err
 	}
 	if *email != "" {
-		if err := validateEmail(*email); err != nil {
+		if err := registration.ValidateEmail(*email); err != nil {
 			return err
 		}
 	}
-	if !validText(*name) {
+	if !registration.ValidText(*name) {
 		return errors.New("name must be valid UTF-8 without control characters")
 	}
 	if *emailVerified && *email == "" {
@@ -82,22 +83,19 @@ func runUserCreate(ctx context.Context, e *env, args []string) error {
 	return writeJSON(e.stdout, v)
 }
 
+// CreateUser reads the password first: a configuration or password
+// problem is reported before the database is opened.
 func (l *localRecords) CreateUser(ctx context.Context, u store.User, pw io.Reader) (userView, error) {
-	hash, err := readAndHashPassword(pw, l.cfg)
+	password, err := l.readPassword(pw)
 	if err != nil {
 		return userView{}, err
 	}
-	u.ID, u.PasswordHash, u.CreatedAt = newUserID(), hash, l.e.now().UTC()
-	err = l.withStore(ctx, func(s store.Store) error {
-		return s.CreateUser(ctx, u)
+	var v userView
+	err = l.service(ctx, func(svc *manage.Service) error {
+		v, err = svc.CreateUser(ctx, u, password)
+		return err
 	})
-	if errors.Is(err, store.ErrAlreadyExists) {
-		return userView{}, errors.New(registration.UsernameTaken(u.Username, u.Username))
-	}
-	if err != nil {
-		return userView{}, fmt.Errorf("creating user %q: %w", u.Username, err)
-	}
-	return newUserView(u), nil
+	return v, err
 }
 
 var userSetPasswordHelp = cmdHelp{
@@ -135,28 +133,18 @@ func runUserSetPassword(ctx context.Context, e *env, args []string) error {
 }
 
 func (l *localRecords) SetPassword(ctx context.Context, username string, pw io.Reader, logout bool) (sessions, grants int, err error) {
-	hash, err := readAndHashPassword(pw, l.cfg)
+	password, err := l.readPassword(pw)
 	if err != nil {
 		return 0, 0, err
 	}
-	err = l.withStore(ctx, func(s store.Store) error {
-		u, err := getUser(ctx, s, username)
+	err = l.service(ctx, func(svc *manage.Service) error {
+		u, err := svc.FindUser(ctx, username)
 		if err != nil {
 			return err
 		}
-		if err := s.SetUserPassword(ctx, u.ID, hash); err != nil {
-			return fmt.Errorf("setting the password of %q: %w", u.Username, err)
-		}
-		if !logout {
-			return nil
-		}
-		if sessions, err = s.DeleteUserSessions(ctx, u.ID); err != nil {
-			return fmt.Errorf("ending the sessions of %q: %w", u.Username, err)
-		}
-		if grants, err = s.RevokeUserGrants(ctx, u.ID, "", l.e.now()); err != nil {
-			return fmt.Errorf("revoking the grants of %q: %w", u.Username, err)
-		}
-		return nil
+		res, err := svc.SetPassword(ctx, u.ID, password, logout)
+		sessions, grants = res.SessionsEnded, res.GrantsRevoked
+		return err
 	})
 	return sessions, grants, err
 }
@@ -195,20 +183,13 @@ func runUserList(ctx context.Context, e *env, args []string) error {
 
 // ListUsers never returns nil: an empty list prints as [].
 func (l *localRecords) ListUsers(ctx context.Context) ([]userView, error) {
-	var users []store.User
-	err := l.withStore(ctx, func(s store.Store) error {
+	var views []userView
+	err := l.service(ctx, func(svc *manage.Service) error {
 		var err error
-		users, err = s.ListUsers(ctx)
+		views, err = svc.ListUsers(ctx)
 		return err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("listing users: %w", err)
-	}
-	views := []userView{}
-	for _, u := range users {
-		views = append(views, newUserView(u))
-	}
-	return views, nil
+	return views, err
 }
 
 var userShowHelp = cmdHelp{
@@ -236,15 +217,15 @@ func runUserShow(ctx context.Context, e *env, args []string) error {
 
 func (l *localRecords) GetUser(ctx context.Context, username string) (userView, error) {
 	var u store.User
-	err := l.withStore(ctx, func(s store.Store) error {
+	err := l.service(ctx, func(svc *manage.Service) error {
 		var err error
-		u, err = getUser(ctx, s, username)
+		u, err = svc.FindUser(ctx, username)
 		return err
 	})
 	if err != nil {
 		return userView{}, err
 	}
-	return newUserView(u), nil
+	return registration.NewUserView(u), nil
 }
 
 var userDeleteHelp = cmdHelp{
@@ -272,51 +253,30 @@ func runUserDelete(ctx context.Context, e *env, args []string) error {
 }
 
 func (l *localRecords) DeleteUser(ctx context.Context, username string) error {
-	return l.withStore(ctx, func(s store.Store) error {
-		u, err := getUser(ctx, s, username)
+	return l.service(ctx, func(svc *manage.Service) error {
+		u, err := svc.FindUser(ctx, username)
 		if err != nil {
 			return err
 		}
-		if err := s.DeleteUser(ctx, u.ID); err != nil {
-			if errors.Is(err, store.ErrNotFound) { // deleted meanwhile
-				return fmt.Errorf("user %q not found", username)
-			}
-			return fmt.Errorf("deleting user %q: %w", username, err)
-		}
-		return nil
+		return svc.DeleteUser(ctx, u.ID)
 	})
 }
 
-// getUser looks a user up by username, with a one-line error.
-func getUser(ctx context.Context, s store.Store, username string) (store.User, error) {
-	u, _, err := registration.FindUser(ctx, s, username)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.User{}, fmt.Errorf("user %q not found", username)
+// readPassword checks the configured argon2id cost, then reads the
+// password (see readPassword): both before the database is opened.
+func (l *localRecords) readPassword(r io.Reader) (string, error) {
+	if err := checkKeys(l.cfg, "password-memory-kib", "password-iterations"); err != nil {
+		return "", err
 	}
-	if err != nil {
-		return store.User{}, fmt.Errorf("reading user %q: %w", username, err)
-	}
-	return u, nil
+	return readPassword(r)
 }
 
-// readAndHashPassword reads the password from the first line of r (the
-// line break, \n or \r\n, is not part of it; nothing else is trimmed) and
-// hashes it at the configured argon2id cost.
-func readAndHashPassword(r io.Reader, cfg config.Config) (string, error) {
-	if err := checkKeys(cfg, "password-memory-kib", "password-iterations"); err != nil {
-		return "", err
-	}
-	pw, err := readPassword(r)
-	if err != nil {
-		return "", err
-	}
+// hashPassword hashes pw at the configured argon2id cost, like the
+// server's password.Hasher.
+func hashPassword(pw string, cfg config.Config) (string, error) {
 	p := password.Default()
 	p.Memory, p.Iterations = cfg.PasswordMemoryKiB, cfg.PasswordIterations
-	hash, err := password.Hash(pw, p)
-	if err != nil {
-		return "", fmt.Errorf("hashing the password: %w", err)
-	}
-	return hash, nil
+	return password.Hash(pw, p)
 }
 
 // readPassword reads one line from r. It refuses an empty password, one
@@ -343,19 +303,8 @@ func readPassword(r io.Reader) (string, error) {
 	return line, nil
 }
 
-// validateUsername: see registration.ValidateUsername.
-func validateUsername(u string) error { return registration.ValidateUsername(u) }
-
-// validateEmail: see registration.ValidateEmail.
-func validateEmail(e string) error { return registration.ValidateEmail(e) }
-
-// newUserID: see registration.NewUserID.
-func newUserID() string { return registration.NewUserID() }
-
 // userView is a user as printed (shared with the admin API).
 type userView = registration.UserView
-
-func newUserView(u store.User) userView { return registration.NewUserView(u) }
 
 // fmtTime formats t in UTC, RFC 3339, or "-" when zero.
 func fmtTime(t time.Time) string {

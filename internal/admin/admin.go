@@ -24,7 +24,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/latchauth/latch/internal/manage"
 	"github.com/latchauth/latch/internal/password"
+	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 )
@@ -37,6 +39,9 @@ type Options struct {
 	Keys *token.Keys
 	// Passwords hashes passwords set through the API (the server's cost).
 	Passwords *password.Hasher
+	// Issuer is the server's issuer URL: a browser app served from its
+	// origin needs no allowed origin (the "warnings" of client changes).
+	Issuer string
 	// Ready reports whether the server can take traffic (store reachable,
 	// signing key loaded); nil checks Store.Ping and Keys only.
 	Ready func(ctx context.Context) error
@@ -62,6 +67,7 @@ type Server struct {
 	log      *slog.Logger
 	audit    *slog.Logger
 	now      func() time.Time
+	svc      *manage.Service // every change goes through it (one implementation with the CLI)
 	handler  http.Handler
 	draining atomic.Bool
 }
@@ -92,7 +98,15 @@ func New(opts Options) (*Server, error) {
 	if opts.Window <= 0 {
 		opts.Window = 15 * time.Minute
 	}
-	s := &Server{opts: opts, log: opts.Logger, audit: opts.Audit, now: opts.Now}
+	svc, err := manage.New(manage.Options{
+		Store: opts.Store, Keys: opts.Keys, HashPassword: opts.Passwords.Hash,
+		Audit: opts.Audit, Actor: manage.ActorAdminAPI, Issuer: opts.Issuer,
+		FieldName: registration.Field.JSON, Now: opts.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, log: opts.Logger, audit: opts.Audit, now: opts.Now, svc: svc}
 	if opts.Token != "" {
 		s.tokenSum = sha256.Sum256([]byte(opts.Token))
 	}
@@ -303,11 +317,6 @@ func clientIP(remoteAddr string) string {
 	return a.String()
 }
 
-// auditLog records one admin action; attrs name records, never secrets.
-func (s *Server) auditLog(ctx context.Context, event string, attrs ...any) {
-	s.audit.Log(ctx, slog.LevelInfo, "audit", append([]any{"event", event, "actor", "admin-api"}, attrs...)...)
-}
-
 // apiError is an admin API error: a status and the JSON body
 // {"error": code, "error_description": description}.
 type apiError struct {
@@ -338,7 +347,10 @@ func errUnauthorized(desc string) error {
 // and answered 500 "internal error": no internal text leaks.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
-	if !errors.As(err, &ae) {
+	var me *manage.Error
+	if errors.As(err, &me) {
+		ae = fromManage(me)
+	} else if !errors.As(err, &ae) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			ae = &apiError{http.StatusRequestEntityTooLarge, "invalid_request", fmt.Sprintf("the request body exceeds %d bytes", maxBody)}
@@ -351,6 +363,18 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="latch-admin", error="invalid_token"`)
 	}
 	writeJSON(w, ae.status, map[string]string{"error": ae.code, "error_description": ae.description})
+}
+
+// fromManage is the API error of a problem the caller caused in the
+// service (internal/manage).
+func fromManage(e *manage.Error) *apiError {
+	switch e.Kind {
+	case manage.NotFound:
+		return &apiError{http.StatusNotFound, "not_found", e.Error()}
+	case manage.Conflict:
+		return &apiError{http.StatusConflict, "conflict", e.Error()}
+	}
+	return &apiError{http.StatusBadRequest, "invalid_request", e.Error()}
 }
 
 // writeJSON writes v with status.

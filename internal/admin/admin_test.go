@@ -245,7 +245,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		`latch_logins_total{result="succeeded"} 1`,
 		`latch_http_requests_total{code="200",method="POST",route="/token"} 1`,
 		`latch_http_request_duration_seconds_bucket{route="/token",le="+Inf"} 1`,
-		`latch_store_duration_seconds_count{method="ConsumeAuthCode"} 1`,
+		`latch_store_duration_seconds_count{method="RedeemAuthCode"} 1`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -661,5 +661,33 @@ func TestAdminKeys(t *testing.T) {
 	}
 	if !strings.Contains(h.audit.String(), "admin_key_rotated") {
 		t.Error("rotation not audited")
+	}
+}
+
+// TestAdminClientWarnings: a client change returns the service's
+// warnings (registration.ClientWarnings, the sentences the CLI prints),
+// and none once the cause is fixed; an app served from the issuer's
+// origin needs no allowed origin.
+func TestAdminClientWarnings(t *testing.T) {
+	h := newHarness(t, adminToken, func(o *admin.Options) { o.Issuer = "https://id.example" })
+	var res struct {
+		ClientID string   `json:"client_id"`
+		Warnings []string `json:"warnings"`
+	}
+	h.want(h.do(http.MethodPost, "/admin/clients", map[string]any{
+		"client_id": "webapp", "client_type": "public", "redirect_uris": []string{"https://app.example/cb"},
+	}), http.StatusCreated).json(t, &res)
+	if res.ClientID != "webapp" || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "latch client update webapp --allowed-origin https://app.example") {
+		t.Errorf("POST webapp without an origin: %+v, want one allowed-origin warning", res)
+	}
+	r := h.want(h.do(http.MethodPatch, "/admin/clients/webapp", map[string]any{"allowed_origins": []string{"https://app.example"}}), http.StatusOK)
+	if strings.Contains(string(r.body), "warnings") {
+		t.Errorf("PATCH with the origin still warns: %s", r.body)
+	}
+	r = h.want(h.do(http.MethodPost, "/admin/clients", map[string]any{
+		"client_id": "home", "client_type": "public", "redirect_uris": []string{"https://id.example/app/cb"},
+	}), http.StatusCreated)
+	if strings.Contains(string(r.body), "warnings") {
+		t.Errorf("an app on the issuer's origin warns: %s", r.body)
 	}
 }

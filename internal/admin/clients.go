@@ -1,10 +1,10 @@
 package admin
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
+	"github.com/latchauth/latch/internal/manage"
 	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 )
@@ -94,44 +94,34 @@ func (req *clientRequest) apply(c *store.Client) error {
 	return nil
 }
 
-// validate runs the shared registration policy, naming fields as the API
-// does.
-func validateClient(c *store.Client) error {
-	if err := registration.ValidateClient(c, registration.Field.JSON); err != nil {
-		return errBadRequest("%s", err.Error())
-	}
-	return nil
+// clientResponse is a client just created or updated: its view and, when
+// not empty, "warnings": what is probably wrong with it although valid
+// (registration.ClientWarnings; the CLI prints the same sentences).
+type clientResponse struct {
+	registration.ClientView
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+func newClientResponse(res manage.ClientResult) clientResponse {
+	return clientResponse{ClientView: res.View, Warnings: res.Warnings}
 }
 
 func (s *Server) listClients(w http.ResponseWriter, r *http.Request) error {
-	clients, err := s.opts.Store.ListClients(r.Context())
+	views, err := s.svc.ListClients(r.Context())
 	if err != nil {
 		return err
-	}
-	views := make([]registration.ClientView, 0, len(clients))
-	for _, c := range clients {
-		views = append(views, registration.NewClientView(c, ""))
 	}
 	writeJSON(w, http.StatusOK, views)
 	return nil
 }
 
 func (s *Server) getClient(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.client(r)
+	c, err := s.svc.GetClient(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, registration.NewClientView(c, ""))
 	return nil
-}
-
-func (s *Server) client(r *http.Request) (store.Client, error) {
-	id := r.PathValue("id")
-	c, err := s.opts.Store.GetClient(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return c, errNotFound("client %q not found", id)
-	}
-	return c, err
 }
 
 // createClient registers a client. A confidential client gets a random
@@ -150,7 +140,7 @@ func (s *Server) createClient(w http.ResponseWriter, r *http.Request) error {
 	if req.RotateSecret {
 		return errBadRequest("rotate_secret applies to PATCH only")
 	}
-	c := store.Client{ID: *req.ClientID, GrantTypes: registration.DefaultGrantTypes(), CreatedAt: s.now().UTC()}
+	c := store.Client{ID: *req.ClientID, GrantTypes: registration.DefaultGrantTypes()}
 	switch *req.ClientType {
 	case "public":
 		c.Public = true
@@ -161,23 +151,12 @@ func (s *Server) createClient(w http.ResponseWriter, r *http.Request) error {
 	if err := req.apply(&c); err != nil {
 		return err
 	}
-	if err := validateClient(&c); err != nil {
-		return err
-	}
-	var secret string
-	if !c.Public {
-		secret, c.SecretHash = registration.NewClientSecret()
-	}
-	err := s.opts.Store.CreateClient(r.Context(), c)
-	if errors.Is(err, store.ErrAlreadyExists) {
-		return errConflict("client %q already exists", c.ID)
-	}
+	res, err := s.svc.CreateClient(r.Context(), c)
 	if err != nil {
 		return err
 	}
-	s.auditLog(r.Context(), "admin_client_created", "client_id", c.ID, "client_type", registration.ClientType(c))
 	w.Header().Set("Location", "/admin/clients/"+c.ID)
-	writeJSON(w, http.StatusCreated, registration.NewClientView(c, secret))
+	writeJSON(w, http.StatusCreated, newClientResponse(res))
 	return nil
 }
 
@@ -189,66 +168,36 @@ func (s *Server) updateClient(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	c, err := s.client(r)
-	if err != nil {
-		return err
-	}
-	if req.ClientID != nil && *req.ClientID != c.ID {
+	id := r.PathValue("id")
+	if req.ClientID != nil && *req.ClientID != id {
 		return errBadRequest("client_id cannot be changed")
 	}
-	var secret string
+	u := manage.ClientUpdate{RotateSecret: req.RotateSecret, Apply: req.apply}
 	if req.ClientType != nil {
 		switch *req.ClientType {
 		case "public":
 			if req.RotateSecret {
 				return errBadRequest("rotate_secret with client_type public: public clients have no secret")
 			}
-			c.Public, c.SecretHash = true, ""
+			u.Public = new(true)
 		case "confidential":
-			if c.Public {
-				c.Public = false
-				secret, c.SecretHash = registration.NewClientSecret()
-			}
+			u.Public = new(false)
 		default:
 			return errBadRequest(`client_type must be "public" or "confidential"`)
 		}
 	}
-	if req.RotateSecret {
-		if c.Public {
-			return errBadRequest("client %q is a public client: it has no secret to rotate", c.ID)
-		}
-		secret, c.SecretHash = registration.NewClientSecret()
-	}
-	if err := req.apply(&c); err != nil {
-		return err
-	}
-	if err := validateClient(&c); err != nil {
-		return err
-	}
-	// A read-modify-write: a concurrent update of the same client may be
-	// lost (last writer wins), as with the CLI.
-	err = s.opts.Store.UpdateClient(r.Context(), c)
-	if errors.Is(err, store.ErrNotFound) {
-		return errNotFound("client %q not found", c.ID)
-	}
+	res, err := s.svc.UpdateClient(r.Context(), id, u)
 	if err != nil {
 		return err
 	}
-	s.auditLog(r.Context(), "admin_client_updated", "client_id", c.ID, "secret_rotated", secret != "")
-	writeJSON(w, http.StatusOK, registration.NewClientView(c, secret))
+	writeJSON(w, http.StatusOK, newClientResponse(res))
 	return nil
 }
 
 func (s *Server) deleteClient(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	err := s.opts.Store.DeleteClient(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return errNotFound("client %q not found", id)
-	}
-	if err != nil {
+	if err := s.svc.DeleteClient(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}
-	s.auditLog(r.Context(), "admin_client_deleted", "client_id", id)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -10,7 +10,10 @@
 // listener binds to loopback by default and config.Validate refuses a
 // non-loopback admin-addr without a token.
 //
-// It applies the same registration policy as the CLI
-// (internal/registration). It does not import the server: cmd/latch
-// hands it the store, the server's signing keys and readiness check.
+// Every operation is decode → service → encode: the admin service
+// (internal/manage), which the CLI's local road calls too, validates,
+// writes and audits (actor "admin-api"); this package only decodes
+// requests, maps manage.Error to a status and writes JSON. It does not
+// import the server: cmd/latch hands it the store, the server's signing
+// keys and readiness check.
 package admin

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/latchauth/latch/internal/manage"
 	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 )
@@ -24,12 +25,6 @@ type passwordRequest struct {
 	// Logout also ends the user's sessions and revokes their grants, as
 	// after a suspected compromise.
 	Logout bool `json:"logout"`
-}
-
-// logoutResult says what "log out everywhere" ended.
-type logoutResult struct {
-	SessionsEnded int `json:"sessions_ended"`
-	GrantsRevoked int `json:"grants_revoked"`
 }
 
 // sessionView is an SSO session; it has no field for the session id (the
@@ -57,24 +52,23 @@ type grantView struct {
 // (an empty list when there is none).
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	var users []store.User
-	if name, ok := r.URL.Query()["username"]; ok {
-		u, _, err := registration.FindUser(ctx, s.opts.Store, name[0])
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-		case err != nil:
-			return err
-		default:
-			users = append(users, u)
-		}
-	} else {
-		var err error
-		if users, err = s.opts.Store.ListUsers(ctx); err != nil {
+	name, ok := r.URL.Query()["username"]
+	if !ok {
+		views, err := s.svc.ListUsers(ctx)
+		if err != nil {
 			return err
 		}
+		writeJSON(w, http.StatusOK, views)
+		return nil
 	}
-	views := make([]registration.UserView, 0, len(users))
-	for _, u := range users {
+	views := []registration.UserView{}
+	u, err := s.svc.FindUser(ctx, name[0])
+	var me *manage.Error
+	switch {
+	case errors.As(err, &me) && me.Kind == manage.NotFound:
+	case err != nil:
+		return err
+	default:
 		views = append(views, registration.NewUserView(u))
 	}
 	writeJSON(w, http.StatusOK, views)
@@ -82,12 +76,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) user(r *http.Request) (store.User, error) {
-	id := r.PathValue("id")
-	u, err := s.opts.Store.GetUser(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return u, errNotFound("user %q not found", id)
-	}
-	return u, err
+	return s.svc.GetUser(r.Context(), r.PathValue("id"))
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
@@ -104,56 +93,25 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 // random UUID.
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	var req userRequest
-	err := decode(r, &req)
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	u := store.User{Username: req.Username, Email: req.Email, EmailVerified: req.EmailVerified, Name: req.Name}
+	v, err := s.svc.CreateUser(r.Context(), u, req.Password)
 	if err != nil {
 		return err
 	}
-	u := store.User{
-		ID: registration.NewUserID(), Username: req.Username, Email: req.Email,
-		EmailVerified: req.EmailVerified, Name: req.Name, CreatedAt: s.now().UTC(),
-	}
-	if err := registration.ValidateUser(u); err != nil {
-		return errBadRequest("%s", err.Error())
-	}
-	// Stored in canonical form (RFC 8265 §3.3), so look-alike spellings
-	// of one name collide on the store's unique username.
-	typed := u.Username
-	if u.Username, err = registration.CanonicalUsername(typed); err != nil {
-		return errBadRequest("%s", err.Error())
-	}
-	if err := registration.CheckPassword(req.Password); err != nil {
-		return errBadRequest("password: %s", err.Error())
-	}
-	hash, err := s.opts.Passwords.Hash(req.Password)
-	if err != nil {
-		return err
-	}
-	u.PasswordHash = hash
-	err = s.opts.Store.CreateUser(r.Context(), u)
-	if errors.Is(err, store.ErrAlreadyExists) {
-		return errConflict("%s", registration.UsernameTaken(typed, u.Username))
-	}
-	if err != nil {
-		return err
-	}
-	s.auditLog(r.Context(), "admin_user_created", "sub", u.ID)
-	w.Header().Set("Location", "/admin/users/"+u.ID)
-	writeJSON(w, http.StatusCreated, registration.NewUserView(u))
+	w.Header().Set("Location", "/admin/users/"+v.ID)
+	writeJSON(w, http.StatusCreated, v)
 	return nil
 }
 
 // deleteUser deletes the user with their sessions, consents and grants.
 // Access tokens already issued stay valid until they expire.
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	err := s.opts.Store.DeleteUser(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return errNotFound("user %q not found", id)
-	}
-	if err != nil {
+	if err := s.svc.DeleteUser(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}
-	s.auditLog(r.Context(), "admin_user_deleted", "sub", id)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -165,30 +123,9 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	if err := registration.CheckPassword(req.Password); err != nil {
-		return errBadRequest("password: %s", err.Error())
-	}
-	u, err := s.user(r)
+	res, err := s.svc.SetPassword(r.Context(), r.PathValue("id"), req.Password, req.Logout)
 	if err != nil {
 		return err
-	}
-	hash, err := s.opts.Passwords.Hash(req.Password)
-	if err != nil {
-		return err
-	}
-	ctx := r.Context()
-	if err := s.opts.Store.SetUserPassword(ctx, u.ID, hash); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return errNotFound("user %q not found", u.ID)
-		}
-		return err
-	}
-	s.auditLog(ctx, "admin_password_set", "sub", u.ID)
-	var res logoutResult
-	if req.Logout {
-		if res, err = s.logout(r, u.ID); err != nil {
-			return err
-		}
 	}
 	writeJSON(w, http.StatusOK, res)
 	return nil
@@ -199,7 +136,7 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sessions, err := s.opts.Store.ListUserSessions(r.Context(), u.ID, s.now())
+	sessions, err := s.svc.ListSessions(r.Context(), u.ID)
 	if err != nil {
 		return err
 	}
@@ -216,7 +153,7 @@ func (s *Server) listGrants(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	grants, err := s.opts.Store.ListUserGrants(r.Context(), u.ID)
+	grants, err := s.svc.ListGrants(r.Context(), u.ID)
 	if err != nil {
 		return err
 	}
@@ -241,24 +178,10 @@ func (s *Server) logoutEverywhere(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	res, err := s.logout(r, u.ID)
+	res, err := s.svc.LogoutEverywhere(r.Context(), u.ID)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, res)
 	return nil
-}
-
-func (s *Server) logout(r *http.Request, userID string) (logoutResult, error) {
-	ctx := r.Context()
-	var res logoutResult
-	var err error
-	if res.SessionsEnded, err = s.opts.Store.DeleteUserSessions(ctx, userID); err != nil {
-		return res, err
-	}
-	if res.GrantsRevoked, err = s.opts.Store.RevokeUserGrants(ctx, userID, "", s.now()); err != nil {
-		return res, err
-	}
-	s.auditLog(ctx, "admin_user_logged_out", "sub", userID, "sessions_ended", res.SessionsEnded, "grants_revoked", res.GrantsRevoked)
-	return res, nil
 }

@@ -264,13 +264,10 @@ func httpsRedirects(c store.Client) []string {
 	return out
 }
 
-// isSPA reports whether c looks like a browser-based application
-// (RFC 10017): a public client of the authorization code grant with an
-// https redirect URI. A native app using claimed https URLs (RFC 8252
-// §7.2) looks the same; the findings say so.
-func isSPA(c store.Client) bool {
-	return c.Public && hasGrant(c, oauth.GrantAuthorizationCode) && len(httpsRedirects(c)) > 0
-}
+// isSPA reports whether c looks like a browser-based application: the
+// one definition, registration.IsBrowserApp, which the client commands
+// and the admin API warn with too.
+func isSPA(c store.Client) bool { return registration.IsBrowserApp(c) }
 
 // refreshLifetimes returns the refresh idle timeout and absolute lifetime
 // c gets: its own, else the configured default for its type. It mirrors
@@ -334,35 +331,14 @@ func checkRotationDefeated(in *Input, r *reporter) {
 	}
 }
 
-// origin returns the origin (RFC 6454) of an absolute http(s) URL as
-// browsers send it, or "".
-func origin(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return ""
-	}
-	o, err := registration.NormalizeOrigin(u.Scheme + "://" + u.Host)
-	if err != nil {
-		return ""
-	}
-	return o
-}
-
 func checkSPAOrigin(in *Input, r *reporter) {
-	issuer := origin(in.Config.Issuer)
+	issuer := registration.URLOrigin(in.Config.Issuer)
 	for _, c := range in.Clients {
-		if !isSPA(c) || len(c.AllowedOrigins) > 0 {
-			continue
-		}
 		// The origins the app runs on, other than Latch's own: an app
 		// served from the issuer's origin needs no CORS (RFC 10017
-		// §6.3.3.4).
-		var origins []string
-		for _, u := range httpsRedirects(c) {
-			if o := origin(u); o != "" && o != issuer && !slices.Contains(origins, o) {
-				origins = append(origins, o)
-			}
-		}
+		// §6.3.3.4). The rule is registration.MissingOrigins, the one
+		// the client commands and the admin API warn with.
+		origins := registration.MissingOrigins(c, issuer)
 		if len(origins) == 0 {
 			continue
 		}

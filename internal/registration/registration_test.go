@@ -147,3 +147,47 @@ func TestCanonicalUsername(t *testing.T) {
 		}
 	}
 }
+
+// TestClientWarnings: the one "browser app without an allowed origin"
+// rule (the CLI prints it, the admin API returns it, latch doctor reports
+// it as spa-no-allowed-origin).
+func TestClientWarnings(t *testing.T) {
+	spa := func(redirects ...string) store.Client {
+		return store.Client{ID: "spa", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: redirects}
+	}
+	for _, tc := range []struct {
+		name    string
+		c       store.Client
+		issuer  string
+		browser bool
+		missing []string
+	}{
+		{"spa", spa("https://App.example.com:443/cb", "https://app.example.com/silent"), "", true, []string{"https://app.example.com"}},
+		{"two origins", spa("https://a.example/cb", "https://b.example:8443/cb"), "", true, []string{"https://a.example", "https://b.example:8443"}},
+		{"served from the issuer", spa("https://id.example/app/cb"), "https://id.example", true, nil},
+		{"one elsewhere", spa("https://id.example/app/cb", "https://app.example/cb"), "https://id.example", true, []string{"https://app.example"}},
+		{"with an origin", func() store.Client {
+			c := spa("https://app.example/cb")
+			c.AllowedOrigins = []string{"https://app.example"}
+			return c
+		}(), "", true, nil},
+		{"loopback native app", spa("http://127.0.0.1/cb"), "", false, nil},
+		{"private-use scheme", spa("com.example.app:/cb"), "", false, nil},
+		{"confidential", func() store.Client { c := spa("https://app.example/cb"); c.Public = false; return c }(), "", false, nil},
+	} {
+		if got := IsBrowserApp(tc.c); got != tc.browser {
+			t.Errorf("%s: IsBrowserApp = %v, want %v", tc.name, got, tc.browser)
+		}
+		got := MissingOrigins(tc.c, tc.issuer)
+		if strings.Join(got, " ") != strings.Join(tc.missing, " ") {
+			t.Errorf("%s: MissingOrigins = %q, want %q", tc.name, got, tc.missing)
+		}
+		w := ClientWarnings(tc.c, tc.issuer)
+		switch {
+		case len(tc.missing) == 0 && w != nil:
+			t.Errorf("%s: ClientWarnings = %q, want none", tc.name, w)
+		case len(tc.missing) > 0 && (len(w) != 1 || !strings.Contains(w[0], "latch client update spa --allowed-origin "+tc.missing[0])):
+			t.Errorf("%s: ClientWarnings = %q, want one naming --allowed-origin %s", tc.name, w, tc.missing[0])
+		}
+	}
+}
