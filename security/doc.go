@@ -8,8 +8,8 @@
 //
 // The package has no code of its own: only tests, one file per threat
 // family, named for the threat (redirect_test.go is RFC 9700 §4.1,
-// code_test.go §4.3 and §4.5, pkce_test.go §4.8, …). The README's
-// "Threat model" table maps each threat to Latch's defence and to the
+// code_test.go §4.3 and §4.5, pkce_test.go §4.8, …). The "Threat model"
+// table of docs/security.md maps each threat to Latch's defence and to the
 // test here that proves it; keep the two in step.
 //
 // Attackers use real tools: golang.org/x/oauth2 and go-oidc as clients,

@@ -9,12 +9,12 @@ import (
 	"github.com/latchauth/latch/internal/config"
 )
 
-// The README's configuration reference lies between these markers and is
-// generated from config.Keys().
+// The configuration reference (docs/configuration.md) lies between these
+// markers and is generated from config.Keys().
 const (
-	refBegin   = "<!-- config-reference:begin (generated from config.Keys(): go test ./cmd/latch -run TestConfigReference -update) -->"
-	refEnd     = "<!-- config-reference:end -->"
-	readmePath = "../../README.md"
+	refBegin = "<!-- config-reference:begin (generated from config.Keys(): go test ./cmd/latch -run TestConfigReference -update) -->"
+	refEnd   = "<!-- config-reference:end -->"
+	refPath  = "../../docs/configuration.md"
 )
 
 // configReference renders config.Keys() as a Markdown table.
@@ -42,17 +42,17 @@ func configReference() string {
 	return b.String()
 }
 
-// TestConfigReference fails when the README's configuration table and
+// TestConfigReference fails when docs/configuration.md's table and
 // config.Keys() disagree; -update regenerates the table in place.
 func TestConfigReference(t *testing.T) {
-	readme, err := os.ReadFile(readmePath)
+	doc, err := os.ReadFile(refPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := string(readme)
+	s := string(doc)
 	i, j := strings.Index(s, refBegin), strings.Index(s, refEnd)
 	if i < 0 || j < i {
-		t.Fatalf("README.md has no configuration reference between %q and %q", refBegin, refEnd)
+		t.Fatalf("%s has no configuration reference between %q and %q", refPath, refBegin, refEnd)
 	}
 	got := s[i+len(refBegin)+1 : j]
 	want := configReference()
@@ -61,10 +61,10 @@ func TestConfigReference(t *testing.T) {
 	}
 	if *update {
 		out := s[:i+len(refBegin)] + "\n" + want + s[j:]
-		if err := os.WriteFile(readmePath, []byte(out), 0o644); err != nil {
+		if err := os.WriteFile(refPath, []byte(out), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("updated the configuration reference in %s", readmePath)
+		t.Logf("updated the configuration reference in %s", refPath)
 		return
 	}
 	gotLines, wantLines := strings.Split(got, "\n"), strings.Split(want, "\n")
@@ -77,10 +77,10 @@ func TestConfigReference(t *testing.T) {
 			w = wantLines[n]
 		}
 		if g != w {
-			t.Errorf("README.md configuration reference line %d:\n got: %s\nwant: %s", n+1, g, w)
+			t.Errorf("%s configuration reference line %d:\n got: %s\nwant: %s", refPath, n+1, g, w)
 		}
 	}
-	t.Errorf("the README's configuration reference is out of date: run go test ./cmd/latch -run TestConfigReference -update")
+	t.Errorf("the configuration reference in docs/configuration.md is out of date: run go test ./cmd/latch -run TestConfigReference -update")
 }
 
 // TestConfigReferenceCoversEveryKey guards the generator itself: every

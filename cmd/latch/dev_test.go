@@ -302,7 +302,9 @@ func TestDevRejectsBadAPIURL(t *testing.T) {
 // and a stop function. A dev that exits first returns its exit code.
 func devOutput(t *testing.T, args ...string) (stdout, stderr string, stop func(), exitCode int) {
 	t.Helper()
-	out := &bannerWriter{until: bannerWithoutExamples, ready: make(chan struct{})}
+	// At the default log level the banner ends with the line on logs
+	// (printDevBanner), after the clients: wait for it.
+	out := &bannerWriter{until: regexp.MustCompile(`(?m)^Logs: .*\n\n`), ready: make(chan struct{})}
 	errw := &bannerWriter{until: regexp.MustCompile(`\A\z`), ready: make(chan struct{})}
 	ctx, cancel := context.WithCancel(t.Context())
 	e := &env{

@@ -22,7 +22,7 @@ var doctorHelp = cmdHelp{
 and the signing keys (from the database, or from a running Latch with
 --server). Each finding has a severity (error, warning, info), a rule id, the
 section it rests on and the exact fix. Exits 1 if any finding is an error.
-The README's "latch doctor" section lists every rule. Policies of dynamic
+docs/cli.md ("latch doctor") lists every rule. Policies of dynamic
 client registration, CIMD and upstream identity providers will be checked
 here once Latch has them.`,
 }

@@ -6,7 +6,7 @@
 // root of http://localhost:3000, e.g. `python3 -m http.server 3000 -d
 // examples/spa`, against `latch dev --examples=false` on :8080 (which
 // registers demo-spa with both <spa>/callback and <spa>/ as redirect URIs,
-// and the origin) and the example API on :3001 (see the README). A static
+// and the origin) and the example API on :3001 (see docs/spa.md). A static
 // server has no /callback page, hence redirectUri: the app's root, where
 // the app handles the response (index.html answers it).
 // For your own Latch, register a public client with this redirectUri, the

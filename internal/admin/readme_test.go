@@ -6,16 +6,27 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// readmePath is the README whose admin API examples are checked.
-const readmePath = "../../README.md"
+// docFiles are the Markdown files whose curl examples are checked: the
+// README and every page of docs/ (the admin API's are in
+// docs/operations.md).
+func docFiles(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("../../docs/*.md")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no docs/*.md: %v", err)
+	}
+	return append([]string{"../../README.md"}, files...)
+}
 
-// curlCommand is one curl invocation found in a README code block.
+// curlCommand is one curl invocation found in a code block of the docs.
 type curlCommand struct {
-	line    int // where it starts in README.md
+	file    string // the Markdown file, relative to the module root
+	line    int    // where it starts in file
 	text    string
 	args    []string
 	headers []string // -H values
@@ -25,14 +36,26 @@ type curlCommand struct {
 	url     string
 }
 
-// readmeCurls returns every curl command in README.md's sh code blocks,
-// with continuation lines and multi-line quoted arguments joined.
+// readmeCurls returns every curl command in the code blocks of the README
+// and docs/*.md, with continuation lines and multi-line quoted arguments
+// joined.
 func readmeCurls(t *testing.T) []curlCommand {
 	t.Helper()
-	b, err := os.ReadFile(readmePath)
+	var out []curlCommand
+	for _, f := range docFiles(t) {
+		out = append(out, fileCurls(t, f)...)
+	}
+	return out
+}
+
+// fileCurls returns the curl commands of one Markdown file.
+func fileCurls(t *testing.T, path string) []curlCommand {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	file := strings.TrimPrefix(path, "../../")
 	var out []curlCommand
 	inCode := false
 	sc := bufio.NewScanner(bytes.NewReader(b))
@@ -65,7 +88,9 @@ func readmeCurls(t *testing.T) []curlCommand {
 			if strings.TrimPrefix(a, "$(") != "curl" {
 				continue
 			}
-			out = append(out, parseCurl(start, text, args[i+1:]))
+			c := parseCurl(start, text, args[i+1:])
+			c.file = file
+			out = append(out, c)
 			break
 		}
 	}
@@ -149,13 +174,13 @@ func shellWords(s string) (words []string, complete bool) {
 	return words, true
 }
 
-// TestREADMECurlJSONBodies: every curl example in the README that sends a
+// TestREADMECurlJSONBodies: every curl example in the docs that sends a
 // JSON body says so with Content-Type: application/json; without it curl
 // sends application/x-www-form-urlencoded and the admin API answers 415.
 func TestREADMECurlJSONBodies(t *testing.T) {
 	curls := readmeCurls(t)
 	if len(curls) < 5 {
-		t.Fatalf("found %d curl commands in %s; the parser is broken", len(curls), readmePath)
+		t.Fatalf("found %d curl commands in README.md and docs/*.md; the parser is broken", len(curls))
 	}
 	jsonBodies := 0
 	for _, c := range curls {
@@ -169,7 +194,7 @@ func TestREADMECurlJSONBodies(t *testing.T) {
 			ok = ok || strings.EqualFold(strings.TrimSpace(name), "Content-Type") && strings.TrimSpace(value) == "application/json"
 		}
 		if !ok {
-			t.Errorf("README.md line %d: curl sends a JSON body without -H 'Content-Type: application/json':\n%s", c.line, c.text)
+			t.Errorf("%s:%d: curl sends a JSON body without -H 'Content-Type: application/json':\n%s", c.file, c.line, c.text)
 		}
 	}
 	if jsonBodies == 0 {
@@ -177,7 +202,7 @@ func TestREADMECurlJSONBodies(t *testing.T) {
 	}
 }
 
-// TestREADMEAdminExamples runs the README's admin API curl examples
+// TestREADMEAdminExamples runs the admin API curl examples of the docs
 // against a real admin listener ($A, $H and $ID substituted) and expects
 // each to succeed, so the examples cannot drift from the API.
 func TestREADMEAdminExamples(t *testing.T) {
@@ -198,7 +223,7 @@ func TestREADMEAdminExamples(t *testing.T) {
 			var list []map[string]any
 			users.json(t, &list)
 			if len(list) != 1 {
-				t.Fatalf("README.md line %d: want alice, got %s", c.line, users.body)
+				t.Fatalf("%s:%d: want alice, got %s", c.file, c.line, users.body)
 			}
 			u = strings.ReplaceAll(u, "$ID", list[0]["id"].(string))
 		}
@@ -215,7 +240,7 @@ func TestREADMEAdminExamples(t *testing.T) {
 		}
 		req, err := http.NewRequestWithContext(t.Context(), method, u, body)
 		if err != nil {
-			t.Fatalf("README.md line %d: %v", c.line, err)
+			t.Fatalf("%s:%d: %v", c.file, c.line, err)
 		}
 		if c.hasData {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // what curl -d sends by default
@@ -226,16 +251,16 @@ func TestREADMEAdminExamples(t *testing.T) {
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			t.Fatalf("README.md line %d: %v", c.line, err)
+			t.Fatalf("%s:%d: %v", c.file, c.line, err)
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode >= 300 {
-			t.Errorf("README.md line %d: %s %s → %d %s\n%s", c.line, method, c.url, resp.StatusCode, b, c.text)
+			t.Errorf("%s:%d: %s %s → %d %s\n%s", c.file, c.line, method, c.url, resp.StatusCode, b, c.text)
 		}
 		ran++
 	}
 	if ran < 5 {
-		t.Fatalf("ran %d admin API examples from the README, want at least 5", ran)
+		t.Fatalf("ran %d admin API examples from the docs, want at least 5", ran)
 	}
 }

@@ -179,8 +179,8 @@ func formatDuration(d time.Duration) string {
 	return s
 }
 
-// KeyDoc describes one configuration key, for help text and the README's
-// configuration reference.
+// KeyDoc describes one configuration key, for help text and the
+// configuration reference in docs/configuration.md.
 type KeyDoc struct {
 	Key         string // YAML key, e.g. "code-ttl"
 	Env         string // environment variable, e.g. "LATCH_CODE_TTL"

@@ -131,7 +131,7 @@ func HasErrors(fs []Finding) bool {
 	return slices.ContainsFunc(fs, func(f Finding) bool { return f.Severity == Error })
 }
 
-// Rule describes one check: what `latch doctor` and the README list.
+// Rule describes one check: what `latch doctor` and docs/cli.md list.
 type Rule struct {
 	ID       string
 	Severity Severity

@@ -30,7 +30,7 @@ const (
 
 // rules is the rule table, most important first within a severity. To add
 // a rule, add an entry here, a case to rules_test.go and a row to the
-// README's "latch doctor" section (TestREADMEListsEveryRule checks).
+// "latch doctor" section of docs/cli.md (TestREADMEListsEveryRule checks).
 func rules() []Rule {
 	return []Rule{
 		// Errors.
@@ -41,7 +41,7 @@ func rules() []Rule {
 			check:   checkIssuerHTTP,
 		},
 		{
-			ID: "admin-listener-open", Severity: Error, Ref: "Latch admin listener (README, Admin API)",
+			ID: "admin-listener-open", Severity: Error, Ref: "Latch admin listener (docs/operations.md, Admin API)",
 			Summary: "admin-addr is not a loopback address and admin-token is unset",
 			FixHint: "admin-addr: 127.0.0.1:9090, or set admin-token",
 			check:   checkAdminOpen,
@@ -103,7 +103,7 @@ func rules() []Rule {
 			check:   checkConfidentialLoopback,
 		},
 		{
-			ID: "admin-listener-exposed", Severity: Warning, Ref: "Latch admin listener (README, Metrics)",
+			ID: "admin-listener-exposed", Severity: Warning, Ref: "Latch admin listener (docs/operations.md, Metrics)",
 			Summary: "admin-addr is not a loopback address: /metrics and /healthz are open to the network, the admin token travels in plain http",
 			FixHint: "admin-addr: 127.0.0.1:9090",
 			check:   checkAdminExposed,
@@ -351,7 +351,7 @@ func checkSPAOrigin(in *Input, r *reporter) {
 func checkPublicDPoP(in *Input, r *reporter) {
 	for _, c := range in.Clients {
 		if c.Public && hasGrant(c, oauth.GrantAuthorizationCode) && !c.RequireDPoP {
-			r.add(clientSubject(c), fmt.Sprintf("latch client update %s --require-dpop (once the client sends DPoP proofs; README, DPoP)", c.ID),
+			r.add(clientSubject(c), fmt.Sprintf("latch client update %s --require-dpop (once the client sends DPoP proofs; docs/security.md, DPoP)", c.ID),
 				"the client may use DPoP but is not required to: its access and refresh tokens can be bearer tokens, usable by whoever steals them")
 		}
 	}

@@ -331,10 +331,11 @@ func TestClientOrderDoesNotMatter(t *testing.T) {
 	}
 }
 
-// TestREADMEListsEveryRule keeps the README's rule table in step with
-// the rules: each id, its severity and its reference appear on one row.
+// TestREADMEListsEveryRule keeps the rule table of docs/cli.md ("latch
+// doctor") in step with the rules: each id, its severity and its reference
+// appear on one row.
 func TestREADMEListsEveryRule(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile("../../docs/cli.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,11 +343,11 @@ func TestREADMEListsEveryRule(t *testing.T) {
 	for _, r := range Rules() {
 		i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "| `"+r.ID+"` |") })
 		if i < 0 {
-			t.Errorf("README: no row for rule %s", r.ID)
+			t.Errorf("docs/cli.md: no row for rule %s", r.ID)
 			continue
 		}
 		if !strings.Contains(lines[i], "| "+r.Severity.String()+" |") || !strings.Contains(lines[i], r.Ref) {
-			t.Errorf("README row for %s does not say %s and %q: %s", r.ID, r.Severity, r.Ref, lines[i])
+			t.Errorf("docs/cli.md row for %s does not say %s and %q: %s", r.ID, r.Severity, r.Ref, lines[i])
 		}
 	}
 }
