@@ -115,3 +115,45 @@ func TestVerifyContextBurst(t *testing.T) {
 		}
 	})
 }
+
+// TestSaturated: Saturated is true exactly when every slot is taken and
+// Limits.Queue callers wait — then VerifyContext answers ErrBusy — and
+// never for a Hasher without a queue bound.
+func TestSaturated(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h, err := NewLimitedHasher(Params{Memory: 64, Iterations: 1, Parallelism: 1}, Limits{Concurrency: 1, Queue: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Saturated() {
+			t.Fatal("an idle hasher is saturated")
+		}
+		h.slots <- struct{}{} // the one slot is taken
+		if h.Saturated() {
+			t.Fatal("saturated with the queue still empty")
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		go h.VerifyContext(ctx, "pw", "") // waits in the queue
+		synctest.Wait()
+		if !h.Saturated() {
+			t.Fatal("not saturated with the slot taken and the queue full")
+		}
+		if _, err := h.VerifyContext(t.Context(), "pw", ""); !errors.Is(err, ErrBusy) {
+			t.Fatalf("VerifyContext when saturated: %v, want ErrBusy", err)
+		}
+		cancel()
+		synctest.Wait()
+		<-h.slots
+
+		unbounded, err := NewHasher(Params{Memory: 64, Iterations: 1, Parallelism: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range cap(unbounded.slots) {
+			unbounded.slots <- struct{}{}
+		}
+		if unbounded.Saturated() {
+			t.Fatal("a hasher without a queue bound is saturated")
+		}
+	})
+}

@@ -393,6 +393,15 @@ func (h *Hasher) Verify(password, encoded string) bool {
 	return ok
 }
 
+// Saturated reports whether a VerifyContext call made now would most
+// likely get ErrBusy: every slot taken and Limits.Queue callers waiting.
+// It is a cheap, racy pre-check, so a caller can refuse before doing other
+// work (a sign-in reserves its attempt in the store first); VerifyContext
+// still enforces the bound.
+func (h *Hasher) Saturated() bool {
+	return h.queue >= 0 && len(h.slots) == cap(h.slots) && h.waiting.Load() >= int64(h.queue)
+}
+
 // VerifyContext is Verify within h's Limits: it returns ErrBusy at once
 // when every slot is taken and Limits.Queue callers already wait, and
 // ctx's error when ctx ends while waiting for a slot. A hash that has

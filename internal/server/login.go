@@ -10,6 +10,7 @@ import (
 
 	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/ui"
@@ -57,6 +58,12 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	known := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
+	}
+	// Every hashing slot busy and the queue full (overload.go): refuse
+	// now, before the attempt is reserved in the store, so a burst of
+	// sign-ins costs the database nothing and holds no request slot.
+	if s.opts.Passwords.Saturated() {
+		return password.ErrBusy
 	}
 	// Brute-force protection (throttle.go): the attempt is reserved
 	// against its budgets before the password is checked; a spent budget
