@@ -285,6 +285,32 @@ func TestClientBurstAcrossInstancesNotLocked(t *testing.T) {
 	}
 }
 
+// TestInFlightRightSecretsStartNoLockout: one wrong secret (a stale one,
+// during a rotation) among right-secret requests in flight does not lock
+// the client out: a lockout starts only when the budget is full of
+// failures, not when the wrong attempt was reserved while the budget was
+// full of attempts that then succeeded. Here 9 right secrets hold their
+// reservations, the wrong one takes the 10th unit, then the 9 succeed;
+// the next right secret is served.
+func TestInFlightRightSecretsStartNoLockout(t *testing.T) {
+	gate := make(chan struct{})
+	e := startOn(t, heldRelease{Store: openPostgres(t, pgtest.NewTestDB(t)), gate: gate})
+	e.MustClient(store.Client{ID: "svc", Name: "Service", GrantTypes: []string{"client_credentials"}})
+	held := make(chan []int)
+	go func() { held <- clientCredentials(t, e, "svc", 9, func(int) string { return e.Issuer }) }()
+	waitReserved(t, e, clientPairKey("svc"), 9)
+	resp, body := e.PostForm("/token", url.Values{"grant_type": {"client_credentials"}}, basic("svc", "stale-secret"))
+	requireTokenError(t, resp, body, http.StatusUnauthorized, "invalid_client")
+	close(gate)
+	if codes := <-held; count(codes, http.StatusOK) != 9 {
+		t.Fatalf("right secrets in flight: statuses %v, want 9 × 200", codes)
+	}
+	resp, body = e.PostForm("/token", url.Values{"grant_type": {"client_credentials"}}, withSecret(e, "svc"))
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("right secret after one wrong among 9 right in flight: %d %v, want 200 (no lockout)", resp.StatusCode, body)
+	}
+}
+
 // TestUnsettledReservationLapses: a reservation whose release is lost (a
 // crash, a store timeout) stops counting when its lease ends — request
 // timeout plus a few seconds — instead of using up the budget for the

@@ -231,7 +231,6 @@ func (t *throttle) lockedFor(ctx context.Context, l limit, now time.Time) (time.
 type attempt struct {
 	at     time.Time
 	limits []limit
-	counts []int // per limit, this attempt included
 }
 
 // reserve refuses an attempt while any of ls is locked out or has spent
@@ -251,7 +250,7 @@ func (t *throttle) reserve(ctx context.Context, ls []limit) (*attempt, time.Dura
 	for i, l := range ls {
 		budgets[i] = store.Budget{Key: l.key, Limit: l.max}
 	}
-	counts, ok, busy, err := t.store.ReserveAttempt(ctx, now, t.window, t.lease, budgets...)
+	_, ok, busy, err := t.store.ReserveAttempt(ctx, now, t.window, t.lease, budgets...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -262,7 +261,7 @@ func (t *throttle) reserve(ctx context.Context, ls []limit) (*attempt, time.Dura
 		wait, err = t.refusal(ctx, ls, now)
 		return nil, max(wait, time.Second), err
 	}
-	return &attempt{at: now, limits: ls, counts: counts}, 0, nil
+	return &attempt{at: now, limits: ls}, 0, nil
 }
 
 // errThrottleBusy answers an attempt refused only because its full
@@ -271,17 +270,20 @@ func (t *throttle) reserve(ctx context.Context, ls []limit) (*attempt, time.Dura
 var errThrottleBusy = &oauth.Error{Code: oauth.TemporarilyUnavailable, Description: "too many sign-in or authentication attempts in progress; retry shortly", RetryAfter: 1}
 
 // failed reports that a's credential was wrong: the reservation is
-// confirmed as a failure, counted for the window. Every budget a filled
-// starts a lockout (backoff). It returns how long until the subject may
-// retry, zero when it still has budget.
+// confirmed as a failure, counted for the window. Every budget a's
+// failure filled starts a lockout (backoff): filled with failures, not
+// with attempts in flight that may yet succeed, so one wrong credential
+// among many right ones in flight starts none. It returns how long until
+// the subject may retry, zero when it still has budget.
 func (t *throttle) failed(ctx context.Context, a *attempt) (time.Duration, error) {
-	if err := t.confirm(ctx, a); err != nil {
+	now := t.now()
+	failures, err := t.confirm(ctx, a, now)
+	if err != nil {
 		return 0, err
 	}
-	now := t.now()
 	var longest time.Duration
 	for i, l := range a.limits {
-		if a.counts[i] < l.max {
+		if failures[i] < l.max {
 			continue
 		}
 		lockouts, err := t.store.RecordFailure(ctx, l.lockKey(), now, t.memory)
@@ -303,17 +305,18 @@ func (t *throttle) failed(ctx context.Context, a *attempt) (time.Duration, error
 // back, or overload would turn into lockouts.
 const settleTimeout = 2 * time.Second
 
-// confirm turns a's reservation into a failure on every budget. Like a
-// release it runs detached from the request's context: a wrong credential
-// whose request ended must still count, not lapse with its lease.
-func (t *throttle) confirm(ctx context.Context, a *attempt) error {
+// confirm turns a's reservation into a failure on every budget and
+// returns their failures at now, this one included. Like a release it
+// runs detached from the request's context: a wrong credential whose
+// request ended must still count, not lapse with its lease.
+func (t *throttle) confirm(ctx context.Context, a *attempt, now time.Time) ([]int, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
 	keys := make([]string, len(a.limits))
 	for i, l := range a.limits {
 		keys[i] = l.key
 	}
-	return t.store.ConfirmAttempt(ctx, a.at, t.window, keys...)
+	return t.store.ConfirmAttempt(ctx, now, a.at, t.window, keys...)
 }
 
 // abandoned gives a's reservation back to every budget: its credential

@@ -208,8 +208,12 @@ type Store interface {
 	// exactly at into a failure (its credential proved wrong): it then
 	// counts until at+window. A key whose reservation is gone (its lease
 	// expired and was swept) gets a failure at at instead, so a wrong
-	// credential always counts once.
-	ConfirmAttempt(ctx context.Context, at time.Time, window time.Duration, keys ...string) error
+	// credential always counts once. It returns, per key, the failures in
+	// (now-window, now] this one included — leases not counted, so a
+	// lockout can start on failures only, not on attempts that were in
+	// flight. Concurrent confirmations of one key are serialised: N of
+	// them return N distinct counts.
+	ConfirmAttempt(ctx context.Context, now, at time.Time, window time.Duration, keys ...string) (failures []int, err error)
 
 	// DeleteExpired removes at most batch rows of each expired kind
 	// (codes, sessions, refresh tokens and grants past their absolute

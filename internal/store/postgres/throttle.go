@@ -175,25 +175,31 @@ func lockFailureKeys(ctx context.Context, tx pgx.Tx, op string, expires int64, k
 
 // ConfirmAttempt turns one reservation made at exactly at into a failure
 // until at+window for each key, or records a failure at at for a key
-// without one (see store.Store).
+// without one, and counts the key's failures (see store.Store).
 //
 // What makes it atomic: the same lock discipline as ReserveAttempt (every
-// key's failure_keys row, in sorted order, first), so two confirmations
-// of reservations made at one instant cannot both pick the same row.
-func (s *Store) ConfirmAttempt(ctx context.Context, at time.Time, window time.Duration, keys ...string) error {
+// key's failure_keys row, in sorted order, first), so confirmations of
+// one key run one after another: two of reservations made at one instant
+// cannot both pick the same row, and each count sees every confirmation
+// committed before it.
+func (s *Store) ConfirmAttempt(ctx context.Context, now, at time.Time, window time.Duration, keys ...string) ([]int, error) {
 	const op = "confirm attempt"
 	if window <= 0 {
-		return fmt.Errorf("postgres: %s: window must be positive, got %v", op, window)
-	}
-	if len(keys) == 0 {
-		return nil
+		return nil, fmt.Errorf("postgres: %s: window must be positive, got %v", op, window)
 	}
 	t, expires := toNanos(at), toNanos(at.Add(window))
-	return s.inTx(ctx, func(tx pgx.Tx) error {
+	counts := make([]int, len(keys))
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := lockFailureKeys(ctx, tx, op, expires, keys); err != nil {
 			return err
 		}
-		for _, k := range keys {
+		for i, k := range keys {
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM failures WHERE key = $1 AND at > $2 AND at <= $3 AND expires_at > $3
+				AND expires_at >= at + $4`,
+				k, toNanos(now.Add(-window)), toNanos(now), window.Nanoseconds()).Scan(&counts[i]); err != nil {
+				return mapErr(op, err)
+			}
+			counts[i]++ // this one, confirmed below
 			tag, err := tx.Exec(ctx, `UPDATE failures SET expires_at = $1 WHERE id = (
 				SELECT min(id) FROM failures WHERE key = $2 AND at = $3 AND expires_at < $1)`,
 				expires, k, t)
@@ -210,6 +216,10 @@ func (s *Store) ConfirmAttempt(ctx context.Context, at time.Time, window time.Du
 		}
 		return nil
 	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return counts, nil
 }
 
 // ReleaseAttempt removes one attempt recorded at exactly at for each key,

@@ -112,18 +112,21 @@ func (s *Store) ReserveAttempt(ctx context.Context, now time.Time, window, lease
 
 // ConfirmAttempt turns one reservation made at exactly at into a failure
 // until at+window for each key, or records a failure at at for a key
-// without one (see store.Store), in one write transaction; each update
+// without one, and counts the key's failures (see store.Store), in one
+// write transaction (serialised with every other writer); each update
 // changes at most one row (by rowid).
-func (s *Store) ConfirmAttempt(ctx context.Context, at time.Time, window time.Duration, keys ...string) error {
+func (s *Store) ConfirmAttempt(ctx context.Context, now, at time.Time, window time.Duration, keys ...string) ([]int, error) {
 	if window <= 0 {
-		return fmt.Errorf("sqlite: confirm attempt: window must be positive, got %v", window)
-	}
-	if len(keys) == 0 {
-		return nil
+		return nil, fmt.Errorf("sqlite: confirm attempt: window must be positive, got %v", window)
 	}
 	t, expires := at.UnixNano(), at.Add(window).UnixNano()
+	counts := make([]int, len(keys))
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		for _, k := range keys {
+		for i, k := range keys {
+			if err := tx.QueryRowContext(ctx, countConfirmed, k, now.Add(-window).UnixNano(), now.UnixNano(), window.Nanoseconds()).Scan(&counts[i]); err != nil {
+				return mapErr(err)
+			}
+			counts[i]++ // this one, confirmed below
 			res, err := tx.ExecContext(ctx, confirmAttempt, expires, k, t)
 			if err != nil {
 				return mapErr(err)
@@ -139,8 +142,17 @@ func (s *Store) ConfirmAttempt(ctx context.Context, at time.Time, window time.Du
 		}
 		return nil
 	})
-	return wrap("confirm attempt", err)
+	if err != nil {
+		return nil, wrap("confirm attempt", err)
+	}
+	return counts, nil
 }
+
+// countConfirmed counts key's failures at times in (from, now] that
+// expire after now, leases left out (args: key, from, now, window in
+// nanoseconds).
+const countConfirmed = `SELECT count(*) FROM failures WHERE key = ?1 AND at > ?2 AND at <= ?3 AND expires_at > ?3
+	AND expires_at >= at + ?4`
 
 const confirmAttempt = `UPDATE failures SET expires_at = ?1 WHERE rowid = (
 	SELECT rowid FROM failures WHERE key = ?2 AND at = ?3 AND expires_at < ?1 LIMIT 1)`

@@ -350,11 +350,11 @@ func (i *instrumentedStore) ReserveAttempt(ctx context.Context, now time.Time, w
 	return v, ok, busy, err
 }
 
-func (i *instrumentedStore) ConfirmAttempt(ctx context.Context, at time.Time, window time.Duration, keys ...string) error {
+func (i *instrumentedStore) ConfirmAttempt(ctx context.Context, now, at time.Time, window time.Duration, keys ...string) ([]int, error) {
 	start := time.Now()
-	err := i.Store.ConfirmAttempt(ctx, at, window, keys...)
+	v, err := i.Store.ConfirmAttempt(ctx, now, at, window, keys...)
 	i.done("ConfirmAttempt", start, err)
-	return err
+	return v, err
 }
 
 func (i *instrumentedStore) ReleaseAttempt(ctx context.Context, at time.Time, keys ...string) error {

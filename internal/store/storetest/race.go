@@ -299,7 +299,9 @@ func testRaceReserveAttempt(t *testing.T, s store.Store) {
 
 // testRaceConfirmAttempt: racers reservations made at one instant, then
 // confirmed all at once: every one becomes a failure (no two
-// confirmations take the same row), so all count after the leases end.
+// confirmations take the same row), so all count after the leases end,
+// and the confirmations return the distinct counts 1..racers (exactly
+// one sees the budget filled).
 func testRaceConfirmAttempt(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	const lease = 10 * time.Second
@@ -310,10 +312,17 @@ func testRaceConfirmAttempt(t *testing.T, s store.Store) {
 		}
 	}
 	errs := make([]error, racers)
-	race(func(i int) { errs[i] = s.ConfirmAttempt(ctx, base, time.Minute, b.Key) })
+	counts := make([][]int, racers)
+	race(func(i int) { counts[i], errs[i] = s.ConfirmAttempt(ctx, at(time.Second), base, time.Minute, b.Key) })
+	seen := make(map[int]bool)
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("ConfirmAttempt #%d: %v", i, err)
+		}
+		if len(counts[i]) != 1 || counts[i][0] < 1 || counts[i][0] > racers || seen[counts[i][0]] {
+			t.Errorf("ConfirmAttempt #%d = %v, want a count in [1, %d] no other confirmation got", i, counts[i], racers)
+		} else {
+			seen[counts[i][0]] = true
 		}
 	}
 	n, err := s.Failures(ctx, b.Key, at(2*lease), time.Minute)

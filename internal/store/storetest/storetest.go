@@ -117,6 +117,7 @@ func miscTests() []test {
 		{"Throttle/Release", testReleaseAttempt},
 		{"Throttle/Lease", testReserveLease},
 		{"Throttle/Confirm", testConfirmAttempt},
+		{"Throttle/ConfirmCounts", testConfirmCounts},
 		{"Throttle/Busy", testReserveBusy},
 		{"DeleteExpired/Batches", testDeleteExpiredBatches},
 		{"DeleteExpired/KeepsLive", testDeleteExpiredKeeps},

@@ -267,7 +267,11 @@ func testConfirmAttempt(t *testing.T, s store.Store) {
 			t.Fatalf("ReserveAttempt = %v, %v; want ok", ok, err)
 		}
 	}
-	must(t, s.ConfirmAttempt(ctx, base, w, "a", "b", "none"), "ConfirmAttempt")
+	counts, err := s.ConfirmAttempt(ctx, at(time.Second), base, w, "a", "b", "none")
+	must(t, err, "ConfirmAttempt")
+	if len(counts) != 3 || counts[0] != 1 || counts[1] != 1 || counts[2] != 1 {
+		t.Errorf("ConfirmAttempt(a, b, none) = %v, want [1 1 1] (failures only, not the other lease)", counts)
+	}
 	for _, tc := range []struct {
 		key  string
 		now  time.Duration
@@ -300,9 +304,40 @@ func testConfirmAttempt(t *testing.T, s store.Store) {
 	if _, ok, _, _ := s.ReserveAttempt(ctx, base, w, lease, one); !ok {
 		t.Fatal("ReserveAttempt of a fresh key refused")
 	}
-	must(t, s.ConfirmAttempt(ctx, base, w, one.Key), "ConfirmAttempt")
+	_, err = s.ConfirmAttempt(ctx, at(time.Second), base, w, one.Key)
+	must(t, err, "ConfirmAttempt")
 	if _, ok, busy, _ := s.ReserveAttempt(ctx, at(2*lease), w, lease, one); ok || busy {
 		t.Errorf("ReserveAttempt after a confirmed failure filled the budget = ok %v, busy %v; want neither", ok, busy)
+	}
+}
+
+// testConfirmCounts: ConfirmAttempt counts the failures of the window,
+// recorded ones included and leases left out.
+func testConfirmCounts(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const w, lease = time.Minute, 10 * time.Second
+	b := store.Budget{Key: "c", Limit: 9}
+	_, err := s.RecordFailure(ctx, b.Key, base, w)
+	must(t, err, "RecordFailure")
+	for range 3 {
+		if _, ok, _, err := s.ReserveAttempt(ctx, at(time.Second), w, lease, b); err != nil || !ok {
+			t.Fatalf("ReserveAttempt = %v, %v; want ok", ok, err)
+		}
+	}
+	for i, tc := range []struct {
+		now  time.Duration
+		want int
+	}{
+		{2 * time.Second, 2}, // the recorded one and this
+		{2 * time.Second, 3},
+		{w + 500*time.Millisecond, 3}, // the recorded one left the window
+		{w + 500*time.Millisecond, 4}, // no lease left: a failure is recorded
+	} {
+		counts, err := s.ConfirmAttempt(ctx, at(tc.now), at(time.Second), w, b.Key)
+		must(t, err, "ConfirmAttempt")
+		if len(counts) != 1 || counts[0] != tc.want {
+			t.Errorf("ConfirmAttempt #%d (now=base+%v) = %v, want [%d]", i+1, tc.now, counts, tc.want)
+		}
 	}
 }
 
