@@ -41,11 +41,12 @@ import (
 // or token requests at once from one address (a NAT, a busy service)
 // must not look like guessing.
 //
-//   - Backoff: a failure that takes the last unit of a budget starts a
-//     lockout for it: LockoutInitial, doubled by each further one within
-//     a day (lockoutMemory), at most LockoutMax. Only the one attempt
-//     that fills the budget starts it, so a burst counts once; backoff
-//     grows with sequential failures only.
+//   - Backoff: a failure that fills a budget with failures (leases of
+//     attempts in flight not counted) starts a lockout for it:
+//     LockoutInitial, doubled by each further one within a day
+//     (lockoutMemory), at most LockoutMax. Only the one failure that
+//     fills the budget starts it (confirmations are serialised), so a
+//     burst counts once; backoff grows with sequential failures only.
 //
 // Login budgets (loginLimits): per (username, client IP) pair
 // login-max-failures; per username from any IP userFactor times that
