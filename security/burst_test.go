@@ -1,6 +1,8 @@
 package security
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +23,7 @@ import (
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/store/postgres"
 	"github.com/latchauth/latch/internal/store/postgres/pgtest"
+	"github.com/latchauth/latch/internal/token"
 )
 
 // Concurrent guessing (issue 11, item 1): every credential is checked
@@ -162,6 +165,191 @@ func TestBruteForceBurstAcrossInstances(t *testing.T) {
 	if got := e.Passwords.Checks() + otherHasher.Checks() - before; got != 5 {
 		t.Errorf("burst over two instances: %d passwords verified, want exactly 5; statuses %v", got, codes)
 	}
+}
+
+// heldRelease is a store whose ReleaseAttempt waits for gate: the
+// reservations of right secrets stay in flight (a slow or busy instance)
+// until the test lets them go. A ReleaseAttempt that fails instead (fail)
+// is a release lost to a crash or a timeout.
+type heldRelease struct {
+	store.Store
+	gate chan struct{}
+	fail bool
+}
+
+func (h heldRelease) ReleaseAttempt(ctx context.Context, at time.Time, keys ...string) error {
+	if h.fail {
+		return errors.New("release lost (test)")
+	}
+	<-h.gate
+	return h.Store.ReleaseAttempt(context.WithoutCancel(ctx), at, keys...)
+}
+
+// clientCredentials posts n right-secret client_credentials requests of
+// client at once to base(i) (every one from 127.0.0.1) and returns the
+// status codes.
+func clientCredentials(t *testing.T, e *latchtest.Env, client string, n int, base func(i int) string) []int {
+	t.Helper()
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range codes {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPost, base(i)+"/token", strings.NewReader("grant_type=client_credentials"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			withSecret(e, client)(req)
+			<-start
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Errorf("request %d: %v", i, err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		})
+	}
+	close(start)
+	wg.Wait()
+	return codes
+}
+
+// clientPairKey is the throttle's (client_id, IP) budget key of client
+// from 127.0.0.1 (server.throttle.clientLimits).
+func clientPairKey(client string) string {
+	return "client:pair:" + token.Hash(client) + ":127.0.0.1"
+}
+
+// waitReserved waits until key holds n attempts (reserved or failed).
+func waitReserved(t *testing.T, e *latchtest.Env, key string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := e.Store.Failures(t.Context(), key, e.Clock.Now(), 15*time.Minute)
+		if err != nil {
+			t.Fatalf("Failures: %v", err)
+		}
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d attempts reserved for %q, want %d", got, key, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestClientBurstAcrossInstancesNotLocked: more concurrent right-secret
+// client_credentials requests of one client from one IP than its
+// (client_id, IP) budget (client-max-failures, 10), served by two
+// instances on one PostgreSQL database, are never taken for guessing:
+// none is answered 429. The budget is full only of attempts in flight —
+// reservations are leases in the store, which every instance sees — so
+// the overflow gets 503 + Retry-After 1 (busy) and succeeds on retry.
+// First deterministically: instance B holds 10 reservations in flight
+// (its releases wait), then instance A serves 10 more; then a free burst
+// of 40 over both.
+func TestClientBurstAcrossInstancesNotLocked(t *testing.T) {
+	dsn := pgtest.NewTestDB(t)
+	e := startOn(t, openPostgres(t, dsn))
+	e.MustClient(store.Client{ID: "svc", Name: "Service", GrantTypes: []string{"client_credentials"}})
+	gate := make(chan struct{})
+	other, _ := e.NewInstanceOn(heldRelease{Store: openPostgres(t, dsn), gate: gate})
+	b := httptest.NewServer(other)
+	t.Cleanup(b.Close)
+
+	held := make(chan []int)
+	go func() { held <- clientCredentials(t, e, "svc", 10, func(int) string { return b.URL }) }()
+	waitReserved(t, e, clientPairKey("svc"), 10)
+	codes := clientCredentials(t, e, "svc", 10, func(int) string { return e.Issuer })
+	if n := count(codes, http.StatusServiceUnavailable); n != 10 {
+		t.Errorf("instance A while B holds the budget in flight: statuses %v, want 10 × 503 (busy), never 429", codes)
+	}
+	close(gate)
+	if codes := <-held; count(codes, http.StatusOK) != 10 {
+		t.Errorf("instance B's held requests: statuses %v, want 10 × 200", codes)
+	}
+	codes = clientCredentials(t, e, "svc", 10, func(int) string { return e.Issuer })
+	if n := count(codes, http.StatusOK); n != 10 {
+		t.Errorf("instance A's retries: statuses %v, want 10 × 200", codes)
+	}
+
+	codes = clientCredentials(t, e, "svc", 40, func(i int) string {
+		if i%2 == 0 {
+			return e.Issuer
+		}
+		return b.URL
+	})
+	if n200, n503 := count(codes, http.StatusOK), count(codes, http.StatusServiceUnavailable); n200+n503 != len(codes) {
+		t.Errorf("40 right secrets over two instances: statuses %v, want only 200 or 503 (never 429)", codes)
+	}
+}
+
+// TestInFlightRightSecretsStartNoLockout: one wrong secret (a stale one,
+// during a rotation) among right-secret requests in flight does not lock
+// the client out: a lockout starts only when the budget is full of
+// failures, not when the wrong attempt was reserved while the budget was
+// full of attempts that then succeeded. Here 9 right secrets hold their
+// reservations, the wrong one takes the 10th unit, then the 9 succeed;
+// the next right secret is served.
+func TestInFlightRightSecretsStartNoLockout(t *testing.T) {
+	gate := make(chan struct{})
+	e := startOn(t, heldRelease{Store: openPostgres(t, pgtest.NewTestDB(t)), gate: gate})
+	e.MustClient(store.Client{ID: "svc", Name: "Service", GrantTypes: []string{"client_credentials"}})
+	held := make(chan []int)
+	go func() { held <- clientCredentials(t, e, "svc", 9, func(int) string { return e.Issuer }) }()
+	waitReserved(t, e, clientPairKey("svc"), 9)
+	resp, body := e.PostForm("/token", url.Values{"grant_type": {"client_credentials"}}, basic("svc", "stale-secret"))
+	requireTokenError(t, resp, body, http.StatusUnauthorized, "invalid_client")
+	close(gate)
+	if codes := <-held; count(codes, http.StatusOK) != 9 {
+		t.Fatalf("right secrets in flight: statuses %v, want 9 × 200", codes)
+	}
+	resp, body = e.PostForm("/token", url.Values{"grant_type": {"client_credentials"}}, withSecret(e, "svc"))
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("right secret after one wrong among 9 right in flight: %d %v, want 200 (no lockout)", resp.StatusCode, body)
+	}
+}
+
+// TestUnsettledReservationLapses: a reservation whose release is lost (a
+// crash, a store timeout) stops counting when its lease ends — request
+// timeout plus a few seconds — instead of using up the budget for the
+// whole throttle window (15 min): after the lease the client is served.
+func TestUnsettledReservationLapses(t *testing.T) {
+	dsn := pgtest.NewTestDB(t)
+	e := startOn(t, openPostgres(t, dsn))
+	e.MustClient(store.Client{ID: "svc", Name: "Service", GrantTypes: []string{"client_credentials"}})
+	other, _ := e.NewInstanceOn(heldRelease{Store: openPostgres(t, dsn), fail: true})
+	b := httptest.NewServer(other)
+	t.Cleanup(b.Close)
+
+	clientCredentials(t, e, "svc", 10, func(int) string { return b.URL }) // every release lost
+	waitReserved(t, e, clientPairKey("svc"), 10)
+	if codes := clientCredentials(t, e, "svc", 1, func(int) string { return e.Issuer }); codes[0] != http.StatusServiceUnavailable {
+		t.Errorf("while the lost reservations' leases last: status %v, want 503 (busy), not 429", codes)
+	}
+	e.Clock.Advance(e.Config.RequestTimeout + 10*time.Second)
+	if codes := clientCredentials(t, e, "svc", 1, func(int) string { return e.Issuer }); codes[0] != http.StatusOK {
+		t.Errorf("after the leases: status %v, want 200", codes)
+	}
+}
+
+// TestBruteForceFailuresOutliveLease: a wrong secret's reservation is
+// confirmed as a failure (store.ConfirmAttempt) and counts for the whole
+// throttle window, not only for its lease: past the lease the client is
+// still refused with 429, on SQLite and PostgreSQL.
+func TestBruteForceFailuresOutliveLease(t *testing.T) {
+	onBothStores(t, func(t *testing.T, st store.Store, _ string) {
+		e := startOn(t, st)
+		form := url.Values{"token": {"x"}}
+		for i := range 10 {
+			resp, body := e.PostForm("/introspect", form, basic("app", fmt.Sprintf("guess-%d", i)))
+			requireTokenError(t, resp, body, http.StatusUnauthorized, "invalid_client")
+		}
+		e.Clock.Advance(e.Config.RequestTimeout + time.Minute) // past every lease
+		resp, body := e.PostForm("/introspect", form, withSecret(e, "app"))
+		requireTokenError(t, resp, body, http.StatusTooManyRequests, "slow_down")
+	})
 }
 
 // TestBruteForceConcurrentClientSecret: 40 parallel wrong secrets at the

@@ -282,7 +282,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	now := s.now()
 	key := "admin:ip:" + clientIP(r.RemoteAddr)
-	_, ok, err := s.opts.Store.ReserveAttempt(ctx, now, s.opts.Window, store.Budget{Key: key, Limit: s.opts.MaxFailures})
+	// A lease of the whole window: a reservation never settled counts as a
+	// failure, and a wrong token needs no ConfirmAttempt.
+	_, ok, _, err := s.opts.Store.ReserveAttempt(ctx, now, s.opts.Window, s.opts.Window, store.Budget{Key: key, Limit: s.opts.MaxFailures})
 	if err != nil {
 		return err
 	}

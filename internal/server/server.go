@@ -131,7 +131,7 @@ func New(opts Options) (*Server, error) {
 	if s.proxies, err = parseTrustedProxies(opts.TrustedProxies); err != nil {
 		return nil, err
 	}
-	if s.throttle, err = newThrottle(opts.Store, opts.Now, opts.Throttle); err != nil {
+	if s.throttle, err = newThrottle(opts.Store, opts.Now, opts.Throttle, opts.Overload.RequestTimeout); err != nil {
 		return nil, err
 	}
 	s.nonces = newDPoPNonces(opts.DPoPNonceKey)

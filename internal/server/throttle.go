@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/netip"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/latchauth/latch/internal/grant"
@@ -27,13 +26,27 @@ import (
 // answered without checking anything and is not counted. A reservation
 // whose credential proves right is released (it never uses up a budget),
 // and the budgets that belong to the person signing in (the (username,
-// IP) pair, the known device) are cleared.
+// IP) pair, the known device) are cleared; one whose credential proves
+// wrong is confirmed as a failure (store.ConfirmAttempt) and counts for
+// the window.
 //
-//   - Backoff: a failure that takes the last unit of a budget starts a
-//     lockout for it: LockoutInitial, doubled by each further one within
-//     a day (lockoutMemory), at most LockoutMax. Only the one attempt
-//     that fills the budget starts it, so a burst counts once; backoff
-//     grows with sequential failures only.
+// Reservations are leases (throttle.lease: the request deadline plus
+// settleTimeout plus a margin, at most the window): one never settled (a
+// crash, a failed release) stops counting when its lease ends, and every
+// attempt is settled before then, so the invariant above holds. A budget
+// refused only because of unexpired leases (attempts still in flight on
+// any instance, which may yet succeed and give their room back) is busy,
+// not exhausted: the request is answered 503 + Retry-After 1
+// (errThrottleBusy), never 429 with a lockout. Many legitimate sign-ins
+// or token requests at once from one address (a NAT, a busy service)
+// must not look like guessing.
+//
+//   - Backoff: a failure that fills a budget with failures (leases of
+//     attempts in flight not counted) starts a lockout for it:
+//     LockoutInitial, doubled by each further one within a day
+//     (lockoutMemory), at most LockoutMax. Only the one failure that
+//     fills the budget starts it (confirmations are serialised), so a
+//     burst counts once; backoff grows with sequential failures only.
 //
 // Login budgets (loginLimits): per (username, client IP) pair
 // login-max-failures; per username from any IP userFactor times that
@@ -64,20 +77,11 @@ type throttle struct {
 	initial   time.Duration
 	max       time.Duration
 	memory    time.Duration
-	login     int // per (username, client IP) pair, and per known device
-	perUser   int // per username, from any client IP
-	perIP     int // per client IP (login and client authentication, counted apart)
-	perClient int // per client_id
-
-	// inflight counts, per budget key, the attempts of this instance that
-	// are reserved and not yet settled. A budget spent while some of its
-	// attempts are still in flight here is busy, not exhausted: those
-	// attempts may yet succeed and give their room back, so the request is
-	// answered 503 + Retry-After (try again in a second), not 429 with a
-	// lockout. Many legitimate sign-ins or token requests at once from one
-	// address (a NAT, a busy service) must not look like guessing.
-	mu       sync.Mutex
-	inflight map[string]int
+	login     int           // per (username, client IP) pair, and per known device
+	perUser   int           // per username, from any client IP
+	perIP     int           // per client IP (login and client authentication, counted apart)
+	perClient int           // per client_id
+	lease     time.Duration // of a reservation; see leaseFor
 }
 
 // ThrottleLimits are the brute-force thresholds (config throttle-window,
@@ -87,8 +91,24 @@ type ThrottleLimits struct {
 	LoginMaxFailures, IPMaxFailures, ClientMaxFailures int
 }
 
+// leaseMargin is added to a reservation's lease beyond the request
+// deadline and settleTimeout: the time a credential check may overrun the
+// deadline (a password hash is not interruptible) and clock skew between
+// instances.
+const leaseMargin = 5 * time.Second
+
+// leaseFor is the lease of a reservation made by a request whose deadline
+// is requestTimeout: long enough that the request settles it (with
+// settleTimeout for the settling writes) before it ends, at most the
+// window.
+func leaseFor(requestTimeout, window time.Duration) time.Duration {
+	return min(requestTimeout+settleTimeout+leaseMargin, window)
+}
+
 // newThrottle builds the throttle; every limit must be positive.
-func newThrottle(st store.Store, now func() time.Time, l ThrottleLimits) (*throttle, error) {
+// requestTimeout is the deadline of the requests that reserve attempts
+// (Overload.RequestTimeout); it sets the reservations' lease.
+func newThrottle(st store.Store, now func() time.Time, l ThrottleLimits, requestTimeout time.Duration) (*throttle, error) {
 	if l.Window <= 0 || l.LockoutInitial <= 0 || l.LockoutMax <= 0 || l.LoginMaxFailures <= 0 || l.IPMaxFailures <= 0 || l.ClientMaxFailures <= 0 {
 		return nil, fmt.Errorf("server: every throttle limit must be positive: %+v", l)
 	}
@@ -105,6 +125,7 @@ func newThrottle(st store.Store, now func() time.Time, l ThrottleLimits) (*throt
 	t.perUser = userFactor * t.login
 	t.max = max(t.max, t.initial)
 	t.memory = max(lockoutMemory, t.max)
+	t.lease = leaseFor(max(requestTimeout, 0), t.window)
 	return t, nil
 }
 
@@ -211,7 +232,6 @@ func (t *throttle) lockedFor(ctx context.Context, l limit, now time.Time) (time.
 type attempt struct {
 	at     time.Time
 	limits []limit
-	counts []int // per limit, this attempt included
 }
 
 // reserve refuses an attempt while any of ls is locked out or has spent
@@ -231,60 +251,40 @@ func (t *throttle) reserve(ctx context.Context, ls []limit) (*attempt, time.Dura
 	for i, l := range ls {
 		budgets[i] = store.Budget{Key: l.key, Limit: l.max}
 	}
-	counts, ok, err := t.store.ReserveAttempt(ctx, now, t.window, budgets...)
+	_, ok, busy, err := t.store.ReserveAttempt(ctx, now, t.window, t.lease, budgets...)
 	if err != nil {
 		return nil, 0, err
 	}
+	if busy {
+		return nil, 0, errThrottleBusy
+	}
 	if !ok {
-		if t.busy(ls) {
-			return nil, 0, errThrottleBusy
-		}
 		wait, err = t.refusal(ctx, ls, now)
 		return nil, max(wait, time.Second), err
 	}
-	t.track(ls, 1)
-	return &attempt{at: now, limits: ls, counts: counts}, 0, nil
+	return &attempt{at: now, limits: ls}, 0, nil
 }
 
-// errThrottleBusy answers an attempt refused only because the budget is
-// full of attempts still in flight (see throttle.inflight).
+// errThrottleBusy answers an attempt refused only because its full
+// budgets are full of unexpired leases: attempts still in flight, on any
+// instance (store.ReserveAttempt's busy).
 var errThrottleBusy = &oauth.Error{Code: oauth.TemporarilyUnavailable, Description: "too many sign-in or authentication attempts in progress; retry shortly", RetryAfter: 1}
 
-// track adds d to the in-flight count of every budget of ls.
-func (t *throttle) track(ls []limit, d int) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.inflight == nil {
-		t.inflight = make(map[string]int)
-	}
-	for _, l := range ls {
-		if t.inflight[l.key] += d; t.inflight[l.key] <= 0 {
-			delete(t.inflight, l.key)
-		}
-	}
-}
-
-// busy reports whether any budget of ls has attempts in flight here.
-func (t *throttle) busy(ls []limit) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, l := range ls {
-		if t.inflight[l.key] > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// failed reports that a's credential was wrong: the reservation stays
-// counted. Every budget a filled starts a lockout (backoff). It returns
-// how long until the subject may retry, zero when it still has budget.
+// failed reports that a's credential was wrong: the reservation is
+// confirmed as a failure, counted for the window. Every budget a's
+// failure filled starts a lockout (backoff): filled with failures, not
+// with attempts in flight that may yet succeed, so one wrong credential
+// among many right ones in flight starts none. It returns how long until
+// the subject may retry, zero when it still has budget.
 func (t *throttle) failed(ctx context.Context, a *attempt) (time.Duration, error) {
-	defer t.track(a.limits, -1)
 	now := t.now()
+	failures, err := t.confirm(ctx, a, now)
+	if err != nil {
+		return 0, err
+	}
 	var longest time.Duration
 	for i, l := range a.limits {
-		if a.counts[i] < l.max {
+		if failures[i] < l.max {
 			continue
 		}
 		lockouts, err := t.store.RecordFailure(ctx, l.lockKey(), now, t.memory)
@@ -306,11 +306,24 @@ func (t *throttle) failed(ctx context.Context, a *attempt) (time.Duration, error
 // back, or overload would turn into lockouts.
 const settleTimeout = 2 * time.Second
 
+// confirm turns a's reservation into a failure on every budget and
+// returns their failures at now, this one included. Like a release it
+// runs detached from the request's context: a wrong credential whose
+// request ended must still count, not lapse with its lease.
+func (t *throttle) confirm(ctx context.Context, a *attempt, now time.Time) ([]int, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	keys := make([]string, len(a.limits))
+	for i, l := range a.limits {
+		keys[i] = l.key
+	}
+	return t.store.ConfirmAttempt(ctx, now, a.at, t.window, keys...)
+}
+
 // abandoned gives a's reservation back to every budget: its credential
 // was never checked (the password hasher was busy, the request's deadline
 // passed), so it tells an attacker nothing and must not count.
 func (t *throttle) abandoned(ctx context.Context, a *attempt) error {
-	defer t.track(a.limits, -1)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
 	keys := make([]string, len(a.limits))
@@ -325,7 +338,6 @@ func (t *throttle) abandoned(ctx context.Context, a *attempt) error {
 // to the user who just proved who they are) are forgotten with their
 // lockouts.
 func (t *throttle) succeeded(ctx context.Context, a *attempt, clear ...limit) error {
-	defer t.track(a.limits, -1)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
 	var release []string

@@ -170,24 +170,50 @@ type Store interface {
 	// now and returns the number of failures within (now-window, now],
 	// this one included.
 	RecordFailure(ctx context.Context, key string, now time.Time, window time.Duration) (count int, err error)
-	// Failures returns the number of failures for key inside the window.
+	// Failures returns the number of failures for key inside the window,
+	// unexpired reservations (ReserveAttempt's leases) included. A row
+	// counts only until its expiry (its time plus the window it was
+	// recorded with, or its lease), whatever the window asked.
 	Failures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
 	ClearFailures(ctx context.Context, key string) error
 	// ReserveAttempt counts an authentication attempt against every
 	// budget BEFORE its credential is checked, so a concurrent burst
 	// cannot verify more guesses than the budget allows. Atomically, it
-	// counts the failures (RecordFailure and earlier reservations share
-	// one table) of each budget's Key in (now-window, now]; when every
-	// count is below its Limit it records one at now for every key and
+	// counts the rows of each budget's Key at times in (now-window, now]
+	// whose expiry is after now — failures (RecordFailure, ConfirmAttempt)
+	// and unexpired reservations share one table; when every count is
+	// below its Limit it records one reservation at now for every key and
 	// returns ok with the counts including it, otherwise it records
 	// nothing and returns ok=false with the counts as they were. Of N
 	// concurrent callers (in any process) on one fresh key, exactly
 	// min(N, Limit) get ok. Keys must be distinct.
-	ReserveAttempt(ctx context.Context, now time.Time, window time.Duration, budgets ...Budget) (counts []int, ok bool, err error)
+	//
+	// A reservation is a lease: it expires at now+lease (lease in
+	// (0, window]; a longer one is cut to window), after which it no
+	// longer counts, so an attempt never settled (a crash, a failed
+	// release) gives its room back. It must be settled within its lease —
+	// ReleaseAttempt (right credential), ConfirmAttempt (wrong one) — for
+	// the budget to bound the credentials checked. A lease shorter than
+	// window can be told apart from a failure (whose expiry is its time
+	// plus window): when refused, busy reports that every full budget
+	// would have room without its unexpired leases, i.e. the refusal is
+	// only due to attempts still in flight (on any instance), which may
+	// yet give their room back; it is never true with ok.
+	ReserveAttempt(ctx context.Context, now time.Time, window, lease time.Duration, budgets ...Budget) (counts []int, ok, busy bool, err error)
 	// ReleaseAttempt removes, for each key, one attempt recorded at
 	// exactly at (a reservation whose credential proved right); a key
 	// without one is left alone.
 	ReleaseAttempt(ctx context.Context, at time.Time, keys ...string) error
+	// ConfirmAttempt turns, for each key, one reservation recorded at
+	// exactly at into a failure (its credential proved wrong): it then
+	// counts until at+window. A key whose reservation is gone (its lease
+	// expired and was swept) gets a failure at at instead, so a wrong
+	// credential always counts once. It returns, per key, the failures in
+	// (now-window, now] this one included — leases not counted, so a
+	// lockout can start on failures only, not on attempts that were in
+	// flight. Concurrent confirmations of one key are serialised: N of
+	// them return N distinct counts.
+	ConfirmAttempt(ctx context.Context, now, at time.Time, window time.Duration, keys ...string) (failures []int, err error)
 
 	// DeleteExpired removes at most batch rows of each expired kind
 	// (codes, sessions, refresh tokens and grants past their absolute

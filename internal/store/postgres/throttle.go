@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,9 +21,9 @@ import (
 // statement sees every failure committed before it: N concurrent calls
 // return N distinct counts.
 //
-// The failure is kept until now+window (its expires_at), after which
+// The failure counts until now+window (its expires_at), after which
 // DeleteExpired may sweep it; a later call with a wider window than the
-// one it was recorded with may thus miss it once swept.
+// one it was recorded with does not count it past then.
 func (s *Store) RecordFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
 	const op = "record failure"
 	if window <= 0 {
@@ -52,7 +51,7 @@ func (s *Store) RecordFailure(ctx context.Context, key string, now time.Time, wi
 }
 
 // Failures returns the number of failures for key at times in
-// (now-window, now].
+// (now-window, now] that expire after now (unexpired leases included).
 func (s *Store) Failures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
 	var count int
 	err := countFailures(ctx, s.pool, key, now, window, &count)
@@ -63,9 +62,20 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// countFailures counts key's rows at times in (now-window, now] that
+// expire after now: failures and unexpired reservations.
 func countFailures(ctx context.Context, q querier, key string, now time.Time, window time.Duration, count *int) error {
-	return q.QueryRow(ctx, `SELECT count(*) FROM failures WHERE key = $1 AND at > $2 AND at <= $3`,
+	return q.QueryRow(ctx, `SELECT count(*) FROM failures WHERE key = $1 AND at > $2 AND at <= $3 AND expires_at > $3`,
 		key, toNanos(now.Add(-window)), toNanos(now)).Scan(count)
+}
+
+// countLeases counts, of the rows countFailures counts, the reservations:
+// those whose expiry is before their time plus window (a failure's is
+// exactly that).
+func countLeases(ctx context.Context, q querier, key string, now time.Time, window time.Duration, count *int) error {
+	return q.QueryRow(ctx, `SELECT count(*) FROM failures WHERE key = $1 AND at > $2 AND at <= $3 AND expires_at > $3
+		AND expires_at < at + $4`,
+		key, toNanos(now.Add(-window)), toNanos(now), window.Nanoseconds()).Scan(count)
 }
 
 // ClearFailures forgets every failure of key (after a successful login).
@@ -80,9 +90,9 @@ func (s *Store) ClearFailures(ctx context.Context, key string) error {
 	}, nil)
 }
 
-// ReserveAttempt records one attempt for every budget's key when each is
-// below its limit in (now-window, now], and nothing otherwise (see
-// store.Store).
+// ReserveAttempt records one reservation, a lease until now+lease, for
+// every budget's key when each is below its limit in (now-window, now],
+// and nothing otherwise (see store.Store).
 //
 // What makes it atomic: one transaction that first upserts every key's
 // row in failure_keys, in sorted order (so two reservations sharing keys
@@ -91,42 +101,42 @@ func (s *Store) ClearFailures(ctx context.Context, key string) error {
 // instance, therefore run one after another, and under READ COMMITTED
 // each count sees every attempt committed before it: no two callers can
 // both take the last unit of a budget.
-func (s *Store) ReserveAttempt(ctx context.Context, now time.Time, window time.Duration, budgets ...store.Budget) ([]int, bool, error) {
+func (s *Store) ReserveAttempt(ctx context.Context, now time.Time, window, lease time.Duration, budgets ...store.Budget) ([]int, bool, bool, error) {
 	const op = "reserve attempt"
-	if window <= 0 {
-		return nil, false, fmt.Errorf("postgres: %s: window must be positive, got %v", op, window)
+	if window <= 0 || lease <= 0 {
+		return nil, false, false, fmt.Errorf("postgres: %s: window and lease must be positive, got %v, %v", op, window, lease)
 	}
-	order := make([]int, len(budgets))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(budgets[a].Key, budgets[b].Key) })
+	lease = min(lease, window)
 	at, expires := toNanos(now), toNanos(now.Add(window))
 	var counts []int
-	var ok bool
+	var ok, busy bool
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		counts, ok = make([]int, len(budgets)), true
-		for _, i := range order {
-			if _, err := tx.Exec(ctx, `INSERT INTO failure_keys (key, expires_at) VALUES ($1, $2)
-				ON CONFLICT (key) DO UPDATE SET expires_at = GREATEST(failure_keys.expires_at, excluded.expires_at)`,
-				budgets[i].Key, expires); err != nil {
-				return mapErr(op, err)
-			}
+		counts, ok, busy = make([]int, len(budgets)), true, true
+		if err := lockFailureKeys(ctx, tx, op, expires, budgetKeys(budgets)); err != nil {
+			return err
 		}
 		for i, b := range budgets {
 			if err := countFailures(ctx, tx, b.Key, now, window, &counts[i]); err != nil {
 				return mapErr(op, err)
 			}
-			if counts[i] >= b.Limit {
-				ok = false
+			if counts[i] < b.Limit {
+				continue
 			}
+			ok = false
+			// Full: busy only while it would have room without its leases.
+			var leases int
+			if err := countLeases(ctx, tx, b.Key, now, window, &leases); err != nil {
+				return mapErr(op, err)
+			}
+			busy = busy && counts[i]-leases < b.Limit
 		}
 		if !ok {
 			return nil // commits only the key rows' expiry, harmless
 		}
+		busy = false
 		for i, b := range budgets {
 			if _, err := tx.Exec(ctx, `INSERT INTO failures (key, at, expires_at) VALUES ($1, $2, $3)`,
-				b.Key, at, expires); err != nil {
+				b.Key, at, toNanos(now.Add(lease))); err != nil {
 				return mapErr(op, err)
 			}
 			counts[i]++
@@ -134,21 +144,98 @@ func (s *Store) ReserveAttempt(ctx context.Context, now time.Time, window time.D
 		return nil
 	}, nil)
 	if err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
-	return counts, ok, nil
+	return counts, ok, busy, nil
+}
+
+func budgetKeys(budgets []store.Budget) []string {
+	keys := make([]string, len(budgets))
+	for i, b := range budgets {
+		keys[i] = b.Key
+	}
+	return keys
+}
+
+// lockFailureKeys upserts the failure_keys row of every key, in sorted
+// order (so two transactions sharing keys cannot deadlock), keeping the
+// later expiry; each row stays locked until the transaction ends.
+func lockFailureKeys(ctx context.Context, tx pgx.Tx, op string, expires int64, keys []string) error {
+	keys = slices.Clone(keys)
+	slices.Sort(keys)
+	for _, k := range keys {
+		if _, err := tx.Exec(ctx, `INSERT INTO failure_keys (key, expires_at) VALUES ($1, $2)
+			ON CONFLICT (key) DO UPDATE SET expires_at = GREATEST(failure_keys.expires_at, excluded.expires_at)`,
+			k, expires); err != nil {
+			return mapErr(op, err)
+		}
+	}
+	return nil
+}
+
+// ConfirmAttempt turns one reservation made at exactly at into a failure
+// until at+window for each key, or records a failure at at for a key
+// without one, and counts the key's failures (see store.Store).
+//
+// What makes it atomic: the same lock discipline as ReserveAttempt (every
+// key's failure_keys row, in sorted order, first), so confirmations of
+// one key run one after another: two of reservations made at one instant
+// cannot both pick the same row, and each count sees every confirmation
+// committed before it.
+func (s *Store) ConfirmAttempt(ctx context.Context, now, at time.Time, window time.Duration, keys ...string) ([]int, error) {
+	const op = "confirm attempt"
+	if window <= 0 {
+		return nil, fmt.Errorf("postgres: %s: window must be positive, got %v", op, window)
+	}
+	t, expires := toNanos(at), toNanos(at.Add(window))
+	counts := make([]int, len(keys))
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockFailureKeys(ctx, tx, op, expires, keys); err != nil {
+			return err
+		}
+		for i, k := range keys {
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM failures WHERE key = $1 AND at > $2 AND at <= $3 AND expires_at > $3
+				AND expires_at >= at + $4`,
+				k, toNanos(now.Add(-window)), toNanos(now), window.Nanoseconds()).Scan(&counts[i]); err != nil {
+				return mapErr(op, err)
+			}
+			counts[i]++ // this one, confirmed below
+			tag, err := tx.Exec(ctx, `UPDATE failures SET expires_at = $1 WHERE id = (
+				SELECT min(id) FROM failures WHERE key = $2 AND at = $3 AND expires_at < $1)`,
+				expires, k, t)
+			if err != nil {
+				return mapErr(op, err)
+			}
+			if tag.RowsAffected() > 0 {
+				continue
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO failures (key, at, expires_at) VALUES ($1, $2, $3)`,
+				k, t, expires); err != nil {
+				return mapErr(op, err)
+			}
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return counts, nil
 }
 
 // ReleaseAttempt removes one attempt recorded at exactly at for each key,
-// in one statement that deletes at most one row (the lowest id) per key.
-// Two reservations of one key at the very same nanosecond released at
-// once may leave one counted: an over-count, never an under-count.
+// in one statement that deletes at most one row per key: the one that
+// expires first (a reservation's lease ends before a confirmed failure of
+// the same instant does, so a release never takes a failure's place),
+// the lowest id among equals. Two reservations of one key at the very
+// same nanosecond released at once may leave one counted until its lease
+// ends: an over-count, never an under-count.
 func (s *Store) ReleaseAttempt(ctx context.Context, at time.Time, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}
 	_, err := s.pool.Exec(ctx, `DELETE FROM failures WHERE id IN (
-		SELECT min(id) FROM failures WHERE key = ANY($1) AND at = $2 GROUP BY key)`,
+		SELECT DISTINCT ON (key) id FROM failures WHERE key = ANY($1) AND at = $2
+		ORDER BY key, expires_at, id)`,
 		keys, toNanos(at))
 	return mapErr("release attempt", err)
 }

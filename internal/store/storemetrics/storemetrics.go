@@ -343,11 +343,18 @@ func (i *instrumentedStore) ClearFailures(ctx context.Context, key string) error
 	return err
 }
 
-func (i *instrumentedStore) ReserveAttempt(ctx context.Context, now time.Time, window time.Duration, budgets ...store.Budget) ([]int, bool, error) {
+func (i *instrumentedStore) ReserveAttempt(ctx context.Context, now time.Time, window, lease time.Duration, budgets ...store.Budget) ([]int, bool, bool, error) {
 	start := time.Now()
-	v, ok, err := i.Store.ReserveAttempt(ctx, now, window, budgets...)
+	v, ok, busy, err := i.Store.ReserveAttempt(ctx, now, window, lease, budgets...)
 	i.done("ReserveAttempt", start, err)
-	return v, ok, err
+	return v, ok, busy, err
+}
+
+func (i *instrumentedStore) ConfirmAttempt(ctx context.Context, now, at time.Time, window time.Duration, keys ...string) ([]int, error) {
+	start := time.Now()
+	v, err := i.Store.ConfirmAttempt(ctx, now, at, window, keys...)
+	i.done("ConfirmAttempt", start, err)
+	return v, err
 }
 
 func (i *instrumentedStore) ReleaseAttempt(ctx context.Context, at time.Time, keys ...string) error {

@@ -29,6 +29,7 @@ func raceTests() []test {
 		{"Race/ActivateKey", testRaceActivateKey},
 		{"Race/RecordFailure", testRaceRecordFailure},
 		{"Race/ReserveAttempt", testRaceReserveAttempt},
+		{"Race/ConfirmAttempt", testRaceConfirmAttempt},
 	}
 }
 
@@ -263,16 +264,17 @@ func testRaceRecordFailure(t *testing.T, s store.Store) {
 	}
 }
 
-// testRaceReserveAttempt: racers concurrent reservations of one budget
-// (shared with a second key per racer, so keys are locked in several
-// orders): exactly limit get ok, and exactly limit are recorded.
+// testRaceReserveAttempt: racers concurrent reservations (leases shorter
+// than the window) of one budget (shared with a second key per racer, so
+// keys are locked in several orders): exactly limit get ok, and exactly
+// limit are recorded.
 func testRaceReserveAttempt(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	const limit = 5
 	oks := make([]bool, racers)
 	errs := make([]error, racers)
 	race(func(i int) {
-		_, oks[i], errs[i] = s.ReserveAttempt(ctx, base, time.Minute,
+		_, oks[i], _, errs[i] = s.ReserveAttempt(ctx, base, time.Minute, 10*time.Second,
 			store.Budget{Key: fmt.Sprintf("ip:%d", i%3), Limit: racers},
 			store.Budget{Key: "user", Limit: limit})
 	})
@@ -292,6 +294,41 @@ func testRaceReserveAttempt(t *testing.T, s store.Store) {
 	must(t, err, "Failures")
 	if n != limit {
 		t.Errorf("Failures after the burst = %d, want %d", n, limit)
+	}
+}
+
+// testRaceConfirmAttempt: racers reservations made at one instant, then
+// confirmed all at once: every one becomes a failure (no two
+// confirmations take the same row), so all count after the leases end,
+// and the confirmations return the distinct counts 1..racers (exactly
+// one sees the budget filled).
+func testRaceConfirmAttempt(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const lease = 10 * time.Second
+	b := store.Budget{Key: "pair", Limit: racers}
+	for i := range racers {
+		if _, ok, _, err := s.ReserveAttempt(ctx, base, time.Minute, lease, b); err != nil || !ok {
+			t.Fatalf("ReserveAttempt #%d = %v, %v; want ok", i, ok, err)
+		}
+	}
+	errs := make([]error, racers)
+	counts := make([][]int, racers)
+	race(func(i int) { counts[i], errs[i] = s.ConfirmAttempt(ctx, at(time.Second), base, time.Minute, b.Key) })
+	seen := make(map[int]bool)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("ConfirmAttempt #%d: %v", i, err)
+		}
+		if len(counts[i]) != 1 || counts[i][0] < 1 || counts[i][0] > racers || seen[counts[i][0]] {
+			t.Errorf("ConfirmAttempt #%d = %v, want a count in [1, %d] no other confirmation got", i, counts[i], racers)
+		} else {
+			seen[counts[i][0]] = true
+		}
+	}
+	n, err := s.Failures(ctx, b.Key, at(2*lease), time.Minute)
+	must(t, err, "Failures")
+	if n != racers {
+		t.Errorf("Failures after %d concurrent ConfirmAttempt, past the leases = %d, want %d", racers, n, racers)
 	}
 }
 
