@@ -206,7 +206,9 @@ func BenchmarkIntrospect(b *testing.B) {
 // latchtestServiceClient is a confidential machine client; MustClient
 // gives it a secret.
 func latchtestServiceClient() store.Client {
-	return store.Client{ID: "bench-service", GrantTypes: []string{"client_credentials"}, Scopes: []string{"api:read"}}
+	// A resource server: it introspects a user's token issued to another
+	// client (RFC 7662 §2.2; issue 11 item 9), as W4 does.
+	return store.Client{ID: "bench-service", GrantTypes: []string{"client_credentials"}, Scopes: []string{"api:read"}, ResourceServer: true}
 }
 
 // BenchmarkCodeFlowParallel is BenchmarkCodeFlow from 32 goroutines per

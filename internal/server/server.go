@@ -188,10 +188,18 @@ func (c *originCache) allowedFor(r *http.Request, origin, clientID string) bool 
 	return c.clients(r, origin)[clientID]
 }
 
+// originMissRefresh is how soon after a load an origin the cache does not
+// know may trigger another load: a client registered a moment ago (by
+// another instance, or the CLI) is served within about a second, while
+// requests from unknown origins cost at most one query per second.
+const originMissRefresh = time.Second
+
 func (c *originCache) clients(r *http.Request, origin string) map[string]bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if now := c.now(); c.set == nil || now.Sub(c.loaded) > c.ttl || now.Before(c.loaded) {
+	now := c.now()
+	stale := c.set == nil || now.Sub(c.loaded) > c.ttl || now.Before(c.loaded)
+	if missed := c.set != nil && c.set[origin] == nil && now.Sub(c.loaded) >= originMissRefresh; stale || missed {
 		clients, err := c.store.ListClients(r.Context())
 		if err != nil {
 			return c.set[origin]

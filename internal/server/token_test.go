@@ -369,6 +369,43 @@ func TestCORS(t *testing.T) {
 	}
 }
 
+// TestCORSOriginOfNewClient: a client registered behind this instance's
+// back (by another instance or the CLI, straight into the database) gets
+// CORS for its origin within about a second — an origin the cache does not
+// know reloads it, at most once per second — not after the cache's TTL:
+// until then its SPA would see only "Failed to fetch".
+func TestCORSOriginOfNewClient(t *testing.T) {
+	e := latchtest.Start(t)
+	const origin = "https://new-app.test"
+	preflight := func() string {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodOptions, e.Issuer+"/token", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("Access-Control-Allow-Origin")
+	}
+	if got := preflight(); got != "" {
+		t.Fatalf("preflight before registration: ACAO = %q", got)
+	}
+	if err := e.Store.CreateClient(t.Context(), store.Client{
+		ID: "new-app", Public: true, RedirectURIs: []string{origin + "/cb"}, AllowedOrigins: []string{origin},
+		GrantTypes: []string{"authorization_code"}, CreatedAt: e.Clock.Now(),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := preflight(); got != "" {
+		t.Errorf("preflight in the same instant: ACAO = %q, want none yet (at most one reload per second)", got)
+	}
+	e.Clock.Advance(time.Second)
+	if got := preflight(); got != origin {
+		t.Errorf("preflight a second after registration: ACAO = %q, want %q", got, origin)
+	}
+}
+
 func TestDiscovery(t *testing.T) {
 	e := latchtest.Start(t)
 	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
