@@ -407,15 +407,8 @@ func checkRequestText(r *http.Request) error {
 	if err != nil {
 		return errBadRequest("the query string is malformed")
 	}
-	for k, vs := range q {
-		if !store.ValidText(k) {
-			return errBadText
-		}
-		for _, v := range vs {
-			if !store.ValidText(v) {
-				return errBadText
-			}
-		}
+	if !store.ValidValues(q) {
+		return errBadText
 	}
 	return nil
 }

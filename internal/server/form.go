@@ -57,15 +57,8 @@ var errBadText = oauth.Errorf(oauth.InvalidRequest, "a request parameter contain
 // parameter name and value must be store.ValidText. Handlers never see
 // (nor pass to the store) anything else.
 func checkText(q url.Values) error {
-	for k, vs := range q {
-		if !store.ValidText(k) {
-			return errBadText
-		}
-		for _, v := range vs {
-			if !store.ValidText(v) {
-				return errBadText
-			}
-		}
+	if !store.ValidValues(q) {
+		return errBadText
 	}
 	return nil
 }

@@ -17,3 +17,19 @@ import (
 func ValidText(s string) bool {
 	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
+
+// ValidValues reports whether every key and value of a parsed form or
+// query (url.Values) is ValidText: the edge rule for a whole request.
+func ValidValues(q map[string][]string) bool {
+	for k, vs := range q {
+		if !ValidText(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !ValidText(v) {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -21,3 +21,20 @@ func TestValidText(t *testing.T) {
 		}
 	}
 }
+
+func TestValidValues(t *testing.T) {
+	for _, tc := range []struct {
+		q    map[string][]string
+		want bool
+	}{
+		{nil, true},
+		{map[string][]string{"a": {"b", ""}}, true},
+		{map[string][]string{"a\x00": {"b"}}, false},
+		{map[string][]string{"a": {"ok", "b\xff"}}, false},
+		{map[string][]string{"ü": {"ß"}}, true},
+	} {
+		if got := ValidValues(tc.q); got != tc.want {
+			t.Errorf("ValidValues(%q) = %v, want %v", tc.q, got, tc.want)
+		}
+	}
+}
