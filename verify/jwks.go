@@ -92,10 +92,13 @@ func (r *remoteKeys) warmUp(ctx context.Context) error {
 // is unknown it triggers (or joins) a refetch, subject to the rate limit,
 // and waits for it within ctx.
 func (r *remoteKeys) lookup(ctx context.Context, kid, alg string) ([]jose.JSONWebKey, error) {
-	if set := r.current.Load(); set != nil && r.now().Sub(set.fetched) >= keySetMaxAge {
+	// The snapshot is taken before a background refresh can start, so the
+	// current keys serve this call even when the refresh finishes first.
+	set := r.current.Load()
+	if set != nil && r.now().Sub(set.fetched) >= keySetMaxAge {
 		r.startFetch(ctx) // background refresh; the current keys serve meanwhile
 	}
-	if ks := r.find(kid, alg); len(ks) > 0 {
+	if ks := set.find(kid, alg); len(ks) > 0 {
 		return ks, nil
 	}
 	call := r.startFetch(ctx)
@@ -118,7 +121,12 @@ func (r *remoteKeys) lookup(ctx context.Context, kid, alg string) ([]jose.JSONWe
 
 // find returns the current keys for kid whose alg (if published) is alg.
 func (r *remoteKeys) find(kid, alg string) []jose.JSONWebKey {
-	set := r.current.Load()
+	return r.current.Load().find(kid, alg)
+}
+
+// find returns set's keys for kid whose alg (if published) is alg; none
+// for a nil set.
+func (set *keySet) find(kid, alg string) []jose.JSONWebKey {
 	if set == nil {
 		return nil
 	}
