@@ -86,7 +86,7 @@ type Config struct {
 	// rest are refused at once with 503 + Retry-After. Password hashing has
 	// its own, smaller limit so sign-ins cannot take every CPU.
 	RequestTimeout        time.Duration `yaml:"request-timeout" help:"deadline of every public request, database calls included; past it the request fails with 503"`                       // 10s
-	MaxConcurrentRequests int           `yaml:"max-concurrent-requests" help:"public requests handled at once"`                                                                             // 64
+	MaxConcurrentRequests int           `yaml:"max-concurrent-requests" help:"public requests handled at once, for API endpoints and browser pages apart"`                                  // 64
 	RequestQueue          int           `yaml:"request-queue" help:"requests that may wait for one of max-concurrent-requests; more are refused at once with 503 and Retry-After"`          // 128
 	RequestQueueWait      time.Duration `yaml:"request-queue-wait" help:"longest wait in the request queue before a 503 with Retry-After"`                                                  // 1s
 	PasswordConcurrency   int           `yaml:"password-concurrency" help:"argon2id hashes computed at once; 0 means half the CPUs (at least 1), so sign-ins leave CPU for token requests"` // 0

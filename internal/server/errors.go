@@ -79,7 +79,7 @@ func (s *Server) logError(r *http.Request, e *oauth.Error, err error, attrs ...a
 
 // api adapts a handler of a JSON endpoint (RFC 6749 §5.2).
 func (s *Server) api(h handlerFunc) http.Handler {
-	h = s.limited(h)
+	h = s.limited(s.admitAPI, h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			s.writeJSONError(w, r, err)
@@ -130,7 +130,7 @@ func basicChallenge(e *oauth.Error) string {
 
 // bearer adapts a handler of a protected resource (RFC 6750 §3).
 func (s *Server) bearer(h handlerFunc) http.Handler {
-	h = s.limited(h)
+	h = s.limited(s.admitAPI, h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			s.writeBearerError(w, r, err)
@@ -200,7 +200,7 @@ func (s *Server) writeBearerError(w http.ResponseWriter, r *http.Request, err er
 // page adapts a browser-facing handler: errors become Latch's HTML error
 // page, except a *redirectError, which goes back to the client.
 func (s *Server) page(h handlerFunc) http.Handler {
-	h = s.limited(h)
+	h = s.limited(s.admitPages, h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			var re *redirectError

@@ -119,19 +119,23 @@ func (a *admission) acquire(ctx context.Context) error {
 
 func (a *admission) release() { <-a.slots }
 
-// limited wraps an endpoint in the request deadline and admission. It is
-// applied by the channel adapters (api, bearer, page), so a refusal is
-// written by the endpoint's own error writer.
-func (s *Server) limited(h handlerFunc) handlerFunc {
+// limited wraps an endpoint in the request deadline and the admission a
+// (s.admitAPI for the API and bearer channels, s.admitPages for browser
+// pages). It is applied by the channel adapters (api, bearer, page), so a
+// refusal is written by the endpoint's own error writer. The two classes
+// are admitted apart, each within the configured limits: a burst of
+// sign-ins (pages) can never take the slots token refreshes need, nor
+// the other way round.
+func (s *Server) limited(a *admission, h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		// The deadline starts at arrival: time in the queue counts.
 		ctx, cancel := context.WithTimeout(r.Context(), s.opts.Overload.RequestTimeout)
 		defer cancel()
 		r = r.WithContext(ctx)
-		if err := s.admit.acquire(ctx); err != nil {
+		if err := a.acquire(ctx); err != nil {
 			return err
 		}
-		defer s.admit.release()
+		defer a.release()
 		return h(w, r)
 	}
 }

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -83,4 +85,26 @@ func TestAdmissionQueueGetsFreedSlot(t *testing.T) {
 func isShed(err error) bool {
 	e, ok := oauth.As(err)
 	return ok && e.Code == oauth.TemporarilyUnavailable && e.RetryAfter > 0 && errors.Is(err, e)
+}
+
+// TestAdmissionClassesApart: browser pages and API endpoints are admitted
+// apart, so a flood of sign-ins that fills every page slot (and queue)
+// never sheds a token request.
+func TestAdmissionClassesApart(t *testing.T) {
+	o := Overload{RequestTimeout: time.Second, MaxConcurrent: 1, Queue: 0, QueueWait: time.Millisecond}
+	s := &Server{opts: Options{Overload: o}, admitAPI: newAdmission(o), admitPages: newAdmission(o)}
+	if err := s.admitPages.acquire(t.Context()); err != nil { // a sign-in holds the only page slot
+		t.Fatal(err)
+	}
+	defer s.admitPages.release()
+	ran := false
+	h := func(w http.ResponseWriter, r *http.Request) error { ran = true; w.WriteHeader(http.StatusOK); return nil }
+	rec := httptest.NewRecorder()
+	s.api(h).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/token", nil))
+	if !ran || rec.Code != http.StatusOK {
+		t.Errorf("API request with every page slot taken: ran %v, status %d; want it admitted", ran, rec.Code)
+	}
+	if err := s.limited(s.admitPages, h)(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/login", nil)); err == nil {
+		t.Error("a page request with the page slot taken was admitted, want it shed")
+	}
 }

@@ -90,8 +90,9 @@ type Server struct {
 	// issues DPoP nonces, nil unless config dpop-nonce (dpop.go).
 	throttle *throttle
 	nonces   *dpopNonces
-	// admit bounds the requests handled at once (overload.go).
-	admit *admission
+	// admitAPI and admitPages bound the requests handled at once, API
+	// and browser pages apart (overload.go).
+	admitAPI, admitPages *admission
 	// grants authenticates clients and runs the token endpoint's grants.
 	grants *grant.Engine
 }
@@ -145,7 +146,7 @@ func New(opts Options) (*Server, error) {
 	if err := opts.Overload.validate(); err != nil {
 		return nil, err
 	}
-	s.admit = newAdmission(opts.Overload)
+	s.admitAPI, s.admitPages = newAdmission(opts.Overload), newAdmission(opts.Overload)
 	s.origins = &originCache{store: opts.Store, now: opts.Now, ttl: 5 * time.Second}
 	s.handler = s.routes()
 	return s, nil
