@@ -98,7 +98,11 @@ func TestAdmissionClassesApart(t *testing.T) {
 	}
 	defer s.admitPages.release()
 	ran := false
-	h := func(w http.ResponseWriter, r *http.Request) error { ran = true; w.WriteHeader(http.StatusOK); return nil }
+	h := func(w http.ResponseWriter, r *http.Request) error {
+		ran = true
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
 	rec := httptest.NewRecorder()
 	s.api(h).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/token", nil))
 	if !ran || rec.Code != http.StatusOK {
