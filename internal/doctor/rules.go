@@ -249,10 +249,6 @@ func checkDevIssuer(in *Input, r *reporter) {
 
 func clientSubject(c store.Client) string { return "client " + c.ID }
 
-func hasGrant(c store.Client, g oauth.GrantType) bool {
-	return slices.Contains(c.GrantTypes, string(g))
-}
-
 // httpsRedirects returns c's https redirect URIs.
 func httpsRedirects(c store.Client) []string {
 	var out []string
@@ -313,7 +309,7 @@ func graceText(c store.Client) string {
 // enforces it, covers its whole refresh idle timeout while nothing else
 // binds its refresh tokens.
 func rotationDefeated(cfg config.Config, c store.Client) bool {
-	if !c.Public || c.RequireDPoP || !hasGrant(c, oauth.GrantRefreshToken) || effectiveGrace(c) <= 0 {
+	if !c.Public || c.RequireDPoP || !registration.HasGrant(c, oauth.GrantRefreshToken) || effectiveGrace(c) <= 0 {
 		return false
 	}
 	idle, _ := refreshLifetimes(cfg, c)
@@ -350,7 +346,7 @@ func checkSPAOrigin(in *Input, r *reporter) {
 
 func checkPublicDPoP(in *Input, r *reporter) {
 	for _, c := range in.Clients {
-		if c.Public && hasGrant(c, oauth.GrantAuthorizationCode) && !c.RequireDPoP {
+		if c.Public && registration.HasGrant(c, oauth.GrantAuthorizationCode) && !c.RequireDPoP {
 			r.add(clientSubject(c), fmt.Sprintf("latch client update %s --require-dpop (once the client sends DPoP proofs; docs/security.md, DPoP)", c.ID),
 				"the client may use DPoP but is not required to: its access and refresh tokens can be bearer tokens, usable by whoever steals them")
 		}
@@ -359,7 +355,7 @@ func checkPublicDPoP(in *Input, r *reporter) {
 
 func checkSPALogout(in *Input, r *reporter) {
 	for _, c := range in.Clients {
-		if isSPA(c) && hasGrant(c, oauth.GrantRefreshToken) && !c.RevokeRefreshOnLogout {
+		if isSPA(c) && registration.HasGrant(c, oauth.GrantRefreshToken) && !c.RevokeRefreshOnLogout {
 			r.add(clientSubject(c), fmt.Sprintf("latch client update %s --revoke-refresh-on-logout", c.ID),
 				"the browser app's refresh tokens stay valid after the user logs out of Latch; RFC 10017 asks to link them to the user's session")
 		}
@@ -384,7 +380,7 @@ func checkRefreshLifetimes(in *Input, r *reporter) {
 		}
 	}
 	for _, c := range in.Clients {
-		if !hasGrant(c, oauth.GrantRefreshToken) {
+		if !registration.HasGrant(c, oauth.GrantRefreshToken) {
 			continue
 		}
 		maxIdle, maxAbs := MaxConfidentialRefreshIdle, MaxConfidentialRefreshAbsolute
@@ -406,7 +402,7 @@ func checkRefreshLifetimes(in *Input, r *reporter) {
 func checkGraceLong(in *Input, r *reporter) {
 	for _, c := range in.Clients {
 		// A defeated rotation is already an error; one finding is enough.
-		if hasGrant(c, oauth.GrantRefreshToken) && legacyGrace(c) && !rotationDefeated(in.Config, c) {
+		if registration.HasGrant(c, oauth.GrantRefreshToken) && legacyGrace(c) && !rotationDefeated(in.Config, c) {
 			r.add(clientSubject(c), fmt.Sprintf("latch client update %s --refresh-grace 10s (so the stored value matches what is enforced)", c.ID),
 				"refresh grace %s is stored, above the maximum of %s registration accepts: the client was registered before the bound existed; the server already caps the window at %[2]s, so the record says more than is enforced",
 				fmtDuration(c.RefreshGrace), fmtDuration(registration.MaxRefreshGrace))
@@ -416,7 +412,7 @@ func checkGraceLong(in *Input, r *reporter) {
 
 func checkMixedGrants(in *Input, r *reporter) {
 	for _, c := range in.Clients {
-		if !hasGrant(c, oauth.GrantClientCredentials) || !hasGrant(c, oauth.GrantAuthorizationCode) {
+		if !registration.HasGrant(c, oauth.GrantClientCredentials) || !registration.HasGrant(c, oauth.GrantAuthorizationCode) {
 			continue
 		}
 		var user []string

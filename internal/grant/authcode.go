@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 )
@@ -31,7 +32,7 @@ const maxCodeFailures = 3
 // passed every check but was consumed before is a true replay (RFC 6749
 // §4.1.2): its grant is revoked and code_replay_detected raised.
 func (e *Engine) exchangeCode(ctx context.Context, c store.Client, treq *oauth.TokenRequest, proof *token.DPoPProof) (*Response, error) {
-	if !hasGrant(c, oauth.GrantAuthorizationCode) {
+	if !registration.HasGrant(c, oauth.GrantAuthorizationCode) {
 		return nil, oauth.Errorf(oauth.UnauthorizedClient, "the client is not registered for the authorization code grant")
 	}
 	now := e.now()

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 )
@@ -11,7 +12,7 @@ import (
 // clientCredentials is the client_credentials grant (RFC 6749 §4.4): a
 // confidential client acting for itself. No refresh token, no ID token.
 func (e *Engine) clientCredentials(ctx context.Context, c store.Client, treq *oauth.TokenRequest, proof *token.DPoPProof) (*Response, error) {
-	if c.Public || !hasGrant(c, oauth.GrantClientCredentials) {
+	if c.Public || !registration.HasGrant(c, oauth.GrantClientCredentials) {
 		return nil, oauth.Errorf(oauth.UnauthorizedClient, "the client is not registered for the client credentials grant")
 	}
 	allowed := make([]string, 0, len(c.Scopes))

@@ -166,10 +166,6 @@ var errDPoPRequired = oauth.Errorf(oauth.InvalidDPoPProof, "this client must pre
 // presented without a proof by that key.
 var errDPoPKeyMismatch = oauth.Errorf(oauth.InvalidGrant, "the grant is bound to a DPoP key: present a DPoP proof signed with that key")
 
-func hasGrant(c store.Client, g oauth.GrantType) bool {
-	return slices.Contains(c.GrantTypes, string(g))
-}
-
 func contains(list []string, v string) bool { return slices.Contains(list, v) }
 
 func minTime(a, b time.Time) time.Time {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 )
 
@@ -14,7 +15,7 @@ import (
 // one when offline_access was granted; a public client (a SPA) registered
 // for the grant always gets one, made safe by rotation (RFC 9700 §4.14).
 func (e *Engine) getsRefreshToken(c store.Client, scopes []string) bool {
-	if !hasGrant(c, oauth.GrantRefreshToken) {
+	if !registration.HasGrant(c, oauth.GrantRefreshToken) {
 		return false
 	}
 	return c.Public || oauth.HasScope(scopes, oauth.ScopeOfflineAccess)

@@ -20,7 +20,7 @@ var errBadRefresh = oauth.Errorf(oauth.InvalidGrant, "the refresh token is inval
 // presented token is the immediate predecessor of the chain's head, when
 // the same successor is returned again (two tabs refreshing at once).
 func (e *Engine) refresh(ctx context.Context, c store.Client, treq *oauth.TokenRequest, proof *token.DPoPProof) (*Response, error) {
-	if !hasGrant(c, oauth.GrantRefreshToken) {
+	if !registration.HasGrant(c, oauth.GrantRefreshToken) {
 		return nil, oauth.Errorf(oauth.UnauthorizedClient, "the client is not registered for the refresh token grant")
 	}
 	hash := token.Hash(treq.RefreshToken)

@@ -369,3 +369,10 @@ func orList(items []string) string {
 	}
 	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }
+
+// HasGrant reports whether the client is registered for grant type g
+// (RFC 7591 §2 grant_types): the one check the authorization endpoint and
+// every grant make.
+func HasGrant(c store.Client, g oauth.GrantType) bool {
+	return slices.Contains(c.GrantTypes, string(g))
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 	"github.com/latchauth/latch/internal/ui"
@@ -104,7 +105,7 @@ func (s *Server) resolveAuthorize(r *http.Request, q url.Values) (*authRequest, 
 // checkAuthorizeRequest applies the client's registration to the request.
 func (s *Server) checkAuthorizeRequest(ar *authRequest) *oauth.Error {
 	req, c := ar.req, ar.client
-	if !hasGrant(c, oauth.GrantAuthorizationCode) {
+	if !registration.HasGrant(c, oauth.GrantAuthorizationCode) {
 		return oauth.Errorf(oauth.UnauthorizedClient, "the client is not registered for the authorization code grant")
 	}
 	// PKCE is mandatory for public clients (RFC 9700 §2.1.1, OAuth 2.1);

@@ -22,10 +22,6 @@ func allowedScopes(c store.Client) []string {
 	return c.Scopes
 }
 
-func hasGrant(c store.Client, g oauth.GrantType) bool {
-	return slices.Contains(c.GrantTypes, string(g))
-}
-
 func contains(list []string, v string) bool { return slices.Contains(list, v) }
 
 func sortedKeys(v url.Values) []string {
