@@ -79,7 +79,7 @@ func (b *BFF) handleLogout(w http.ResponseWriter, r *http.Request) {
 // Back-channel logout (OpenID Connect Back-Channel Logout 1.0).
 const (
 	backchannelEvent = "http://schemas.openid.net/event/backchannel-logout" // §2.4
-	logoutTokenType  = "logout+jwt"                                        // §2.4 (typ header)
+	logoutTokenType  = "logout+jwt"                                         // §2.4 (typ header)
 	// maxLogoutTokenAge bounds iat: an older logout token is refused even
 	// before its exp (§2.6 item 2 leaves the window to the RP).
 	maxLogoutTokenAge = 10 * time.Minute
