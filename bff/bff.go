@@ -372,7 +372,8 @@ func (b *BFF) fail(w http.ResponseWriter, status int, title, message string) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+	// The app's own stylesheet and same-origin fetches; no script.
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'none'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 	w.WriteHeader(status)
 	_ = errorPage.Execute(w, struct{ Title, Message string }{title, message})
 }
