@@ -47,10 +47,14 @@ type Cookies struct {
 	// by a script (document.cookie), so even an XSS cannot plant one.
 	// Only set it when your users' browsers support the prefix.
 	HostHTTPPrefix bool
-	// SameSite of the session cookie. Zero: Lax, so a user following a
-	// link to the app arrives signed in; Strict is stricter and fine for
-	// apps never entered by a cross-site link. The login cookie is always
-	// Lax: the callback is a cross-site top-level navigation.
+	// SameSite of the session cookie. Zero: Strict (RFC 10017 §6.1.3.2
+	// SHOULD): the browser never sends it on a request another site
+	// starts, not even a top-level navigation. The app's page still gets
+	// it on its own fetches, which is all a BFF-backed single-page app
+	// needs. Lax sends it on cross-site top-level GET navigations too:
+	// choose it only when the server renders signed-in pages that users
+	// reach from links on other sites. The login cookie is always Lax: the
+	// callback is a cross-site top-level navigation.
 	SameSite http.SameSite
 }
 
@@ -294,7 +298,7 @@ func (cfg *Config) fill() error {
 		cfg.Cookies.Name = "bff_session"
 	}
 	if cfg.Cookies.SameSite == 0 || cfg.Cookies.SameSite == http.SameSiteDefaultMode {
-		cfg.Cookies.SameSite = http.SameSiteLaxMode
+		cfg.Cookies.SameSite = http.SameSiteStrictMode
 	}
 	if cfg.Cookies.SameSite == http.SameSiteNoneMode {
 		return errors.New("bff: Cookies.SameSite None would send the session cookie on cross-site requests")

@@ -50,8 +50,8 @@ func TestSignIn(t *testing.T) {
 		t.Fatalf("callback = %d, want 303:\n%s", res.StatusCode, body)
 	}
 	sc := cookieNamed(res, "bff_session")
-	if sc == nil || !sc.HttpOnly || sc.SameSite != http.SameSiteLaxMode || sc.Path != "/" || sc.Secure || sc.MaxAge <= 0 || sc.Domain != "" {
-		t.Fatalf("session cookie = %+v, want HttpOnly, SameSite=Lax, Path=/, no Domain", sc)
+	if sc == nil || !sc.HttpOnly || sc.SameSite != http.SameSiteStrictMode || sc.Path != "/" || sc.Secure || sc.MaxAge <= 0 || sc.Domain != "" {
+		t.Fatalf("session cookie = %+v, want HttpOnly, SameSite=Strict, Path=/, no Domain", sc)
 	}
 	if lc := cookieNamed(res, l.cookie.Name); lc == nil || lc.MaxAge >= 0 {
 		t.Errorf("callback did not clear the login cookie: %v", res.Header.Values("Set-Cookie"))

@@ -16,7 +16,7 @@ import (
 // Cookies (RFC 10017 §6.1.3.2; RFC 6265bis §4.1.3):
 //
 //   - session: "__Host-" (or "__Host-Http-") + Cookies.Name under https,
-//     HttpOnly, Secure, Path=/, no Domain, SameSite Lax or Strict. Its
+//     HttpOnly, Secure, Path=/, no Domain, SameSite=Strict (or Lax). Its
 //     value is a random 256-bit id; the store keeps only its SHA-256.
 //   - login: one per sign-in attempt, named after its state so that two
 //     tabs signing in at once do not overwrite each other; "__Host-" under
