@@ -108,7 +108,7 @@ type Config struct {
 	ClientSecret string
 	// ClientAssertion signs the client assertion for private_key_jwt
 	// (RFC 7523 §3): a JWT with iss = sub = ClientID and aud = audience
-	// (the issuer), a fresh jti and a short exp. See PrivateKeySigner.
+	// (the issuer), a fresh jti and a short exp. See PrivateKeyAssertion.
 	ClientAssertion func(ctx context.Context, audience string) (string, error)
 	// Scopes requested. Empty: openid profile email offline_access.
 	Scopes []string
