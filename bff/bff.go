@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -188,6 +189,7 @@ type BFF struct {
 	now         func() time.Time
 	handler     http.Handler
 	issRequired bool
+	lastSweep   atomic.Int64 // unix seconds of the last DeleteExpired
 }
 
 // endpoints are the parts of discovery the BFF uses.
@@ -380,6 +382,19 @@ func (b *BFF) fail(w http.ResponseWriter, status int, title, message string) {
 	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'none'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 	w.WriteHeader(status)
 	_ = errorPage.Execute(w, struct{ Title, Message string }{title, message})
+}
+
+// sweep deletes expired sessions and jtis, at most once a minute per
+// instance; errors are logged, never the request's concern.
+func (b *BFF) sweep(ctx context.Context) {
+	now := b.now()
+	last := b.lastSweep.Load()
+	if now.Unix()-last < 60 || !b.lastSweep.CompareAndSwap(last, now.Unix()) {
+		return
+	}
+	if err := b.store.DeleteExpired(ctx, now, now.Add(-b.cfg.IdleTimeout)); err != nil {
+		b.log.WarnContext(ctx, "deleting expired sessions", "error", err)
+	}
 }
 
 // jsonError answers an API-style request (XHR/fetch) with a JSON error.

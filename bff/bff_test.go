@@ -470,3 +470,22 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 }
+
+// Expired sessions do not pile up in the store: a sign-in sweeps them
+// (at most once a minute per instance).
+func TestExpiredSessionsSwept(t *testing.T) {
+	f := newFixture(t)
+	sessions := bff.NewMemoryStore()
+	base, _ := f.single(sessions)
+	b1, b2 := f.browser(), f.browser()
+	signIn(t, b1, base, f.env.Issuer)
+	old := bff.SessionKey(sessionCookie(t, b1, base))
+	f.env.Clock.Advance(61 * time.Minute) // past the idle timeout
+	signIn(t, b2, base, f.env.Issuer)
+	if _, err := sessions.GetSession(t.Context(), old); !errors.Is(err, bff.ErrNotFound) {
+		t.Errorf("an idle-expired session is still stored after a later sign-in: %v", err)
+	}
+	if _, err := sessions.GetSession(t.Context(), bff.SessionKey(sessionCookie(t, b2, base))); err != nil {
+		t.Errorf("the new session: %v", err)
+	}
+}

@@ -220,6 +220,7 @@ func (b *BFF) handleCallback(w http.ResponseWriter, r *http.Request) {
 		b.fail(w, http.StatusServiceUnavailable, "Sign-in failed", "The session could not be stored. Try again.")
 		return
 	}
+	b.sweep(ctx)
 	b.setSessionCookie(w, id, b.cfg.SessionTTL)
 	b.setXSRFCookie(w, key, b.cfg.SessionTTL)
 	b.log.InfoContext(ctx, "signed in", "sub", idt.Subject)

@@ -87,9 +87,10 @@ type SessionStore interface {
 	// is already recorded. Exactly one of N concurrent
 	// callers succeeds.
 	UseJTI(ctx context.Context, jti string, expires time.Time) error
-	// DeleteExpired removes sessions whose Expires is before now and jtis
-	// past their expiry. (Idle sessions are removed when next seen.)
-	DeleteExpired(ctx context.Context, now time.Time) error
+	// DeleteExpired removes sessions whose Expires is before now or whose
+	// LastSeen is before idleSince, and jtis past their expiry. The BFF
+	// calls it now and then (at sign-in, at most once a minute).
+	DeleteExpired(ctx context.Context, now, idleSince time.Time) error
 }
 
 // SessionKey is what a store keeps for the session id in a cookie: its
@@ -221,11 +222,11 @@ func (m *MemoryStore) UseJTI(_ context.Context, jti string, expires time.Time) e
 	return nil
 }
 
-func (m *MemoryStore) DeleteExpired(_ context.Context, now time.Time) error {
+func (m *MemoryStore) DeleteExpired(_ context.Context, now, idleSince time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for k, s := range m.sessions {
-		if s.Expires.Before(now) {
+		if s.Expires.Before(now) || s.LastSeen.Before(idleSince) {
 			delete(m.sessions, k)
 		}
 	}

@@ -159,8 +159,8 @@ func (s *Store) UseJTI(ctx context.Context, jti string, expires time.Time) error
 	return affected(s.pool.Exec(ctx, `INSERT INTO bff_logout_jtis (jti, expires) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING`, jti, expires))(bff.ErrReplay)
 }
 
-func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM bff_sessions WHERE expires < $1`, now); err != nil {
+func (s *Store) DeleteExpired(ctx context.Context, now, idleSince time.Time) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM bff_sessions WHERE expires < $1 OR last_seen < $2`, now, idleSince); err != nil {
 		return err
 	}
 	_, err := s.pool.Exec(ctx, `DELETE FROM bff_logout_jtis WHERE expires < $1`, now)

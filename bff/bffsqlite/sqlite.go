@@ -160,8 +160,8 @@ func (s *Store) UseJTI(ctx context.Context, jti string, expires time.Time) error
 	return affected(res, err, bff.ErrReplay)
 }
 
-func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM bff_sessions WHERE expires < ?`, ms(now)); err != nil {
+func (s *Store) DeleteExpired(ctx context.Context, now, idleSince time.Time) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM bff_sessions WHERE expires < ? OR last_seen < ?`, ms(now), ms(idleSince)); err != nil {
 		return err
 	}
 	_, err := s.db.ExecContext(ctx, `DELETE FROM bff_logout_jtis WHERE expires < ?`, ms(now))

@@ -247,15 +247,21 @@ func testDeleteExpired(t *testing.T, s bff.SessionStore) {
 	ctx := t.Context()
 	old := session("old", "alice", "")
 	old.Expires = t0.Add(time.Minute)
-	mustCreate(t, s, old, session("new", "alice", ""))
+	idle := session("idle", "alice", "")
+	idle.LastSeen = t0.Add(-2 * time.Hour)
+	fresh := session("new", "alice", "")
+	fresh.LastSeen = t0.Add(30 * time.Minute)
+	mustCreate(t, s, old, idle, fresh)
 	if err := s.UseJTI(ctx, "old-jti", t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteExpired(ctx, t0.Add(time.Hour)); err != nil {
+	if err := s.DeleteExpired(ctx, t0.Add(time.Hour), t0.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.GetSession(ctx, "old"); !errors.Is(err, bff.ErrNotFound) {
-		t.Errorf("expired session still there: %v", err)
+	for _, k := range []string{"old", "idle"} {
+		if _, err := s.GetSession(ctx, k); !errors.Is(err, bff.ErrNotFound) {
+			t.Errorf("expired session %q still there: %v", k, err)
+		}
 	}
 	mustGet(t, s, "new")
 	// The expired jti is forgotten (its token is refused by exp anyway).
