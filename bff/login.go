@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -50,7 +51,7 @@ func (b *BFF) handleLogin(w http.ResponseWriter, r *http.Request) {
 		"response_type":         {"code"},
 		"client_id":             {b.cfg.ClientID},
 		"redirect_uri":          {b.redirectURI()},
-		"scope":                 {joinScopes(b.cfg.Scopes)},
+		"scope":                 {strings.Join(b.cfg.Scopes, " ")},
 		"state":                 {ls.State},
 		"nonce":                 {ls.Nonce},
 		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
@@ -229,14 +230,3 @@ func (b *BFF) handleCallback(w http.ResponseWriter, r *http.Request) {
 
 // errNoSession: no live session for the request.
 var errNoSession = errors.New("bff: no session")
-
-func joinScopes(s []string) string {
-	out := ""
-	for i, v := range s {
-		if i > 0 {
-			out += " "
-		}
-		out += v
-	}
-	return out
-}
