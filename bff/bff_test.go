@@ -249,6 +249,9 @@ func TestProxy(t *testing.T) {
 	if res.Header.Get("Set-Cookie") != "" {
 		t.Errorf("the API set a cookie on the BFF's origin: %q", res.Header.Get("Set-Cookie"))
 	}
+	if res.Header.Get("Access-Control-Allow-Origin") != "" || res.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("the API's CORS headers opened the BFF's origin: %v", res.Header)
+	}
 
 	// Refusals: each a clear 4xx, none reaches the API.
 	for _, tt := range []struct {

@@ -94,6 +94,8 @@ func newFixture(t *testing.T) *fixture {
 		f.apiSeen = append(f.apiSeen, r.Clone(r.Context()))
 		f.apiMu.Unlock()
 		http.SetCookie(w, &http.Cookie{Name: "from_api", Value: "x"})
+		w.Header().Set("Access-Control-Allow-Origin", "https://evil.example")
+		w.Header().Set("Access-Control-Allow-Credentials", "true")
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]string{"path": r.URL.Path, "query": r.URL.RawQuery})
 	}))

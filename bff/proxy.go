@@ -65,7 +65,14 @@ func (b *BFF) proxyHandler(up upstream) http.Handler {
 		},
 		Transport: b.client.Transport,
 		ModifyResponse: func(res *http.Response) error {
+			// The upstream cannot set cookies on the BFF's origin, nor open
+			// it to other origins with CORS headers meant for its own.
 			res.Header.Del("Set-Cookie")
+			for k := range res.Header {
+				if strings.HasPrefix(k, "Access-Control-") {
+					res.Header.Del(k)
+				}
+			}
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
