@@ -116,7 +116,7 @@ bffTest('the BFF signs in, proxies the API and signs out', async (t, { context, 
   const cookies = (await context.cookies()).filter((c) => c.name.startsWith('bff_')); // any path
   assert.deepEqual(cookies.map((c) => c.name), ['bff_session'], 'only the session cookie; the login cookie is gone');
   assert.equal(cookies[0].httpOnly, true);
-  assert.equal(cookies[0].sameSite, 'Lax');
+  assert.equal(cookies[0].sameSite, 'Strict'); // RFC 10017 §6.1.3.2
   assert.equal(await page.evaluate(() => JSON.stringify(sessionStorage) + JSON.stringify(localStorage)), '{}{}');
 
   // The proxied API call: the example API verified the access token the

@@ -132,6 +132,7 @@ export async function startLatch({ args = [], env = {} } = {}) {
     '--addr', `localhost:${port}`, '--issuer', issuer,
     '--admin-addr=', // no admin listener: nothing here uses it, and its default port may be taken
     '--spa-addr', `localhost:${spaPort}`, '--api-url', apiURL,
+    '--bff-addr', 'localhost:0', // the example BFF (tests start their own): any free port, never a fixed one
     ...args,
   ], { env, name: 'latch dev' });
   let api = null;

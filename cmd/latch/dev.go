@@ -35,8 +35,9 @@ var devHelp = cmdHelp{
 The key-encryption secret is generated into ./.latch/secret. It also serves
 the example SPA on http://localhost:3000, registered for the demo-spa client
 to call the example API at http://localhost:3001, which runs on its own
-(go run ./examples/api/cmd/api, or scripts/demo for both); --examples=false
-leaves the SPA out. The issuer follows --addr (--addr localhost:8090 serves
+(go run ./examples/api/cmd/api, or scripts/demo for both), and the example
+backend-for-frontend on http://localhost:3002 as the confidential client
+demo-web, proxying /api/ to that API; --examples=false leaves both out. The issuer follows --addr (--addr localhost:8090 serves
 http://localhost:8090; port 0 picks a free one); an explicit --issuer must
 name the same port. Logs show warnings and errors only (--log-level info
 adds every request). Never use dev mode in production: it prints
@@ -120,7 +121,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		}
 		// Stopped after Latch, once serve returns.
 		defer func() { _ = examples.stop(ctx, cfg.ShutdownTimeout) }()
-		urls.spa, urls.api = examples.spaURL, examples.apiURL
+		urls.spa, urls.api, urls.bff = examples.spaURL, examples.apiURL, examples.bffURL
 	}
 	demo, err := demoClients(cfg, urls)
 	if err != nil {
@@ -131,7 +132,7 @@ func runDev(ctx context.Context, e *env, args []string) error {
 		seed:     func(ctx context.Context, st store.Store) error { return seedDemo(ctx, e, cfg, st, demo) },
 		ready: func(addr net.Addr) {
 			if examples != nil {
-				if err := examples.start(ctx, cfg, newLogger(cfg, e.stderr)); err != nil {
+				if err := examples.start(ctx, cfg, newLogger(cfg, e.stderr), demoSecret(demo, "demo-web")); err != nil {
 					fmt.Fprintf(e.stderr, "latch: dev: the example apps did not start: %v\n", err)
 					_ = examples.stop(ctx, 0) // closes the listeners
 					examples = nil
@@ -332,6 +333,7 @@ func printDevBanner(e *env, cfg config.Config, demo []demoClient, examples *devE
 	fmt.Fprintf(w, "  playground %s%s\n", cfg.Issuer, playground.Path)
 	if examples != nil {
 		fmt.Fprintf(w, "  spa        %s        (examples/spa)\n", examples.spaURL)
+		fmt.Fprintf(w, "  bff        %s        (examples/bff, the confidential client demo-web; /api/ proxied to the API)\n", examples.bffURL)
 		fmt.Fprintf(w, "  api        %s/api/messages (examples/api, its own process; start it with:)\n", examples.apiURL)
 		fmt.Fprintf(w, "             go run ./examples/api/cmd/api --issuer %s --audience %s --addr %s --origin %s\n",
 			cfg.Issuer, examples.apiURL, apiListenAddr(examples.apiURL), examples.spaURL)
@@ -356,6 +358,16 @@ func printDevBanner(e *env, cfg config.Config, demo []demoClient, examples *devE
 	} else if cfg.LogLevel == "warn" || cfg.LogLevel == "error" {
 		fmt.Fprintln(w)
 	}
+}
+
+// demoSecret is the secret of the demo client id ("" if none).
+func demoSecret(demo []demoClient, id string) string {
+	for _, d := range demo {
+		if d.client.ID == id {
+			return d.secret
+		}
+	}
+	return ""
 }
 
 // apiListenAddr is the host:port the example API listens on to be reached

@@ -49,6 +49,7 @@ func (w *bannerWriter) String() string {
 // devRun is a `latch dev` running in this process.
 type devRun struct {
 	issuer, spa, api string
+	bff              string
 	banner           string
 	secrets          map[string]string // demo client id → secret, from the banner
 	stop             func()
@@ -101,6 +102,9 @@ func startDev(t *testing.T, db string, until *regexp.Regexp, args ...string) *de
 	r := &devRun{issuer: issuer, banner: out.String(), secrets: map[string]string{}}
 	if m := regexp.MustCompile(`spa +(http://\S+)`).FindStringSubmatch(r.banner); m != nil {
 		r.spa = m[1]
+	}
+	if m := regexp.MustCompile(`bff +(http://\S+)`).FindStringSubmatch(r.banner); m != nil {
+		r.bff = m[1]
 	}
 	if m := regexp.MustCompile(`api +(http://\S+)/api/messages`).FindStringSubmatch(r.banner); m != nil {
 		r.api = m[1]
@@ -185,7 +189,7 @@ func TestDevServesExamples(t *testing.T) {
 	}
 	_, apiPort, _ := net.SplitHostPort(apiLn.Addr().String())
 	apiURL := "http://localhost:" + apiPort
-	d := startDev(t, db, bannerWithExamples, "--spa-addr", "localhost:0", "--api-url", apiURL)
+	d := startDev(t, db, bannerWithExamples, "--spa-addr", "localhost:0", "--bff-addr", "localhost:0", "--api-url", apiURL)
 	if d.spa == "" || d.api != apiURL || !strings.Contains(d.banner, "Open "+d.spa+" to sign in") {
 		t.Fatalf("banner lacks the SPA and API URLs:\n%s", d.banner)
 	}
@@ -250,10 +254,37 @@ func TestDevServesExamples(t *testing.T) {
 		t.Errorf("API with a demo-service token = %d %s", resp.StatusCode, body)
 	}
 
-	// Shutting down stops the SPA's listener too.
-	spa := d.spa
+	// The example BFF runs too, on its own origin, as demo-web: its page,
+	// its user endpoint (nobody signed in), and a sign-in that Latch
+	// accepts for demo-web's registered redirect URI.
+	if d.bff == "" {
+		t.Fatalf("banner lacks the BFF's URL:\n%s", d.banner)
+	}
+	if resp, body := httpDo(t, http.MethodGet, d.bff+"/", nil, nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, "/app.js") {
+		t.Errorf("BFF page = %d, want the example's index.html", resp.StatusCode)
+	}
+	if resp, _ := httpDo(t, http.MethodGet, d.bff+"/me", nil, nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("BFF /me without a session = %d, want 401", resp.StatusCode)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	lreq, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, d.bff+"/login", nil)
+	lresp, err := noFollow.Do(lreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lresp.Body.Close()
+	authURL := lresp.Header.Get("Location")
+	if !strings.HasPrefix(authURL, d.issuer+"/authorize?") || !strings.Contains(authURL, "client_id=demo-web") || !strings.Contains(authURL, url.QueryEscape(d.bff+"/callback")) {
+		t.Fatalf("BFF /login → %q, want Latch's /authorize for demo-web and %s/callback", authURL, d.bff)
+	}
+	if resp, body := httpDo(t, http.MethodGet, authURL, nil, nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, `name="password"`) {
+		t.Errorf("Latch refused the BFF's authorization request: %d", resp.StatusCode)
+	}
+
+	// Shutting down stops the SPA's and the BFF's listeners too.
+	spa, bffURL := d.spa, d.bff
 	d.stop()
-	for _, u := range []string{spa} {
+	for _, u := range []string{spa, bffURL} {
 		host := strings.TrimPrefix(u, "http://")
 		if c, err := net.DialTimeout("tcp", host, time.Second); err == nil {
 			c.Close()
@@ -263,7 +294,7 @@ func TestDevServesExamples(t *testing.T) {
 
 	// The next start on other ports re-registers the demo SPA client for
 	// them, and the old redirect URI stops working.
-	d2 := startDev(t, db, bannerWithExamples, "--spa-addr", "localhost:0", "--api-url", apiURL)
+	d2 := startDev(t, db, bannerWithExamples, "--spa-addr", "localhost:0", "--bff-addr", "localhost:0", "--api-url", apiURL)
 	if d2.spa == spa {
 		t.Skipf("the system reused port %s", spa)
 	}
@@ -291,7 +322,7 @@ func TestDevRejectsBadAPIURL(t *testing.T) {
 		var stderr strings.Builder
 		e := &env{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, now: time.Now}
 		db := "sqlite:" + filepath.Join(t.TempDir(), "latch.db")
-		if code := e.run(t.Context(), []string{"dev", "--db", db, "--admin-addr=", "--spa-addr", "localhost:0", "--api-url", bad}); code != 2 {
+		if code := e.run(t.Context(), []string{"dev", "--db", db, "--admin-addr=", "--spa-addr", "localhost:0", "--bff-addr", "localhost:0", "--api-url", bad}); code != 2 {
 			t.Errorf("latch dev --api-url %q: exit %d, want 2 (usage)\n%s", bad, code, stderr.String())
 		}
 	}

@@ -1,5 +1,5 @@
-// Command bff runs Latch's example backend-for-frontend (package
-// examples/bff):
+// Command bff runs Latch's example backend-for-frontend: the page of
+// package examples/bff over the bff package:
 //
 //	go run ./examples/bff/cmd/bff --client-secret <demo-web secret printed by latch dev>
 //
@@ -8,6 +8,11 @@
 // proxies /api/ to the example API on http://localhost:3001. The secret
 // may also come from the environment (BFF_CLIENT_SECRET), which keeps it
 // out of the process list.
+//
+// Sessions live in memory unless --sessions names a shared store
+// ("sqlite:PATH" or a postgres:// URL): run several instances with the
+// same store and --cookie-key behind a load balancer, and they share
+// sessions and survive restarts.
 package main
 
 import (
@@ -26,7 +31,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/latchauth/latch/examples/bff"
+	"github.com/latchauth/latch/bff"
+	"github.com/latchauth/latch/bff/bffpostgres"
+	"github.com/latchauth/latch/bff/bffsqlite"
+	example "github.com/latchauth/latch/examples/bff"
 )
 
 func main() {
@@ -50,33 +58,43 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	apiURL := fs.String("api", "http://localhost:3001", "the API proxied under /api/")
 	addr := fs.String("addr", "localhost:3002", "listen `address`")
 	scopes := fs.String("scopes", "openid profile email offline_access messages:read", "the scopes to request, space-separated")
-	cookieKey := fs.String("cookie-key", getenv("BFF_COOKIE_KEY"), "base64url `key` of 32 bytes sealing the login cookie; share it between instances (default $BFF_COOKIE_KEY, else random)")
+	cookieKey := fs.String("cookie-key", getenv("BFF_COOKIE_KEY"), "base64url `key` of 32 bytes sealing the login cookie and the stored tokens; share it between instances (default $BFF_COOKIE_KEY, else random)")
+	sessions := fs.String("sessions", getenv("BFF_SESSIONS"), "session `store`: empty (memory), sqlite:PATH, or a postgres:// URL (default $BFF_SESSIONS)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	var key []byte
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	key := bff.NewCookieKey()
 	if *cookieKey != "" {
 		var err error
 		if key, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(*cookieKey, "=")); err != nil {
 			return fmt.Errorf("--cookie-key: %w", err)
 		}
+	} else if *sessions != "" {
+		log.Warn("no --cookie-key: a random one; sessions stored by another instance (or before a restart) will not open")
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	store, closeStore, err := openSessions(ctx, *sessions)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	b, err := bff.New(dctx, bff.Config{
 		Issuer: *issuer, ClientID: *clientID, ClientSecret: *secret,
-		BaseURL: *baseURL, APIURL: *apiURL, Scopes: strings.Fields(*scopes),
-		CookieKey: key, Logger: log,
+		BaseURL: *baseURL, Scopes: strings.Fields(*scopes),
+		Upstreams: []bff.Upstream{{Prefix: "/api/", URL: *apiURL}},
+		Resources: []string{*apiURL},
+		CookieKey: key, Sessions: store, Logger: log,
 	})
 	cancel()
 	if err != nil {
 		return err
 	}
 	hs := &http.Server{
-		Handler:           b,
+		Handler:           example.Handler(b, *issuer),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -104,4 +122,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	return nil
+}
+
+// openSessions opens the session store named by spec.
+func openSessions(ctx context.Context, spec string) (bff.SessionStore, func(), error) {
+	switch {
+	case spec == "":
+		return bff.NewMemoryStore(), func() {}, nil
+	case strings.HasPrefix(spec, "sqlite:"):
+		s, err := bffsqlite.Open(ctx, strings.TrimPrefix(spec, "sqlite:"))
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
+	case strings.HasPrefix(spec, "postgres://"), strings.HasPrefix(spec, "postgresql://"):
+		s, err := bffpostgres.Open(ctx, spec)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.Close, nil
+	}
+	return nil, nil, fmt.Errorf("--sessions %q: want sqlite:PATH or a postgres:// URL", spec)
 }
