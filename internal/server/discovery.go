@@ -25,8 +25,11 @@ type metadata struct {
 	SubjectTypesSupported                  []string `json:"subject_types_supported"`
 	IDTokenSigningAlgValuesSupported       []string `json:"id_token_signing_alg_values_supported"`
 	TokenEndpointAuthMethodsSupported      []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgs           []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 	RevocationEndpointAuthMethodsSupported []string `json:"revocation_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthSigningAlgs      []string `json:"revocation_endpoint_auth_signing_alg_values_supported"`
 	IntrospectionEndpointAuthMethods       []string `json:"introspection_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthSigningAlgs   []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
 	CodeChallengeMethodsSupported          []string `json:"code_challenge_methods_supported"`
 	ClaimsSupported                        []string `json:"claims_supported"`
 	PromptValuesSupported                  []string `json:"prompt_values_supported"`
@@ -55,9 +58,12 @@ func (s *Server) metadata() metadata {
 		GrantTypesSupported:                    []string{string(oauth.GrantAuthorizationCode), string(oauth.GrantRefreshToken), string(oauth.GrantClientCredentials)},
 		SubjectTypesSupported:                  []string{"public"},
 		IDTokenSigningAlgValuesSupported:       token.Algorithms(),
-		TokenEndpointAuthMethodsSupported:      []string{string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost), string(oauth.AuthNone)},
-		RevocationEndpointAuthMethodsSupported: []string{string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost), string(oauth.AuthNone)},
-		IntrospectionEndpointAuthMethods:       []string{string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost)},
+		TokenEndpointAuthMethodsSupported:      []string{string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost), string(oauth.AuthPrivateKeyJWT), string(oauth.AuthNone)},
+		TokenEndpointAuthSigningAlgs:           token.ClientAssertionAlgorithms(), // RFC 8414 §2: private_key_jwt
+		RevocationEndpointAuthMethodsSupported: []string{string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost), string(oauth.AuthPrivateKeyJWT), string(oauth.AuthNone)},
+		RevocationEndpointAuthSigningAlgs:      token.ClientAssertionAlgorithms(),
+		IntrospectionEndpointAuthMethods:       []string{string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost), string(oauth.AuthPrivateKeyJWT)},
+		IntrospectionEndpointAuthSigningAlgs:   token.ClientAssertionAlgorithms(),
 		CodeChallengeMethodsSupported:          []string{oauth.MethodS256},
 		ClaimsSupported:                        []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid", "amr", "name", "preferred_username", "email", "email_verified"},
 		PromptValuesSupported:                  []string{oauth.PromptNone, oauth.PromptLogin, oauth.PromptConsent},

@@ -89,11 +89,11 @@ func ParseClientJWKS(data []byte) (*ClientKeySet, error) {
 		return nil, fmt.Errorf("the JWK Set has %d keys, at most %d are allowed", len(set.Keys), maxJWKSKeys)
 	}
 	for i, k := range set.Keys {
-		if !k.Valid() {
-			return nil, fmt.Errorf("key %d is not a valid JWK", i)
-		}
 		if !k.IsPublic() {
 			return nil, fmt.Errorf("key %d (kid %q) is a private or symmetric key: register public keys only", i, k.KeyID)
+		}
+		if !k.Valid() {
+			return nil, fmt.Errorf("key %d is not a valid JWK", i)
 		}
 		if k.Use != "" && k.Use != "sig" {
 			return nil, fmt.Errorf(`key %d (kid %q) has "use":%q: client assertions need signature keys`, i, k.KeyID, k.Use)
