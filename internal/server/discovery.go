@@ -38,6 +38,8 @@ type metadata struct {
 	ClaimsParameterSupported               bool     `json:"claims_parameter_supported"`
 	RequestParameterSupported              bool     `json:"request_parameter_supported"`
 	RequestURIParameterSupported           bool     `json:"request_uri_parameter_supported"`
+	PushedAuthorizationRequestEndpoint     string   `json:"pushed_authorization_request_endpoint"` // RFC 9126 §5
+	RequirePushedAuthorizationRequests     bool     `json:"require_pushed_authorization_requests"`
 	FrontchannelLogoutSupported            bool     `json:"frontchannel_logout_supported"`
 	BackchannelLogoutSupported             bool     `json:"backchannel_logout_supported"`
 }
@@ -69,6 +71,8 @@ func (s *Server) metadata() metadata {
 		PromptValuesSupported:                  []string{oauth.PromptNone, oauth.PromptLogin, oauth.PromptConsent},
 		DPoPSigningAlgValuesSupported:          token.DPoPAlgorithms(), // RFC 9449 §5.1
 		AuthorizationResponseISSParameter:      true,
+		PushedAuthorizationRequestEndpoint:     s.url(pathPAR),
+		RequirePushedAuthorizationRequests:     s.opts.RequirePAR,
 	}
 }
 

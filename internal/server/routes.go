@@ -18,6 +18,7 @@ const (
 	pathUserinfo      = "/userinfo"
 	pathRevoke        = "/revoke"
 	pathIntrospect    = "/introspect"
+	pathPAR           = "/par"
 	pathLogout        = "/logout"
 	pathLogoutConfirm = "/logout/confirm"
 	pathStatic        = ui.StaticPrefix
@@ -51,6 +52,7 @@ func (s *Server) routes() http.Handler {
 
 	// API routes (JSON; RFC 6749 §5.2 errors, CORS for registered origins).
 	mux.Handle(p+pathToken, s.cors(corsRegistered, "POST", s.methods([]string{post, option}, s.api(s.handleToken))))
+	mux.Handle(p+pathPAR, s.cors(corsRegistered, "POST", s.methods([]string{post, option}, s.api(s.handlePAR))))
 	mux.Handle(p+pathRevoke, s.cors(corsRegistered, "POST", s.methods([]string{post, option}, s.api(s.handleRevoke))))
 	mux.Handle(p+pathIntrospect, s.methods([]string{post}, s.api(s.handleIntrospect)))
 	mux.Handle(p+pathUserinfo, s.cors(corsRegistered, "GET, POST", s.methods([]string{get, post, option}, s.bearer(s.handleUserinfo))))

@@ -37,6 +37,9 @@ type Options struct {
 	TrustedProxies []string
 	// Throttle are the brute-force thresholds (throttle.go).
 	Throttle ThrottleLimits
+	// RequirePAR makes /authorize accept only pushed authorization
+	// requests (RFC 9126 §5), from every client.
+	RequirePAR bool
 	// DPoPNonceKey is the HMAC key of server DPoP nonces (RFC 9449 §8),
 	// the same on every instance; nil: proofs need no nonce.
 	DPoPNonceKey []byte
