@@ -9,8 +9,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 )
 
 // TestParseClientJWKS: only public signature keys of the accepted types
@@ -52,5 +54,26 @@ func TestParseClientJWKS(t *testing.T) {
 				t.Fatalf("ParseClientJWKS = %v, want an error containing %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// BenchmarkVerifyClientAssertion: one ES256 assertion verified against a
+// one-key set (the per-request cost of private_key_jwt before the jti
+// write).
+func BenchmarkVerifyClientAssertion(b *testing.B) {
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	doc, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: k.Public(), KeyID: "k1"}}})
+	keys, err := ParseClientJWKS(doc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: k}, (&jose.SignerOptions{}).WithHeader("kid", "k1"))
+	now := time.Unix(1_750_000_000, 0)
+	raw, _ := jwt.Signed(s).Claims(jwt.Claims{Issuer: "app", Subject: "app", Audience: jwt.Audience{"https://id.example"}, ID: "j", Expiry: jwt.NewNumericDate(now.Add(time.Minute))}).Serialize()
+	check := ClientAssertionCheck{ClientID: "app", Issuer: "https://id.example", Now: now}
+	for b.Loop() {
+		if _, err := VerifyClientAssertion(raw, keys, check); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
