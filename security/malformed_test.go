@@ -26,7 +26,7 @@ import (
 
 // Endpoints by the error channel they speak.
 var (
-	apiPaths     = []string{"/token", "/revoke", "/introspect"}
+	apiPaths     = []string{"/token", "/revoke", "/introspect", "/par"}
 	browserPaths = []string{"/authorize", "/login", "/consent", "/logout", "/logout/confirm"}
 	otherPaths   = []string{"/userinfo", "/.well-known/openid-configuration", "/.well-known/oauth-authorization-server", "/jwks.json", "/static/latch.css", "/nothing"}
 )

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -36,6 +37,11 @@ type clientFlags struct {
 	accessTokenTTL       time.Duration
 	revokeOnLogout       bool
 	resourceServer       bool
+	authMethod           string
+	jwksFile             string
+	jwks                 string // the contents of jwksFile, read by load
+	jwksURI              string
+	requirePAR           bool
 	rotateSecret         bool // update only
 
 	// given names the flags given on the command line, once parsed: only
@@ -65,6 +71,10 @@ func (f *clientFlags) register(fs *flag.FlagSet, update bool) {
 	fs.DurationVar(&f.accessTokenTTL, "access-token-ttl", 0, "access token lifetime (default: the server's)")
 	fs.BoolVar(&f.revokeOnLogout, "revoke-refresh-on-logout", false, "revoke the client's refresh tokens when the user logs out")
 	fs.BoolVar(&f.resourceServer, "resource-server", false, "a confidential client that may introspect tokens issued to other clients (default: only its own)")
+	fs.StringVar(&f.authMethod, "auth", "", "token endpoint auth `method` of a confidential client: client_secret_basic (default; also accepts client_secret_post) or private_key_jwt (RFC 7523: no secret, needs --jwks-uri or --jwks-file)")
+	fs.StringVar(&f.jwksURI, "jwks-uri", "", "private_key_jwt: https `URL` of the client's JWK Set (fetched and cached)")
+	fs.StringVar(&f.jwksFile, "jwks-file", "", "private_key_jwt: `file` holding the client's public keys as a JWK Set")
+	fs.BoolVar(&f.requirePAR, "require-par", false, "accept authorization requests from this client only through /par (RFC 9126)")
 	if update {
 		fs.BoolVar(&f.rotateSecret, "rotate-secret", false, "replace a confidential client's secret; the new one is printed once")
 	}
@@ -122,6 +132,37 @@ func (f *clientFlags) apply(c *store.Client) {
 	if set["resource-server"] {
 		c.ResourceServer = f.resourceServer
 	}
+	if set["auth"] {
+		c.AuthMethod = f.authMethod
+	}
+	if set["jwks-uri"] {
+		c.JWKSURI = f.jwksURI
+		if !set["jwks-file"] && f.jwksURI != "" {
+			c.JWKS = "" // one or the other: the new one replaces the old
+		}
+	}
+	if set["jwks-file"] {
+		c.JWKS = f.jwks
+		if !set["jwks-uri"] && f.jwks != "" {
+			c.JWKSURI = ""
+		}
+	}
+	if set["require-par"] {
+		c.RequirePAR = f.requirePAR
+	}
+}
+
+// load reads --jwks-file ("" clears the keys).
+func (f *clientFlags) load() error {
+	if !f.given["jwks-file"] || f.jwksFile == "" {
+		return nil
+	}
+	b, err := os.ReadFile(f.jwksFile)
+	if err != nil {
+		return usageErrorf("--jwks-file: %v", err)
+	}
+	f.jwks = strings.TrimSpace(string(b))
+	return nil
 }
 
 var clientCreateHelp = cmdHelp{
@@ -140,8 +181,14 @@ func runClientCreate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	f.given = cmd.given()
+	if err := f.load(); err != nil {
+		return err
+	}
 	if f.id == "" {
 		return usageErrorf("client create: --id is required")
+	}
+	if f.authMethod == "private_key_jwt" && !f.public {
+		f.confidential = true // a key-holding client is confidential
 	}
 	if f.public == f.confidential {
 		return usageErrorf("client create: give exactly one of --public and --confidential")
@@ -197,6 +244,9 @@ func runClientUpdate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	f.given = cmd.given()
+	if err := f.load(); err != nil {
+		return err
+	}
 	if f.public && f.confidential {
 		return usageErrorf("client update: give at most one of --public and --confidential")
 	}

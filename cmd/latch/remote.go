@@ -166,10 +166,26 @@ func (f *clientFlags) clientJSON() map[string]any {
 		{"access-token-ttl", "access_token_ttl", registration.FormatDuration(f.accessTokenTTL)},
 		{"revoke-refresh-on-logout", "revoke_refresh_on_logout", f.revokeOnLogout},
 		{"resource-server", "resource_server", f.resourceServer},
+		{"auth", "token_endpoint_auth_method", f.authMethod},
+		{"jwks-uri", "jwks_uri", f.jwksURI},
+		{"require-par", "require_pushed_authorization_requests", f.requirePAR},
 	} {
 		if set[v.flagName] {
 			m[v.key] = v.val
 		}
+	}
+	// One of jwks and jwks_uri: the new one replaces the old (as apply).
+	if set["jwks-file"] {
+		m["jwks"] = nil
+		if f.jwks != "" {
+			m["jwks"] = json.RawMessage(f.jwks)
+			if !set["jwks-uri"] {
+				m["jwks_uri"] = ""
+			}
+		}
+	}
+	if set["jwks-uri"] && f.jwksURI != "" && !set["jwks-file"] {
+		m["jwks"] = nil
 	}
 	return m
 }

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -32,6 +33,11 @@ type clientRequest struct {
 	AccessTokenTTL         *string   `json:"access_token_ttl"`
 	RevokeRefreshOnLogout  *bool     `json:"revoke_refresh_on_logout"`
 	ResourceServer         *bool     `json:"resource_server"`
+	// RFC 7591 §2, RFC 9126 §6.
+	AuthMethod *string         `json:"token_endpoint_auth_method"`
+	JWKS       json.RawMessage `json:"jwks"` // absent: nil; null clears
+	JWKSURI    *string         `json:"jwks_uri"`
+	RequirePAR *bool           `json:"require_pushed_authorization_requests"`
 	// RotateSecret (PATCH only) replaces a confidential client's secret;
 	// the new one is in the response, once.
 	RotateSecret bool `json:"rotate_secret"`
@@ -67,6 +73,21 @@ func (req *clientRequest) apply(c *store.Client) error {
 	}
 	if req.ResourceServer != nil {
 		c.ResourceServer = *req.ResourceServer
+	}
+	if req.AuthMethod != nil {
+		c.AuthMethod = *req.AuthMethod
+	}
+	if req.JWKS != nil {
+		c.JWKS = ""
+		if s := string(req.JWKS); s != "null" && s != `""` {
+			c.JWKS = s
+		}
+	}
+	if req.JWKSURI != nil {
+		c.JWKSURI = *req.JWKSURI
+	}
+	if req.RequirePAR != nil {
+		c.RequirePAR = *req.RequirePAR
 	}
 	for _, d := range []struct {
 		f   registration.Field

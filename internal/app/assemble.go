@@ -124,7 +124,7 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 		}
 	}
 	opts := server.Options{
-		Issuer: cfg.Issuer, Dev: cfg.Dev,
+		Issuer: cfg.Issuer, Dev: cfg.Dev, RequirePAR: cfg.RequirePAR,
 		Lifetimes: grant.Lifetimes{
 			AccessToken: cfg.AccessTokenTTL, IDToken: cfg.IDTokenTTL,
 			PublicRefreshIdle: cfg.PublicRefreshIdle, PublicRefreshAbsolute: cfg.PublicRefreshAbsolute,

@@ -77,6 +77,10 @@ type Config struct {
 	// DPoPNonce makes DPoP proofs carry a server-issued nonce (RFC 9449 §8).
 	DPoPNonce bool `yaml:"dpop-nonce" help:"require DPoP proofs to carry a nonce issued by Latch (RFC 9449 §8)"`
 
+	// RequirePAR makes the authorization endpoint accept only pushed
+	// authorization requests, from every client (RFC 9126 §5, §6).
+	RequirePAR bool `yaml:"require-pushed-authorization-requests" help:"accept authorization requests only through the PAR endpoint /par, from every client (RFC 9126); per client: latch client update ID --require-par"`
+
 	// DB pool (PostgreSQL).
 	DBMaxConns int `yaml:"db-max-conns" help:"maximum open database connections (PostgreSQL)"` // default 16
 

@@ -293,7 +293,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	}
 	for _, k := range Keys() {
 		switch k.Key {
-		case "admin-addr", "admin-token", "tls-cert", "tls-key", "dpop-nonce", "hsts-max-age",
+		case "admin-addr", "admin-token", "tls-cert", "tls-key", "dpop-nonce", "hsts-max-age", "require-pushed-authorization-requests",
 			"product-name", "brand-logo", "brand-stylesheet", "templates-dir": // checked when the UI is built at start
 			continue // empty is fine (an empty admin-addr disables the admin listener; hsts-max-age 0 clears HSTS)
 		case "request-queue", "password-concurrency", "password-queue":

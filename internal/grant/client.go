@@ -3,6 +3,7 @@ package grant
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -43,8 +44,9 @@ var ErrBadClient = oauth.Errorf(oauth.InvalidClient, "client authentication fail
 // takes client credentials, and must never be skipped (RFC 6749 §2.3,
 // §3.2.1). Public clients authenticate with their id alone (method
 // none); confidential clients must present their secret by
-// client_secret_basic or client_secret_post. ip is the client's address,
-// for the throttle.
+// client_secret_basic or client_secret_post, or, when registered for
+// private_key_jwt, a signed assertion (RFC 7523 §2.2; see
+// checkClientAssertion). ip is the client's address, for the throttle.
 //
 // Requests that present a secret are throttled: the attempt is reserved
 // against the client_id's and the client IP's budgets before the secret
@@ -52,8 +54,12 @@ var ErrBadClient = oauth.Errorf(oauth.InvalidClient, "client authentication fail
 // spent budget or a lockout is answered 429 slow_down without checking
 // the secret. A right secret releases its reservation. Requests without
 // a secret have nothing to guess and are not throttled (the
-// public-client hot path stays query-free).
+// public-client hot path stays query-free). Neither are assertions: a
+// signature cannot be guessed, and each one's jti is single-use.
 func (e *Engine) Authenticate(ctx context.Context, ip netip.Addr, cred oauth.ClientCredentials) (AuthenticatedClient, error) {
+	if cred.Method == oauth.AuthPrivateKeyJWT {
+		return e.checkClientAssertion(ctx, cred)
+	}
 	if cred.Method == oauth.AuthNone || e.throttle == nil {
 		return e.checkClientCredentials(ctx, cred)
 	}
@@ -98,6 +104,11 @@ func (e *Engine) checkClientCredentials(ctx context.Context, cred oauth.ClientCr
 	if err != nil {
 		return AuthenticatedClient{}, err
 	}
+	if c.AuthMethod == string(oauth.AuthPrivateKeyJWT) {
+		return AuthenticatedClient{}, oauth.Errorf(oauth.InvalidClient,
+			"this client is registered for private_key_jwt: authenticate with client_assertion_type=%s and a signed client_assertion", oauth.ClientAssertionTypeJWT).
+			WithCause(fmt.Errorf("private_key_jwt client presented %s", cred.Method))
+	}
 	if c.Public {
 		if cred.Method != oauth.AuthNone {
 			return AuthenticatedClient{}, ErrBadClient.WithCause(errors.New("public client presented a secret"))
@@ -119,4 +130,92 @@ func errClientThrottled(wait time.Duration) *oauth.Error {
 	e := oauth.Errorf(oauth.SlowDown, "too many failed client authentication attempts; retry later")
 	e.RetryAfter = RetryAfter(wait)
 	return e
+}
+
+// checkClientAssertion is private_key_jwt client authentication (RFC 7523
+// §2.2, §3; OIDC Core §9): the client is looked up by client_id or, when
+// the request has none, by the assertion's unverified sub (a lookup key
+// only); it must be registered for private_key_jwt; the assertion must
+// verify with one of its keys and satisfy token.VerifyClientAssertion
+// (iss = sub = client_id, aud = the issuer alone, exp at most five
+// minutes ahead, jti present); and its jti is recorded in the store until
+// the assertion expires, so it is accepted once across every instance
+// (RFC 7523 §3 item 7). The jti is recorded last, so a refused assertion
+// burns nothing. A fetched key set lacking the assertion's key is
+// refreshed once (token.ErrAssertionKeyUnknown), for key rotation.
+//
+// Descriptions are specific once the signature verified (only the key
+// holder learns what else is wrong); before that, they say only what a
+// developer can check without leaking more than that the client exists.
+func (e *Engine) checkClientAssertion(ctx context.Context, cred oauth.ClientCredentials) (AuthenticatedClient, error) {
+	id := cred.ID
+	if id == "" {
+		sub, err := token.UnverifiedAssertionSubject(cred.Assertion)
+		if err != nil {
+			return AuthenticatedClient{}, assertionError(err)
+		}
+		id = sub
+	}
+	c, err := e.store.GetClient(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return AuthenticatedClient{}, ErrBadClient.WithCause(errors.New("unknown client"))
+	}
+	if err != nil {
+		return AuthenticatedClient{}, err
+	}
+	if c.AuthMethod != string(oauth.AuthPrivateKeyJWT) {
+		return AuthenticatedClient{}, oauth.Errorf(oauth.InvalidClient,
+			"this client is not registered for private_key_jwt: register jwks or jwks_uri with token_endpoint_auth_method private_key_jwt, or use its registered method").
+			WithCause(errors.New("client assertion from a client without keys"))
+	}
+	keys, err := e.clientKeys(ctx, c, false)
+	if err != nil {
+		return AuthenticatedClient{}, errClientKeys(err)
+	}
+	check := token.ClientAssertionCheck{ClientID: c.ID, Issuer: e.issuer, Now: e.now()}
+	a, err := token.VerifyClientAssertion(cred.Assertion, keys, check)
+	if errors.Is(err, token.ErrAssertionKeyUnknown) && c.JWKSURI != "" {
+		if keys, kerr := e.clientKeys(ctx, c, true); kerr == nil {
+			a, err = token.VerifyClientAssertion(cred.Assertion, keys, check)
+		}
+	}
+	if err != nil {
+		return AuthenticatedClient{}, assertionError(err)
+	}
+	if err := e.store.UseOnce(ctx, "client_assertion:"+c.ID+":"+a.JTI, a.Expires); err != nil {
+		if errors.Is(err, store.ErrAlreadyExists) {
+			e.audit(ctx, "client_assertion_replayed", "client_id", c.ID)
+			return AuthenticatedClient{}, oauth.Errorf(oauth.InvalidClient,
+				"this client_assertion was used before: sign a new assertion with a fresh jti for every request (RFC 7523 section 3)").WithCause(err)
+		}
+		return AuthenticatedClient{}, err
+	}
+	return AuthenticatedClient{c: &c}, nil
+}
+
+func (e *Engine) clientKeys(ctx context.Context, c store.Client, refresh bool) (*token.ClientKeySet, error) {
+	if e.keys == nil {
+		if c.JWKS == "" {
+			return nil, errors.New("jwks_uri is not supported by this server")
+		}
+		return token.ParseClientJWKS([]byte(c.JWKS))
+	}
+	return e.keys.Keys(ctx, c, refresh)
+}
+
+// assertionError is invalid_client with the assertion's fixed reason.
+func assertionError(err error) *oauth.Error {
+	var ae *token.ClientAssertionError
+	if errors.As(err, &ae) {
+		return oauth.Errorf(oauth.InvalidClient, "%s", ae.Reason).WithCause(err)
+	}
+	return ErrBadClient.WithCause(err)
+}
+
+// errClientKeys is invalid_client for a key set that could not be had:
+// the registered jwks is malformed, or the jwks_uri could not be fetched.
+// The cause (URL, status) goes to the log only.
+func errClientKeys(err error) *oauth.Error {
+	return oauth.Errorf(oauth.InvalidClient,
+		"the client's public keys could not be loaded: its jwks_uri must answer 200 with a JWK Set of public keys over https, without redirects").WithCause(err)
 }

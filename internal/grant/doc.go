@@ -1,5 +1,7 @@
-// Package grant is Latch's grant engine: client authentication and the
-// token endpoint's grants (RFC 6749 §4.1.3 authorization_code, §6
+// Package grant is Latch's grant engine: client authentication (secrets,
+// public clients, private_key_jwt assertions per RFC 7523 with keys from a
+// ClientKeySource such as internal/clientkeys) and the token endpoint's
+// grants (RFC 6749 §4.1.3 authorization_code, §6
 // refresh_token, §4.4 client_credentials), without HTTP.
 //
 // An Engine declares what it needs in Config — the store, a signer, the

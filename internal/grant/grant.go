@@ -76,6 +76,16 @@ type Config struct {
 	// Throttle guards client secrets; nil checks every secret presented
 	// (tests only: a server always sets it).
 	Throttle ClientThrottle
+	// ClientKeys finds private_key_jwt clients' keys (internal/clientkeys);
+	// nil reads inline jwks only.
+	ClientKeys ClientKeySource
+}
+
+// ClientKeySource returns a private_key_jwt client's public keys: its
+// inline jwks or its jwks_uri's set. refresh asks for a fresh copy of a
+// fetched set (an assertion named a key the cached one lacks).
+type ClientKeySource interface {
+	Keys(ctx context.Context, c store.Client, refresh bool) (*token.ClientKeySet, error)
 }
 
 // Engine runs client authentication and the grants. It holds no
@@ -89,6 +99,7 @@ type Engine struct {
 	now       func() time.Time
 	audit     AuditFunc
 	throttle  ClientThrottle
+	keys      ClientKeySource
 }
 
 // New checks cfg and returns an Engine.
@@ -108,6 +119,7 @@ func New(cfg Config) (*Engine, error) {
 	return &Engine{
 		issuer: strings.TrimSuffix(cfg.Issuer, "/"), store: cfg.Store, signer: cfg.Signer,
 		chain: cfg.Chain, lifetimes: cfg.Lifetimes, now: cfg.Now, audit: cfg.Audit, throttle: cfg.Throttle,
+		keys: cfg.ClientKeys,
 	}, nil
 }
 

@@ -221,10 +221,10 @@ func (e *Env) MustUser(u store.User) {
 }
 
 // mustClient registers c; a confidential client gets a fresh secret,
-// remembered in e.Secrets.
+// remembered in e.Secrets (a private_key_jwt client none).
 func (e *Env) MustClient(c store.Client) {
 	e.t.Helper()
-	if !c.Public {
+	if !c.Public && c.AuthMethod == "" {
 		secret := token.NewOpaque()
 		c.SecretHash = token.Hash(secret)
 		e.Secrets[c.ID] = secret

@@ -60,7 +60,8 @@ func (s *Service) GetClient(ctx context.Context, id string) (store.Client, error
 
 // CreateClient validates and stores c (ID, Public, settings; CreatedAt
 // is set when zero). A confidential client gets a random 256-bit secret,
-// in the result once: only its hash is stored.
+// in the result once: only its hash is stored; a private_key_jwt client
+// (RFC 7523) gets none: it authenticates with its keys.
 // Audit: admin_client_created (client_id, client_type).
 func (s *Service) CreateClient(ctx context.Context, c store.Client) (ClientResult, error) {
 	if c.CreatedAt.IsZero() {
@@ -71,7 +72,7 @@ func (s *Service) CreateClient(ctx context.Context, c store.Client) (ClientResul
 		return ClientResult{}, err
 	}
 	var secret string
-	if !c.Public {
+	if !c.Public && c.AuthMethod == "" {
 		secret, c.SecretHash = registration.NewClientSecret()
 	}
 	err := s.opts.Store.CreateClient(ctx, c)
@@ -131,6 +132,16 @@ func (s *Service) UpdateClient(ctx context.Context, id string, u ClientUpdate) (
 	c.ID = id
 	if err := s.validate(&c); err != nil {
 		return ClientResult{}, err
+	}
+	// A private_key_jwt client has keys, no secret (RFC 7523 §2.2); a
+	// confidential client leaving private_key_jwt gets a secret.
+	switch {
+	case c.AuthMethod != "" && u.RotateSecret:
+		return ClientResult{}, errorf(Invalid, "client %q authenticates with private_key_jwt: it has no secret to rotate", id)
+	case c.AuthMethod != "":
+		secret, c.SecretHash = "", ""
+	case !c.Public && c.SecretHash == "":
+		secret, c.SecretHash = registration.NewClientSecret()
 	}
 	err = s.opts.Store.UpdateClient(ctx, c)
 	if errors.Is(err, store.ErrNotFound) { // deleted meanwhile

@@ -33,6 +33,7 @@ const (
 	InteractionRequired      Code = "interaction_required"
 	RequestNotSupported      Code = "request_not_supported"
 	RequestURINotSupported   Code = "request_uri_not_supported"
+	InvalidRequestURI        Code = "invalid_request_uri" // OIDC Core §3.1.2.6, RFC 9126 §4
 	RegistrationNotSupported Code = "registration_not_supported"
 	// SlowDown is not an RFC 6749 code; Latch uses it with HTTP 429 when a
 	// client is throttled after repeated authentication failures.

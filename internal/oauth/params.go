@@ -15,6 +15,9 @@ const (
 	// maxTokenParamLen caps every token request value and the
 	// Authorization header.
 	maxTokenParamLen = 4096
+	// maxClientAssertionLen caps client_assertion (RFC 7523): a JWS
+	// signed with an RSA-4096 key and a few claims is about 1.5 KiB.
+	maxClientAssertionLen = 16 << 10
 	// maxResources caps the number of RFC 8707 resource parameters.
 	maxResources = 16
 )

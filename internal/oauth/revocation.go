@@ -66,7 +66,7 @@ func ParseIntrospectionRequest(authorization string, form url.Values) (*Introspe
 }
 
 func parseTokenHint(authorization string, form url.Values) (ClientCredentials, string, TokenTypeHint, error) {
-	if authorization == "" && len(form["client_id"]) == 0 {
+	if authorization == "" && len(form["client_id"]) == 0 && len(form["client_assertion"]) == 0 {
 		return ClientCredentials{}, "", "", Errorf(InvalidClient, "client authentication failed").WithCause(errors.New("no client authentication"))
 	}
 	c, err := ParseClientCredentials(authorization, form)

@@ -23,13 +23,21 @@ const (
 	AuthNone              AuthMethod = "none"
 	AuthClientSecretBasic AuthMethod = "client_secret_basic"
 	AuthClientSecretPost  AuthMethod = "client_secret_post"
+	AuthPrivateKeyJWT     AuthMethod = "private_key_jwt" // RFC 7523 §2.2, OIDC Core §9
 )
+
+// ClientAssertionTypeJWT is the only client_assertion_type (RFC 7523 §2.2).
+const ClientAssertionTypeJWT = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 // ClientCredentials are what the client presented to identify itself.
 type ClientCredentials struct {
+	// ID is the client_id; with AuthPrivateKeyJWT it may be "" (the
+	// request named the client only in the assertion's sub).
 	ID     string
-	Secret string // "" for AuthNone
+	Secret string // "" for AuthNone and AuthPrivateKeyJWT
 	Method AuthMethod
+	// Assertion is the client_assertion of AuthPrivateKeyJWT, unverified.
+	Assertion string
 }
 
 // ParseClientCredentials reads client authentication from the
@@ -44,9 +52,15 @@ type ClientCredentials struct {
 // Authorization header (a scheme other than Basic, bad base64, no ':',
 // bad percent-encoding, an empty id) is invalid_client, so the server
 // answers 401 with a WWW-Authenticate challenge (RFC 6749 §5.2); anything
-// wrong in the body is invalid_request. client_assertion (RFC 7523
-// private_key_jwt) is not supported and is invalid_client, so such a
-// client is never mistaken for a public one.
+// wrong in the body is invalid_request.
+//
+// client_assertion_type + client_assertion (RFC 7523 §2.2) is
+// AuthPrivateKeyJWT: the type must be ClientAssertionTypeJWT and the
+// assertion present (else invalid_client, so such a request is never
+// mistaken for a public client's); together with a secret or HTTP Basic
+// it is invalid_request (RFC 6749 §2.3: one method per request).
+// client_id is optional then (RFC 7523 §3); when sent it must equal the
+// assertion's sub, which the authentication step checks.
 //
 // Basic with an empty secret ("id:", as golang.org/x/oauth2 sends for a
 // client without a secret) identifies a public client: Method is AuthNone.
@@ -60,8 +74,24 @@ func ParseClientCredentials(authorization string, form url.Values) (ClientCreden
 	if e != nil {
 		return ClientCredentials{}, e
 	}
-	if form.Get("client_assertion") != "" || form.Get("client_assertion_type") != "" {
-		return ClientCredentials{}, Errorf(InvalidClient, "client_assertion is not supported")
+	assertion, e := single(form, "client_assertion", maxClientAssertionLen)
+	if e != nil {
+		return ClientCredentials{}, e
+	}
+	assertionType, e := single(form, "client_assertion_type", maxTokenParamLen)
+	if e != nil {
+		return ClientCredentials{}, e
+	}
+	if assertion != "" || assertionType != "" {
+		switch {
+		case authorization != "" || bodySecret != "":
+			return ClientCredentials{}, Errorf(InvalidRequest, "use one client authentication method only: client_assertion, HTTP Basic or client_secret")
+		case assertionType != ClientAssertionTypeJWT:
+			return ClientCredentials{}, Errorf(InvalidClient, "client_assertion_type must be %s", ClientAssertionTypeJWT)
+		case assertion == "":
+			return ClientCredentials{}, Errorf(InvalidClient, "client_assertion is required with client_assertion_type %s", ClientAssertionTypeJWT)
+		}
+		return ClientCredentials{ID: bodyID, Method: AuthPrivateKeyJWT, Assertion: assertion}, nil
 	}
 
 	if authorization == "" {
@@ -168,7 +198,7 @@ func ParseTokenRequest(authorization string, form url.Values) (*TokenRequest, er
 	// §3.2). resource is the exception (RFC 8707 §2).
 	names := [...]string{
 		"grant_type", "client_id", "client_secret", "code", "redirect_uri",
-		"code_verifier", "refresh_token", "scope",
+		"code_verifier", "refresh_token", "scope", "client_assertion_type",
 	}
 	vals := make(map[string]string, len(names))
 	for _, name := range names {

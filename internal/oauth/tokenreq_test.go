@@ -27,17 +27,17 @@ func TestParseClientCredentials(t *testing.T) {
 		want    ClientCredentials
 		errCode Code // "" when no error is expected
 	}{
-		{"basic", basic("app", "s3cret"), nil, ClientCredentials{"app", "s3cret", AuthClientSecretBasic}, ""},
-		{"basic form-urlencoded (RFC 6749 §2.3.1)", basic("my app:1", "p@ss:w+rd%/é"), nil, ClientCredentials{"my app:1", "p@ss:w+rd%/é", AuthClientSecretBasic}, ""},
-		{"basic plus is space", basicRaw("my+app:a+b"), nil, ClientCredentials{"my app", "a b", AuthClientSecretBasic}, ""},
-		{"basic scheme case-insensitive", "bAsIc " + strings.TrimPrefix(basic("app", "s"), "Basic "), nil, ClientCredentials{"app", "s", AuthClientSecretBasic}, ""},
-		{"basic extra spaces", "Basic   " + strings.TrimPrefix(basic("app", "s"), "Basic "), nil, ClientCredentials{"app", "s", AuthClientSecretBasic}, ""},
-		{"basic secret with colon split at first", basicRaw("app:a:b"), nil, ClientCredentials{"app", "a:b", AuthClientSecretBasic}, ""},
-		{"basic with matching body client_id", basic("app", "s"), url.Values{"client_id": {"app"}}, ClientCredentials{"app", "s", AuthClientSecretBasic}, ""},
-		{"basic empty secret is a public client", basicRaw("app:"), nil, ClientCredentials{"app", "", AuthNone}, ""},
-		{"post", "", url.Values{"client_id": {"app"}, "client_secret": {"s"}}, ClientCredentials{"app", "s", AuthClientSecretPost}, ""},
-		{"public", "", url.Values{"client_id": {"app"}}, ClientCredentials{"app", "", AuthNone}, ""},
-		{"public with empty secret", "", url.Values{"client_id": {"app"}, "client_secret": {""}}, ClientCredentials{"app", "", AuthNone}, ""},
+		{"basic", basic("app", "s3cret"), nil, ClientCredentials{ID: "app", Secret: "s3cret", Method: AuthClientSecretBasic}, ""},
+		{"basic form-urlencoded (RFC 6749 §2.3.1)", basic("my app:1", "p@ss:w+rd%/é"), nil, ClientCredentials{ID: "my app:1", Secret: "p@ss:w+rd%/é", Method: AuthClientSecretBasic}, ""},
+		{"basic plus is space", basicRaw("my+app:a+b"), nil, ClientCredentials{ID: "my app", Secret: "a b", Method: AuthClientSecretBasic}, ""},
+		{"basic scheme case-insensitive", "bAsIc " + strings.TrimPrefix(basic("app", "s"), "Basic "), nil, ClientCredentials{ID: "app", Secret: "s", Method: AuthClientSecretBasic}, ""},
+		{"basic extra spaces", "Basic   " + strings.TrimPrefix(basic("app", "s"), "Basic "), nil, ClientCredentials{ID: "app", Secret: "s", Method: AuthClientSecretBasic}, ""},
+		{"basic secret with colon split at first", basicRaw("app:a:b"), nil, ClientCredentials{ID: "app", Secret: "a:b", Method: AuthClientSecretBasic}, ""},
+		{"basic with matching body client_id", basic("app", "s"), url.Values{"client_id": {"app"}}, ClientCredentials{ID: "app", Secret: "s", Method: AuthClientSecretBasic}, ""},
+		{"basic empty secret is a public client", basicRaw("app:"), nil, ClientCredentials{ID: "app", Secret: "", Method: AuthNone}, ""},
+		{"post", "", url.Values{"client_id": {"app"}, "client_secret": {"s"}}, ClientCredentials{ID: "app", Secret: "s", Method: AuthClientSecretPost}, ""},
+		{"public", "", url.Values{"client_id": {"app"}}, ClientCredentials{ID: "app", Secret: "", Method: AuthNone}, ""},
+		{"public with empty secret", "", url.Values{"client_id": {"app"}, "client_secret": {""}}, ClientCredentials{ID: "app", Secret: "", Method: AuthNone}, ""},
 
 		{"nothing", "", url.Values{}, ClientCredentials{}, InvalidRequest},
 		{"secret without id", "", url.Values{"client_secret": {"s"}}, ClientCredentials{}, InvalidRequest},
@@ -48,7 +48,14 @@ func TestParseClientCredentials(t *testing.T) {
 		{"basic and body secret", basic("app", "s"), url.Values{"client_secret": {"s"}}, ClientCredentials{}, InvalidRequest},
 		{"basic and different body id", basic("app", "s"), url.Values{"client_id": {"other"}}, ClientCredentials{}, InvalidRequest},
 		{"basic public and different body id", basicRaw("app:"), url.Values{"client_id": {"other"}}, ClientCredentials{}, InvalidRequest},
-		{"client_assertion", "", url.Values{"client_id": {"app"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {"x.y.z"}}, ClientCredentials{}, InvalidClient},
+		{"client_assertion", "", url.Values{"client_id": {"app"}, "client_assertion_type": {ClientAssertionTypeJWT}, "client_assertion": {"x.y.z"}}, ClientCredentials{ID: "app", Method: AuthPrivateKeyJWT, Assertion: "x.y.z"}, ""},
+		{"client_assertion without client_id", "", url.Values{"client_assertion_type": {ClientAssertionTypeJWT}, "client_assertion": {"x.y.z"}}, ClientCredentials{Method: AuthPrivateKeyJWT, Assertion: "x.y.z"}, ""},
+		{"client_assertion of another type", "", url.Values{"client_id": {"app"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:saml2-bearer"}, "client_assertion": {"x.y.z"}}, ClientCredentials{}, InvalidClient},
+		{"client_assertion_type without assertion", "", url.Values{"client_id": {"app"}, "client_assertion_type": {ClientAssertionTypeJWT}}, ClientCredentials{}, InvalidClient},
+		{"client_assertion without type", "", url.Values{"client_id": {"app"}, "client_assertion": {"x.y.z"}}, ClientCredentials{}, InvalidClient},
+		{"client_assertion and secret", "", url.Values{"client_id": {"app"}, "client_secret": {"s"}, "client_assertion_type": {ClientAssertionTypeJWT}, "client_assertion": {"x.y.z"}}, ClientCredentials{}, InvalidRequest},
+		{"client_assertion and basic", basic("app", "s"), url.Values{"client_assertion_type": {ClientAssertionTypeJWT}, "client_assertion": {"x.y.z"}}, ClientCredentials{}, InvalidRequest},
+		{"client_assertion repeated", "", url.Values{"client_assertion_type": {ClientAssertionTypeJWT}, "client_assertion": {"x.y.z", "a.b.c"}}, ClientCredentials{}, InvalidRequest},
 
 		{"bearer scheme", "Bearer abc", nil, ClientCredentials{}, InvalidClient},
 		{"basic no credentials", "Basic", nil, ClientCredentials{}, InvalidClient},
@@ -85,7 +92,7 @@ func TestParseClientCredentials(t *testing.T) {
 }
 
 func TestParseTokenRequest(t *testing.T) {
-	pub := ClientCredentials{"app", "", AuthNone}
+	pub := ClientCredentials{ID: "app", Secret: "", Method: AuthNone}
 	tests := []struct {
 		name    string
 		auth    string
@@ -103,7 +110,7 @@ func TestParseTokenRequest(t *testing.T) {
 			name: "authorization_code minimal, scope ignored",
 			auth: basic("app", "s"),
 			form: "grant_type=authorization_code&code=C&scope=admin",
-			want: &TokenRequest{GrantType: GrantAuthorizationCode, Client: ClientCredentials{"app", "s", AuthClientSecretBasic}, Code: "C"},
+			want: &TokenRequest{GrantType: GrantAuthorizationCode, Client: ClientCredentials{ID: "app", Secret: "s", Method: AuthClientSecretBasic}, Code: "C"},
 		},
 		{
 			name: "refresh_token with scope and resources",
@@ -118,7 +125,7 @@ func TestParseTokenRequest(t *testing.T) {
 		{
 			name: "client_credentials",
 			form: "grant_type=client_credentials&client_id=app&client_secret=s&scope=api:read&unknown=1&unknown=2",
-			want: &TokenRequest{GrantType: GrantClientCredentials, Client: ClientCredentials{"app", "s", AuthClientSecretPost}, Scopes: []string{"api:read"}},
+			want: &TokenRequest{GrantType: GrantClientCredentials, Client: ClientCredentials{ID: "app", Secret: "s", Method: AuthClientSecretPost}, Scopes: []string{"api:read"}},
 		},
 
 		{name: "grant_type missing", form: "client_id=app&code=C", errCode: InvalidRequest, errDesc: "grant_type"},

@@ -1,6 +1,7 @@
 package registration
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -66,6 +67,10 @@ const (
 	FieldRefreshAbsolute
 	FieldAccessTokenTTL
 	FieldResourceServer
+	FieldAuthMethod
+	FieldJWKS
+	FieldJWKSURI
+	FieldRequirePAR
 )
 
 var fieldNames = [...]struct{ flag, json string }{
@@ -83,6 +88,10 @@ var fieldNames = [...]struct{ flag, json string }{
 	FieldRefreshAbsolute:        {"--refresh-absolute", "refresh_absolute"},
 	FieldAccessTokenTTL:         {"--access-token-ttl", "access_token_ttl"},
 	FieldResourceServer:         {"--resource-server", "resource_server"},
+	FieldAuthMethod:             {"--auth", "token_endpoint_auth_method"},
+	FieldJWKS:                   {"--jwks-file", "jwks"},
+	FieldJWKSURI:                {"--jwks-uri", "jwks_uri"},
+	FieldRequirePAR:             {"--require-par", "require_pushed_authorization_requests"},
 }
 
 // Flag is the field's command-line flag, e.g. "--redirect-uri".
@@ -211,6 +220,9 @@ func ValidateClient(c *store.Client, name func(Field) string) error {
 	if c.Public && c.ResourceServer {
 		return fail(FieldResourceServer, "a public client cannot be a resource server (%s): introspection needs client authentication", name(FieldResourceServer))
 	}
+	if err := validateClientAuth(c, name); err != nil {
+		return err
+	}
 	if c.RefreshGrace > MaxRefreshGrace {
 		return fail(FieldRefreshGrace, "%s (%v) is longer than the maximum of %v: the window only has to cover concurrent refreshes by one app, and a longer one weakens refresh token reuse detection", name(FieldRefreshGrace), c.RefreshGrace, MaxRefreshGrace)
 	}
@@ -221,6 +233,91 @@ func ValidateClient(c *store.Client, name func(Field) string) error {
 		return fail(FieldRefreshIdle, "%s (%v) is longer than %s (%v)", name(FieldRefreshIdle), c.RefreshIdle, name(FieldRefreshAbsolute), c.RefreshAbsolute)
 	}
 	return nil
+}
+
+// validateClientAuth checks the client authentication method and keys
+// (RFC 7591 §2 token_endpoint_auth_method, jwks, jwks_uri) and
+// normalises the method: the names implied by the client type
+// (none for public, client_secret_basic or client_secret_post for
+// confidential clients) are stored as "".
+func validateClientAuth(c *store.Client, name func(Field) string) error {
+	fail := func(f Field, format string, args ...any) error {
+		return &Error{Field: f, msg: fmt.Sprintf(format, args...)}
+	}
+	pkjwt := string(oauth.AuthPrivateKeyJWT)
+	switch c.AuthMethod {
+	case "":
+	case string(oauth.AuthNone):
+		if !c.Public {
+			return fail(FieldAuthMethod, "%s none is for public clients; a confidential client uses client_secret_basic, client_secret_post or private_key_jwt", name(FieldAuthMethod))
+		}
+		c.AuthMethod = ""
+	case string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost):
+		if c.Public {
+			return fail(FieldAuthMethod, "a public client has no secret: %s must be none", name(FieldAuthMethod))
+		}
+		c.AuthMethod = "" // both are accepted from every confidential client with a secret
+	case pkjwt:
+		if c.Public {
+			return fail(FieldAuthMethod, "a public client cannot use private_key_jwt: register it as confidential")
+		}
+	default:
+		return fail(FieldAuthMethod, "unknown %s %q (want none, client_secret_basic, client_secret_post or private_key_jwt)", name(FieldAuthMethod), c.AuthMethod)
+	}
+	if c.AuthMethod != pkjwt {
+		if c.JWKS != "" || c.JWKSURI != "" {
+			return fail(FieldAuthMethod, "%s and %s are for private_key_jwt clients: set %s private_key_jwt", name(FieldJWKS), name(FieldJWKSURI), name(FieldAuthMethod))
+		}
+		return nil
+	}
+	switch {
+	case c.JWKS == "" && c.JWKSURI == "":
+		return fail(FieldJWKSURI, "private_key_jwt needs the client's public keys: give %s or %s", name(FieldJWKSURI), name(FieldJWKS))
+	case c.JWKS != "" && c.JWKSURI != "":
+		return fail(FieldJWKSURI, "give %s or %s, not both (RFC 7591 section 2)", name(FieldJWKSURI), name(FieldJWKS))
+	case c.JWKS != "":
+		if _, err := token.ParseClientJWKS([]byte(c.JWKS)); err != nil {
+			return fail(FieldJWKS, "invalid %s: %v", name(FieldJWKS), err)
+		}
+	default:
+		if err := CheckJWKSURI(c.JWKSURI, true); err != nil {
+			return fail(FieldJWKSURI, "invalid %s %q: %v", name(FieldJWKSURI), c.JWKSURI, err)
+		}
+	}
+	return nil
+}
+
+// CheckJWKSURI is the rule for a jwks_uri: an absolute https URL without
+// user info or fragment; http only to a loopback host
+// (oauth.IsLoopbackHost), and only when allowLoopbackHTTP. Registration
+// accepts loopback URIs (for latch dev); the fetcher
+// (internal/clientkeys) fetches them only in latch dev.
+func CheckJWKSURI(uri string, allowLoopbackHTTP bool) error {
+	u, err := url.Parse(uri)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil || u.Fragment != "" || strings.Contains(uri, "#") {
+		return errors.New("want an absolute https URL without user info or fragment")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if allowLoopbackHTTP && oauth.IsLoopbackHost(u.Hostname()) {
+			return nil
+		}
+		return errors.New("jwks_uri must be https (http only to a loopback host, in latch dev)")
+	}
+	return errors.New("jwks_uri must be an https URL")
+}
+
+// AuthMethod is the client's token_endpoint_auth_method (RFC 7591 §2).
+func AuthMethod(c store.Client) string {
+	switch {
+	case c.AuthMethod != "":
+		return c.AuthMethod
+	case c.Public:
+		return string(oauth.AuthNone)
+	}
+	return string(oauth.AuthClientSecretBasic)
 }
 
 // errWildcard explains why a "*" in a redirect URI or origin is refused.
@@ -306,12 +403,18 @@ type ClientView struct {
 	RevokeRefreshOnLogout  bool      `json:"revoke_refresh_on_logout"`
 	ResourceServer         bool      `json:"resource_server"` // may introspect other clients' tokens
 	CreatedAt              time.Time `json:"created_at"`
+	// AuthMethod is token_endpoint_auth_method (RFC 7591 §2) when the
+	// client type does not imply it: private_key_jwt.
+	AuthMethod string          `json:"token_endpoint_auth_method,omitempty"`
+	JWKS       json.RawMessage `json:"jwks,omitempty"`
+	JWKSURI    string          `json:"jwks_uri,omitempty"`
+	RequirePAR bool            `json:"require_pushed_authorization_requests"` // RFC 9126 §6
 }
 
 // NewClientView renders c; secret, when not empty, is the client secret
 // just generated.
 func NewClientView(c store.Client, secret string) ClientView {
-	return ClientView{
+	v := ClientView{
 		ClientID:               c.ID,
 		ClientSecret:           secret,
 		ClientType:             ClientType(c),
@@ -332,7 +435,14 @@ func NewClientView(c store.Client, secret string) ClientView {
 		RevokeRefreshOnLogout:  c.RevokeRefreshOnLogout,
 		ResourceServer:         c.ResourceServer,
 		CreatedAt:              c.CreatedAt.UTC(),
+		AuthMethod:             c.AuthMethod,
+		JWKSURI:                c.JWKSURI,
+		RequirePAR:             c.RequirePAR,
 	}
+	if c.JWKS != "" && json.Valid([]byte(c.JWKS)) {
+		v.JWKS = json.RawMessage(c.JWKS)
+	}
+	return v
 }
 
 // ClientType is "public" or "confidential" (RFC 6749 §2.1).

@@ -38,6 +38,13 @@ func TestValidateClientNamesFields(t *testing.T) {
 		{"wildcard post-logout", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, PostLogoutRedirectURIs: []string{"https://a.example/*"}}, FieldPostLogoutRedirectURIs, "--post-logout-redirect-uri", "post_logout_redirect_uris"},
 		{"wildcard origin", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, AllowedOrigins: []string{"https://*.example.com"}}, FieldAllowedOrigins, "invalid --allowed-origin \"https://*.example.com\": wildcards (*) are not supported", "invalid allowed_origins"},
 		{"wildcard origin alone", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, AllowedOrigins: []string{"*"}}, FieldAllowedOrigins, "matches redirect URIs and origins exactly", "matches redirect URIs and origins exactly"},
+		{"private_key_jwt without keys", store.Client{ID: "x", GrantTypes: []string{"client_credentials"}, AuthMethod: "private_key_jwt"}, FieldJWKSURI, "give --jwks-uri or --jwks-file", "give jwks_uri or jwks"},
+		{"private_key_jwt with both", store.Client{ID: "x", GrantTypes: []string{"client_credentials"}, AuthMethod: "private_key_jwt", JWKS: `{"keys":[]}`, JWKSURI: "https://x.example/jwks"}, FieldJWKSURI, "not both", "not both"},
+		{"private_key_jwt public", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, AuthMethod: "private_key_jwt", JWKSURI: "https://x.example/jwks"}, FieldAuthMethod, "public client cannot use private_key_jwt", "public client cannot use private_key_jwt"},
+		{"jwks of a secret client", store.Client{ID: "x", GrantTypes: []string{"client_credentials"}, JWKSURI: "https://x.example/jwks"}, FieldAuthMethod, "set --auth private_key_jwt", "set token_endpoint_auth_method private_key_jwt"},
+		{"jwks_uri over http", store.Client{ID: "x", GrantTypes: []string{"client_credentials"}, AuthMethod: "private_key_jwt", JWKSURI: "http://x.example/jwks"}, FieldJWKSURI, "invalid --jwks-uri", "invalid jwks_uri"},
+		{"jwks with a private key", store.Client{ID: "x", GrantTypes: []string{"client_credentials"}, AuthMethod: "private_key_jwt", JWKS: `{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`}, FieldJWKS, "invalid --jwks-file: key 0", "invalid jwks: key 0"},
+		{"unknown auth method", store.Client{ID: "x", GrantTypes: []string{"client_credentials"}, AuthMethod: "tls_client_auth"}, FieldAuthMethod, "unknown --auth", "unknown token_endpoint_auth_method"},
 	}
 	for _, tt := range tests {
 		for _, v := range []struct {

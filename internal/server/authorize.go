@@ -41,9 +41,21 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return oauth.Errorf(oauth.InvalidRequest, "the authorization endpoint accepts GET and POST only")
 	}
+	// RFC 9126 §4: a pushed request is redeemed (once) and replaces the
+	// query; §5, §6: a client or server that requires pushing refuses
+	// anything else.
+	pushed := len(q["request_uri"]) > 0
+	if pushed {
+		if q, err = s.redeemPushed(r.Context(), q); err != nil {
+			return err
+		}
+	}
 	ar, err := s.resolveAuthorize(r, q)
 	if err != nil {
 		return err
+	}
+	if !pushed && (s.opts.RequirePAR || ar.client.RequirePAR) {
+		return &redirectError{to: ar.to, err: errPARRequired}
 	}
 	sess, user, err := s.currentSession(r)
 	if err != nil {

@@ -25,8 +25,11 @@ type metadata struct {
 	SubjectTypesSupported                  []string `json:"subject_types_supported"`
 	IDTokenSigningAlgValuesSupported       []string `json:"id_token_signing_alg_values_supported"`
 	TokenEndpointAuthMethodsSupported      []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgs           []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 	RevocationEndpointAuthMethodsSupported []string `json:"revocation_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthSigningAlgs      []string `json:"revocation_endpoint_auth_signing_alg_values_supported"`
 	IntrospectionEndpointAuthMethods       []string `json:"introspection_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthSigningAlgs   []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
 	CodeChallengeMethodsSupported          []string `json:"code_challenge_methods_supported"`
 	ClaimsSupported                        []string `json:"claims_supported"`
 	PromptValuesSupported                  []string `json:"prompt_values_supported"`
@@ -35,6 +38,8 @@ type metadata struct {
 	ClaimsParameterSupported               bool     `json:"claims_parameter_supported"`
 	RequestParameterSupported              bool     `json:"request_parameter_supported"`
 	RequestURIParameterSupported           bool     `json:"request_uri_parameter_supported"`
+	PushedAuthorizationRequestEndpoint     string   `json:"pushed_authorization_request_endpoint"` // RFC 9126 §5
+	RequirePushedAuthorizationRequests     bool     `json:"require_pushed_authorization_requests"`
 	FrontchannelLogoutSupported            bool     `json:"frontchannel_logout_supported"`
 	BackchannelLogoutSupported             bool     `json:"backchannel_logout_supported"`
 }
@@ -55,14 +60,19 @@ func (s *Server) metadata() metadata {
 		GrantTypesSupported:                    []string{string(oauth.GrantAuthorizationCode), string(oauth.GrantRefreshToken), string(oauth.GrantClientCredentials)},
 		SubjectTypesSupported:                  []string{"public"},
 		IDTokenSigningAlgValuesSupported:       token.Algorithms(),
-		TokenEndpointAuthMethodsSupported:      []string{string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost), string(oauth.AuthNone)},
-		RevocationEndpointAuthMethodsSupported: []string{string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost), string(oauth.AuthNone)},
-		IntrospectionEndpointAuthMethods:       []string{string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost)},
+		TokenEndpointAuthMethodsSupported:      []string{string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost), string(oauth.AuthPrivateKeyJWT), string(oauth.AuthNone)},
+		TokenEndpointAuthSigningAlgs:           token.ClientAssertionAlgorithms(), // RFC 8414 §2: private_key_jwt
+		RevocationEndpointAuthMethodsSupported: []string{string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost), string(oauth.AuthPrivateKeyJWT), string(oauth.AuthNone)},
+		RevocationEndpointAuthSigningAlgs:      token.ClientAssertionAlgorithms(),
+		IntrospectionEndpointAuthMethods:       []string{string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost), string(oauth.AuthPrivateKeyJWT)},
+		IntrospectionEndpointAuthSigningAlgs:   token.ClientAssertionAlgorithms(),
 		CodeChallengeMethodsSupported:          []string{oauth.MethodS256},
 		ClaimsSupported:                        []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid", "amr", "name", "preferred_username", "email", "email_verified"},
 		PromptValuesSupported:                  []string{oauth.PromptNone, oauth.PromptLogin, oauth.PromptConsent},
 		DPoPSigningAlgValuesSupported:          token.DPoPAlgorithms(), // RFC 9449 §5.1
 		AuthorizationResponseISSParameter:      true,
+		PushedAuthorizationRequestEndpoint:     s.url(pathPAR),
+		RequirePushedAuthorizationRequests:     s.opts.RequirePAR,
 	}
 }
 

@@ -15,10 +15,11 @@
 //	authorize.go    /authorize (RFC 6749 §4.1.1, OIDC Core §3.1.2)
 //	login.go        the sign-in and consent forms, and the lockout page
 //	token.go        /token: parse → authenticate → DPoP → grant → write
+//	par.go          /par (RFC 9126) and the request_uri step of /authorize
 //	revoke.go       /revoke (RFC 7009) and /introspect (RFC 7662)
 //	userinfo.go     /userinfo (OIDC Core §5.3), bearer and DPoP (RFC 9449 §7)
 //	logout.go       RP-initiated logout
-//	discovery.go    discovery documents and the JWKS
+//	discovery.go    discovery documents (appended and RFC 8414 §3 inserted paths) and the JWKS
 //	dpop.go         DPoP proofs and server nonces (RFC 9449)
 //	throttle.go     brute-force budgets and lockouts (policy; no HTML)
 //	interaction.go, session.go, cookies.go, device.go   browser state

@@ -18,6 +18,7 @@ const (
 	pathUserinfo      = "/userinfo"
 	pathRevoke        = "/revoke"
 	pathIntrospect    = "/introspect"
+	pathPAR           = "/par"
 	pathLogout        = "/logout"
 	pathLogoutConfirm = "/logout/confirm"
 	pathStatic        = ui.StaticPrefix
@@ -34,6 +35,15 @@ func (s *Server) routes() http.Handler {
 	// Public documents: anyone may read them, from any origin.
 	mux.Handle(p+pathDiscovery, s.cors(corsAny, "GET", s.methods([]string{get, option}, s.api(s.handleDiscovery))))
 	mux.Handle(p+pathASMetadata, s.cors(corsAny, "GET", s.methods([]string{get, option}, s.api(s.handleDiscovery))))
+	if p != "" {
+		// An issuer with a path (https://host/tenant): RFC 8414 §3 inserts
+		// the well-known suffix between host and path, and OIDC clients
+		// that follow it (the MCP authorization spec tries both) look for
+		// OpenID configuration the same way; the appended forms above stay
+		// for OIDC Discovery §4. Every form serves the one document.
+		mux.Handle(pathASMetadata+p, s.cors(corsAny, "GET", s.methods([]string{get, option}, s.api(s.handleDiscovery))))
+		mux.Handle(pathDiscovery+p, s.cors(corsAny, "GET", s.methods([]string{get, option}, s.api(s.handleDiscovery))))
+	}
 	mux.Handle(p+pathJWKS, s.cors(corsAny, "GET", s.methods([]string{get, option}, s.api(s.handleJWKS))))
 
 	// Browser routes (HTML; errors are pages or validated redirects).
@@ -51,6 +61,7 @@ func (s *Server) routes() http.Handler {
 
 	// API routes (JSON; RFC 6749 §5.2 errors, CORS for registered origins).
 	mux.Handle(p+pathToken, s.cors(corsRegistered, "POST", s.methods([]string{post, option}, s.api(s.handleToken))))
+	mux.Handle(p+pathPAR, s.cors(corsRegistered, "POST", s.methods([]string{post, option}, s.api(s.handlePAR))))
 	mux.Handle(p+pathRevoke, s.cors(corsRegistered, "POST", s.methods([]string{post, option}, s.api(s.handleRevoke))))
 	mux.Handle(p+pathIntrospect, s.methods([]string{post}, s.api(s.handleIntrospect)))
 	mux.Handle(p+pathUserinfo, s.cors(corsRegistered, "GET, POST", s.methods([]string{get, post, option}, s.bearer(s.handleUserinfo))))

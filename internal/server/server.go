@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/latchauth/latch/internal/clientkeys"
 	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/store"
@@ -36,6 +37,9 @@ type Options struct {
 	TrustedProxies []string
 	// Throttle are the brute-force thresholds (throttle.go).
 	Throttle ThrottleLimits
+	// RequirePAR makes /authorize accept only pushed authorization
+	// requests (RFC 9126 §5), from every client.
+	RequirePAR bool
 	// DPoPNonceKey is the HMAC key of server DPoP nonces (RFC 9449 §8),
 	// the same on every instance; nil: proofs need no nonce.
 	DPoPNonceKey []byte
@@ -64,6 +68,10 @@ type Options struct {
 	// disk full, locked): such failures are answered 503 with Retry-After
 	// instead of 500 (overload.go). Nil: only deadlines count.
 	Unavailable func(error) bool
+	// ClientKeys finds private_key_jwt clients' keys; nil: a
+	// clientkeys.Source whose fetcher takes https jwks_uris only (and
+	// http to loopback hosts with Dev).
+	ClientKeys grant.ClientKeySource
 }
 
 // Sealer seals state the server hands to browsers (internal/seal.Sealer).
@@ -136,9 +144,16 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.nonces = newDPoPNonces(opts.DPoPNonceKey)
+	if opts.ClientKeys == nil {
+		opts.ClientKeys = clientkeys.New(clientkeys.Config{
+			Fetcher: clientkeys.NewHTTPFetcher(clientkeys.HTTPOptions{AllowLoopbackHTTP: opts.Dev}),
+			Now:     opts.Now,
+		})
+	}
 	s.grants, err = grant.New(grant.Config{
 		Issuer: s.issuer, Store: opts.Store, Signer: opts.Keys, Chain: opts.Refresh, Now: opts.Now,
 		Audit: s.auditLog, Throttle: clientThrottle{s.throttle}, Lifetimes: opts.Lifetimes,
+		ClientKeys: opts.ClientKeys,
 	})
 	if err != nil {
 		return nil, err

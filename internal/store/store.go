@@ -165,6 +165,16 @@ type Store interface {
 	// ErrAlreadyExists. Exactly one of concurrent callers succeeds.
 	UseOnce(ctx context.Context, key string, expiresAt time.Time) error
 
+	// Pushed authorization requests (RFC 9126), keyed by the hash of the
+	// request_uri. CreatePushedRequest: ErrAlreadyExists on a taken hash.
+	CreatePushedRequest(ctx context.Context, p PushedRequest) error
+	// ConsumePushedRequest atomically removes the request and returns it
+	// (a request_uri is used once, RFC 9126 §4): of any number of
+	// concurrent callers (in any process) exactly one gets it; the others,
+	// and any later caller, get ErrNotFound. An expired request
+	// (ExpiresAt not after now) is removed too and returns ErrExpired.
+	ConsumePushedRequest(ctx context.Context, hash string, now time.Time) (PushedRequest, error)
+
 	// Throttle counters shared by every instance (login and client
 	// authentication failures). RecordFailure adds one failure for key at
 	// now and returns the number of failures within (now-window, now],
@@ -217,8 +227,8 @@ type Store interface {
 
 	// DeleteExpired removes at most batch rows of each expired kind
 	// (codes, sessions, refresh tokens and grants past their absolute
-	// expiry, revoked access token entries, one-time values, failure
-	// counters) whose expiry is before now. It is safe to run on every
+	// expiry, revoked access token entries, one-time values, pushed
+	// authorization requests, failure counters) whose expiry is before now. It is safe to run on every
 	// instance at once. Returns the number of rows removed.
 	DeleteExpired(ctx context.Context, now time.Time, batch int) (int, error)
 
@@ -275,6 +285,26 @@ type Client struct {
 	// about its own tokens (§4).
 	ResourceServer bool
 	CreatedAt      time.Time
+	// AuthMethod is the token_endpoint_auth_method (RFC 7591 §2) when it
+	// is not implied by the client type: "" (a public client: none; a
+	// confidential one: its secret) or "private_key_jwt" (RFC 7523 §2.2),
+	// whose keys are JWKS or JWKSURI (exactly one) and which has no secret.
+	AuthMethod string
+	JWKS       string // an inline JWK Set (RFC 7517 §5), JSON
+	JWKSURI    string // where the client publishes its JWK Set (https)
+	// RequirePAR makes the authorization endpoint accept only pushed
+	// authorization requests from this client (RFC 9126 §6).
+	RequirePAR bool
+}
+
+// PushedRequest is an authorization request pushed to the PAR endpoint
+// (RFC 9126 §2), already validated for its client.
+type PushedRequest struct {
+	Hash      string // hash of the request_uri
+	ClientID  string
+	Params    string // the request's parameters, application/x-www-form-urlencoded
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
 
 // User is an end user who signs in with a password.

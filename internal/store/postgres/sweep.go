@@ -36,6 +36,8 @@ var sweeps = []struct {
 		SELECT jti FROM revoked_access_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
 	{"one-time values", `DELETE FROM used_once WHERE key IN (
 		SELECT key FROM used_once WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
+	{"pushed requests", `DELETE FROM pushed_requests WHERE hash IN (
+		SELECT hash FROM pushed_requests WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
 	{"failures", `DELETE FROM failures WHERE id IN (
 		SELECT id FROM failures WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`},
 	// A key row expires with its last failure; RecordFailure re-creates it.

@@ -41,6 +41,11 @@ func TestMigrateSessionSID(t *testing.T) {
 		`ALTER TABLE sessions DROP COLUMN sid`,
 		`ALTER TABLE auth_codes DROP COLUMN failures`,
 		`ALTER TABLE clients DROP COLUMN resource_server`,
+		`ALTER TABLE clients DROP COLUMN token_endpoint_auth_method`,
+		`ALTER TABLE clients DROP COLUMN jwks`,
+		`ALTER TABLE clients DROP COLUMN jwks_uri`,
+		`ALTER TABLE clients DROP COLUMN require_par`,
+		`DROP TABLE pushed_requests`,
 	} {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)

@@ -16,6 +16,7 @@ var sweeps = []struct{ table, column string }{
 	{"grants", "absolute_expires_at"}, // cascades to its refresh tokens
 	{"revoked_access_tokens", "expires_at"},
 	{"once_values", "expires_at"},
+	{"pushed_requests", "expires_at"},
 	{"failures", "expires_at"},
 }
 

@@ -322,6 +322,20 @@ func (i *instrumentedStore) UseOnce(ctx context.Context, key string, expiresAt t
 	return err
 }
 
+func (i *instrumentedStore) CreatePushedRequest(ctx context.Context, p store.PushedRequest) error {
+	start := time.Now()
+	err := i.Store.CreatePushedRequest(ctx, p)
+	i.done("CreatePushedRequest", start, err)
+	return err
+}
+
+func (i *instrumentedStore) ConsumePushedRequest(ctx context.Context, hash string, now time.Time) (store.PushedRequest, error) {
+	start := time.Now()
+	v, err := i.Store.ConsumePushedRequest(ctx, hash, now)
+	i.done("ConsumePushedRequest", start, err)
+	return v, err
+}
+
 func (i *instrumentedStore) RecordFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
 	start := time.Now()
 	v, err := i.Store.RecordFailure(ctx, key, now, window)

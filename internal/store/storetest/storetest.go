@@ -29,6 +29,7 @@ func tests() []test {
 	all = append(all, tokenTests()...)
 	all = append(all, miscTests()...)
 	all = append(all, raceTests()...)
+	all = append(all, pushedTests()...)
 	return all
 }
 
@@ -294,6 +295,10 @@ func fixClient(id string) store.Client {
 		RevokeRefreshOnLogout:  true,
 		ResourceServer:         true,
 		CreatedAt:              at(-48*time.Hour + 123*time.Millisecond),
+		AuthMethod:             "private_key_jwt",
+		JWKS:                   `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"` + id + `"}]}`,
+		JWKSURI:                "https://app.example/jwks.json?c=" + id,
+		RequirePAR:             true,
 	}
 }
 
