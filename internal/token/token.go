@@ -362,7 +362,9 @@ func (k *Keys) Rotate(ctx context.Context, alg string) (KeyInfo, error) {
 				return i, ErrRotationPending
 			}
 		}
-		return KeyInfo{}, fmt.Errorf("token: schedule key: %w", err)
+		// Another rotation stored a key of alg at this moment and it is
+		// already active (a first key, or an emergency one).
+		return KeyInfo{}, fmt.Errorf("token: another rotation of %s stored a key at the same time (see latch keys list): %w", alg, err)
 	case err != nil:
 		return KeyInfo{}, fmt.Errorf("token: schedule key: %w", err)
 	}
