@@ -387,7 +387,10 @@ func TestKeyRotateNowBreaksStaleCaches(t *testing.T) {
 	stores := backends[0].open(t, 2)
 	a := startInstance(t, "A", cfg, stores[0], clk.Now)
 	b := startInstance(t, "B", cfg, stores[1], clk.Now)
-	cachedSet, _ := b.jwks(t)
+	cachedSet, maxAge := b.jwks(t)
+	if maxAge != 5*time.Minute {
+		t.Errorf("JWKS max-age without automatic rotation = %v, want 5m (the publication lead assumes it)", maxAge)
+	}
 
 	clk.Set(start.Add(time.Second))
 	info, err := a.srv.Keys().RotateNow(t.Context(), "")
