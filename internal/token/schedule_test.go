@@ -1,9 +1,11 @@
 package token
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -280,4 +282,34 @@ func TestRotationIntervalBounds(t *testing.T) {
 			t.Errorf("NewKeys(RotationInterval %v) error %v, want ok %v", tc.interval, err, tc.ok)
 		}
 	}
+}
+
+// TestRunRotates: the key loop (what latch serve runs when
+// key-rotation-interval is set) schedules an overdue rotation within one
+// RefreshInterval, and returns when its context ends. Fake time
+// (testing/synctest).
+func TestRunRotates(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const interval = 24 * time.Hour
+		e := newRotatingEnv(t, interval, fastAlgs...)
+		e.clock.Advance(interval) // due, and nobody has looked
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			e.keys.Run(ctx)
+		}()
+		time.Sleep(e.cfg.RefreshInterval - time.Millisecond)
+		synctest.Wait()
+		if n := e.store.count(); n != 2 {
+			t.Errorf("%d keys before the first tick, want 2", n)
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if n := e.store.count(); n != 4 {
+			t.Errorf("%d keys after one RefreshInterval, want 4 (a next key per algorithm)", n)
+		}
+		cancel()
+		<-done
+	})
 }
