@@ -103,20 +103,11 @@ type records interface {
 	DeleteUser(ctx context.Context, username string) error
 
 	ListKeys(ctx context.Context) ([]token.KeyInfo, error)
-	// RotateKey activates a new key for alg ("" for the configured
-	// signing-alg).
-	RotateKey(ctx context.Context, alg string) (keyRotation, error)
+	// RotateKey schedules a new key for alg ("" for the configured
+	// signing-alg), or with now activates one at once (see
+	// manage.Service.RotateKey).
+	RotateKey(ctx context.Context, alg string, now bool) (manage.Rotation, error)
 	PruneKeys(ctx context.Context) (int, error)
-}
-
-// keyRotation is the outcome of keys rotate.
-type keyRotation struct {
-	key     token.KeyInfo // the new active key
-	retired string        // kid of the key it replaced, if any
-	// published says how long the retired key stays in the JWKS: "until
-	// TIME" as the server reports it, or "for DURATION" as the local
-	// configuration implies.
-	published string
 }
 
 // localRecords are the records in the database itself, opened for each

@@ -10,7 +10,6 @@ import (
 	"github.com/latchauth/latch/internal/app"
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/manage"
-	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 )
@@ -61,10 +60,11 @@ func (l *localRecords) keysService(ctx context.Context, load bool, fn func(*mana
 var keysListHelp = cmdHelp{
 	name:     "keys list",
 	synopsis: "[--json]",
-	text: `Lists the signing keys, newest first. Status is active (signing),
-published (retired, still in the JWKS so tokens it signed verify), expired
-(retired and no longer published) or inactive (never activated); 'latch
-keys prune' deletes expired keys and old inactive ones.`,
+	text: `Lists the signing keys, newest first. Status is next (published, signs
+from its activation time), active (signing), published (retired, still in
+the JWKS so tokens it signed verify), expired (retired and no longer
+published) or inactive (never scheduled); 'latch keys prune' deletes expired
+keys and old inactive ones.`,
 }
 
 func runKeysList(ctx context.Context, e *env, args []string) error {
@@ -88,10 +88,10 @@ func runKeysList(ctx context.Context, e *env, args []string) error {
 		return writeJSON(e.stdout, infos)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KID\tALG\tSTATUS\tCREATED\tRETIRED\tPUBLISHED UNTIL")
+	fmt.Fprintln(tw, "KID\tALG\tSTATUS\tCREATED\tACTIVATES\tRETIRES\tPUBLISHED UNTIL")
 	for _, k := range infos {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cell(k.ID), cell(k.Alg), cell(k.Status),
-			fmtTime(k.CreatedAt), fmtTime(k.RetiredAt), fmtTime(k.PublishedUntil))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(k.ID), cell(k.Alg), cell(k.Status),
+			fmtTime(k.CreatedAt), fmtTime(k.ActivateAt), fmtTime(k.RetiredAt), fmtTime(k.PublishedUntil))
 	}
 	return tw.Flush()
 }
@@ -108,16 +108,28 @@ func (l *localRecords) ListKeys(ctx context.Context) ([]token.KeyInfo, error) {
 
 var keysRotateHelp = cmdHelp{
 	name:     "keys rotate",
-	synopsis: "[--alg ALG]",
-	text: `Creates a new signing key for ALG and makes it the active one. The key it
-replaces stops signing but stays published in the JWKS until every token it
-signed has expired. Running servers pick the new key up within their
-key-refresh-interval (default 30 seconds).`,
+	synopsis: "[--alg ALG] [--now]",
+	text: `Schedules a new signing key for ALG. The key is published in the JWKS at
+once and every instance starts signing with it at the printed activation
+time, late enough that every instance and every relying party's cached JWKS
+has it by then (the JWKS max-age plus key-refresh-interval plus a minute).
+The key it replaces stops signing then but stays published until every
+token it signed has expired. If a next key is already scheduled, nothing new
+is made and that one is printed.
+
+--now is the emergency path (a leaked key): the new key signs at once in the
+instance that rotates (the admin API's server, or the next server to start).
+Other instances keep signing with the old key, and lack the new one in their
+JWKS, until their next key reload; relying parties that cached the JWKS
+reject the new key's tokens until they fetch it again. Latch's verify
+package refetches on an unknown kid; caches that do not may fail for up to
+the JWKS max-age.`,
 }
 
 func runKeysRotate(ctx context.Context, e *env, args []string) error {
 	cmd := newAdminCmd(e, keysRotateHelp, true)
 	alg := cmd.fs.String("alg", "", "algorithm of the key to rotate: RS256, ES256 or EdDSA (default: signing-alg)")
+	now := cmd.fs.Bool("now", false, "emergency: sign with the new key at once instead of at a scheduled time (breaks stale JWKS caches)")
 	if _, err := cmd.parse(args); err != nil {
 		return err
 	}
@@ -128,28 +140,36 @@ func runKeysRotate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := recs.RotateKey(ctx, *alg)
+	r, err := recs.RotateKey(ctx, *alg, *now)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "new active %s key %s\n", r.key.Alg, r.key.ID)
-	if r.retired != "" {
-		fmt.Fprintf(e.stdout, "retired %s: it stays published %s\n", r.retired, r.published)
+	switch {
+	case r.AlreadyScheduled:
+		fmt.Fprintf(e.stdout, "a rotation is already scheduled: %s key %s activates at %s\n", r.Key.Alg, r.Key.ID, fmtTime(r.Key.ActivateAt))
+		return nil
+	case r.Key.Status == token.StatusActive: // --now, or the algorithm's first key
+		fmt.Fprintf(e.stdout, "new active %s key %s\n", r.Key.Alg, r.Key.ID)
+	default:
+		fmt.Fprintf(e.stdout, "new %s key %s: published now, activates at %s\n", r.Key.Alg, r.Key.ID, fmtTime(r.Key.ActivateAt))
+	}
+	if r.Retired != "" {
+		fmt.Fprintf(e.stdout, "%s stops signing then and stays published until %s\n", r.Retired, fmtTime(r.RetiredPublishedUntil))
+	}
+	if r.Warning != "" {
+		fmt.Fprintf(e.stderr, "warning: %s\n", r.Warning)
 	}
 	return nil
 }
 
-func (l *localRecords) RotateKey(ctx context.Context, alg string) (keyRotation, error) {
+func (l *localRecords) RotateKey(ctx context.Context, alg string, now bool) (manage.Rotation, error) {
 	var r manage.Rotation
 	err := l.keysService(ctx, true, func(svc *manage.Service) error {
 		var err error
-		r, err = svc.RotateKey(ctx, alg)
+		r, err = svc.RotateKey(ctx, alg, now)
 		return err
 	})
-	if err != nil {
-		return keyRotation{}, err
-	}
-	return keyRotation{key: r.Key, retired: r.Retired, published: "for " + registration.FormatDuration(app.RetiredKeyTTL(l.cfg))}, nil
+	return r, err
 }
 
 var keysPruneHelp = cmdHelp{

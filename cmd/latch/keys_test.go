@@ -9,7 +9,6 @@ import (
 
 	"github.com/latchauth/latch/internal/app"
 	"github.com/latchauth/latch/internal/config"
-	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/seal"
 	"github.com/latchauth/latch/internal/token"
 )
@@ -39,18 +38,43 @@ func TestKeysRotateListPrune(t *testing.T) {
 	if strings.Contains(first, "retired") {
 		t.Errorf("the first rotation reports retiring a key: %q", first)
 	}
+	firstKid := strings.TrimSpace(strings.TrimPrefix(first, "new active ES256 key "))
+	// The second rotation is scheduled: published now, activating later.
 	h.now = fixedNow.Add(time.Minute)
-	if second := h.ok("", "keys", "rotate", "--alg", "ES256"); !strings.Contains(second, "stays published for "+registration.FormatDuration(app.RetiredKeyTTL(config.Default()))) {
-		t.Errorf("the second rotation does not report the retired key: %q", second)
+	second := h.ok("", "keys", "rotate", "--alg", "ES256")
+	if !strings.HasPrefix(second, "new ES256 key ") || !strings.Contains(second, "published now, activates at ") ||
+		!strings.Contains(second, firstKid+" stops signing then and stays published until ") {
+		t.Errorf("the scheduled rotation does not report the activation and the retired key: %q", second)
 	}
-
+	// A third finds it pending and makes nothing new.
+	if third := h.ok("", "keys", "rotate", "--alg", "ES256"); !strings.HasPrefix(third, "a rotation is already scheduled: ES256 key ") {
+		t.Errorf("rotation while one is scheduled: %q", third)
+	}
 	infos := decodeJSON[[]token.KeyInfo](t, h.ok("", "keys", "list", "--json"))
 	total, st := countAlg(infos, "ES256")
+	if total != 2 || st[token.StatusActive] != 1 || st[token.StatusNext] != 1 {
+		t.Fatalf("after a scheduled rotation: %d ES256 keys %v, want 2: one active, one next\n%+v", total, st, infos)
+	}
+	activate := infos[0].ActivateAt
+	if want := h.now.Add(5*time.Minute + config.Default().KeyRefreshInterval + time.Minute); !activate.Equal(want) {
+		t.Errorf("next key activates at %v, want now + JWKS max-age + key-refresh-interval + 1m = %v", activate, want)
+	}
+	if !strings.Contains(second, fmtTime(activate)) {
+		t.Errorf("keys rotate printed %q, want the activation time %s", second, fmtTime(activate))
+	}
+
+	// At the activation time the schedule switches, with no further step.
+	h.now = activate
+	infos = decodeJSON[[]token.KeyInfo](t, h.ok("", "keys", "list", "--json"))
+	total, st = countAlg(infos, "ES256")
 	if total != 2 || st[token.StatusActive] != 1 || st[token.StatusPublished] != 1 {
-		t.Fatalf("after two rotations: %d ES256 keys %v, want 2: one active, one published\n%+v", total, st, infos)
+		t.Fatalf("after the activation time: %d ES256 keys %v, want 2: one active, one published\n%+v", total, st, infos)
 	}
 	if len(infos) != 2 || infos[0].Status != token.StatusActive {
 		t.Errorf("keys list should be newest first with the active key on top: %+v", infos)
+	}
+	if !infos[1].RetiredAt.Equal(activate) {
+		t.Errorf("retired_at = %v, want the new key's activation %v", infos[1].RetiredAt, activate)
 	}
 	if want := infos[1].RetiredAt.Add(app.RetiredKeyTTL(config.Default())); !infos[1].PublishedUntil.Equal(want) {
 		t.Errorf("published_until = %v, want retired_at + retiredKeyTTL = %v", infos[1].PublishedUntil, want)
@@ -58,7 +82,7 @@ func TestKeysRotateListPrune(t *testing.T) {
 
 	table := h.ok("", "keys", "list")
 	lines := strings.Split(strings.TrimSpace(table), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "KID ") || !strings.Contains(lines[0], "PUBLISHED UNTIL") ||
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "KID ") || !strings.Contains(lines[0], "ACTIVATES") || !strings.Contains(lines[0], "PUBLISHED UNTIL") ||
 		!strings.Contains(lines[1], "active") || !strings.Contains(lines[2], "published") {
 		t.Errorf("keys list table =\n%s", table)
 	}
@@ -75,6 +99,28 @@ func TestKeysRotateListPrune(t *testing.T) {
 	infos = decodeJSON[[]token.KeyInfo](t, h.ok("", "keys", "list", "--json"))
 	if total, st := countAlg(infos, "ES256"); total != 1 || st[token.StatusActive] != 1 {
 		t.Errorf("after prune: %d ES256 keys %v, want only the active one", total, st)
+	}
+}
+
+// TestKeysRotateNow: --now activates the new key at once and warns, on
+// stderr, what that may break.
+func TestKeysRotateNow(t *testing.T) {
+	h := newHarness(t)
+	h.env["LATCH_KEY_ENCRYPTION_SECRET"] = testSecret
+	h.ok("", "keys", "rotate", "--alg", "ES256")
+	h.now = fixedNow.Add(time.Minute)
+	r := h.run("", "keys", "rotate", "--alg", "ES256", "--now")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "new active ES256 key ") || !strings.Contains(r.stdout, "stops signing then") {
+		t.Errorf("keys rotate --now = %d, stdout %q", r.code, r.stdout)
+	}
+	for _, want := range []string{"warning: ", "other instances", "relying parties", "cached the JWKS"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("keys rotate --now stderr %q lacks %q", r.stderr, want)
+		}
+	}
+	infos := decodeJSON[[]token.KeyInfo](t, h.ok("", "keys", "list", "--json"))
+	if total, st := countAlg(infos, "ES256"); total != 2 || st[token.StatusActive] != 1 || st[token.StatusPublished] != 1 {
+		t.Errorf("after --now: %d ES256 keys %v, want one active, one published", total, st)
 	}
 }
 

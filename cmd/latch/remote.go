@@ -314,16 +314,10 @@ func (c *adminClient) ListKeys(ctx context.Context) ([]token.KeyInfo, error) {
 	return infos, err
 }
 
-func (c *adminClient) RotateKey(ctx context.Context, alg string) (keyRotation, error) {
-	var res struct {
-		Key                   token.KeyInfo `json:"key"`
-		Retired               string        `json:"retired"`
-		RetiredPublishedUntil time.Time     `json:"retired_published_until"`
-	}
-	if err := c.do(ctx, http.MethodPost, "/admin/keys/rotate", map[string]string{"alg": alg}, &res); err != nil {
-		return keyRotation{}, err
-	}
-	return keyRotation{key: res.Key, retired: res.Retired, published: "until " + fmtTime(res.RetiredPublishedUntil)}, nil
+func (c *adminClient) RotateKey(ctx context.Context, alg string, now bool) (manage.Rotation, error) {
+	var res manage.Rotation
+	err := c.do(ctx, http.MethodPost, "/admin/keys/rotate", map[string]any{"alg": alg, "now": now}, &res)
+	return res, err
 }
 
 func (c *adminClient) PruneKeys(ctx context.Context) (int, error) {

@@ -96,8 +96,11 @@ func TestRemoteAdminCommands(t *testing.T) {
 		t.Fatal("remote keys list is empty")
 	}
 	out = ok("", "keys", "rotate", "--alg", "ES256")
-	if !strings.HasPrefix(out, "new active ES256 key ") || !strings.Contains(out, "stays published until") {
+	if !strings.HasPrefix(out, "new ES256 key ") || !strings.Contains(out, "activates at") || !strings.Contains(out, "stays published until") {
 		t.Errorf("remote keys rotate: %q", out)
+	}
+	if r := remote("", "keys", "rotate", "--alg", "ES256", "--now"); r.code != 0 || !strings.HasPrefix(r.stdout, "new active ES256 key ") || !strings.Contains(r.stderr, "warning: ") {
+		t.Errorf("remote keys rotate --now: %+v", r)
 	}
 	if out := ok("", "keys", "prune"); out != "pruned 0 keys\n" {
 		t.Errorf("remote keys prune: %q", out)

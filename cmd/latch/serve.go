@@ -218,6 +218,22 @@ func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) (er
 		<-sweepDone // the store is closed only once the sweeper is out of it
 	}()
 
+	// Automatic key rotation (key-rotation-interval): every instance
+	// checks the schedule each key-refresh-interval; the store lets one
+	// of them store the next key.
+	if cfg.KeyRotationInterval > 0 {
+		keysCtx, stopKeys := context.WithCancel(ctx)
+		keysDone := make(chan struct{})
+		go func() {
+			defer close(keysDone)
+			srv.Keys().Run(keysCtx)
+		}()
+		defer func() {
+			stopKeys()
+			<-keysDone // the store is closed only once the key loop is out of it
+		}()
+	}
+
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "tls", tlsOn)

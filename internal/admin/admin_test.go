@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -635,21 +636,44 @@ func TestAdminKeys(t *testing.T) {
 			old = k["kid"].(string)
 		}
 	}
-	var res struct {
+	type rotation struct {
 		Key struct {
 			Kid, Alg, Status string
+			ActivateAt       time.Time `json:"activate_at"`
 		} `json:"key"`
-		Retired string `json:"retired"`
+		Retired          string `json:"retired"`
+		AlreadyScheduled bool   `json:"already_scheduled"`
+		Warning          string `json:"warning"`
 	}
+	kidOf := func() any {
+		tok, _ := h.e.CodeFlow(h.e.Browser(), "openid")
+		hdr, _ := latchtest.DecodeJWT(t, tok.AccessToken)
+		return hdr["kid"]
+	}
+	// Scheduled by default: published now, signing later.
+	var res rotation
 	h.want(h.do(http.MethodPost, "/admin/keys/rotate", nil), http.StatusCreated).json(t, &res)
-	if res.Key.Alg != "ES256" || res.Key.Status != "active" || res.Retired != old || res.Key.Kid == old {
-		t.Errorf("rotate = %+v, previous %s", res, old)
+	if res.Key.Alg != "ES256" || res.Key.Status != "next" || res.Retired != old || res.Key.Kid == old || res.Warning != "" {
+		t.Errorf("rotate = %+v, previous %s; want a next key retiring it, no warning", res, old)
 	}
-	// The running server signs with the new key at once.
-	tok, _ := h.e.CodeFlow(h.e.Browser(), "openid")
-	hdr, _ := latchtest.DecodeJWT(t, tok.AccessToken)
-	if hdr["kid"] != res.Key.Kid {
-		t.Errorf("access token kid = %v, want the new key %s", hdr["kid"], res.Key.Kid)
+	if kid := kidOf(); kid != old {
+		t.Errorf("access token kid right after a scheduled rotation = %v, want the old key %s until %v", kid, old, res.Key.ActivateAt)
+	}
+	// A second request finds it pending.
+	var again rotation
+	h.want(h.do(http.MethodPost, "/admin/keys/rotate", nil), http.StatusOK).json(t, &again)
+	if !again.AlreadyScheduled || again.Key.Kid != res.Key.Kid {
+		t.Errorf("rotate while scheduled = %+v, want already_scheduled with %s", again, res.Key.Kid)
+	}
+	// The emergency path: signs at once, and says what it may break.
+	h.e.Clock.Advance(time.Second)
+	var now rotation
+	h.want(h.do(http.MethodPost, "/admin/keys/rotate", map[string]any{"now": true}), http.StatusCreated).json(t, &now)
+	if now.Key.Status != "active" || now.Retired != old || !strings.Contains(now.Warning, "relying parties") {
+		t.Errorf("rotate now = %+v, want an active key retiring %s, with a warning", now, old)
+	}
+	if kid := kidOf(); kid != now.Key.Kid {
+		t.Errorf("access token kid = %v, want the new key %s", kid, now.Key.Kid)
 	}
 	h.want(h.do(http.MethodPost, "/admin/keys/rotate", map[string]any{"alg": "EdDSA"}), http.StatusCreated)
 	h.want(h.do(http.MethodPost, "/admin/keys/rotate", map[string]any{"alg": "HS256"}), 400)

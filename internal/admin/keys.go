@@ -9,6 +9,9 @@ type rotateRequest struct {
 	// Alg is the algorithm of the key to rotate; "" is the default
 	// signing algorithm.
 	Alg string `json:"alg"`
+	// Now is the emergency path (manage.Service.RotateKey): the new key
+	// signs at once instead of at a scheduled, announced time.
+	Now bool `json:"now"`
 }
 
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
@@ -20,10 +23,10 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// rotateKey creates a new signing key and makes it the active one. The
-// key it replaces stops signing but stays published in the JWKS until
-// every token it signed has expired. This instance signs with the new key
-// at once; others pick it up within key-refresh-interval.
+// rotateKey schedules a new signing key (published now, signing from a
+// stored time every instance follows), or with "now" activates one at
+// once; see manage.Service.RotateKey. 201 with the new key; 200 with the
+// pending key when one was already scheduled.
 func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request) error {
 	var req rotateRequest
 	if r.ContentLength != 0 {
@@ -31,11 +34,15 @@ func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	res, err := s.svc.RotateKey(r.Context(), req.Alg)
+	res, err := s.svc.RotateKey(r.Context(), req.Alg, req.Now)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, res)
+	status := http.StatusCreated
+	if res.AlreadyScheduled {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, res)
 	return nil
 }
 

@@ -53,7 +53,8 @@ func NewKeys(cfg config.Config, st store.Store, now func() time.Time, log *slog.
 	}
 	return token.NewKeys(token.KeysConfig{
 		Store: st, Sealer: sealer, Algs: algs, Now: now,
-		RetiredTTL: RetiredKeyTTL(cfg), RefreshInterval: cfg.KeyRefreshInterval, Logger: log,
+		RetiredTTL: RetiredKeyTTL(cfg), RefreshInterval: cfg.KeyRefreshInterval,
+		RotationInterval: cfg.KeyRotationInterval, Logger: log,
 	})
 }
 

@@ -99,7 +99,11 @@ type Config struct {
 	// Several instances on one database: how soon a key rotation made
 	// elsewhere is picked up, and how often expired records are swept.
 	KeyRefreshInterval time.Duration `yaml:"key-refresh-interval" help:"how often signing keys are reloaded from the database, bounding how long a rotation takes to reach every instance"` // 30s
-	SweepInterval      time.Duration `yaml:"sweep-interval" help:"how often expired codes, sessions and tokens are deleted, in bounded batches"`                                            // 1m
+	// KeyRotationInterval, when set, rotates the signing keys by
+	// themselves: each new key is announced in the JWKS well before it
+	// signs (see docs/keys.md). 0 turns automatic rotation off.
+	KeyRotationInterval time.Duration `yaml:"key-rotation-interval" help:"rotate each signing key this long after it became active (at least 1h; each new key is published in the JWKS minutes before it signs); 0 means off"` // 0
+	SweepInterval       time.Duration `yaml:"sweep-interval" help:"how often expired codes, sessions and tokens are deleted, in bounded batches"`                                                                              // 1m
 
 	// ShutdownTimeout bounds graceful shutdown on SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown-timeout" help:"how long graceful shutdown may take on SIGTERM"` // 15s

@@ -262,6 +262,9 @@ func TestValidate(t *testing.T) {
 		{"admin same as addr", func(c *Config) { c.AdminAddr = c.Addr }, "admin-addr", "differ"},
 		{"lockout max below initial", func(c *Config) { c.LockoutInitial, c.LockoutMax = 10*time.Minute, time.Minute }, "lockout-max", "lockout-initial"},
 		{"login max failures zero", func(c *Config) { c.LoginMaxFailures = 0 }, "login-max-failures", "at least 1"},
+		{"key rotation 24h", func(c *Config) { c.KeyRotationInterval = 24 * time.Hour }, "", ""},
+		{"key rotation 59m", func(c *Config) { c.KeyRotationInterval = 59 * time.Minute }, "key-rotation-interval", "at least 1h"},
+		{"key rotation negative", func(c *Config) { c.KeyRotationInterval = -time.Hour }, "key-rotation-interval", "at least 1h"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -296,8 +299,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		case "admin-addr", "admin-token", "tls-cert", "tls-key", "dpop-nonce", "hsts-max-age", "require-pushed-authorization-requests",
 			"product-name", "brand-logo", "brand-stylesheet", "templates-dir": // checked when the UI is built at start
 			continue // empty is fine (an empty admin-addr disables the admin listener; hsts-max-age 0 clears HSTS)
-		case "request-queue", "password-concurrency", "password-queue":
-			continue // 0 is fine: no queue, or half the CPUs
+		case "request-queue", "password-concurrency", "password-queue", "key-rotation-interval":
+			continue // 0 is fine: no queue, half the CPUs, no automatic rotation
 		}
 		if got[k.Key] == 0 {
 			t.Errorf("Validate(zero Config) has no problem for %s; got %v", k.Key, ps)

@@ -146,6 +146,9 @@ func validate(c Config) []Problem {
 	}
 	positive("shutdown-timeout", c.ShutdownTimeout)
 	positive("key-refresh-interval", c.KeyRefreshInterval)
+	if r := c.KeyRotationInterval; r != 0 && r < time.Hour {
+		add("key-rotation-interval", "must be 0 (off) or at least 1h, got %s", formatDuration(r))
+	}
 	positive("sweep-interval", c.SweepInterval)
 	refresh := func(idleKey string, idle time.Duration, absKey string, abs time.Duration) {
 		okIdle, okAbs := positive(idleKey, idle), positive(absKey, abs)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/token"
 )
 
@@ -16,9 +17,18 @@ var errNoKeys = errors.New("manage: no key manager")
 
 // Rotation is the outcome of RotateKey.
 type Rotation struct {
-	Key                   token.KeyInfo `json:"key"`               // the new active key
-	Retired               string        `json:"retired,omitempty"` // kid of the key it replaced, if any
-	RetiredPublishedUntil time.Time     `json:"retired_published_until,omitzero"`
+	// Key is the new key: scheduled (status next) to activate at
+	// Key.ActivateAt, or with Now active at once. When a next key was
+	// already scheduled, Key is that one and AlreadyScheduled is set.
+	Key              token.KeyInfo `json:"key"`
+	AlreadyScheduled bool          `json:"already_scheduled,omitempty"`
+	Now              bool          `json:"now,omitempty"`
+	// Retired is the key it replaces (stops signing at Key.ActivateAt),
+	// if any; it stays published until RetiredPublishedUntil.
+	Retired               string    `json:"retired,omitempty"`
+	RetiredPublishedUntil time.Time `json:"retired_published_until,omitzero"`
+	// Warning says, for an immediate rotation, what it may break.
+	Warning string `json:"warning,omitempty"`
 }
 
 // ListKeys lists the signing keys, newest first; never nil.
@@ -36,13 +46,18 @@ func (s *Service) ListKeys(ctx context.Context) ([]token.KeyInfo, error) {
 	return infos, nil
 }
 
-// RotateKey creates a new signing key for alg ("" for the default
-// signing algorithm) and makes it the active one. The key it replaces
-// stops signing but stays published in the JWKS until every token it
-// signed has expired. Keys must be loaded (so a wrong key-encryption
-// secret fails before a key sealed with it is written).
-// Audit: admin_key_rotated (kid, alg, retired).
-func (s *Service) RotateKey(ctx context.Context, alg string) (Rotation, error) {
+// RotateKey rotates the signing key of alg ("" for the default signing
+// algorithm). By default the rotation is scheduled: the new key is
+// published in the JWKS now and every instance starts signing with it at
+// the same stored time, PublicationLead from now (token.Keys.Rotate); if
+// a next key is already scheduled, nothing new is made and that one is
+// returned. With now, the emergency path, the new key signs at once in
+// this instance (token.Keys.RotateNow) and Warning says what that may
+// break. Either way the key it replaces stays published until every
+// token it signed has expired. Keys must be loaded (so a wrong
+// key-encryption secret fails before a key sealed with it is written).
+// Audit: admin_key_rotated (kid, alg, retired, activate_at, now).
+func (s *Service) RotateKey(ctx context.Context, alg string, now bool) (Rotation, error) {
 	if s.opts.Keys == nil {
 		return Rotation{}, errNoKeys
 	}
@@ -50,29 +65,42 @@ func (s *Service) RotateKey(ctx context.Context, alg string) (Rotation, error) {
 	if !slices.Contains(token.Algorithms(), alg) {
 		return Rotation{}, errorf(Invalid, "unknown alg %q (want one of %v)", alg, token.Algorithms())
 	}
+	res := Rotation{Now: now}
+	var err error
+	if now {
+		res.Key, err = s.opts.Keys.RotateNow(ctx, alg)
+	} else {
+		res.Key, err = s.opts.Keys.Rotate(ctx, alg)
+		if errors.Is(err, token.ErrRotationPending) {
+			res.AlreadyScheduled, err = true, nil
+		}
+	}
+	if err != nil {
+		return Rotation{}, fmt.Errorf("rotating keys: %w", err)
+	}
+	// The key it replaces: the one of alg whose retirement is the new
+	// key's activation.
 	infos, err := s.ListKeys(ctx)
 	if err != nil {
 		return Rotation{}, err
 	}
-	var res Rotation
 	for _, i := range infos {
-		if i.Alg == alg && i.Status == token.StatusActive {
-			res.Retired = i.ID
+		if i.Alg == alg && i.ID != res.Key.ID && i.RetiredAt.Equal(res.Key.ActivateAt) {
+			res.Retired, res.RetiredPublishedUntil = i.ID, i.PublishedUntil
 		}
 	}
-	if res.Key, err = s.opts.Keys.Rotate(ctx, alg); err != nil {
-		return Rotation{}, fmt.Errorf("rotating keys: %w", err)
+	if now {
+		lead := s.opts.Keys.PublicationLead()
+		res.Warning = fmt.Sprintf("the new key signs at once in this instance, before anyone has seen it: "+
+			"other instances publish it only after their next key reload (up to %s; a token with its kid makes them reload at once), "+
+			"and relying parties that cached the JWKS (for up to %s) reject its tokens until they fetch it again; "+
+			"a scheduled rotation (without --now) announces the key %s ahead and breaks nothing",
+			registration.FormatDuration(s.opts.Keys.RefreshInterval()), registration.FormatDuration(s.opts.Keys.JWKSMaxAgeLimit()), registration.FormatDuration(lead))
 	}
-	if res.Retired != "" {
-		if infos, err := s.opts.Keys.List(ctx); err == nil {
-			for _, i := range infos {
-				if i.ID == res.Retired {
-					res.RetiredPublishedUntil = i.PublishedUntil
-				}
-			}
-		}
+	if !res.AlreadyScheduled {
+		s.audit(ctx, "admin_key_rotated", "kid", res.Key.ID, "alg", alg, "retired", res.Retired,
+			"activate_at", res.Key.ActivateAt, "now", now)
 	}
-	s.audit(ctx, "admin_key_rotated", "kid", res.Key.ID, "alg", alg, "retired", res.Retired)
 	return res, nil
 }
 

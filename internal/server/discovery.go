@@ -1,7 +1,9 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/token"
@@ -88,8 +90,10 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) error {
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/jwk-set+json")
-	// Short caching: a rotation must reach clients soon.
-	h.Set("Cache-Control", "public, max-age=60")
+	// RFC 9111 §5.2.2.1. The max-age comes from the key schedule
+	// (token.Keys.JWKSMaxAge): a cached copy expires before any key it
+	// lacks can sign.
+	h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(s.keys.JWKSMaxAge(r.Context())/time.Second)))
 	_, err = w.Write(b)
 	return err
 }

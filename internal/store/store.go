@@ -150,14 +150,21 @@ type Store interface {
 	RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error // idempotent
 	IsAccessTokenRevoked(ctx context.Context, jti string) (bool, error)
 
-	// Signing keys.
+	// Signing keys. A key's lifecycle is its schedule (see SigningKey):
+	// published from CreatedAt, signing from ActivateAt until the next key
+	// of its Alg activates. Two keys of one Alg never share an ActivateAt
+	// (a unique index): a second one fails with ErrAlreadyExists.
 	CreateKey(ctx context.Context, k SigningKey) error
 	// ListKeys returns every key, newest first (by CreatedAt, then ID).
 	ListKeys(ctx context.Context) ([]SigningKey, error)
-	// ActivateKey makes the key with that ID the active key for its Alg and
-	// sets Active=false, RetiredAt=now on the key of the same Alg that was
-	// active before it, atomically (one active key per algorithm). ErrNotFound.
-	ActivateKey(ctx context.Context, id string, now time.Time) error
+	// ScheduleKey stores k unless a key of k.Alg activates after `after`
+	// (with a zero after: unless a key of k.Alg has any ActivateAt); then
+	// it stores nothing and returns ErrAlreadyExists. Check and insert are
+	// one atomic step across processes: of N concurrent calls for one Alg
+	// whose keys would all be blocked by each other, exactly one stores
+	// its key. This is how instances agree on one first key and on one
+	// next key per rotation.
+	ScheduleKey(ctx context.Context, k SigningKey, after time.Time) error
 	DeleteKey(ctx context.Context, id string) error
 
 	// UseOnce records a one-time value (a DPoP proof jti, a nonce) until
@@ -403,11 +410,15 @@ type RefreshToken struct {
 
 // SigningKey is a JWT signing key; the private key is encrypted at rest.
 type SigningKey struct {
-	ID        string // kid
-	Alg       string // RS256, ES256, EdDSA
-	Private   []byte // encrypted private key (token package's format)
-	Public    []byte // public JWK, JSON
-	Active    bool
+	ID      string // kid
+	Alg     string // RS256, ES256, EdDSA
+	Private []byte // encrypted private key (token package's format)
+	Public  []byte // public JWK, JSON
+	// CreatedAt is when the key was stored; it is published in the JWKS
+	// from then on (once ActivateAt is set).
 	CreatedAt time.Time
-	RetiredAt time.Time // when it stopped signing; zero while active or never active
+	// ActivateAt is when the key starts signing; it signs until the key
+	// of its Alg with the next ActivateAt activates (then it is retired).
+	// Zero: never scheduled, never published.
+	ActivateAt time.Time
 }

@@ -43,8 +43,18 @@ func cloneKey(k store.SigningKey) store.SigningKey {
 func (m *memStore) CreateKey(ctx context.Context, k store.SigningKey) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.createLocked(k)
+}
+
+// createLocked stores k; ErrAlreadyExists for a taken ID or schedule slot.
+func (m *memStore) createLocked(k store.SigningKey) error {
 	if _, ok := m.keys[k.ID]; ok {
 		return store.ErrAlreadyExists
+	}
+	for _, o := range m.keys {
+		if o.Alg == k.Alg && !k.ActivateAt.IsZero() && o.ActivateAt.Equal(k.ActivateAt) {
+			return store.ErrAlreadyExists
+		}
 	}
 	m.keys[k.ID] = cloneKey(k)
 	return nil
@@ -90,29 +100,17 @@ func (m *memStore) ListKeys(ctx context.Context) ([]store.SigningKey, error) {
 	return out, nil
 }
 
-// ActivateKey makes id the active key of its Alg and retires the one that
-// was active before (Active=false, RetiredAt=now), atomically.
-func (m *memStore) ActivateKey(ctx context.Context, id string, now time.Time) error {
+// ScheduleKey stores k unless a key of k.Alg activates after `after`
+// (any scheduled key when after is zero), atomically.
+func (m *memStore) ScheduleKey(ctx context.Context, k store.SigningKey, after time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	k, ok := m.keys[id]
-	if !ok {
-		return store.ErrNotFound
-	}
-	if k.Active {
-		return nil
-	}
-	for oid, o := range m.keys {
-		if o.Alg == k.Alg && o.Active {
-			o.Active = false
-			o.RetiredAt = now
-			m.keys[oid] = o
+	for _, o := range m.keys {
+		if o.Alg == k.Alg && !o.ActivateAt.IsZero() && (after.IsZero() || o.ActivateAt.After(after)) {
+			return store.ErrAlreadyExists
 		}
 	}
-	k.Active = true
-	k.RetiredAt = time.Time{}
-	m.keys[id] = k
-	return nil
+	return m.createLocked(k)
 }
 
 func (m *memStore) DeleteKey(ctx context.Context, id string) error {
@@ -140,13 +138,14 @@ func (m *memStore) setListErr(err error) {
 	m.mu.Unlock()
 }
 
-// active returns the active keys by alg.
+// active returns, by alg, the latest scheduled key (the active one when
+// no next key is scheduled, as after Ensure and RotateNow).
 func (m *memStore) active() map[string]store.SigningKey {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make(map[string]store.SigningKey)
 	for _, k := range m.keys {
-		if k.Active {
+		if !k.ActivateAt.IsZero() && k.ActivateAt.After(out[k.Alg].ActivateAt) {
 			out[k.Alg] = cloneKey(k)
 		}
 	}
@@ -173,6 +172,12 @@ func (c *fakeClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
+}
+
+func (c *fakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
 }
 
 func (c *fakeClock) Advance(d time.Duration) {
@@ -217,6 +222,12 @@ func newEnv(t testing.TB, algs ...string) *env {
 	e.keys = e.another(t)
 	if err := e.keys.Ensure(t.Context()); err != nil {
 		t.Fatalf("Ensure: %v", err)
+	}
+	// Time moves on after the first keys: a rotation at the same
+	// nanosecond would have to activate 1 ns late (one key per slot).
+	e.clock.Advance(time.Second)
+	if err := e.keys.Load(t.Context()); err != nil {
+		t.Fatalf("Load: %v", err)
 	}
 	return e
 }

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,16 +33,39 @@ type keySet struct {
 	// staleAt is when the set must be reloaded: RefreshInterval after the
 	// load, or earlier when a retired key leaves the JWKS before that.
 	staleAt time.Time
-	active  map[string]*activeKey    // by alg
-	public  map[string]*publishedKey // by kid; active and published keys
-	jwks    []byte
-	signers sync.Map // signerKey → jose.Signer; one per (alg, typ)
+	// schedule holds, by alg, the keys that sign now or will (active and
+	// next), by ActivateAt ascending; signing picks from it by time.
+	schedule map[string][]*activeKey
+	public   map[string]*publishedKey // by kid; next, active and retired-but-published keys
+	jwks     []byte
+	signers  sync.Map // signerKey → jose.Signer; one per (kid, typ)
 }
 
 type activeKey struct {
 	kid  string
 	alg  string
+	from time.Time     // ActivateAt
 	priv crypto.Signer // decrypted once per load
+}
+
+// signing returns the key of alg that signs at now: the one with the
+// latest ActivateAt not after now (the stored schedule every instance
+// follows). If none has activated yet, which happens only for a first key
+// created by an instance whose clock runs ahead of this one's, it is the
+// earliest scheduled key: already stored, so published everywhere.
+func (s *keySet) signing(alg string, now time.Time) *activeKey {
+	ks := s.schedule[alg]
+	if len(ks) == 0 {
+		return nil
+	}
+	cur := ks[0]
+	for _, ak := range ks[1:] {
+		if ak.from.After(now) {
+			break
+		}
+		cur = ak
+	}
+	return cur
 }
 
 type publishedKey struct {
@@ -51,12 +75,12 @@ type publishedKey struct {
 	until time.Time
 }
 
-type signerKey struct{ alg, typ string }
+type signerKey struct{ kid, typ string }
 
-// signer returns the cached jose.Signer for (ak.alg, typ), creating it on
+// signer returns the cached jose.Signer for (ak.kid, typ), creating it on
 // first use. Signers carry the typ and kid headers (RFC 7515 §4.1.4, §4.1.9).
 func (s *keySet) signer(ak *activeKey, typ string) (jose.Signer, error) {
-	sk := signerKey{ak.alg, typ}
+	sk := signerKey{ak.kid, typ}
 	if v, ok := s.signers.Load(sk); ok {
 		return v.(jose.Signer), nil
 	}
@@ -139,10 +163,10 @@ func (k *Keys) reloadForUnknownKid(ctx context.Context, seen *keySet) (*keySet, 
 	return k.loaded(), nil
 }
 
-// loadLocked reads every key, decrypts the active private keys, builds
-// the published set, the JWKS bytes and the signers for the standard
-// token types, and swaps the new set in. k.loadMu must be held. On error
-// the previous set stays in place.
+// loadLocked reads every key, decrypts the private keys of the active
+// and next keys, builds the published set, the JWKS bytes and the
+// signers for the standard token types, and swaps the new set in.
+// k.loadMu must be held. On error the previous set stays in place.
 func (k *Keys) loadLocked(ctx context.Context) error {
 	stored, err := k.store.ListKeys(ctx)
 	if err != nil {
@@ -152,33 +176,28 @@ func (k *Keys) loadLocked(ctx context.Context) error {
 	s := &keySet{
 		loadedAt: now,
 		staleAt:  now.Add(k.refresh),
-		active:   make(map[string]*activeKey),
+		schedule: make(map[string][]*activeKey),
 		public:   make(map[string]*publishedKey),
 	}
+	retire := retirements(stored)
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
 	for _, sk := range stored { // newest first, so the JWKS is too
-		st, until := k.status(sk, now)
-		if st != StatusActive && st != StatusPublished {
+		st, until := k.status(sk, retire[sk.ID], now)
+		if st == StatusExpired || st == StatusInactive {
 			continue
 		}
 		jwk, err := parsePublic(sk)
 		if err != nil {
 			return err
 		}
-		if st == StatusActive {
-			if prev := s.active[sk.Alg]; prev != nil {
-				// The store allows one active key per alg; if it ever
-				// holds two, sign with the newest and keep both published.
-				k.log.WarnContext(ctx, "token: several active keys for one algorithm; signing with the newest",
-					"alg", sk.Alg, "kid", prev.kid, "also_active", sk.ID)
-			} else {
-				priv, err := k.openPrivate(sk, jwk)
-				if err != nil {
-					return err
-				}
-				s.active[sk.Alg] = &activeKey{kid: sk.ID, alg: sk.Alg, priv: priv}
+		if st == StatusActive || st == StatusNext {
+			priv, err := k.openPrivate(sk, jwk)
+			if err != nil {
+				return err
 			}
-		} else if until.Before(s.staleAt) {
+			s.schedule[sk.Alg] = append(s.schedule[sk.Alg], &activeKey{kid: sk.ID, alg: sk.Alg, from: sk.ActivateAt, priv: priv})
+		}
+		if !until.IsZero() && until.Before(s.staleAt) {
 			s.staleAt = until
 		}
 		s.public[sk.ID] = &publishedKey{alg: sk.Alg, key: jwk.Key, until: until}
@@ -187,10 +206,13 @@ func (k *Keys) loadLocked(ctx context.Context) error {
 	if s.jwks, err = json.Marshal(set); err != nil {
 		return fmt.Errorf("token: marshal JWKS: %w", err)
 	}
-	for _, ak := range s.active {
-		for _, typ := range []string{TypeAccessToken, TypeIDToken} {
-			if _, err := s.signer(ak, typ); err != nil {
-				return err
+	for _, ks := range s.schedule {
+		slices.SortFunc(ks, func(a, b *activeKey) int { return a.from.Compare(b.from) })
+		for _, ak := range ks {
+			for _, typ := range []string{TypeAccessToken, TypeIDToken} {
+				if _, err := s.signer(ak, typ); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -198,28 +220,29 @@ func (k *Keys) loadLocked(ctx context.Context) error {
 	k.set = s
 	k.retryAt = time.Time{}
 	k.mu.Unlock()
-	k.log.DebugContext(ctx, "token: signing keys loaded", "active", len(s.active), "published", len(s.public))
+	k.log.DebugContext(ctx, "token: signing keys loaded", "algs", len(s.schedule), "published", len(s.public))
 	return nil
 }
 
-// createLocked generates, stores and activates a key for alg. k.loadMu
-// must be held (it serialises creation in this process; across processes
-// ActivateKey keeps one active key per alg).
-func (k *Keys) createLocked(ctx context.Context, alg string) (store.SigningKey, error) {
-	now := k.now()
-	sk, err := k.newKey(alg, now)
-	if err != nil {
-		return store.SigningKey{}, err
+// retirements maps the ID of each scheduled key that has a successor (the
+// key of its Alg with the next ActivateAt) to that successor's
+// ActivateAt: when it stops signing. Keys without ActivateAt are not part
+// of the schedule.
+func retirements(stored []store.SigningKey) map[string]time.Time {
+	byAlg := make(map[string][]store.SigningKey)
+	for _, sk := range stored {
+		if !sk.ActivateAt.IsZero() {
+			byAlg[sk.Alg] = append(byAlg[sk.Alg], sk)
+		}
 	}
-	if err := k.store.CreateKey(ctx, sk); err != nil {
-		return store.SigningKey{}, fmt.Errorf("token: create key: %w", err)
+	out := make(map[string]time.Time)
+	for _, ks := range byAlg {
+		slices.SortFunc(ks, func(a, b store.SigningKey) int { return a.ActivateAt.Compare(b.ActivateAt) })
+		for i := range len(ks) - 1 {
+			out[ks[i].ID] = ks[i+1].ActivateAt
+		}
 	}
-	if err := k.store.ActivateKey(ctx, sk.ID, now); err != nil {
-		return store.SigningKey{}, fmt.Errorf("token: activate key %s: %w", sk.ID, err)
-	}
-	sk.Active = true
-	k.log.InfoContext(ctx, "token: signing key created and activated", "kid", sk.ID, "alg", alg)
-	return sk, nil
+	return out
 }
 
 // newKey generates a key pair for alg. The kid is the RFC 7638 JWK
@@ -326,30 +349,36 @@ func (k *Keys) openPrivate(sk store.SigningKey, jwk jose.JSONWebKey) (crypto.Sig
 	return priv, nil
 }
 
-// status classifies a stored key at now; until is when a retired key
-// leaves (or left) the JWKS.
-func (k *Keys) status(sk store.SigningKey, now time.Time) (status string, until time.Time) {
-	switch {
-	case sk.Active:
-		return StatusActive, time.Time{}
-	case !sk.RetiredAt.IsZero():
-		until = sk.RetiredAt.Add(k.retiredTTL)
-		if now.Before(until) {
-			return StatusPublished, until
-		}
-		return StatusExpired, until
+// status classifies a stored key at now, given when it retires (its
+// successor's ActivateAt, zero if none); until is when it leaves (or
+// left) the JWKS: retire + RetiredTTL, zero while it has no successor.
+func (k *Keys) status(sk store.SigningKey, retire, now time.Time) (status string, until time.Time) {
+	if sk.ActivateAt.IsZero() {
+		return StatusInactive, time.Time{}
 	}
-	return StatusInactive, time.Time{}
+	if !retire.IsZero() {
+		until = retire.Add(k.retiredTTL)
+	}
+	switch {
+	case now.Before(sk.ActivateAt):
+		return StatusNext, until
+	case retire.IsZero() || now.Before(retire):
+		return StatusActive, until
+	case now.Before(until):
+		return StatusPublished, until
+	}
+	return StatusExpired, until
 }
 
-func (k *Keys) info(sk store.SigningKey, now time.Time) KeyInfo {
-	st, until := k.status(sk, now)
+func (k *Keys) info(sk store.SigningKey, retire, now time.Time) KeyInfo {
+	st, until := k.status(sk, retire, now)
 	return KeyInfo{
 		ID:             sk.ID,
 		Alg:            sk.Alg,
 		Status:         st,
 		CreatedAt:      sk.CreatedAt,
-		RetiredAt:      sk.RetiredAt,
+		ActivateAt:     sk.ActivateAt,
+		RetiredAt:      retire,
 		PublishedUntil: until,
 	}
 }

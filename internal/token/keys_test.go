@@ -104,8 +104,9 @@ func TestEnsureOnlyConfiguredAlgs(t *testing.T) {
 	}
 }
 
-// TestEnsureConcurrentInstances: several instances starting at once end
-// with exactly one active key per algorithm (extra keys retired).
+// TestEnsureConcurrentInstances: several instances starting at once on an
+// empty store store exactly one key per algorithm, and every instance
+// signs with it.
 func TestEnsureConcurrentInstances(t *testing.T) {
 	e := &env{store: newMemStore(), clock: newClock()}
 	e.cfg = KeysConfig{Store: e.store, Sealer: testSealer(t), Algs: fastAlgs, Now: e.clock.Now}
@@ -127,15 +128,11 @@ func TestEnsureConcurrentInstances(t *testing.T) {
 	keys, _ := e.store.ListKeys(t.Context())
 	perAlg := map[string]int{}
 	for _, k := range keys {
-		if k.Active {
-			perAlg[k.Alg]++
-		} else if k.RetiredAt.IsZero() {
-			t.Errorf("key %s neither active nor retired", k.ID)
-		}
+		perAlg[k.Alg]++
 	}
 	for alg, n := range perAlg {
 		if n != 1 {
-			t.Errorf("%d active %s keys, want 1", n, alg)
+			t.Errorf("%d %s keys stored, want 1", n, alg)
 		}
 	}
 	// Every instance can verify every other's tokens.
@@ -163,8 +160,8 @@ func TestStoredKeyFormat(t *testing.T) {
 	sealer := testSealer(t)
 	for alg, sk := range e.store.active() {
 		t.Run(alg, func(t *testing.T) {
-			if sk.Alg != alg || sk.CreatedAt != e.clock.Now() || !sk.RetiredAt.IsZero() {
-				t.Errorf("record = alg %q created %v retired %v", sk.Alg, sk.CreatedAt, sk.RetiredAt)
+			if sk.Alg != alg || sk.CreatedAt != newClock().Now() || sk.ActivateAt != sk.CreatedAt {
+				t.Errorf("record = alg %q created %v activate %v; want created and active now", sk.Alg, sk.CreatedAt, sk.ActivateAt)
 			}
 			var raw map[string]any
 			if err := json.Unmarshal(sk.Public, &raw); err != nil {
@@ -294,7 +291,7 @@ func TestOnlyActiveKeysDecrypted(t *testing.T) {
 	e := newEnv(t, fastAlgs...)
 	old := e.store.active()[ES256]
 	raw := e.sign(t, ES256, TypeAccessToken, e.access())
-	if _, err := e.keys.Rotate(t.Context(), ES256); err != nil {
+	if _, err := e.keys.RotateNow(t.Context(), ES256); err != nil {
 		t.Fatal(err)
 	}
 	e.store.update(old.ID, func(k *store.SigningKey) { k.Private = []byte("garbage") })
@@ -315,7 +312,7 @@ func TestRotate(t *testing.T) {
 	oldEd := e.store.active()[EdDSA].ID
 
 	e.clock.Advance(time.Minute)
-	info, err := e.keys.Rotate(ctx, "")
+	info, err := e.keys.RotateNow(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,11 +351,11 @@ func TestRotate(t *testing.T) {
 		t.Errorf("JWKS after RetiredTTL = %v, want the two active keys only (not %s)", got, oldKid)
 	}
 
-	if _, err := e.keys.Rotate(ctx, "HS256"); err == nil {
+	if _, err := e.keys.RotateNow(ctx, "HS256"); err == nil {
 		t.Error("Rotate(HS256) succeeded")
 	}
 	// Rotating an algorithm that is not configured is allowed (latch keys).
-	if info, err := e.keys.Rotate(ctx, RS256); err != nil || info.Alg != RS256 || !e.keys.Supports(RS256) {
+	if info, err := e.keys.RotateNow(ctx, RS256); err != nil || info.Alg != RS256 || !e.keys.Supports(RS256) {
 		t.Errorf("Rotate(RS256) = %+v, %v; Supports(RS256) = %v", info, err, e.keys.Supports(RS256))
 	}
 }
@@ -370,9 +367,9 @@ func TestListAndPrune(t *testing.T) {
 	k0 := e.store.active()[ES256]
 
 	e.clock.Advance(time.Minute)
-	k1, _ := e.keys.Rotate(ctx, ES256) // retires k0 at t0+1m
-	e.clock.Advance(ttl)               // k0 expired
-	k2, _ := e.keys.Rotate(ctx, ES256) // retires k1 at t0+1m+ttl
+	k1, _ := e.keys.RotateNow(ctx, ES256) // retires k0 at t0+1m
+	e.clock.Advance(ttl)                  // k0 expired
+	k2, _ := e.keys.RotateNow(ctx, ES256) // retires k1 at t0+1m+ttl
 	// A key created but never activated (crash between the two steps).
 	orphan, err := e.keys.newKey(ES256, e.clock.Now())
 	if err != nil {
@@ -388,9 +385,9 @@ func TestListAndPrune(t *testing.T) {
 	}
 	retire1 := k2.CreatedAt
 	want := map[string]KeyInfo{
-		k0.ID:     {ID: k0.ID, Alg: ES256, Status: StatusExpired, CreatedAt: k0.CreatedAt, RetiredAt: k1.CreatedAt, PublishedUntil: k1.CreatedAt.Add(ttl)},
-		k1.ID:     {ID: k1.ID, Alg: ES256, Status: StatusPublished, CreatedAt: k1.CreatedAt, RetiredAt: retire1, PublishedUntil: retire1.Add(ttl)},
-		k2.ID:     {ID: k2.ID, Alg: ES256, Status: StatusActive, CreatedAt: k2.CreatedAt},
+		k0.ID:     {ID: k0.ID, Alg: ES256, Status: StatusExpired, CreatedAt: k0.CreatedAt, ActivateAt: k0.CreatedAt, RetiredAt: k1.CreatedAt, PublishedUntil: k1.CreatedAt.Add(ttl)},
+		k1.ID:     {ID: k1.ID, Alg: ES256, Status: StatusPublished, CreatedAt: k1.CreatedAt, ActivateAt: k1.CreatedAt, RetiredAt: retire1, PublishedUntil: retire1.Add(ttl)},
+		k2.ID:     {ID: k2.ID, Alg: ES256, Status: StatusActive, CreatedAt: k2.CreatedAt, ActivateAt: k2.CreatedAt},
 		orphan.ID: {ID: orphan.ID, Alg: ES256, Status: StatusInactive, CreatedAt: orphan.CreatedAt},
 	}
 	if len(list) != len(want) {
@@ -506,7 +503,7 @@ func TestRefreshInterval(t *testing.T) {
 	ctx := t.Context()
 	oldKid := e.store.active()[ES256].ID
 	b := e.another(t)
-	newInfo, err := b.Rotate(ctx, ES256)
+	newInfo, err := b.RotateNow(ctx, ES256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -535,7 +532,7 @@ func TestUnknownKidReload(t *testing.T) {
 	e := newEnv(t, fastAlgs...)
 	ctx := t.Context()
 	b := e.another(t)
-	if _, err := b.Rotate(ctx, ES256); err != nil {
+	if _, err := b.RotateNow(ctx, ES256); err != nil {
 		t.Fatal(err)
 	}
 	fresh, err := b.Sign(ctx, ES256, TypeAccessToken, e.access())
@@ -682,7 +679,7 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Go(func() {
 		for j := range 5 {
-			if _, err := b.Rotate(ctx, fastAlgs[j%2]); err != nil {
+			if _, err := b.RotateNow(ctx, fastAlgs[j%2]); err != nil {
 				t.Errorf("Rotate: %v", err)
 			}
 			e.clock.Advance(e.cfg.RefreshInterval)

@@ -13,14 +13,24 @@
 //   - Private keys are decrypted when keys are loaded, never per request;
 //     at rest they are sealed with the kid as additional data, so a sealed
 //     key cannot be moved onto another key's row.
-//   - Published keys are the active ones and those retired less than
-//     RetiredTTL ago; nothing else verifies or appears in the JWKS.
+//   - Keys follow a stored schedule (store.SigningKey.ActivateAt): a key
+//     is published from the moment it is stored, signs from its
+//     ActivateAt until the next key of its algorithm activates, and stays
+//     published RetiredTTL longer. Every instance picks the key to sign
+//     with by time from that schedule, never by "newest", so all
+//     instances switch at the same instant; a scheduled key (Rotate,
+//     automatic rotation) is stored PublicationLead before it activates,
+//     longer than any instance's reload interval plus any honest JWKS
+//     cache (JWKSMaxAge), so nobody signs with a key a JWKS lacks.
+//   - Published keys are the next, active and retired-less-than-
+//     RetiredTTL-ago ones; nothing else verifies or appears in the JWKS.
 //
 // What it does not do: it does not check audience, scope or revocation,
 // and it does not decide token lifetimes; the server does.
 package token
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -58,8 +68,10 @@ const (
 	TypeIDToken     = "JWT"
 )
 
-// Key statuses (KeyInfo.Status).
+// Key statuses (KeyInfo.Status), in lifecycle order: next → active →
+// published (retired) → expired (gone from the JWKS) → pruned.
 const (
+	StatusNext      = "next"      // published, signs from its ActivateAt on
 	StatusActive    = "active"    // signs new tokens; published
 	StatusPublished = "published" // retired less than RetiredTTL ago; verifies, in the JWKS
 	StatusExpired   = "expired"   // retired RetiredTTL ago or more; Prune deletes it
@@ -75,12 +87,19 @@ var (
 	ErrInvalidToken = errors.New("token: invalid token")
 	ErrExpired      = errors.New("token: expired")
 	ErrNoKey        = errors.New("token: no active signing key")
+	// ErrRotationPending: Rotate found a next key already scheduled.
+	ErrRotationPending = errors.New("token: a next key is already scheduled")
 )
 
 // Defaults and rate limits.
 const (
 	defaultRefreshInterval = 30 * time.Second
 	defaultRetiredTTL      = 24 * time.Hour
+	defaultJWKSMaxAge      = 5 * time.Minute
+	// publishMargin is added to the publication lead and kept from the
+	// JWKS max-age: clock skew between instances and relying parties,
+	// and the time a reload itself takes.
+	publishMargin = time.Minute
 	// unknownKidInterval bounds reloads caused by tokens with a kid we do
 	// not know: a flood of made-up kids costs one store read a second.
 	unknownKidInterval = time.Second
@@ -93,7 +112,7 @@ const (
 type KeyStore interface {
 	CreateKey(ctx context.Context, k store.SigningKey) error
 	ListKeys(ctx context.Context) ([]store.SigningKey, error)
-	ActivateKey(ctx context.Context, id string, now time.Time) error
+	ScheduleKey(ctx context.Context, k store.SigningKey, after time.Time) error
 	DeleteKey(ctx context.Context, id string) error
 }
 
@@ -113,7 +132,17 @@ type KeysConfig struct {
 	// takes to be seen here; default 30 s. An unknown kid on verification
 	// also triggers a reload (at most once a second).
 	RefreshInterval time.Duration
-	Logger          *slog.Logger // default: discard
+	// JWKSMaxAge is the longest Cache-Control max-age of the JWKS
+	// (JWKSMaxAge says what it is at a given moment); zero: 5 minutes.
+	// Scheduled keys are stored JWKSMaxAge + RefreshInterval + 1 minute
+	// (PublicationLead) before they activate.
+	JWKSMaxAge time.Duration
+	// RotationInterval, when positive, rotates each configured
+	// algorithm's key automatically: Maintain schedules the next key to
+	// activate RotationInterval after the current one did. Zero: off.
+	// It must exceed twice PublicationLead.
+	RotationInterval time.Duration
+	Logger           *slog.Logger // default: discard
 	// VerifyCacheSize bounds the cache of tokens whose signature Verify
 	// has checked (see verifyCache); 0: 10000, negative: no cache.
 	VerifyCacheSize int
@@ -123,10 +152,16 @@ type KeysConfig struct {
 type KeyInfo struct {
 	ID        string    `json:"kid"`
 	Alg       string    `json:"alg"`
-	Status    string    `json:"status"` // active, published (retired, still in JWKS), expired, inactive
-	CreatedAt time.Time `json:"created_at"`
+	Status    string    `json:"status"`     // next, active, published (retired, still in JWKS), expired, inactive
+	CreatedAt time.Time `json:"created_at"` // published in the JWKS from then on
+	// ActivateAt is when the key signs from; zero for inactive keys.
+	ActivateAt time.Time `json:"activate_at,omitzero"`
+	// RetiredAt is when the next key activates and this one stops
+	// signing (in the future while that key is scheduled); zero while no
+	// next key is.
 	RetiredAt time.Time `json:"retired_at,omitzero"`
-	// PublishedUntil is when a retired key leaves the JWKS.
+	// PublishedUntil is when the key leaves the JWKS: RetiredAt +
+	// RetiredTTL.
 	PublishedUntil time.Time `json:"published_until,omitzero"`
 }
 
@@ -140,6 +175,8 @@ type Keys struct {
 	now        func() time.Time
 	retiredTTL time.Duration
 	refresh    time.Duration
+	jwksMaxAge time.Duration
+	rotation   time.Duration // 0: no automatic rotation
 	log        *slog.Logger
 	// accepted is the exact list of algorithms handed to go-jose's parser.
 	accepted []jose.SignatureAlgorithm
@@ -177,8 +214,8 @@ func NewKeys(cfg KeysConfig) (*Keys, error) {
 			return nil, fmt.Errorf("token: algorithm %q listed twice", a)
 		}
 	}
-	if cfg.RetiredTTL < 0 || cfg.RefreshInterval < 0 {
-		return nil, errors.New("token: negative RetiredTTL or RefreshInterval")
+	if cfg.RetiredTTL < 0 || cfg.RefreshInterval < 0 || cfg.JWKSMaxAge < 0 || cfg.RotationInterval < 0 {
+		return nil, errors.New("token: negative RetiredTTL, RefreshInterval, JWKSMaxAge or RotationInterval")
 	}
 	k := &Keys{
 		store:      cfg.Store,
@@ -187,6 +224,8 @@ func NewKeys(cfg KeysConfig) (*Keys, error) {
 		now:        cfg.Now,
 		retiredTTL: cfg.RetiredTTL,
 		refresh:    cfg.RefreshInterval,
+		jwksMaxAge: cmp.Or(cfg.JWKSMaxAge, defaultJWKSMaxAge),
+		rotation:   cfg.RotationInterval,
 		log:        cfg.Logger,
 		accepted:   []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA},
 	}
@@ -198,6 +237,10 @@ func NewKeys(cfg KeysConfig) (*Keys, error) {
 	}
 	if k.refresh == 0 {
 		k.refresh = defaultRefreshInterval
+	}
+	if k.rotation > 0 && k.rotation <= 2*k.PublicationLead() {
+		return nil, fmt.Errorf("token: rotation interval %v must exceed twice the publication lead (%v: JWKS max-age + refresh interval + %v)",
+			k.rotation, k.PublicationLead(), publishMargin)
 	}
 	switch {
 	case cfg.VerifyCacheSize == 0:
@@ -211,9 +254,15 @@ func NewKeys(cfg KeysConfig) (*Keys, error) {
 	return k, nil
 }
 
-// Ensure creates and activates a key for every configured algorithm that
-// has no active key, then loads. Safe when several instances start at once
-// (at worst one extra key is created and immediately retired).
+// Ensure gives every configured algorithm a first key if it has none
+// (one that was ever scheduled), schedules due rotations (when
+// RotationInterval is set), then loads.
+//
+// Safe when several instances start at once on an empty database: the
+// first key is stored with ScheduleKey (insert-if-absent, atomic across
+// instances), so exactly one instance's key is stored and every instance
+// loads and signs with that one; the others' candidates are discarded
+// before anyone could sign with them.
 func (k *Keys) Ensure(ctx context.Context) error {
 	k.loadMu.Lock()
 	defer k.loadMu.Unlock()
@@ -222,11 +271,28 @@ func (k *Keys) Ensure(ctx context.Context) error {
 		return fmt.Errorf("token: list keys: %w", err)
 	}
 	for _, alg := range k.algs {
-		if !slices.ContainsFunc(stored, func(sk store.SigningKey) bool { return sk.Active && sk.Alg == alg }) {
-			if _, err := k.createLocked(ctx, alg); err != nil {
-				return err
-			}
+		if slices.ContainsFunc(stored, func(sk store.SigningKey) bool { return sk.Alg == alg && !sk.ActivateAt.IsZero() }) {
+			continue
 		}
+		now := k.now()
+		sk, err := k.newKey(alg, now)
+		if err != nil {
+			return err
+		}
+		// Active at once: a first key replaces nothing, and no instance
+		// has loaded (or published) a key set for alg without it.
+		sk.ActivateAt = now
+		switch err := k.store.ScheduleKey(ctx, sk, time.Time{}); {
+		case errors.Is(err, store.ErrAlreadyExists):
+			k.log.DebugContext(ctx, "token: another instance created the first key", "alg", alg)
+		case err != nil:
+			return fmt.Errorf("token: create first key: %w", err)
+		default:
+			k.log.InfoContext(ctx, "token: first signing key created", "kid", sk.ID, "alg", alg)
+		}
+	}
+	if err := k.scheduleDue(ctx); err != nil {
+		return err
 	}
 	return k.loadLocked(ctx)
 }
@@ -238,27 +304,217 @@ func (k *Keys) Load(ctx context.Context) error {
 	return k.loadLocked(ctx)
 }
 
-// Rotate creates a new key for alg ("" means the default), activates it
-// (the previous one of that alg is retired but stays published for
-// RetiredTTL) and reloads. alg may be any supported algorithm, configured
-// or not.
+// PublicationLead is how long before its activation a scheduled key is
+// stored (and so published): the JWKS max-age plus the refresh interval
+// plus a margin. Every instance reloads within RefreshInterval and every
+// relying party honouring Cache-Control refetches within JWKSMaxAge, so
+// all of them have the key before any instance signs with it.
+func (k *Keys) PublicationLead() time.Duration {
+	return k.jwksMaxAge + k.refresh + publishMargin
+}
+
+// RefreshInterval is how often keys are reloaded from the store: how long
+// a change made elsewhere may take to be seen here.
+func (k *Keys) RefreshInterval() time.Duration { return k.refresh }
+
+// JWKSMaxAgeLimit is the longest JWKS max-age ever served (JWKSMaxAge
+// never exceeds it): how long an honest relying party may keep a JWKS.
+func (k *Keys) JWKSMaxAgeLimit() time.Duration { return k.jwksMaxAge }
+
+// Rotate schedules a new key for alg ("" means the default): stored now,
+// so published at once, it activates PublicationLead from now, when every
+// instance switches to it; the key it replaces stops signing then and
+// stays published RetiredTTL longer. If a next key of alg is already
+// scheduled, Rotate stores nothing and returns that key with
+// ErrRotationPending. alg may be any supported algorithm, configured or
+// not; an algorithm's first key is active at once.
 func (k *Keys) Rotate(ctx context.Context, alg string) (KeyInfo, error) {
+	alg, err := k.rotationAlg(alg)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	k.loadMu.Lock()
+	defer k.loadMu.Unlock()
+	stored, err := k.store.ListKeys(ctx)
+	if err != nil {
+		return KeyInfo{}, fmt.Errorf("token: list keys: %w", err)
+	}
+	now := k.now()
+	sk, err := k.newKey(alg, now)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	// A first key for alg replaces nothing and nobody signs with alg
+	// yet: it is active at once (as in Ensure).
+	after := now
+	sk.ActivateAt = now.Add(k.PublicationLead())
+	if !slices.ContainsFunc(stored, func(o store.SigningKey) bool { return o.Alg == alg && !o.ActivateAt.IsZero() }) {
+		sk.ActivateAt, after = now, time.Time{}
+	}
+	switch err := k.store.ScheduleKey(ctx, sk, after); {
+	case errors.Is(err, store.ErrAlreadyExists):
+		infos, lerr := k.List(ctx)
+		if lerr != nil {
+			return KeyInfo{}, lerr
+		}
+		for _, i := range infos {
+			if i.Alg == alg && i.Status == StatusNext {
+				return i, ErrRotationPending
+			}
+		}
+		// Another rotation stored a key of alg at this moment and it is
+		// already active (a first key, or an emergency one).
+		return KeyInfo{}, fmt.Errorf("token: another rotation of %s stored a key at the same time (see latch keys list): %w", alg, err)
+	case err != nil:
+		return KeyInfo{}, fmt.Errorf("token: schedule key: %w", err)
+	}
+	k.log.InfoContext(ctx, "token: signing key scheduled", "kid", sk.ID, "alg", alg, "activate_at", sk.ActivateAt)
+	if err := k.loadLocked(ctx); err != nil {
+		return KeyInfo{}, err
+	}
+	return k.infoOf(ctx, sk.ID)
+}
+
+// RotateNow is the emergency rotation: a new key for alg that signs from
+// now on in this instance. It breaks the publication guarantee: other
+// instances sign with the old key and lack the new one in their JWKS
+// until they reload (up to RefreshInterval; a token naming an unknown
+// kid makes them reload at once), and relying parties holding a cached
+// JWKS (up to JWKSMaxAge old) reject the new key's tokens until they
+// refetch. A scheduled next key, if any, still activates at its time.
+func (k *Keys) RotateNow(ctx context.Context, alg string) (KeyInfo, error) {
+	alg, err := k.rotationAlg(alg)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	k.loadMu.Lock()
+	defer k.loadMu.Unlock()
+	stored, err := k.store.ListKeys(ctx)
+	if err != nil {
+		return KeyInfo{}, fmt.Errorf("token: list keys: %w", err)
+	}
+	now := k.now()
+	sk, err := k.newKey(alg, now)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	// One key per schedule slot: if the current key activated at this
+	// very instant (a test clock), activate just after it.
+	sk.ActivateAt = now
+	for slices.ContainsFunc(stored, func(o store.SigningKey) bool { return o.Alg == alg && o.ActivateAt.Equal(sk.ActivateAt) }) {
+		sk.ActivateAt = sk.ActivateAt.Add(time.Nanosecond)
+	}
+	if err := k.store.CreateKey(ctx, sk); err != nil {
+		return KeyInfo{}, fmt.Errorf("token: create key: %w", err)
+	}
+	k.log.WarnContext(ctx, "token: signing key rotated immediately", "kid", sk.ID, "alg", alg)
+	if err := k.loadLocked(ctx); err != nil {
+		return KeyInfo{}, err
+	}
+	return k.infoOf(ctx, sk.ID)
+}
+
+func (k *Keys) rotationAlg(alg string) (string, error) {
 	if alg == "" {
 		alg = k.DefaultAlg()
 	}
 	if !slices.Contains(Algorithms(), alg) {
-		return KeyInfo{}, fmt.Errorf("token: unsupported signing algorithm %q", alg)
+		return "", fmt.Errorf("token: unsupported signing algorithm %q", alg)
 	}
-	k.loadMu.Lock()
-	defer k.loadMu.Unlock()
-	sk, err := k.createLocked(ctx, alg)
+	return alg, nil
+}
+
+// infoOf describes the stored key id.
+func (k *Keys) infoOf(ctx context.Context, id string) (KeyInfo, error) {
+	infos, err := k.List(ctx)
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	if err := k.loadLocked(ctx); err != nil {
-		return KeyInfo{}, err
+	for _, i := range infos {
+		if i.ID == id {
+			return i, nil
+		}
 	}
-	return k.info(sk, k.now()), nil
+	return KeyInfo{}, fmt.Errorf("token: key %s: %w", id, store.ErrNotFound)
+}
+
+// Maintain schedules due automatic rotations (see RotationInterval), then
+// reloads the keys. Run calls it every RefreshInterval; any number of
+// instances may call it at once (ScheduleKey stores one next key).
+func (k *Keys) Maintain(ctx context.Context) error {
+	if err := k.scheduleDue(ctx); err != nil {
+		return err
+	}
+	return k.Load(ctx)
+}
+
+// Run calls Maintain every RefreshInterval until ctx is done, logging
+// failures (the keys loaded before stay in use).
+func (k *Keys) Run(ctx context.Context) {
+	t := time.NewTicker(k.refresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := k.Maintain(ctx); err != nil && ctx.Err() == nil {
+			k.log.WarnContext(ctx, "token: key maintenance failed", "err", err)
+		}
+	}
+}
+
+// scheduleDue schedules, for each configured algorithm whose latest
+// scheduled key is active (none is next) and whose rotation is due, the
+// next key: it activates RotationInterval after the latest key did, and
+// never sooner than PublicationLead from now. The rotation is due
+// PublicationLead + RefreshInterval before that time, so that an
+// instance checking every RefreshInterval stores the key on time. With
+// several instances, ScheduleKey (after = now) stores only the first
+// one's key. Nothing happens when RotationInterval is zero.
+func (k *Keys) scheduleDue(ctx context.Context) error {
+	if k.rotation <= 0 {
+		return nil
+	}
+	stored, err := k.store.ListKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("token: list keys: %w", err)
+	}
+	now := k.now()
+	lead := k.PublicationLead()
+	for _, alg := range k.algs {
+		var latest time.Time
+		for _, sk := range stored {
+			if sk.Alg == alg && sk.ActivateAt.After(latest) {
+				latest = sk.ActivateAt
+			}
+		}
+		if latest.IsZero() || latest.After(now) {
+			continue // no first key yet (Ensure's job), or a next key is scheduled
+		}
+		target := latest.Add(k.rotation)
+		if now.Before(target.Add(-lead - k.refresh)) {
+			continue
+		}
+		sk, err := k.newKey(alg, now)
+		if err != nil {
+			return err
+		}
+		sk.ActivateAt = target
+		if earliest := now.Add(lead); target.Before(earliest) {
+			sk.ActivateAt = earliest // overdue (no instance ran): announce first
+		}
+		switch err := k.store.ScheduleKey(ctx, sk, now); {
+		case errors.Is(err, store.ErrAlreadyExists):
+			// Another instance scheduled it first.
+		case err != nil:
+			return fmt.Errorf("token: schedule key: %w", err)
+		default:
+			k.log.InfoContext(ctx, "token: signing key scheduled (automatic rotation)", "kid", sk.ID, "alg", alg, "activate_at", sk.ActivateAt)
+		}
+	}
+	return nil
 }
 
 // List describes every stored key, newest first.
@@ -268,9 +524,10 @@ func (k *Keys) List(ctx context.Context) ([]KeyInfo, error) {
 		return nil, fmt.Errorf("token: list keys: %w", err)
 	}
 	now := k.now()
+	retire := retirements(stored)
 	infos := make([]KeyInfo, 0, len(stored))
 	for _, sk := range stored {
-		infos = append(infos, k.info(sk, now))
+		infos = append(infos, k.info(sk, retire[sk.ID], now))
 	}
 	return infos, nil
 }
@@ -284,9 +541,10 @@ func (k *Keys) Prune(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("token: list keys: %w", err)
 	}
 	now := k.now()
+	retire := retirements(stored)
 	n := 0
 	for _, sk := range stored {
-		switch st, _ := k.status(sk, now); {
+		switch st, _ := k.status(sk, retire[sk.ID], now); {
 		case st == StatusExpired:
 		case st == StatusInactive && !now.Before(sk.CreatedAt.Add(k.retiredTTL)):
 		default:
@@ -305,7 +563,7 @@ func (k *Keys) Prune(ctx context.Context) (int, error) {
 }
 
 // JWKS returns the JSON Web Key Set (RFC 7517 §5) of every published
-// public key: active keys and retired keys within RetiredTTL. Each key has
+// public key: next and active keys, and retired keys within RetiredTTL. Each key has
 // kid, alg and use "sig". The bytes are built once per load; the caller
 // gets its own copy.
 func (k *Keys) JWKS(ctx context.Context) ([]byte, error) {
@@ -316,6 +574,31 @@ func (k *Keys) JWKS(ctx context.Context) ([]byte, error) {
 	return slices.Clone(s.jwks), nil
 }
 
+// JWKSMaxAge is how long a relying party may cache the JWKS now (the
+// Cache-Control max-age, RFC 9111 §5.2.2.1): JWKSMaxAge, but never past
+// the time the next key not yet in this instance's set may be needed
+// (with automatic rotation: RotationInterval after the latest scheduled
+// key's activation) minus RefreshInterval and a margin; never negative.
+// A scheduled key is stored PublicationLead before it activates, so this
+// bound only bites when an automatic rotation is overdue.
+func (k *Keys) JWKSMaxAge(ctx context.Context) time.Duration {
+	s, err := k.current(ctx)
+	if err != nil {
+		return 0
+	}
+	m := k.jwksMaxAge
+	if k.rotation > 0 {
+		now := k.now()
+		for _, alg := range k.algs {
+			if ks := s.schedule[alg]; len(ks) > 0 {
+				need := ks[len(ks)-1].from.Add(k.rotation)
+				m = min(m, need.Sub(now)-k.refresh-publishMargin)
+			}
+		}
+	}
+	return max(m, 0)
+}
+
 // DefaultAlg is Algs[0].
 func (k *Keys) DefaultAlg() string { return k.algs[0] }
 
@@ -324,7 +607,7 @@ func (k *Keys) DefaultAlg() string { return k.algs[0] }
 func (k *Keys) Supports(alg string) bool {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	return k.set != nil && k.set.active[alg] != nil
+	return k.set != nil && len(k.set.schedule[alg]) > 0
 }
 
 // Sign signs claims (marshalled with encoding/json) with the active key
@@ -338,7 +621,7 @@ func (k *Keys) Sign(ctx context.Context, alg, typ string, claims any) (string, e
 	if alg == "" {
 		alg = k.DefaultAlg()
 	}
-	ak := s.active[alg]
+	ak := s.signing(alg, k.now())
 	if ak == nil {
 		return "", fmt.Errorf("%w for %q", ErrNoKey, alg)
 	}

@@ -446,7 +446,7 @@ func TestRetiredKeys(t *testing.T) {
 			idc := e.idClaims()
 			oldAT := e.sign(t, ES256, TypeAccessToken, c)
 			oldID := e.sign(t, ES256, TypeIDToken, idc)
-			if _, err := e.keys.Rotate(ctx, ES256); err != nil {
+			if _, err := e.keys.RotateNow(ctx, ES256); err != nil {
 				t.Fatal(err)
 			}
 			e.clock.Advance(e.cfg.RetiredTTL - time.Second)

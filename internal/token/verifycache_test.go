@@ -65,7 +65,7 @@ func TestVerifyCacheRejects(t *testing.T) {
 		if err := e.keys.Verify(ctx, raw, TypeAccessToken, &c); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.keys.Rotate(ctx, ES256); err != nil {
+		if _, err := e.keys.RotateNow(ctx, ES256); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Advance(e.cfg.RetiredTTL) // the signing key leaves the JWKS

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -10,32 +9,65 @@ import (
 	"github.com/latchauth/latch/internal/store"
 )
 
-const keyCols = `id, alg, private, public, active, created_at, retired_at`
+const keyCols = `id, alg, private, public, created_at, activate_at`
 
 func scanKey(row pgx.Row) (store.SigningKey, error) {
 	var (
-		k       store.SigningKey
-		created int64
-		retired *int64
+		k        store.SigningKey
+		created  int64
+		activate *int64
 	)
-	if err := row.Scan(&k.ID, &k.Alg, &k.Private, &k.Public, &k.Active, &created, &retired); err != nil {
+	if err := row.Scan(&k.ID, &k.Alg, &k.Private, &k.Public, &created, &activate); err != nil {
 		return store.SigningKey{}, err
 	}
 	k.Private = blob(k.Private)
 	k.Public = blob(k.Public)
 	k.CreatedAt = fromNanos(created)
-	k.RetiredAt = fromNullNanos(retired)
+	k.ActivateAt = fromNullNanos(activate)
 	return k, nil
 }
 
-// CreateKey inserts k; ErrAlreadyExists if its ID is taken, or if k is
-// Active and another key of its Alg already is (the partial unique index
-// signing_keys_one_active keeps one active key per algorithm; use
-// ActivateKey to switch).
+const insertKey = `INSERT INTO signing_keys (` + keyCols + `) VALUES ($1, $2, $3, $4, $5, $6)`
+
+func keyArgs(k store.SigningKey) []any {
+	return []any{k.ID, k.Alg, k.Private, k.Public, toNanos(k.CreatedAt), toNullNanos(k.ActivateAt)}
+}
+
+// CreateKey inserts k; ErrAlreadyExists if its ID is taken, or if a key
+// of its Alg already activates at k.ActivateAt (the unique index
+// signing_keys_schedule: one key per schedule slot).
 func (s *Store) CreateKey(ctx context.Context, k store.SigningKey) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO signing_keys (`+keyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		k.ID, k.Alg, k.Private, k.Public, k.Active, toNanos(k.CreatedAt), toNullNanos(k.RetiredAt))
+	_, err := s.pool.Exec(ctx, insertKey, keyArgs(k)...)
 	return mapErr("create key", err)
+}
+
+// ScheduleKey stores k unless a key of k.Alg activates after `after` (any
+// ActivateAt when after is zero); ErrAlreadyExists then.
+//
+// What makes it atomic: the transaction first takes signing_keys in SHARE
+// ROW EXCLUSIVE mode, which conflicts with itself (and with every write
+// to the table) but not with reads, so concurrent ScheduleKey calls from
+// any number of instances run one after another, and each one's check
+// sees the keys the ones before it committed. Row locks would not do: the
+// rows that matter are the ones not yet inserted.
+func (s *Store) ScheduleKey(ctx context.Context, k store.SigningKey, after time.Time) error {
+	const op = "schedule key"
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return mapErr(op, err)
+		}
+		var taken bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM signing_keys
+			WHERE alg = $1 AND activate_at IS NOT NULL AND ($2::bigint IS NULL OR activate_at > $2))`,
+			k.Alg, toNullNanos(after)).Scan(&taken); err != nil {
+			return mapErr(op, err)
+		}
+		if taken {
+			return mapErr(op, store.ErrAlreadyExists)
+		}
+		_, err := tx.Exec(ctx, insertKey, keyArgs(k)...)
+		return mapErr(op, err)
+	}, nil)
 }
 
 // ListKeys returns every key, newest first (CreatedAt descending, then ID
@@ -47,53 +79,6 @@ func (s *Store) ListKeys(ctx context.Context) ([]store.SigningKey, error) {
 	}
 	ks, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.SigningKey, error) { return scanKey(r) })
 	return ks, mapErr("list keys", err)
-}
-
-// ActivateKey makes the key the active one of its Alg and retires (Active
-// false, RetiredAt now) the key of that Alg that was active before.
-// Activating the active key changes nothing. ErrNotFound.
-//
-// What makes it atomic: one transaction that locks every key row of the
-// algorithm (SELECT ... FOR UPDATE, in ID order so concurrent activations
-// cannot deadlock) before retiring the old key and activating the new one;
-// a concurrent ActivateKey for the same algorithm waits, then sees this
-// one's result. The partial unique index on (alg) WHERE active is the
-// backstop: no interleaving can commit two active keys of one algorithm.
-func (s *Store) ActivateKey(ctx context.Context, id string, now time.Time) error {
-	const op = "activate key"
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		type keyState struct {
-			ID     string
-			Active bool
-		}
-		rows, err := tx.Query(ctx, `SELECT id, active FROM signing_keys
-			WHERE alg = (SELECT alg FROM signing_keys WHERE id = $1)
-			ORDER BY id FOR UPDATE`, id)
-		if err != nil {
-			return mapErr(op, err)
-		}
-		keys, err := pgx.CollectRows(rows, pgx.RowToStructByPos[keyState])
-		if err != nil {
-			return mapErr(op, err)
-		}
-		i := slices.IndexFunc(keys, func(k keyState) bool { return k.ID == id })
-		switch {
-		case i < 0:
-			// Unknown, or deleted before we took the locks.
-			return notFound(op)
-		case keys[i].Active:
-			return nil
-		}
-		// Retire first: the unique index is checked row by row.
-		if _, err := tx.Exec(ctx, `UPDATE signing_keys SET active = false, retired_at = $2
-			WHERE alg = (SELECT alg FROM signing_keys WHERE id = $1) AND active`, id, toNanos(now)); err != nil {
-			return mapErr(op, err)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE signing_keys SET active = true, retired_at = NULL WHERE id = $1`, id); err != nil {
-			return mapErr(op, err)
-		}
-		return nil
-	}, nil)
 }
 
 // DeleteKey deletes the key; ErrNotFound.

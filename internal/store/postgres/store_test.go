@@ -56,22 +56,6 @@ func TestOpenDoesNotLeakPassword(t *testing.T) {
 	}
 }
 
-func TestCreateKeySecondActiveRefused(t *testing.T) {
-	s := openTestStore(t, postgres.Options{})
-	ctx := t.Context()
-	if err := s.CreateKey(ctx, store.SigningKey{ID: "a", Alg: "ES256", Active: true}); err != nil {
-		t.Fatalf("CreateKey(a, active): %v", err)
-	}
-	// One active key per algorithm is a database invariant.
-	err := s.CreateKey(ctx, store.SigningKey{ID: "b", Alg: "ES256", Active: true})
-	if !errors.Is(err, store.ErrAlreadyExists) {
-		t.Errorf("CreateKey(b, active, same alg) = %v, want ErrAlreadyExists", err)
-	}
-	if err := s.CreateKey(ctx, store.SigningKey{ID: "c", Alg: "RS256", Active: true}); err != nil {
-		t.Errorf("CreateKey(c, active, other alg): %v", err)
-	}
-}
-
 func TestDeleteExpiredBatchMustBePositive(t *testing.T) {
 	s := openTestStore(t, postgres.Options{})
 	for _, batch := range []int{0, -1} {

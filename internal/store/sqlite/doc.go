@@ -12,7 +12,7 @@
 //     writers, and across processes sharing the file the lock (waited for
 //     up to busy_timeout) does. A read inside such a transaction therefore
 //     sees the state no other writer can change before the commit, which is
-//     what makes ConsumeAuthCode, RotateRefreshToken, ActivateKey and
+//     what makes ConsumeAuthCode, RotateRefreshToken, ScheduleKey and
 //     RecordFailure atomic. Each method says which mechanism it relies on.
 //   - the readers: a small pool of query_only connections for plain reads.
 //     WAL mode lets them read concurrently with the writer; each statement

@@ -10,11 +10,17 @@ import (
 
 // --- signing keys -----------------------------------------------------------
 
-const keyCols = `id, alg, private, public, active, created_at, retired_at`
+const keyCols = `id, alg, private, public, created_at, activate_at`
 
-// CreateKey stores a key. A duplicate ID, or a second Active key for one
-// Alg (the signing_keys_one_active index), fails with store.ErrAlreadyExists.
+// CreateKey stores a key. A duplicate ID, or a second key of one Alg with
+// the same ActivateAt (the signing_keys_schedule index), fails with
+// store.ErrAlreadyExists.
 func (s *Store) CreateKey(ctx context.Context, k store.SigningKey) error {
+	_, err := s.exec(ctx, `INSERT INTO signing_keys (`+keyCols+`) VALUES (?,?,?,?,?,?)`, keyArgs(k)...)
+	return wrap("create key", err)
+}
+
+func keyArgs(k store.SigningKey) []any {
 	priv, pub := k.Private, k.Public
 	if priv == nil {
 		priv = []byte{}
@@ -22,9 +28,34 @@ func (s *Store) CreateKey(ctx context.Context, k store.SigningKey) error {
 	if pub == nil {
 		pub = []byte{}
 	}
-	_, err := s.exec(ctx, `INSERT INTO signing_keys (`+keyCols+`) VALUES (?,?,?,?,?,?,?)`,
-		k.ID, k.Alg, priv, pub, bv(k.Active), tv(k.CreatedAt), tv(k.RetiredAt))
-	return wrap("create key", err)
+	return []any{k.ID, k.Alg, priv, pub, tv(k.CreatedAt), tv(k.ActivateAt)}
+}
+
+// ScheduleKey stores k unless a key of k.Alg activates after `after` (any
+// ActivateAt when after is zero); store.ErrAlreadyExists then.
+//
+// Atomicity: the check and the insert are one BEGIN IMMEDIATE write
+// transaction, which holds the database's write lock from its first
+// statement, so concurrent schedulers (in this process or another one on
+// the same file) run one after another and each sees the others' keys.
+func (s *Store) ScheduleKey(ctx context.Context, k store.SigningKey, after time.Time) error {
+	return wrap("schedule key", s.writeTx(ctx, func(tx *sql.Tx) error {
+		var taken bool
+		q := `SELECT EXISTS (SELECT 1 FROM signing_keys WHERE alg = ? AND activate_at IS NOT NULL`
+		args := []any{k.Alg}
+		if !after.IsZero() {
+			q += ` AND activate_at > ?`
+			args = append(args, after.UnixNano())
+		}
+		if err := tx.QueryRowContext(ctx, q+`)`, args...).Scan(&taken); err != nil {
+			return mapErr(err)
+		}
+		if taken {
+			return store.ErrAlreadyExists
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (`+keyCols+`) VALUES (?,?,?,?,?,?)`, keyArgs(k)...)
+		return mapErr(err)
+	}))
 }
 
 // ListKeys returns every key, newest first (CreatedAt, then ID, both
@@ -38,39 +69,12 @@ func (s *Store) ListKeys(ctx context.Context) ([]store.SigningKey, error) {
 	var out []store.SigningKey
 	for rows.Next() {
 		var k store.SigningKey
-		if err := rows.Scan(&k.ID, &k.Alg, &k.Private, &k.Public, &k.Active, tscan{&k.CreatedAt}, tscan{&k.RetiredAt}); err != nil {
+		if err := rows.Scan(&k.ID, &k.Alg, &k.Private, &k.Public, tscan{&k.CreatedAt}, tscan{&k.ActivateAt}); err != nil {
 			return nil, wrap("list keys", err)
 		}
 		out = append(out, k)
 	}
 	return out, wrap("list keys", rows.Err())
-}
-
-// ActivateKey makes the key the active one of its Alg, retiring the
-// previous active key of that Alg at now.
-//
-// Atomicity: one write transaction; the partial unique index
-// signing_keys_one_active makes "two active keys of one Alg" impossible
-// even if a future change got the order wrong.
-func (s *Store) ActivateKey(ctx context.Context, id string, now time.Time) error {
-	return wrap("activate key", s.writeTx(ctx, func(tx *sql.Tx) error {
-		var (
-			alg    string
-			active bool
-		)
-		if err := tx.QueryRowContext(ctx, `SELECT alg, active FROM signing_keys WHERE id = ?`, id).Scan(&alg, &active); err != nil {
-			return mapErr(err)
-		}
-		if active {
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET active = 0, retired_at = ? WHERE alg = ? AND active`,
-			now.UnixNano(), alg); err != nil {
-			return mapErr(err)
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE signing_keys SET active = 1, retired_at = NULL WHERE id = ?`, id)
-		return mapErr(err)
-	}))
 }
 
 // DeleteKey deletes the key; store.ErrNotFound for an unknown ID.

@@ -301,10 +301,10 @@ func (i *instrumentedStore) ListKeys(ctx context.Context) ([]store.SigningKey, e
 	return v, err
 }
 
-func (i *instrumentedStore) ActivateKey(ctx context.Context, id string, now time.Time) error {
+func (i *instrumentedStore) ScheduleKey(ctx context.Context, k store.SigningKey, after time.Time) error {
 	start := time.Now()
-	err := i.Store.ActivateKey(ctx, id, now)
-	i.done("ActivateKey", start, err)
+	err := i.Store.ScheduleKey(ctx, k, after)
+	i.done("ScheduleKey", start, err)
 	return err
 }
 

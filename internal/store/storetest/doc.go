@@ -25,7 +25,7 @@
 //   - []string and []byte round-trip in order; nil and empty are equal (a
 //     backend may return either).
 //   - Every method that addresses one record by ID (Get, Update, Delete,
-//     SetUserPassword, RevokeGrant, ActivateKey, DeleteKey, DeleteUser)
+//     SetUserPassword, RevokeGrant, DeleteKey, DeleteUser)
 //     returns ErrNotFound for an unknown ID. Every Create returns
 //     ErrAlreadyExists for a duplicate key.
 //   - ListUsers orders by Username; the fixtures use lower-case ASCII names
@@ -48,9 +48,11 @@
 //     rotated token is always a reuse, even at now == RotatedAt. A next.Hash
 //     that already exists fails with ErrAlreadyExists and rotates nothing.
 //     A grant with a zero AbsoluteExpiresAt has no absolute bound.
-//   - ActivateKey on the key that is already active changes nothing; keys of
-//     the same Alg retired earlier keep their RetiredAt. ListKeys breaks
-//     CreatedAt ties by ID, descending too (newest first on both).
+//   - ScheduleKey's after is exclusive (a key activating exactly at after
+//     does not block), and keys without ActivateAt never block; two keys of
+//     one Alg never share an ActivateAt (CreateKey and ScheduleKey fail
+//     with ErrAlreadyExists). ListKeys breaks CreatedAt ties by ID,
+//     descending too (newest first on both).
 //   - DeleteExpired deletes rows whose expiry is strictly before now (a row
 //     expiring exactly at now is kept), never a used-but-unexpired code, a
 //     revoked-but-unexpired grant, nor a grant with a zero AbsoluteExpiresAt.

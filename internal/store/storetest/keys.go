@@ -20,6 +20,13 @@ func listKeys(t *testing.T, s store.Store) map[string]store.SigningKey {
 	return m
 }
 
+// scheduledKey is fixKey activating at activate.
+func scheduledKey(id, alg string, created, activate time.Time) store.SigningKey {
+	k := fixKey(id, alg, created)
+	k.ActivateAt = activate
+	return k
+}
+
 func testKeyCreateList(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	ks, err := s.ListKeys(ctx)
@@ -31,17 +38,15 @@ func testKeyCreateList(t *testing.T, s store.Store) {
 	k2 := fixKey("k2", "ES256", at(3*time.Hour))
 	k3 := fixKey("k3", "EdDSA", at(2*time.Hour))
 	k4 := fixKey("k4", "RS256", at(3*time.Hour)) // same CreatedAt as k2: ID breaks the tie
-	k5 := fixKey("k5", "RS256", at(time.Millisecond))
-	k5.Active = true
-	k5.RetiredAt = time.Time{}
-	k6 := fixKey("k6", "ES256", at(-time.Hour))
-	k6.RetiredAt = at(-time.Minute)
+	k5 := scheduledKey("k5", "RS256", at(time.Millisecond), at(time.Minute))
+	k6 := scheduledKey("k6", "ES256", at(-time.Hour), at(-time.Hour))
 	for _, k := range []store.SigningKey{k1, k2, k3, k4, k5, k6} {
 		must(t, s.CreateKey(ctx, k), "CreateKey("+k.ID+")")
 	}
 	ks, err = s.ListKeys(ctx)
 	must(t, err, "ListKeys")
-	// Newest first by CreatedAt, then by ID descending.
+	// Newest first by CreatedAt, then by ID descending; ActivateAt (set
+	// or zero) reads back as written.
 	checkEqual(t, "ListKeys (newest first)", ks, []store.SigningKey{k4, k2, k3, k1, k5, k6})
 }
 
@@ -55,67 +60,63 @@ func testKeyDuplicate(t *testing.T, s store.Store) {
 	}
 }
 
-func testKeyActivate(t *testing.T, s store.Store) {
+// testKeyScheduleSlot: two keys of one Alg never activate at the same
+// instant (so the key active at any time is one key); other algorithms
+// and unscheduled keys are not affected.
+func testKeyScheduleSlot(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	old := fixKey("rs-old", "RS256", at(-2*time.Hour))
-	old.RetiredAt = at(-time.Hour) // retired long ago
-	for _, k := range []store.SigningKey{
-		old,
-		fixKey("rs-1", "RS256", base),
-		fixKey("rs-2", "RS256", at(time.Millisecond)),
-		fixKey("es-1", "ES256", base),
-	} {
-		must(t, s.CreateKey(ctx, k), "CreateKey("+k.ID+")")
+	must(t, s.CreateKey(ctx, scheduledKey("a", "ES256", base, at(time.Hour))), "CreateKey(a)")
+	wantErr(t, s.CreateKey(ctx, scheduledKey("b", "ES256", at(time.Minute), at(time.Hour))), store.ErrAlreadyExists,
+		"CreateKey(b, same alg and ActivateAt as a)")
+	must(t, s.CreateKey(ctx, scheduledKey("c", "RS256", base, at(time.Hour))), "CreateKey(c, other alg, same ActivateAt)")
+	must(t, s.CreateKey(ctx, scheduledKey("d", "ES256", base, at(time.Hour+time.Nanosecond))), "CreateKey(d, 1ns later)")
+	must(t, s.CreateKey(ctx, fixKey("e", "ES256", base)), "CreateKey(e, unscheduled)")
+	must(t, s.CreateKey(ctx, fixKey("f", "ES256", base)), "CreateKey(f, unscheduled)")
+	if ks := listKeys(t, s); len(ks) != 5 {
+		t.Errorf("ListKeys = %d keys, want 5 (all but b)", len(ks))
 	}
-	t1 := at(time.Minute)
-	must(t, s.ActivateKey(ctx, "rs-1", t1), "ActivateKey(rs-1)")
-	must(t, s.ActivateKey(ctx, "es-1", t1), "ActivateKey(es-1)")
-	t2 := at(time.Hour)
-	must(t, s.ActivateKey(ctx, "rs-2", t2), "ActivateKey(rs-2)")
+}
 
+// testKeyScheduleFirst: ScheduleKey with a zero after stores a first key
+// only: unscheduled keys do not count, scheduled ones (past or future) do.
+func testKeyScheduleFirst(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	must(t, s.CreateKey(ctx, fixKey("orphan", "ES256", base)), "CreateKey(orphan, unscheduled)")
+	must(t, s.ScheduleKey(ctx, scheduledKey("first", "ES256", base, base), time.Time{}), "ScheduleKey(first)")
+	wantErr(t, s.ScheduleKey(ctx, scheduledKey("second", "ES256", at(time.Second), at(time.Second)), time.Time{}),
+		store.ErrAlreadyExists, "ScheduleKey(second first key)")
+	must(t, s.ScheduleKey(ctx, scheduledKey("rs", "RS256", base, base), time.Time{}), "ScheduleKey(first key of another alg)")
 	ks := listKeys(t, s)
-	for _, tc := range []struct {
-		id      string
-		active  bool
-		retired time.Time
-	}{
-		{"rs-2", true, time.Time{}},
-		{"rs-1", false, t2},               // retired by the switch
-		{"rs-old", false, at(-time.Hour)}, // keeps its RetiredAt
-		{"es-1", true, time.Time{}},       // other Alg untouched
-	} {
-		k, ok := ks[tc.id]
-		if !ok {
-			t.Errorf("key %q missing from ListKeys", tc.id)
-			continue
-		}
-		if k.Active != tc.active || !k.RetiredAt.Equal(tc.retired) {
-			t.Errorf("key %q = {Active %v, RetiredAt %s}, want {%v, %s}", tc.id, k.Active, fmtTime(k.RetiredAt), tc.active, fmtTime(tc.retired))
-		}
+	if _, ok := ks["second"]; ok || len(ks) != 3 {
+		t.Errorf("ListKeys = %d keys (second stored: %v), want orphan, first and rs", len(ks), ok)
 	}
-	// Key material is untouched by activation.
-	checkEqual(t, "rs-2 material", ks["rs-2"].Private, fixKey("rs-2", "RS256", base).Private)
+	checkEqual(t, "first", ks["first"], scheduledKey("first", "ES256", base, base))
 }
 
-func testKeyActivateActive(t *testing.T, s store.Store) {
+// testKeyScheduleNext: with after = now, ScheduleKey stores a next key
+// unless one is already pending (activates after now).
+func testKeyScheduleNext(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	must(t, s.CreateKey(ctx, fixKey("k", "EdDSA", base)), "CreateKey")
-	must(t, s.ActivateKey(ctx, "k", at(time.Minute)), "ActivateKey")
-	must(t, s.ActivateKey(ctx, "k", at(time.Hour)), "ActivateKey(already active)")
-	k := listKeys(t, s)["k"]
-	if !k.Active || !k.RetiredAt.IsZero() {
-		t.Errorf("re-activated key = {Active %v, RetiredAt %s}, want {true, zero}", k.Active, fmtTime(k.RetiredAt))
+	must(t, s.CreateKey(ctx, scheduledKey("cur", "ES256", base, base)), "CreateKey(cur)")
+	now := at(time.Hour)
+	// cur activated before now: not pending, so a next key is stored.
+	must(t, s.ScheduleKey(ctx, scheduledKey("next", "ES256", now, now.Add(10*time.Minute)), now), "ScheduleKey(next)")
+	wantErr(t, s.ScheduleKey(ctx, scheduledKey("next2", "ES256", now, now.Add(20*time.Minute)), now),
+		store.ErrAlreadyExists, "ScheduleKey(while next is pending)")
+	// After is exclusive: a key activating exactly at after is not pending.
+	later := now.Add(10 * time.Minute)
+	must(t, s.ScheduleKey(ctx, scheduledKey("next3", "ES256", later, later.Add(10*time.Minute)), later), "ScheduleKey(at next's activation)")
+	// The slot index holds here too.
+	must(t, s.ScheduleKey(ctx, scheduledKey("dup", "RS256", now, base), time.Time{}), "ScheduleKey(first key of another alg)")
+	wantErr(t, s.ScheduleKey(ctx, scheduledKey("dup2", "RS256", now, base), at(-time.Hour)), store.ErrAlreadyExists, "ScheduleKey(slot taken)")
+	ks := listKeys(t, s)
+	for _, id := range []string{"cur", "next", "next3", "dup"} {
+		if _, ok := ks[id]; !ok {
+			t.Errorf("key %q missing", id)
+		}
 	}
-}
-
-func testKeyActivateNotFound(t *testing.T, s store.Store) {
-	ctx := t.Context()
-	must(t, s.CreateKey(ctx, fixKey("k", "RS256", base)), "CreateKey")
-	must(t, s.ActivateKey(ctx, "k", base), "ActivateKey(k)")
-	wantErr(t, s.ActivateKey(ctx, "nope", at(time.Minute)), store.ErrNotFound, `ActivateKey("nope")`)
-	// The failed activation retired nothing.
-	if k := listKeys(t, s)["k"]; !k.Active || !k.RetiredAt.IsZero() {
-		t.Errorf("key after ActivateKey(unknown) = {Active %v, RetiredAt %s}, want still active", k.Active, fmtTime(k.RetiredAt))
+	if len(ks) != 4 {
+		t.Errorf("ListKeys = %d keys, want 4", len(ks))
 	}
 }
 
@@ -129,5 +130,4 @@ func testKeyDelete(t *testing.T, s store.Store) {
 		t.Errorf("ListKeys after DeleteKey(k1) has %d keys (k1 present: %v), want only k2", len(ks), ok)
 	}
 	wantErr(t, s.DeleteKey(ctx, "k1"), store.ErrNotFound, "DeleteKey twice")
-	wantErr(t, s.ActivateKey(ctx, "k1", base), store.ErrNotFound, "ActivateKey(deleted)")
 }

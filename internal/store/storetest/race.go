@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,7 +27,8 @@ func raceTests() []test {
 		{"Race/RotateGraceOlderToken", testRaceRotateGraceOlder},
 		{"Race/UseOnce", testRaceUseOnce},
 		{"Race/CreateUserUsername", testRaceCreateUser},
-		{"Race/ActivateKey", testRaceActivateKey},
+		{"Race/ScheduleKeyFirst", testRaceScheduleKeyFirst},
+		{"Race/ScheduleKeyNext", testRaceScheduleKeyNext},
 		{"Race/RecordFailure", testRaceRecordFailure},
 		{"Race/ReserveAttempt", testRaceReserveAttempt},
 		{"Race/ConfirmAttempt", testRaceConfirmAttempt},
@@ -212,32 +214,56 @@ func testRaceCreateUser(t *testing.T, s store.Store) {
 	}
 }
 
-func testRaceActivateKey(t *testing.T, s store.Store) {
+// testRaceScheduleKeyFirst: N instances start at once on an empty store,
+// each with its own first key (its own clock): exactly one key is stored.
+func testRaceScheduleKeyFirst(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	for i := range racers {
-		must(t, s.CreateKey(ctx, fixKey(fmt.Sprintf("k%02d", i), "ES256", base)), "CreateKey")
-	}
-	must(t, s.CreateKey(ctx, fixKey("rs", "RS256", base)), "CreateKey(rs)")
-	must(t, s.ActivateKey(ctx, "rs", base), "ActivateKey(rs)")
 	errs := make([]error, racers)
-	race(func(i int) { errs[i] = s.ActivateKey(ctx, fmt.Sprintf("k%02d", i), at(time.Duration(i)*time.Second)) })
+	race(func(i int) {
+		k := fixKey(fmt.Sprintf("k%02d", i), "ES256", at(time.Duration(i)*time.Millisecond))
+		k.ActivateAt = k.CreatedAt
+		errs[i] = s.ScheduleKey(ctx, k, time.Time{})
+	})
+	checkOneScheduled(t, s, errs, "ES256", "ScheduleKey(first key)")
+}
+
+// testRaceScheduleKeyNext: N instances find the rotation due at once and
+// each schedules a next key (different activation times): exactly one is
+// stored.
+func testRaceScheduleKeyNext(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	cur := fixKey("current", "ES256", base)
+	cur.ActivateAt = base
+	must(t, s.CreateKey(ctx, cur), "CreateKey(current)")
+	now := at(time.Hour)
+	errs := make([]error, racers)
+	race(func(i int) {
+		k := fixKey(fmt.Sprintf("k%02d", i), "ES256", now)
+		k.ActivateAt = now.Add(10*time.Minute + time.Duration(i)*time.Second)
+		errs[i] = s.ScheduleKey(ctx, k, now)
+	})
+	checkOneScheduled(t, s, errs, "ES256", "ScheduleKey(next key)")
+}
+
+func checkOneScheduled(t *testing.T, s store.Store, errs []error, alg, what string) {
+	t.Helper()
+	won := 0
 	for i, err := range errs {
-		if err != nil {
-			t.Errorf("ActivateKey(k%02d): %v", i, err)
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, store.ErrAlreadyExists):
+			t.Errorf("%s #%d: %v, want nil or ErrAlreadyExists", what, i, err)
 		}
 	}
-	// One active key per algorithm, whatever the interleaving.
-	active := 0
-	for id, k := range listKeys(t, s) {
-		if k.Alg == "ES256" && k.Active {
-			active++
-		}
-		if id == "rs" && !k.Active {
-			t.Errorf("RS256 key deactivated by ES256 activations")
+	stored := 0
+	for id := range listKeys(t, s) {
+		if strings.HasPrefix(id, "k") {
+			stored++
 		}
 	}
-	if active != 1 {
-		t.Errorf("after %d concurrent ActivateKey: %d active ES256 keys, want 1", racers, active)
+	if won != 1 || stored != 1 {
+		t.Errorf("%d concurrent %s: %d succeeded, %d stored; want exactly 1 and 1", racers, what, won, stored)
 	}
 }
 

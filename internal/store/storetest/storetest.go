@@ -104,9 +104,9 @@ func miscTests() []test {
 	return []test{
 		{"Key/CreateList", testKeyCreateList},
 		{"Key/Duplicate", testKeyDuplicate},
-		{"Key/Activate", testKeyActivate},
-		{"Key/ActivateActive", testKeyActivateActive},
-		{"Key/ActivateNotFound", testKeyActivateNotFound},
+		{"Key/ScheduleSlot", testKeyScheduleSlot},
+		{"Key/ScheduleFirst", testKeyScheduleFirst},
+		{"Key/ScheduleNext", testKeyScheduleNext},
 		{"Key/Delete", testKeyDelete},
 		{"UseOnce", testUseOnce},
 		{"Throttle/Window", testThrottleWindow},
