@@ -41,6 +41,10 @@ func TestMigrateSessionSID(t *testing.T) {
 		`ALTER TABLE sessions DROP COLUMN sid`,
 		`ALTER TABLE auth_codes DROP COLUMN failures`,
 		`ALTER TABLE clients DROP COLUMN resource_server`,
+		`DROP INDEX grants_session`,
+		`DROP TABLE backchannel_logouts`,
+		`ALTER TABLE clients DROP COLUMN backchannel_logout_uri`,
+		`ALTER TABLE clients DROP COLUMN backchannel_logout_session_required`,
 	} {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
