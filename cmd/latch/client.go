@@ -36,6 +36,8 @@ type clientFlags struct {
 	accessTokenTTL       time.Duration
 	revokeOnLogout       bool
 	resourceServer       bool
+	backchannelURI       string
+	backchannelSession   bool
 	rotateSecret         bool // update only
 
 	// given names the flags given on the command line, once parsed: only
@@ -65,6 +67,8 @@ func (f *clientFlags) register(fs *flag.FlagSet, update bool) {
 	fs.DurationVar(&f.accessTokenTTL, "access-token-ttl", 0, "access token lifetime (default: the server's)")
 	fs.BoolVar(&f.revokeOnLogout, "revoke-refresh-on-logout", false, "revoke the client's refresh tokens when the user logs out")
 	fs.BoolVar(&f.resourceServer, "resource-server", false, "a confidential client that may introspect tokens issued to other clients (default: only its own)")
+	fs.StringVar(&f.backchannelURI, "backchannel-logout-uri", "", "https `URL` that receives a Logout Token when a session the client got tokens in ends (OpenID Connect Back-Channel Logout; \"\" removes it)")
+	fs.BoolVar(&f.backchannelSession, "backchannel-logout-session-required", false, "the client needs sid in Logout Tokens (Latch always sends it)")
 	if update {
 		fs.BoolVar(&f.rotateSecret, "rotate-secret", false, "replace a confidential client's secret; the new one is printed once")
 	}
@@ -121,6 +125,12 @@ func (f *clientFlags) apply(c *store.Client) {
 	}
 	if set["resource-server"] {
 		c.ResourceServer = f.resourceServer
+	}
+	if set["backchannel-logout-uri"] {
+		c.BackchannelLogoutURI = f.backchannelURI
+	}
+	if set["backchannel-logout-session-required"] {
+		c.BackchannelLogoutSessionRequired = f.backchannelSession
 	}
 }
 

@@ -166,6 +166,8 @@ func (f *clientFlags) clientJSON() map[string]any {
 		{"access-token-ttl", "access_token_ttl", registration.FormatDuration(f.accessTokenTTL)},
 		{"revoke-refresh-on-logout", "revoke_refresh_on_logout", f.revokeOnLogout},
 		{"resource-server", "resource_server", f.resourceServer},
+		{"backchannel-logout-uri", "backchannel_logout_uri", f.backchannelURI},
+		{"backchannel-logout-session-required", "backchannel_logout_session_required", f.backchannelSession},
 	} {
 		if set[v.flagName] {
 			m[v.key] = v.val

@@ -32,6 +32,9 @@ type clientRequest struct {
 	AccessTokenTTL         *string   `json:"access_token_ttl"`
 	RevokeRefreshOnLogout  *bool     `json:"revoke_refresh_on_logout"`
 	ResourceServer         *bool     `json:"resource_server"`
+	// Back-Channel Logout 1.0 §2.2; "" removes the URI.
+	BackchannelLogoutURI             *string `json:"backchannel_logout_uri"`
+	BackchannelLogoutSessionRequired *bool   `json:"backchannel_logout_session_required"`
 	// RotateSecret (PATCH only) replaces a confidential client's secret;
 	// the new one is in the response, once.
 	RotateSecret bool `json:"rotate_secret"`
@@ -67,6 +70,12 @@ func (req *clientRequest) apply(c *store.Client) error {
 	}
 	if req.ResourceServer != nil {
 		c.ResourceServer = *req.ResourceServer
+	}
+	if req.BackchannelLogoutURI != nil {
+		c.BackchannelLogoutURI = *req.BackchannelLogoutURI
+	}
+	if req.BackchannelLogoutSessionRequired != nil {
+		c.BackchannelLogoutSessionRequired = *req.BackchannelLogoutSessionRequired
 	}
 	for _, d := range []struct {
 		f   registration.Field

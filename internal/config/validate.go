@@ -147,6 +147,8 @@ func validate(c Config) []Problem {
 	positive("shutdown-timeout", c.ShutdownTimeout)
 	positive("key-refresh-interval", c.KeyRefreshInterval)
 	positive("sweep-interval", c.SweepInterval)
+	positive("backchannel-logout-timeout", c.BackchannelLogoutTimeout)
+	positive("backchannel-logout-max-age", c.BackchannelLogoutMaxAge)
 	refresh := func(idleKey string, idle time.Duration, absKey string, abs time.Duration) {
 		okIdle, okAbs := positive(idleKey, idle), positive(absKey, abs)
 		if okIdle && okAbs && idle > abs {

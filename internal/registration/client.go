@@ -66,6 +66,7 @@ const (
 	FieldRefreshAbsolute
 	FieldAccessTokenTTL
 	FieldResourceServer
+	FieldBackchannelLogoutURI
 )
 
 var fieldNames = [...]struct{ flag, json string }{
@@ -83,6 +84,7 @@ var fieldNames = [...]struct{ flag, json string }{
 	FieldRefreshAbsolute:        {"--refresh-absolute", "refresh_absolute"},
 	FieldAccessTokenTTL:         {"--access-token-ttl", "access_token_ttl"},
 	FieldResourceServer:         {"--resource-server", "resource_server"},
+	FieldBackchannelLogoutURI:   {"--backchannel-logout-uri", "backchannel_logout_uri"},
 }
 
 // Flag is the field's command-line flag, e.g. "--redirect-uri".
@@ -211,6 +213,13 @@ func ValidateClient(c *store.Client, name func(Field) string) error {
 	if c.Public && c.ResourceServer {
 		return fail(FieldResourceServer, "a public client cannot be a resource server (%s): introspection needs client authentication", name(FieldResourceServer))
 	}
+	if c.BackchannelLogoutURI != "" {
+		if err := validateBackchannelLogoutURI(c.BackchannelLogoutURI); err != nil {
+			return fail(FieldBackchannelLogoutURI, "invalid %s %q: %v", name(FieldBackchannelLogoutURI), c.BackchannelLogoutURI, err)
+		}
+	} else if c.BackchannelLogoutSessionRequired {
+		return fail(FieldBackchannelLogoutURI, "backchannel_logout_session_required needs a %s", name(FieldBackchannelLogoutURI))
+	}
 	if c.RefreshGrace > MaxRefreshGrace {
 		return fail(FieldRefreshGrace, "%s (%v) is longer than the maximum of %v: the window only has to cover concurrent refreshes by one app, and a longer one weakens refresh token reuse detection", name(FieldRefreshGrace), c.RefreshGrace, MaxRefreshGrace)
 	}
@@ -221,6 +230,32 @@ func ValidateClient(c *store.Client, name func(Field) string) error {
 		return fail(FieldRefreshIdle, "%s (%v) is longer than %s (%v)", name(FieldRefreshIdle), c.RefreshIdle, name(FieldRefreshAbsolute), c.RefreshAbsolute)
 	}
 	return nil
+}
+
+// validateBackchannelLogoutURI checks a backchannel_logout_uri (OpenID
+// Connect Back-Channel Logout 1.0 §2.2): an absolute URI without a
+// fragment, https — or http on a loopback host, which only latch dev
+// delivers to (the server refuses to post a Logout Token in clear
+// elsewhere). Latch posts to it from the server, so the operator who
+// registers it decides where tokens go; there is no other SSRF rule.
+func validateBackchannelLogoutURI(uri string) error {
+	u, err := url.Parse(uri)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+		return errors.New("want an absolute https URL")
+	}
+	if u.Fragment != "" || strings.Contains(uri, "#") {
+		return errors.New("must not contain a fragment (Back-Channel Logout section 2.2)")
+	}
+	if u.User != nil {
+		return errors.New("must not contain user info")
+	}
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && oauth.IsLoopbackHost(u.Hostname()):
+		return nil // delivered by latch dev only
+	}
+	return errors.New("must be https (http only on a loopback host, for latch dev)")
 }
 
 // errWildcard explains why a "*" in a redirect URI or origin is refused.
@@ -306,6 +341,10 @@ type ClientView struct {
 	RevokeRefreshOnLogout  bool      `json:"revoke_refresh_on_logout"`
 	ResourceServer         bool      `json:"resource_server"` // may introspect other clients' tokens
 	CreatedAt              time.Time `json:"created_at"`
+
+	// Back-Channel Logout 1.0 §2.2.
+	BackchannelLogoutURI             string `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSessionRequired bool   `json:"backchannel_logout_session_required"`
 }
 
 // NewClientView renders c; secret, when not empty, is the client secret
@@ -332,6 +371,9 @@ func NewClientView(c store.Client, secret string) ClientView {
 		RevokeRefreshOnLogout:  c.RevokeRefreshOnLogout,
 		ResourceServer:         c.ResourceServer,
 		CreatedAt:              c.CreatedAt.UTC(),
+
+		BackchannelLogoutURI:             c.BackchannelLogoutURI,
+		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
 	}
 }
 

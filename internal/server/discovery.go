@@ -37,6 +37,7 @@ type metadata struct {
 	RequestURIParameterSupported           bool     `json:"request_uri_parameter_supported"`
 	FrontchannelLogoutSupported            bool     `json:"frontchannel_logout_supported"`
 	BackchannelLogoutSupported             bool     `json:"backchannel_logout_supported"`
+	BackchannelLogoutSessionSupported      bool     `json:"backchannel_logout_session_supported"`
 }
 
 func (s *Server) metadata() metadata {
@@ -63,6 +64,11 @@ func (s *Server) metadata() metadata {
 		PromptValuesSupported:                  []string{oauth.PromptNone, oauth.PromptLogin, oauth.PromptConsent},
 		DPoPSigningAlgValuesSupported:          token.DPoPAlgorithms(), // RFC 9449 §5.1
 		AuthorizationResponseISSParameter:      true,
+		// OpenID Connect Back-Channel Logout 1.0 §2.1: Logout Tokens go to
+		// every client with a backchannel_logout_uri that got tokens in
+		// the ended session, and always carry sid (and sub).
+		BackchannelLogoutSupported:        true,
+		BackchannelLogoutSessionSupported: true,
 	}
 }
 

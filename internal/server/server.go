@@ -64,6 +64,8 @@ type Options struct {
 	// disk full, locked): such failures are answered 503 with Retry-After
 	// instead of 500 (overload.go). Nil: only deadlines count.
 	Unavailable func(error) bool
+	// Backchannel tunes back-channel logout delivery (backchannel.go).
+	Backchannel Backchannel
 }
 
 // Sealer seals state the server hands to browsers (internal/seal.Sealer).
@@ -95,6 +97,8 @@ type Server struct {
 	admitAPI, admitPages *admission
 	// grants authenticates clients and runs the token endpoint's grants.
 	grants *grant.Engine
+	// bcl delivers back-channel logouts (backchannel.go).
+	bcl *backchannel
 }
 
 // New validates opts and builds the routes.
@@ -136,6 +140,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.nonces = newDPoPNonces(opts.DPoPNonceKey)
+	s.bcl = newBackchannel(opts.Backchannel, opts.Dev)
 	s.grants, err = grant.New(grant.Config{
 		Issuer: s.issuer, Store: opts.Store, Signer: opts.Keys, Chain: opts.Refresh, Now: opts.Now,
 		Audit: s.auditLog, Throttle: clientThrottle{s.throttle}, Lifetimes: opts.Lifetimes,
