@@ -463,4 +463,3 @@ func TestBackchannelLogoutNoDoubleDelivery(t *testing.T) {
 		t.Errorf("receiver: %d posts, %d distinct jti, refused %v; want %d each", attempts, len(seen), invalid, sessions)
 	}
 }
-
