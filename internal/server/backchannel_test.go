@@ -18,6 +18,8 @@ import (
 	"github.com/latchauth/latch/internal/latchtest"
 	"github.com/latchauth/latch/internal/server"
 	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/store/postgres"
+	"github.com/latchauth/latch/internal/store/postgres/pgtest"
 )
 
 // receiver is a relying party's back-channel logout endpoint on a real
@@ -127,6 +129,20 @@ func (r *receiver) got() (tokens []claims, invalid []string, attempts int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]claims(nil), r.tokens...), append([]string(nil), r.invalid...), r.attempts
+}
+
+// bothStores runs fn on a fresh SQLite store (st nil: latchtest makes
+// one) and a fresh PostgreSQL database.
+func bothStores(t *testing.T, fn func(t *testing.T, st store.Store)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, nil) })
+	t.Run("postgres", func(t *testing.T) {
+		st, err := postgres.Open(t.Context(), pgtest.NewTestDB(t), postgres.Options{})
+		if err != nil {
+			t.Fatalf("postgres.Open: %v", err)
+		}
+		t.Cleanup(func() { st.Close() })
+		fn(t, st)
+	})
 }
 
 // bclOptions makes the server trust the receivers' test certificate and
@@ -388,7 +404,11 @@ func TestBackchannelLogoutHTTPOnlyInDev(t *testing.T) {
 // sending. Instance B (same database) delivers it once A's lease ends,
 // and not before.
 func TestBackchannelLogoutCrashSafe(t *testing.T) {
-	a := latchtest.StartWith(t, latchtest.Options{Server: []func(*server.Options){bclOptions(0)}})
+	bothStores(t, testBackchannelLogoutCrashSafe)
+}
+
+func testBackchannelLogoutCrashSafe(t *testing.T, st store.Store) {
+	a := latchtest.StartWith(t, latchtest.Options{Store: st, Server: []func(*server.Options){bclOptions(0)}})
 	rcv := newReceiver(t, a.Issuer, "spa")
 	setBackchannelURI(t, a, "spa", rcv.srv.URL+"/bcl")
 	b := latchtest.StartWith(t, latchtest.Options{
@@ -423,11 +443,17 @@ func TestBackchannelLogoutCrashSafe(t *testing.T) {
 // drained by two instances' workers at once, reaches the receiver once
 // per notification.
 func TestBackchannelLogoutNoDoubleDelivery(t *testing.T) {
-	a := latchtest.StartWith(t, latchtest.Options{Server: []func(*server.Options){bclOptions(0)}})
+	bothStores(t, testBackchannelLogoutNoDoubleDelivery)
+}
+
+func testBackchannelLogoutNoDoubleDelivery(t *testing.T, st store.Store) {
+	// Small batches: many claims, so the workers' claims overlap often.
+	small := func(o *server.Options) { o.Backchannel.Batch = 2 }
+	a := latchtest.StartWith(t, latchtest.Options{Store: st, Server: []func(*server.Options){bclOptions(0), small}})
 	rcv := newReceiver(t, a.Issuer, "spa")
 	setBackchannelURI(t, a, "spa", rcv.srv.URL+"/bcl")
 	b := latchtest.StartWith(t, latchtest.Options{
-		Store: a.Store, Seeded: true, Server: []func(*server.Options){bclOptions(0)},
+		Store: a.Store, Seeded: true, Server: []func(*server.Options){bclOptions(0), small},
 		Config: []func(*config.Config){func(c *config.Config) { c.Issuer = a.Issuer }},
 	})
 	b.Clock.Advance(a.Clock.Now().Sub(b.Clock.Now()))
@@ -439,7 +465,7 @@ func TestBackchannelLogoutNoDoubleDelivery(t *testing.T) {
 		t.Fatalf("EndUserSessions queued %d, %v", queued, err)
 	}
 	var wg sync.WaitGroup
-	for _, e := range []*latchtest.Env{a, b, a, b} {
+	for _, e := range []*latchtest.Env{a, b, a, b, a, b, a, b} {
 		wg.Go(func() {
 			for {
 				n, err := e.Latch.DeliverBackchannelLogouts(t.Context())
