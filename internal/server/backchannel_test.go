@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"golang.org/x/oauth2"
 
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/latchtest"
@@ -487,5 +488,23 @@ func testBackchannelLogoutNoDoubleDelivery(t *testing.T, st store.Store) {
 	}
 	if attempts != sessions || len(seen) != sessions || len(invalid) > 0 {
 		t.Errorf("receiver: %d posts, %d distinct jti, refused %v; want %d each", attempts, len(seen), invalid, sessions)
+	}
+}
+
+// TestCodeDiesWithItsSession: a code issued in a session and redeemed
+// after the user logged out would give the client tokens for a session
+// whose back-channel logout was already sent (or, for a client without
+// one, outlive the logout): it gets invalid_grant.
+func TestCodeDiesWithItsSession(t *testing.T) {
+	e := latchtest.Start(t)
+	b := e.Browser()
+	rawID, _ := signInRP(t, e, b)
+	issued := e.IssueCode(b, "spa", latchtest.SPARedirect) // same session
+	if p := b.Get(logoutURL(endSession(t, e), "id_token_hint", rawID)); p.Status != http.StatusOK {
+		t.Fatalf("logout: %d", p.Status)
+	}
+	_, err := issued.Conf.Exchange(latchtest.ClientContext(t.Context()), issued.Code, oauth2.VerifierOption(issued.Verifier))
+	if code := latchtest.OAuthErrorCode(err); code != "invalid_grant" {
+		t.Fatalf("exchange of a code issued before logout: %v, want invalid_grant", err)
 	}
 }

@@ -67,8 +67,12 @@ type Store interface {
 	// the session (grants record the session's SID: they are the record
 	// of which clients received tokens in it). A session not live at now
 	// (expired) is deleted without notifications. Returns how many
-	// notifications were enqueued. Either the session ends and every
-	// notification is durable, or neither happens.
+	// notifications were enqueued. In the same step, every unredeemed
+	// authorization code issued in the session dies (its ExpiresAt becomes
+	// min(ExpiresAt, now): ConsumeAuthCode and RedeemAuthCode answer
+	// ErrExpired), so no client gets tokens for the session after its
+	// end. Either the session ends and every notification is durable, or
+	// none of it happens.
 	EndSession(ctx context.Context, id string, now time.Time) (queued int, err error)
 	// EndUserSessions does what EndSession does for every session of the
 	// user (expired ones are deleted too, without notifications), in one

@@ -25,6 +25,15 @@ const enqueueLogouts = `INSERT INTO backchannel_logouts
 	AND c.id IN (SELECT g.client_id FROM grants g WHERE g.session_id = s.sid)
 	AND `
 
+// killSessionCodes expires, at now, every unredeemed authorization code
+// issued in the sessions matching the condition appended to it: a code
+// redeemed after its session ended would give a client tokens for a
+// session whose logout it was never told of. It runs before the enqueue:
+// a redemption that wins the code's row lock commits its grant first, and
+// the enqueue statement, which starts later, sees that grant.
+const killSessionCodes = `UPDATE auth_codes SET expires_at = LEAST(expires_at, $1)
+	WHERE used_at IS NULL AND session_id <> '' AND session_id IN (SELECT sid FROM sessions WHERE `
+
 // EndSession deletes the session and enqueues its back-channel logouts
 // in one transaction. The session row is locked first (FOR UPDATE), so
 // two concurrent EndSession calls for one session enqueue once: the
@@ -34,6 +43,9 @@ func (s *Store) EndSession(ctx context.Context, id string, now time.Time) (int, 
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var one int
 		if err := tx.QueryRow(ctx, `SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE`, id).Scan(&one); err != nil {
+			return mapErr("end session", err)
+		}
+		if _, err := tx.Exec(ctx, killSessionCodes+`id = $2)`, now.UnixNano(), id); err != nil {
 			return mapErr("end session", err)
 		}
 		tag, err := tx.Exec(ctx, enqueueLogouts+`s.id = $2`, now.UnixNano(), id)
@@ -56,6 +68,9 @@ func (s *Store) EndUserSessions(ctx context.Context, userID string, now time.Tim
 	var ended, queued int
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM sessions WHERE user_id = $1 FOR UPDATE`, userID); err != nil {
+			return mapErr("end user sessions", err)
+		}
+		if _, err := tx.Exec(ctx, killSessionCodes+`user_id = $2)`, now.UnixNano(), userID); err != nil {
 			return mapErr("end user sessions", err)
 		}
 		tag, err := tx.Exec(ctx, enqueueLogouts+`s.user_id = $2`, now.UnixNano(), userID)

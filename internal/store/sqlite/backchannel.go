@@ -23,11 +23,22 @@ const enqueueLogouts = `INSERT INTO backchannel_logouts
 	AND c.id IN (SELECT g.client_id FROM grants g WHERE g.session_id = s.sid)
 	AND `
 
+// killSessionCodes expires, at now, every unredeemed authorization code
+// issued in the sessions matching the condition appended to it: a code
+// redeemed after its session ended would give a client tokens for a
+// session whose logout it was never told of. Dead codes answer ErrExpired
+// (as RecordCodeFailure's do).
+const killSessionCodes = `UPDATE auth_codes SET expires_at = MIN(expires_at, ?1)
+	WHERE used_at IS NULL AND session_id <> '' AND session_id IN (SELECT sid FROM sessions WHERE `
+
 // EndSession deletes the session and enqueues its back-channel logouts in
 // one write transaction (store.Store.EndSession).
 func (s *Store) EndSession(ctx context.Context, id string, now time.Time) (int, error) {
 	var queued int
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, killSessionCodes+`id = ?2)`, now.UnixNano(), id); err != nil {
+			return mapErr(err)
+		}
 		n, err := rowsAffected(tx.ExecContext(ctx, enqueueLogouts+`s.id = ?2`, now.UnixNano(), id))
 		if err != nil {
 			return mapErr(err)
@@ -50,6 +61,9 @@ func (s *Store) EndSession(ctx context.Context, id string, now time.Time) (int, 
 func (s *Store) EndUserSessions(ctx context.Context, userID string, now time.Time) (int, int, error) {
 	var ended, queued int
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, killSessionCodes+`user_id = ?2)`, now.UnixNano(), userID); err != nil {
+			return mapErr(err)
+		}
 		n, err := rowsAffected(tx.ExecContext(ctx, enqueueLogouts+`s.user_id = ?2`, now.UnixNano(), userID))
 		if err != nil {
 			return mapErr(err)

@@ -42,6 +42,7 @@ func TestMigrateSessionSID(t *testing.T) {
 		`ALTER TABLE auth_codes DROP COLUMN failures`,
 		`ALTER TABLE clients DROP COLUMN resource_server`,
 		`DROP INDEX grants_session`,
+		`DROP INDEX auth_codes_session`,
 		`DROP TABLE backchannel_logouts`,
 		`ALTER TABLE clients DROP COLUMN backchannel_logout_uri`,
 		`ALTER TABLE clients DROP COLUMN backchannel_logout_session_required`,

@@ -15,6 +15,7 @@ func backchannelTests() []test {
 		{"Backchannel/EndSessionEnqueues", testEndSessionEnqueues},
 		{"Backchannel/EndSessionAtomic", testEndSessionNotFound},
 		{"Backchannel/EndUserSessions", testEndUserSessions},
+		{"Backchannel/EndSessionKillsCodes", testEndSessionKillsCodes},
 		{"Backchannel/ClaimLease", testClaimLease},
 		{"Backchannel/RetryAndFinish", testRetryFinish},
 		{"Race/ClaimBackchannelLogouts", testRaceClaimLogouts},
@@ -247,4 +248,40 @@ func testRaceEndSession(t *testing.T, s store.Store) {
 	if n, err := s.PendingBackchannelLogouts(ctx); err != nil || n != 1 {
 		t.Errorf("PendingBackchannelLogouts = %d, %v; want 1", n, err)
 	}
+}
+
+// testEndSessionKillsCodes: a code issued in a session cannot be redeemed
+// once the session ended (its client would hold tokens for an ended
+// session and never hear of the logout); codes of other sessions and
+// codes redeemed before are untouched.
+func testEndSessionKillsCodes(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	bclFixture(t, s)
+	code := func(hash, session string) {
+		c := fixCode(hash, "rp1", "u1", "gc-"+hash, at(time.Minute))
+		c.SessionID = "sid-of-" + session
+		must(t, s.CreateAuthCode(ctx, c), "CreateAuthCode "+hash)
+	}
+	code("c1", "s1")
+	code("c2", "s2")
+	code("used", "s1")
+	if _, err := s.ConsumeAuthCode(ctx, "used", base); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.EndSession(ctx, "s1", base); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.ConsumeAuthCode(ctx, "c1", base)
+	wantErr(t, err, store.ErrExpired, "ConsumeAuthCode(code of the ended session)")
+	_, err = s.ConsumeAuthCode(ctx, "used", base)
+	wantErr(t, err, store.ErrCodeUsed, "ConsumeAuthCode(code redeemed before the end)")
+	if _, err := s.ConsumeAuthCode(ctx, "c2", base); err != nil {
+		t.Errorf("ConsumeAuthCode(code of another session): %v", err)
+	}
+	code("c3", "s2")
+	if _, _, err := s.EndUserSessions(ctx, "u1", base); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.ConsumeAuthCode(ctx, "c3", base)
+	wantErr(t, err, store.ErrExpired, "ConsumeAuthCode(code of a session ended by EndUserSessions)")
 }

@@ -7,7 +7,8 @@
 -- claims rows with FOR UPDATE SKIP LOCKED and a lease (lease_until), so
 -- two instances never send one row at once; rows are deleted when
 -- delivered or given up. The grants_session_id index finds the clients
--- that received tokens in a session.
+-- that received tokens in a session; auth_codes_session_id the unredeemed
+-- codes that die with it.
 ALTER TABLE clients ADD COLUMN backchannel_logout_uri text NOT NULL DEFAULT '';
 ALTER TABLE clients ADD COLUMN backchannel_logout_session_required boolean NOT NULL DEFAULT false;
 CREATE INDEX grants_session_id ON grants (session_id);
@@ -24,3 +25,4 @@ CREATE TABLE backchannel_logouts (
     lease_until     bigint NOT NULL DEFAULT 0 -- unix ns; 0: not claimed
 );
 CREATE INDEX backchannel_logouts_due ON backchannel_logouts (next_attempt_at);
+CREATE INDEX auth_codes_session_id ON auth_codes (session_id);

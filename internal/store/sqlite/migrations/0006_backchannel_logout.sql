@@ -7,7 +7,8 @@
 -- claims rows by setting lease_until (one writer at a time in SQLite, so
 -- the claiming UPDATE is atomic), deletes them when delivered or given
 -- up, and records failed attempts. The grants_session index finds the
--- clients that received tokens in a session.
+-- clients that received tokens in a session; auth_codes_session the
+-- unredeemed codes that die with it.
 ALTER TABLE clients ADD COLUMN backchannel_logout_uri TEXT NOT NULL DEFAULT '';
 ALTER TABLE clients ADD COLUMN backchannel_logout_session_required INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX grants_session ON grants(session_id);
@@ -24,3 +25,4 @@ CREATE TABLE backchannel_logouts (
 	lease_until     INTEGER NOT NULL DEFAULT 0 -- unix ns; 0: not claimed
 ) STRICT;
 CREATE INDEX backchannel_logouts_due ON backchannel_logouts(next_attempt_at);
+CREATE INDEX auth_codes_session ON auth_codes(session_id);
