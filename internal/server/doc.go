@@ -18,6 +18,7 @@
 //	revoke.go       /revoke (RFC 7009) and /introspect (RFC 7662)
 //	userinfo.go     /userinfo (OIDC Core §5.3), bearer and DPoP (RFC 9449 §7)
 //	logout.go       RP-initiated logout
+//	backchannel.go  Back-Channel Logout: the outbox's delivery worker (outbound POSTs)
 //	discovery.go    discovery documents and the JWKS
 //	dpop.go         DPoP proofs and server nonces (RFC 9449)
 //	throttle.go     brute-force budgets and lockouts (policy; no HTML)
