@@ -42,6 +42,8 @@ type clientFlags struct {
 	jwks                 string // the contents of jwksFile, read by load
 	jwksURI              string
 	requirePAR           bool
+	backchannelURI       string
+	backchannelSession   bool
 	rotateSecret         bool // update only
 
 	// given names the flags given on the command line, once parsed: only
@@ -75,6 +77,8 @@ func (f *clientFlags) register(fs *flag.FlagSet, update bool) {
 	fs.StringVar(&f.jwksURI, "jwks-uri", "", "private_key_jwt: https `URL` of the client's JWK Set (fetched and cached)")
 	fs.StringVar(&f.jwksFile, "jwks-file", "", "private_key_jwt: `file` holding the client's public keys as a JWK Set")
 	fs.BoolVar(&f.requirePAR, "require-par", false, "accept authorization requests from this client only through /par (RFC 9126)")
+	fs.StringVar(&f.backchannelURI, "backchannel-logout-uri", "", "https `URL` that receives a Logout Token when a session the client got tokens in ends (OpenID Connect Back-Channel Logout; \"\" removes it)")
+	fs.BoolVar(&f.backchannelSession, "backchannel-logout-session-required", false, "the client needs sid in Logout Tokens (Latch always sends it)")
 	if update {
 		fs.BoolVar(&f.rotateSecret, "rotate-secret", false, "replace a confidential client's secret; the new one is printed once")
 	}
@@ -149,6 +153,12 @@ func (f *clientFlags) apply(c *store.Client) {
 	}
 	if set["require-par"] {
 		c.RequirePAR = f.requirePAR
+	}
+	if set["backchannel-logout-uri"] {
+		c.BackchannelLogoutURI = f.backchannelURI
+	}
+	if set["backchannel-logout-session-required"] {
+		c.BackchannelLogoutSessionRequired = f.backchannelSession
 	}
 }
 

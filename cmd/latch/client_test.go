@@ -50,6 +50,7 @@ func TestClientCreate(t *testing.T) {
 				"--first-party", "--require-dpop", "--id-token-alg", "ES256",
 				"--refresh-grace", "30s", "--refresh-idle", "24h", "--refresh-absolute", "720h",
 				"--access-token-ttl", "5m", "--revoke-refresh-on-logout", "--resource-server",
+				"--backchannel-logout-uri", "https://app.example/bcl", "--backchannel-logout-session-required",
 			},
 			check: func(t *testing.T, v clientOut) {
 				if v.ClientType != "confidential" || len(v.ClientSecret) != 43 {
@@ -73,6 +74,9 @@ func TestClientCreate(t *testing.T) {
 				if !v.FirstParty || !v.RequireDPoP || !v.RevokeRefreshOnLogout || !v.ResourceServer || v.IDTokenAlg != "ES256" {
 					t.Errorf("flags not stored: %+v", v)
 				}
+				if v.BackchannelLogoutURI != "https://app.example/bcl" || !v.BackchannelLogoutSessionRequired {
+					t.Errorf("backchannel_logout_uri %q, session_required %v", v.BackchannelLogoutURI, v.BackchannelLogoutSessionRequired)
+				}
 				if v.RefreshGrace != "30s" || v.RefreshIdle != "24h" || v.RefreshAbsolute != "720h" || v.AccessTokenTTL != "5m" {
 					t.Errorf("durations = %q %q %q %q", v.RefreshGrace, v.RefreshIdle, v.RefreshAbsolute, v.AccessTokenTTL)
 				}
@@ -95,6 +99,7 @@ func TestClientCreate(t *testing.T) {
 		{name: "redirect with a fragment", args: []string{"--id", "x", "--public", "--redirect-uri", "https://a.example/cb#x"}, code: 1, err: "fragment"},
 		{name: "relative redirect", args: []string{"--id", "x", "--public", "--redirect-uri", "/cb"}, code: 1, err: "invalid --redirect-uri"},
 		{name: "bad post-logout redirect", args: []string{"--id", "x", "--public", "--redirect-uri", "https://a.example/cb", "--post-logout-redirect-uri", "javascript:alert(1)"}, code: 1, err: "invalid --post-logout-redirect-uri"},
+		{name: "http back-channel logout URI", args: []string{"--id", "x", "--public", "--redirect-uri", "https://a.example/cb", "--backchannel-logout-uri", "http://a.example/bcl"}, code: 1, err: `invalid --backchannel-logout-uri "http://a.example/bcl"`},
 		{name: "missing redirect for authorization_code", args: []string{"--id", "x", "--public"}, code: 1, err: "--redirect-uri is required"},
 		{name: "unknown grant type", args: []string{"--id", "x", "--public", "--redirect-uri", "https://a.example/cb", "--grant-type", "implicit"}, code: 1, err: `unknown grant type "implicit"`},
 		{name: "password grant", args: []string{"--id", "x", "--confidential", "--redirect-uri", "https://a.example/cb", "--grant-type", "password"}, code: 1, err: `unknown grant type "password"`},

@@ -169,6 +169,8 @@ func (f *clientFlags) clientJSON() map[string]any {
 		{"auth", "token_endpoint_auth_method", f.authMethod},
 		{"jwks-uri", "jwks_uri", f.jwksURI},
 		{"require-par", "require_pushed_authorization_requests", f.requirePAR},
+		{"backchannel-logout-uri", "backchannel_logout_uri", f.backchannelURI},
+		{"backchannel-logout-session-required", "backchannel_logout_session_required", f.backchannelSession},
 	} {
 		if set[v.flagName] {
 			m[v.key] = v.val

@@ -53,6 +53,16 @@ func TestRemoteAdminCommands(t *testing.T) {
 	if v.ClientName != "Remote Web" || v.ClientSecret == "" {
 		t.Errorf("remote update: %+v", v)
 	}
+	// Back-channel logout metadata through the admin API, and its removal.
+	v = decodeJSON[clientView](t, ok("", "client", "update", "rweb", "--backchannel-logout-uri", "https://r.example/bcl", "--backchannel-logout-session-required"))
+	if v.BackchannelLogoutURI != "https://r.example/bcl" || !v.BackchannelLogoutSessionRequired {
+		t.Errorf("remote update of the back-channel logout URI: %+v", v)
+	}
+	wantFailure(t, "remote http back-channel logout URI", remote("", "client", "update", "rweb", "--backchannel-logout-uri", "http://r.example/bcl"), 1, "backchannel_logout_uri")
+	v = decodeJSON[clientView](t, ok("", "client", "update", "rweb", "--backchannel-logout-uri", "", "--backchannel-logout-session-required=false"))
+	if v.BackchannelLogoutURI != "" || v.BackchannelLogoutSessionRequired {
+		t.Errorf("remote removal of the back-channel logout URI: %+v", v)
+	}
 	if out := ok("", "client", "list"); !strings.Contains(out, "rweb") || !strings.Contains(out, "Remote Web") || !strings.Contains(out, "app") {
 		t.Errorf("remote client list:\n%s", out)
 	}

@@ -217,6 +217,18 @@ func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) (er
 		stopSweep()
 		<-sweepDone // the store is closed only once the sweeper is out of it
 	}()
+	// Back-channel logouts: every instance delivers from the shared
+	// outbox; leases keep two from sending one notification at once.
+	bclCtx, stopBCL := context.WithCancel(ctx)
+	bclDone := make(chan struct{})
+	go func() {
+		defer close(bclDone)
+		srv.RunBackchannelLogouts(bclCtx, 0)
+	}()
+	defer func() {
+		stopBCL()
+		<-bclDone
+	}()
 
 	// Automatic key rotation (key-rotation-interval): every instance
 	// checks the schedule each key-refresh-interval; the store lets one

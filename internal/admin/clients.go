@@ -38,6 +38,9 @@ type clientRequest struct {
 	JWKS       json.RawMessage `json:"jwks"` // absent: nil; null clears
 	JWKSURI    *string         `json:"jwks_uri"`
 	RequirePAR *bool           `json:"require_pushed_authorization_requests"`
+	// Back-Channel Logout 1.0 §2.2; "" removes the URI.
+	BackchannelLogoutURI             *string `json:"backchannel_logout_uri"`
+	BackchannelLogoutSessionRequired *bool   `json:"backchannel_logout_session_required"`
 	// RotateSecret (PATCH only) replaces a confidential client's secret;
 	// the new one is in the response, once.
 	RotateSecret bool `json:"rotate_secret"`
@@ -88,6 +91,12 @@ func (req *clientRequest) apply(c *store.Client) error {
 	}
 	if req.RequirePAR != nil {
 		c.RequirePAR = *req.RequirePAR
+	}
+	if req.BackchannelLogoutURI != nil {
+		c.BackchannelLogoutURI = *req.BackchannelLogoutURI
+	}
+	if req.BackchannelLogoutSessionRequired != nil {
+		c.BackchannelLogoutSessionRequired = *req.BackchannelLogoutSessionRequired
 	}
 	for _, d := range []struct {
 		f   registration.Field

@@ -139,6 +139,7 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 		},
 		Store: st, Keys: keys, UI: pages, Passwords: hasher,
 		Interaction: inter, Refresh: chain, Logger: log, Audit: audit, Now: now, Extra: extra,
+		Backchannel: server.Backchannel{Timeout: cfg.BackchannelLogoutTimeout, MaxAge: cfg.BackchannelLogoutMaxAge},
 	}
 	for _, m := range mutate {
 		m(&opts)

@@ -105,6 +105,11 @@ type Config struct {
 	KeyRotationInterval time.Duration `yaml:"key-rotation-interval" help:"rotate each signing key this long after it became active (at least 1h; each new key is published in the JWKS minutes before it signs); 0 means off"` // 0
 	SweepInterval       time.Duration `yaml:"sweep-interval" help:"how often expired codes, sessions and tokens are deleted, in bounded batches"`                                                                              // 1m
 
+	// Back-channel logout delivery (OpenID Connect Back-Channel Logout
+	// 1.0): every instance runs a worker over the shared outbox.
+	BackchannelLogoutTimeout time.Duration `yaml:"backchannel-logout-timeout" help:"how long one back-channel logout POST to a client may take"`                                                 // 5s
+	BackchannelLogoutMaxAge  time.Duration `yaml:"backchannel-logout-max-age" help:"how long after a session ended a back-channel logout is retried (exponential backoff) before it is dropped"` // 24h
+
 	// ShutdownTimeout bounds graceful shutdown on SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown-timeout" help:"how long graceful shutdown may take on SIGTERM"` // 15s
 
@@ -158,6 +163,8 @@ func Default() Config {
 		PasswordQueue:               32,
 		KeyRefreshInterval:          30 * time.Second,
 		SweepInterval:               time.Minute,
+		BackchannelLogoutTimeout:    5 * time.Second,
+		BackchannelLogoutMaxAge:     24 * time.Hour,
 		ShutdownTimeout:             15 * time.Second,
 		ProductName:                 "Latch",
 	}

@@ -150,6 +150,8 @@ func validate(c Config) []Problem {
 		add("key-rotation-interval", "must be 0 (off) or at least 1h, got %s", formatDuration(r))
 	}
 	positive("sweep-interval", c.SweepInterval)
+	positive("backchannel-logout-timeout", c.BackchannelLogoutTimeout)
+	positive("backchannel-logout-max-age", c.BackchannelLogoutMaxAge)
 	refresh := func(idleKey string, idle time.Duration, absKey string, abs time.Duration) {
 		okIdle, okAbs := positive(idleKey, idle), positive(absKey, abs)
 		if okIdle && okAbs && idle > abs {

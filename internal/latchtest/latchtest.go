@@ -122,6 +122,13 @@ type Options struct {
 	// store (pgtest.NewTestDB) to run the same requests on both
 	// backends.
 	Store store.Store
+	// Seeded: Store already holds the user and clients Start seeds (it
+	// is another instance's): they are not created again. With Store,
+	// this starts a second instance on one database.
+	Seeded bool
+	// Server adjusts the server's options just before it is built (after
+	// the configuration is applied), e.g. its back-channel transport.
+	Server []func(*server.Options)
 }
 
 // StartWith is Start with options.
@@ -163,7 +170,7 @@ func StartWith(t testing.TB, o Options) *Env {
 		t.Fatalf("NewMetrics: %v", err)
 	}
 	srv, err := app.Assemble(ctx, cfg, storemetrics.Instrument(st, metrics), oplog, audit, clk.Now, nil,
-		func(o *server.Options) { o.Metrics = metrics; e.Passwords = o.Passwords })
+		append([]func(*server.Options){func(o *server.Options) { o.Metrics = metrics; e.Passwords = o.Passwords }}, o.Server...)...)
 	if err != nil {
 		t.Fatalf("Assemble: %v", err)
 	}
@@ -172,6 +179,9 @@ func StartWith(t testing.TB, o Options) *Env {
 	ts.Config.Handler = srv
 	ts.Start()
 	t.Cleanup(ts.Close)
+	if o.Seeded {
+		return e
+	}
 
 	hash, err := password.Hash(AlicePassword, password.Params{Memory: 64, Iterations: 1, Parallelism: 1})
 	if err != nil {

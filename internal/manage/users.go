@@ -124,19 +124,25 @@ func (s *Service) SetPassword(ctx context.Context, id, pw string, logout bool) (
 }
 
 // LogoutEverywhere ends every SSO session of the user id and revokes
-// every grant (so every refresh token) they gave. Access tokens already
-// issued stay valid until they expire (access-token-ttl).
-// Audit: admin_user_logged_out (sub, sessions_ended, grants_revoked).
+// every grant (so every refresh token) they gave. Every client with a
+// backchannel_logout_uri that got tokens in a live session is sent a
+// Logout Token (the store enqueues them with the sessions' end; the
+// servers' workers deliver). Access tokens already issued stay valid
+// until they expire (access-token-ttl).
+// Audit: admin_user_logged_out (sub, sessions_ended, grants_revoked,
+// backchannel_logouts_queued).
 func (s *Service) LogoutEverywhere(ctx context.Context, id string) (LogoutResult, error) {
 	var res LogoutResult
-	var err error
-	if res.SessionsEnded, err = s.opts.Store.DeleteUserSessions(ctx, id); err != nil {
+	ended, queued, err := s.opts.Store.EndUserSessions(ctx, id, s.opts.Now())
+	if err != nil {
 		return res, fmt.Errorf("ending the sessions of %q: %w", id, err)
 	}
+	res.SessionsEnded = ended
 	if res.GrantsRevoked, err = s.opts.Store.RevokeUserGrants(ctx, id, "", s.opts.Now()); err != nil {
 		return res, fmt.Errorf("revoking the grants of %q: %w", id, err)
 	}
-	s.audit(ctx, "admin_user_logged_out", "sub", id, "sessions_ended", res.SessionsEnded, "grants_revoked", res.GrantsRevoked)
+	s.audit(ctx, "admin_user_logged_out", "sub", id, "sessions_ended", res.SessionsEnded, "grants_revoked", res.GrantsRevoked,
+		"backchannel_logouts_queued", queued)
 	return res, nil
 }
 
@@ -159,10 +165,17 @@ func (s *Service) ListGrants(ctx context.Context, id string) ([]store.Grant, err
 	return grants, nil
 }
 
-// DeleteUser deletes the user id with their sessions, consents and
+// DeleteUser deletes the user id with their sessions (notifying the
+// back-channel logout clients, as LogoutEverywhere does), consents and
 // grants. Access tokens already issued stay valid until they expire.
 // Audit: admin_user_deleted (sub).
 func (s *Service) DeleteUser(ctx context.Context, id string) error {
+	// End the sessions first, so the clients that got tokens in them are
+	// sent a back-channel logout: DeleteUser removes the grants that
+	// record them.
+	if _, _, err := s.opts.Store.EndUserSessions(ctx, id, s.opts.Now()); err != nil {
+		return fmt.Errorf("ending the sessions of %q: %w", id, err)
+	}
 	err := s.opts.Store.DeleteUser(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return errorf(NotFound, "user %q not found", id)

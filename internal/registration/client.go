@@ -71,6 +71,7 @@ const (
 	FieldJWKS
 	FieldJWKSURI
 	FieldRequirePAR
+	FieldBackchannelLogoutURI
 )
 
 var fieldNames = [...]struct{ flag, json string }{
@@ -92,6 +93,7 @@ var fieldNames = [...]struct{ flag, json string }{
 	FieldJWKS:                   {"--jwks-file", "jwks"},
 	FieldJWKSURI:                {"--jwks-uri", "jwks_uri"},
 	FieldRequirePAR:             {"--require-par", "require_pushed_authorization_requests"},
+	FieldBackchannelLogoutURI:   {"--backchannel-logout-uri", "backchannel_logout_uri"},
 }
 
 // Flag is the field's command-line flag, e.g. "--redirect-uri".
@@ -223,6 +225,13 @@ func ValidateClient(c *store.Client, name func(Field) string) error {
 	if err := validateClientAuth(c, name); err != nil {
 		return err
 	}
+	if c.BackchannelLogoutURI != "" {
+		if err := validateBackchannelLogoutURI(c.BackchannelLogoutURI); err != nil {
+			return fail(FieldBackchannelLogoutURI, "invalid %s %q: %v", name(FieldBackchannelLogoutURI), c.BackchannelLogoutURI, err)
+		}
+	} else if c.BackchannelLogoutSessionRequired {
+		return fail(FieldBackchannelLogoutURI, "backchannel_logout_session_required needs a %s", name(FieldBackchannelLogoutURI))
+	}
 	if c.RefreshGrace > MaxRefreshGrace {
 		return fail(FieldRefreshGrace, "%s (%v) is longer than the maximum of %v: the window only has to cover concurrent refreshes by one app, and a longer one weakens refresh token reuse detection", name(FieldRefreshGrace), c.RefreshGrace, MaxRefreshGrace)
 	}
@@ -320,6 +329,32 @@ func AuthMethod(c store.Client) string {
 	return string(oauth.AuthClientSecretBasic)
 }
 
+// validateBackchannelLogoutURI checks a backchannel_logout_uri (OpenID
+// Connect Back-Channel Logout 1.0 §2.2): an absolute URI without a
+// fragment, https — or http on a loopback host, which only latch dev
+// delivers to (the server refuses to post a Logout Token in clear
+// elsewhere). Latch posts to it from the server, so the operator who
+// registers it decides where tokens go; there is no other SSRF rule.
+func validateBackchannelLogoutURI(uri string) error {
+	u, err := url.Parse(uri)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+		return errors.New("want an absolute https URL")
+	}
+	if u.Fragment != "" || strings.Contains(uri, "#") {
+		return errors.New("must not contain a fragment (Back-Channel Logout section 2.2)")
+	}
+	if u.User != nil {
+		return errors.New("must not contain user info")
+	}
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && oauth.IsLoopbackHost(u.Hostname()):
+		return nil // delivered by latch dev only
+	}
+	return errors.New("must be https (http only on a loopback host, for latch dev)")
+}
+
 // errWildcard explains why a "*" in a redirect URI or origin is refused.
 const errWildcard = "wildcards (*) are not supported: Latch matches redirect URIs and origins exactly, character for character; register each one in full"
 
@@ -409,35 +444,41 @@ type ClientView struct {
 	JWKS       json.RawMessage `json:"jwks,omitempty"`
 	JWKSURI    string          `json:"jwks_uri,omitempty"`
 	RequirePAR bool            `json:"require_pushed_authorization_requests"` // RFC 9126 §6
+
+	// Back-Channel Logout 1.0 §2.2.
+	BackchannelLogoutURI             string `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSessionRequired bool   `json:"backchannel_logout_session_required"`
 }
 
 // NewClientView renders c; secret, when not empty, is the client secret
 // just generated.
 func NewClientView(c store.Client, secret string) ClientView {
 	v := ClientView{
-		ClientID:               c.ID,
-		ClientSecret:           secret,
-		ClientType:             ClientType(c),
-		ClientName:             c.Name,
-		RedirectURIs:           c.RedirectURIs,
-		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
-		AllowedOrigins:         c.AllowedOrigins,
-		GrantTypes:             c.GrantTypes,
-		Scopes:                 c.Scopes,
-		Audiences:              c.Audiences,
-		FirstParty:             c.FirstParty,
-		RequireDPoP:            c.RequireDPoP,
-		IDTokenAlg:             c.IDTokenAlg,
-		RefreshGrace:           FormatDuration(c.RefreshGrace),
-		RefreshIdle:            FormatDuration(c.RefreshIdle),
-		RefreshAbsolute:        FormatDuration(c.RefreshAbsolute),
-		AccessTokenTTL:         FormatDuration(c.AccessTokenTTL),
-		RevokeRefreshOnLogout:  c.RevokeRefreshOnLogout,
-		ResourceServer:         c.ResourceServer,
-		CreatedAt:              c.CreatedAt.UTC(),
-		AuthMethod:             c.AuthMethod,
-		JWKSURI:                c.JWKSURI,
-		RequirePAR:             c.RequirePAR,
+		ClientID:                         c.ID,
+		ClientSecret:                     secret,
+		ClientType:                       ClientType(c),
+		ClientName:                       c.Name,
+		RedirectURIs:                     c.RedirectURIs,
+		PostLogoutRedirectURIs:           c.PostLogoutRedirectURIs,
+		AllowedOrigins:                   c.AllowedOrigins,
+		GrantTypes:                       c.GrantTypes,
+		Scopes:                           c.Scopes,
+		Audiences:                        c.Audiences,
+		FirstParty:                       c.FirstParty,
+		RequireDPoP:                      c.RequireDPoP,
+		IDTokenAlg:                       c.IDTokenAlg,
+		RefreshGrace:                     FormatDuration(c.RefreshGrace),
+		RefreshIdle:                      FormatDuration(c.RefreshIdle),
+		RefreshAbsolute:                  FormatDuration(c.RefreshAbsolute),
+		AccessTokenTTL:                   FormatDuration(c.AccessTokenTTL),
+		RevokeRefreshOnLogout:            c.RevokeRefreshOnLogout,
+		ResourceServer:                   c.ResourceServer,
+		CreatedAt:                        c.CreatedAt.UTC(),
+		AuthMethod:                       c.AuthMethod,
+		JWKSURI:                          c.JWKSURI,
+		RequirePAR:                       c.RequirePAR,
+		BackchannelLogoutURI:             c.BackchannelLogoutURI,
+		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
 	}
 	if c.JWKS != "" && json.Valid([]byte(c.JWKS)) {
 		v.JWKS = json.RawMessage(c.JWKS)

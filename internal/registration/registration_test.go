@@ -198,3 +198,39 @@ func TestClientWarnings(t *testing.T) {
 		}
 	}
 }
+
+// TestBackchannelLogoutURI: a backchannel_logout_uri is an absolute
+// https URL without fragment or user info (Back-Channel Logout 1.0 §2.2);
+// http only on a loopback host (latch dev delivers there, nothing else).
+func TestBackchannelLogoutURI(t *testing.T) {
+	for _, tc := range []struct {
+		uri     string
+		session bool
+		ok      bool
+	}{
+		{"https://rp.example/backchannel", false, true},
+		{"https://rp.example:8443/bcl?tenant=a", true, true},
+		{"http://127.0.0.1:8080/bcl", false, true},
+		{"http://localhost/bcl", false, true},
+		{"http://[::1]:9/bcl", false, true},
+		{"http://rp.example/bcl", false, false},
+		{"https://rp.example/bcl#frag", false, false},
+		{"https://user:pw@rp.example/bcl", false, false},
+		{"/relative", false, false},
+		{"rp.example/bcl", false, false},
+		{"javascript:alert(1)", false, false},
+		{"", true, false}, // session required without a URI
+		{"", false, true},
+	} {
+		c := store.Client{ID: "rp", GrantTypes: []string{"authorization_code"}, RedirectURIs: []string{"https://rp.example/cb"},
+			BackchannelLogoutURI: tc.uri, BackchannelLogoutSessionRequired: tc.session}
+		err := ValidateClient(&c, Field.JSON)
+		if (err == nil) != tc.ok {
+			t.Errorf("ValidateClient(backchannel_logout_uri %q, session_required %v) = %v, want ok %v", tc.uri, tc.session, err, tc.ok)
+		}
+		var re *Error
+		if err != nil && (!errors.As(err, &re) || re.Field != FieldBackchannelLogoutURI || !strings.Contains(err.Error(), "backchannel_logout_uri")) {
+			t.Errorf("ValidateClient(%q) error %v: want one about backchannel_logout_uri", tc.uri, err)
+		}
+	}
+}

@@ -44,6 +44,7 @@ type metadata struct {
 	RequirePushedAuthorizationRequests     bool     `json:"require_pushed_authorization_requests"`
 	FrontchannelLogoutSupported            bool     `json:"frontchannel_logout_supported"`
 	BackchannelLogoutSupported             bool     `json:"backchannel_logout_supported"`
+	BackchannelLogoutSessionSupported      bool     `json:"backchannel_logout_session_supported"`
 }
 
 func (s *Server) metadata() metadata {
@@ -75,6 +76,11 @@ func (s *Server) metadata() metadata {
 		AuthorizationResponseISSParameter:      true,
 		PushedAuthorizationRequestEndpoint:     s.url(pathPAR),
 		RequirePushedAuthorizationRequests:     s.opts.RequirePAR,
+		// OpenID Connect Back-Channel Logout 1.0 §2.1: Logout Tokens go to
+		// every client with a backchannel_logout_uri that got tokens in
+		// the ended session, and always carry sid (and sub).
+		BackchannelLogoutSupported:        true,
+		BackchannelLogoutSessionSupported: true,
 	}
 }
 

@@ -20,6 +20,7 @@
 //	userinfo.go     /userinfo (OIDC Core §5.3), bearer and DPoP (RFC 9449 §7)
 //	logout.go       RP-initiated logout
 //	discovery.go    discovery documents (appended and RFC 8414 §3 inserted paths) and the JWKS
+//	backchannel.go  Back-Channel Logout: the outbox's delivery worker (outbound POSTs)
 //	dpop.go         DPoP proofs and server nonces (RFC 9449)
 //	throttle.go     brute-force budgets and lockouts (policy; no HTML)
 //	interaction.go, session.go, cookies.go, device.go   browser state

@@ -1,11 +1,14 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/latchauth/latch/internal/store"
 )
 
 // Metrics are Latch's Prometheus metrics. NewMetrics registers them on a
@@ -28,6 +31,8 @@ type Metrics struct {
 	auditEvents   *prometheus.CounterVec   // event
 	storeDuration *prometheus.HistogramVec // method
 	storeErrors   *prometheus.CounterVec   // method
+	bcl           *prometheus.CounterVec   // result: delivered, failed, gave_up
+	bclPending    prometheus.Gauge
 }
 
 // NewMetrics creates Latch's collectors and registers them on reg. It
@@ -78,10 +83,18 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "latch_store_errors_total",
 			Help: "Storage calls that failed, by store method. Outcomes of the store contract (not found, already exists, code used, refresh reused, revoked, expired) are not failures.",
 		}, []string{"method"}),
+		bcl: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latch_backchannel_logouts_total",
+			Help: "Back-channel logout attempts, by result: delivered, failed (will be retried), gave_up (dropped after max age, or the client is gone).",
+		}, []string{"result"}),
+		bclPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "latch_backchannel_logouts_pending",
+			Help: "Back-channel logouts in the outbox (all instances), as last counted by this instance's delivery worker.",
+		}),
 	}
 	for _, c := range []prometheus.Collector{
 		m.requests, m.duration, m.inFlight, m.tokens, m.logins, m.refreshReuse,
-		m.codeReplay, m.auditEvents, m.storeDuration, m.storeErrors,
+		m.codeReplay, m.auditEvents, m.storeDuration, m.storeErrors, m.bcl, m.bclPending,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -91,6 +104,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	// than being absent before the first event.
 	for _, r := range []string{"succeeded", "failed"} {
 		m.logins.WithLabelValues(r)
+	}
+	for _, r := range []string{"delivered", "failed", "gave_up"} {
+		m.bcl.WithLabelValues(r)
 	}
 	return m, nil
 }
@@ -131,6 +147,23 @@ func (m *Metrics) event(event string, attrs []any) {
 		m.refreshReuse.Inc()
 	case eventCodeReplay:
 		m.codeReplay.Inc()
+	case eventBCLDelivered:
+		m.bcl.WithLabelValues("delivered").Inc()
+	case eventBCLFailed:
+		m.bcl.WithLabelValues("failed").Inc()
+	case eventBCLGaveUp:
+		m.bcl.WithLabelValues("gave_up").Inc()
+	}
+}
+
+// backchannelPending sets the outbox gauge from the store's count; a
+// failed count leaves it as it was.
+func (m *Metrics) backchannelPending(ctx context.Context, st store.Store) {
+	if m == nil {
+		return
+	}
+	if n, err := st.PendingBackchannelLogouts(ctx); err == nil {
+		m.bclPending.Set(float64(n))
 	}
 }
 

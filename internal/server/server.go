@@ -72,6 +72,8 @@ type Options struct {
 	// clientkeys.Source whose fetcher takes https jwks_uris only (and
 	// http to loopback hosts with Dev).
 	ClientKeys grant.ClientKeySource
+	// Backchannel tunes back-channel logout delivery (backchannel.go).
+	Backchannel Backchannel
 }
 
 // Sealer seals state the server hands to browsers (internal/seal.Sealer).
@@ -103,6 +105,8 @@ type Server struct {
 	admitAPI, admitPages *admission
 	// grants authenticates clients and runs the token endpoint's grants.
 	grants *grant.Engine
+	// bcl delivers back-channel logouts (backchannel.go).
+	bcl *backchannel
 }
 
 // New validates opts and builds the routes.
@@ -150,6 +154,7 @@ func New(opts Options) (*Server, error) {
 			Now:     opts.Now,
 		})
 	}
+	s.bcl = newBackchannel(opts.Backchannel, opts.Dev)
 	s.grants, err = grant.New(grant.Config{
 		Issuer: s.issuer, Store: opts.Store, Signer: opts.Keys, Chain: opts.Refresh, Now: opts.Now,
 		Audit: s.auditLog, Throttle: clientThrottle{s.throttle}, Lifetimes: opts.Lifetimes,

@@ -41,10 +41,8 @@ func (s *Server) currentSession(r *http.Request) (*store.Session, *store.User, e
 // session id planted before login is worthless (session fixation,
 // RFC 9700 §4.6 / OWASP).
 func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, u store.User, amr []string) (store.Session, error) {
-	if v := s.cookie(r, sessionCookie); v != "" {
-		if err := s.store.DeleteSession(ctx, token.Hash(v)); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return store.Session{}, err
-		}
+	if err := s.endBrowserSession(ctx, r); err != nil {
+		return store.Session{}, err
 	}
 	now := s.now()
 	v := token.NewOpaque()
@@ -61,13 +59,31 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 	return sess, nil
 }
 
-// endSession deletes the browser's SSO session and clears its cookie.
+// endSession ends the browser's SSO session and clears its cookie.
 func (s *Server) endSession(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	if v := s.cookie(r, sessionCookie); v != "" {
-		if err := s.store.DeleteSession(ctx, token.Hash(v)); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
+	if err := s.endBrowserSession(ctx, r); err != nil {
+		return err
 	}
 	http.SetCookie(w, s.newCookie(sessionCookie, "", time.Time{}, -1))
+	return nil
+}
+
+// endBrowserSession ends the session of the browser's cookie, if any.
+// The store enqueues a back-channel logout for every client that got
+// tokens in it, in the same transaction (OpenID Connect Back-Channel
+// Logout 1.0 §2.5), so a crash right after loses no notification; this
+// instance's worker is woken to send them.
+func (s *Server) endBrowserSession(ctx context.Context, r *http.Request) error {
+	v := s.cookie(r, sessionCookie)
+	if v == "" {
+		return nil
+	}
+	queued, err := s.store.EndSession(ctx, token.Hash(v), s.now())
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if queued > 0 {
+		s.notifyBackchannel()
+	}
 	return nil
 }

@@ -60,6 +60,41 @@ type Store interface {
 	// DeleteUserSessions ends every session of the user; returns how many.
 	DeleteUserSessions(ctx context.Context, userID string) (int, error)
 
+	// Back-channel logout outbox (OpenID Connect Back-Channel Logout 1.0).
+	// EndSession deletes the session with that ID (ErrNotFound) and, in
+	// the same transaction, enqueues one BackchannelLogout for every
+	// client that has a BackchannelLogoutURI and holds a grant issued in
+	// the session (grants record the session's SID: they are the record
+	// of which clients received tokens in it). A session not live at now
+	// (expired) is deleted without notifications. Returns how many
+	// notifications were enqueued. In the same step, every unredeemed
+	// authorization code issued in the session dies (its ExpiresAt becomes
+	// min(ExpiresAt, now): ConsumeAuthCode and RedeemAuthCode answer
+	// ErrExpired), so no client gets tokens for the session after its
+	// end. Either the session ends and every notification is durable, or
+	// none of it happens.
+	EndSession(ctx context.Context, id string, now time.Time) (queued int, err error)
+	// EndUserSessions does what EndSession does for every session of the
+	// user (expired ones are deleted too, without notifications), in one
+	// transaction. Returns the sessions deleted and notifications queued.
+	EndUserSessions(ctx context.Context, userID string, now time.Time) (ended, queued int, err error)
+	// ClaimBackchannelLogouts leases up to limit notifications that are
+	// due (NextAttemptAt not after now) and not leased by anyone (their
+	// LeaseUntil not after now), oldest due first, setting LeaseUntil to
+	// now+lease, and returns them. Of concurrent callers (in any process)
+	// no two get the same notification while its lease runs.
+	ClaimBackchannelLogouts(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]BackchannelLogout, error)
+	// FinishBackchannelLogout removes a delivered (or abandoned)
+	// notification, only while the caller's lease (the LeaseUntil it
+	// claimed) still holds it; otherwise ErrNotFound and nothing changes.
+	FinishBackchannelLogout(ctx context.Context, id string, leaseUntil time.Time) error
+	// RetryBackchannelLogout records a failed attempt, only under the
+	// caller's lease (else ErrNotFound): Attempts+1, LastError, the lease
+	// released and NextAttemptAt set to next.
+	RetryBackchannelLogout(ctx context.Context, id string, leaseUntil, next time.Time, lastError string) error
+	// PendingBackchannelLogouts counts the notifications in the outbox.
+	PendingBackchannelLogouts(ctx context.Context) (int, error)
+
 	// Consents remembered per user and client.
 	GetConsent(ctx context.Context, userID, clientID string) (Consent, error)
 	// SaveConsent inserts or replaces the consent for (UserID, ClientID).
@@ -302,6 +337,14 @@ type Client struct {
 	// RequirePAR makes the authorization endpoint accept only pushed
 	// authorization requests from this client (RFC 9126 §6).
 	RequirePAR bool
+	// BackchannelLogoutURI receives Logout Tokens when a session in which
+	// the client got tokens ends (OpenID Connect Back-Channel Logout 1.0
+	// §2.2); "" for none.
+	BackchannelLogoutURI string
+	// BackchannelLogoutSessionRequired: the client needs sid in Logout
+	// Tokens (§2.2). Latch always sends sid and sub, so it only documents
+	// the client's need.
+	BackchannelLogoutSessionRequired bool
 }
 
 // PushedRequest is an authorization request pushed to the PAR endpoint
@@ -406,6 +449,25 @@ type RefreshToken struct {
 	// RotatedAt and SuccessorHash are set when it has been exchanged.
 	RotatedAt     time.Time
 	SuccessorHash string
+}
+
+// BackchannelLogout is one Logout Token waiting in the outbox
+// (OpenID Connect Back-Channel Logout 1.0 §2.4–2.5). The token itself is
+// signed at each delivery attempt from these fields.
+type BackchannelLogout struct {
+	ID        string // random, set by the backend; the Logout Token's jti
+	ClientID  string
+	URI       string // the client's backchannel_logout_uri when enqueued
+	Subject   string // the user's sub
+	SID       string // the ended session's sid
+	CreatedAt time.Time
+	// NextAttemptAt is when it is next due; Attempts counts failed tries
+	// and LastError says why the last one failed.
+	NextAttemptAt time.Time
+	Attempts      int
+	LastError     string
+	// LeaseUntil: claimed by a worker until then (zero when unclaimed).
+	LeaseUntil time.Time
 }
 
 // SigningKey is a JWT signing key; the private key is encrypted at rest.

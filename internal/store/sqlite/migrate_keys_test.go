@@ -6,16 +6,6 @@ import (
 	"time"
 )
 
-// undoKeySchedule takes signing_keys back to the schema before the
-// key_schedule migration (for tests that re-run migrations).
-var undoKeySchedule = []string{
-	`DROP INDEX signing_keys_schedule`,
-	`ALTER TABLE signing_keys DROP COLUMN activate_at`,
-	`ALTER TABLE signing_keys ADD COLUMN active INTEGER NOT NULL DEFAULT 0`,
-	`ALTER TABLE signing_keys ADD COLUMN retired_at INTEGER`,
-	`CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys(alg) WHERE active`,
-}
-
 // TestMigrateKeySchedule runs the key_schedule migration on keys written
 // before it: the active key and retired keys signed from their creation
 // (ActivateAt = CreatedAt, so a retired key's retirement is its
@@ -28,13 +18,7 @@ func TestMigrateKeySchedule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range append([]string{
-		`DELETE FROM schema_migrations WHERE version >= (SELECT version FROM schema_migrations WHERE name LIKE '%\_key\_schedule.sql' ESCAPE '\')`,
-	}, undoKeySchedule...) {
-		if _, err := s.w.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	rollbackTo(ctx, t, s, "key_schedule")
 	t0, t1, t2 := base, base.Add(time.Hour), base.Add(2*time.Hour)
 	for _, r := range []struct {
 		id               string

@@ -36,21 +36,7 @@ func TestMigrateSessionSID(t *testing.T) {
 	// Back to the schema before the migration. SQLite applies only the
 	// versions above the highest recorded one, so the migrations after
 	// session_sid are undone too.
-	for _, q := range append([]string{
-		`DELETE FROM schema_migrations WHERE version >= (SELECT version FROM schema_migrations WHERE name LIKE '%\_session\_sid.sql' ESCAPE '\')`,
-		`ALTER TABLE sessions DROP COLUMN sid`,
-		`ALTER TABLE auth_codes DROP COLUMN failures`,
-		`ALTER TABLE clients DROP COLUMN resource_server`,
-		`ALTER TABLE clients DROP COLUMN token_endpoint_auth_method`,
-		`ALTER TABLE clients DROP COLUMN jwks`,
-		`ALTER TABLE clients DROP COLUMN jwks_uri`,
-		`ALTER TABLE clients DROP COLUMN require_par`,
-		`DROP TABLE pushed_requests`,
-	}, undoKeySchedule...) {
-		if _, err := s.w.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	rollbackTo(ctx, t, s, "session_sid")
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -391,3 +391,45 @@ func (i *instrumentedStore) Ping(ctx context.Context) error {
 	i.done("Ping", start, err)
 	return err
 }
+
+func (i *instrumentedStore) EndSession(ctx context.Context, id string, now time.Time) (int, error) {
+	start := time.Now()
+	v, err := i.Store.EndSession(ctx, id, now)
+	i.done("EndSession", start, err)
+	return v, err
+}
+
+func (i *instrumentedStore) EndUserSessions(ctx context.Context, userID string, now time.Time) (int, int, error) {
+	start := time.Now()
+	ended, queued, err := i.Store.EndUserSessions(ctx, userID, now)
+	i.done("EndUserSessions", start, err)
+	return ended, queued, err
+}
+
+func (i *instrumentedStore) ClaimBackchannelLogouts(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.BackchannelLogout, error) {
+	start := time.Now()
+	v, err := i.Store.ClaimBackchannelLogouts(ctx, now, lease, limit)
+	i.done("ClaimBackchannelLogouts", start, err)
+	return v, err
+}
+
+func (i *instrumentedStore) FinishBackchannelLogout(ctx context.Context, id string, leaseUntil time.Time) error {
+	start := time.Now()
+	err := i.Store.FinishBackchannelLogout(ctx, id, leaseUntil)
+	i.done("FinishBackchannelLogout", start, err)
+	return err
+}
+
+func (i *instrumentedStore) RetryBackchannelLogout(ctx context.Context, id string, leaseUntil, next time.Time, lastError string) error {
+	start := time.Now()
+	err := i.Store.RetryBackchannelLogout(ctx, id, leaseUntil, next, lastError)
+	i.done("RetryBackchannelLogout", start, err)
+	return err
+}
+
+func (i *instrumentedStore) PendingBackchannelLogouts(ctx context.Context) (int, error) {
+	start := time.Now()
+	v, err := i.Store.PendingBackchannelLogouts(ctx)
+	i.done("PendingBackchannelLogouts", start, err)
+	return v, err
+}

@@ -30,6 +30,7 @@ func tests() []test {
 	all = append(all, miscTests()...)
 	all = append(all, raceTests()...)
 	all = append(all, pushedTests()...)
+	all = append(all, backchannelTests()...)
 	return all
 }
 
@@ -299,6 +300,9 @@ func fixClient(id string) store.Client {
 		JWKS:                   `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"` + id + `"}]}`,
 		JWKSURI:                "https://app.example/jwks.json?c=" + id,
 		RequirePAR:             true,
+
+		BackchannelLogoutURI:             "https://app.example/backchannel-logout",
+		BackchannelLogoutSessionRequired: true,
 	}
 }
 
