@@ -636,7 +636,7 @@ func TestRefreshRefusedEndsSession(t *testing.T) {
 	f := start(t)
 	b := f.browser()
 	f.signIn(b)
-	if _, err := f.env.Store.RevokeUserGrants(t.Context(), "user-alice", clientID, f.env.Clock.Now()); err != nil {
+	if _, err := f.env.Store.RevokeUserGrants(t.Context(), "user-alice", clientID, f.env.Clock.Now(), store.ReasonAdmin); err != nil {
 		t.Fatal(err)
 	}
 	f.env.Clock.Advance(10 * time.Minute)

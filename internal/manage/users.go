@@ -120,23 +120,30 @@ func (s *Service) SetPassword(ctx context.Context, id, pw string, logout bool) (
 	if !logout {
 		return LogoutResult{}, nil
 	}
-	return s.LogoutEverywhere(ctx, id)
+	return s.logoutEverywhere(ctx, id, store.ReasonPasswordChanged)
 }
 
 // LogoutEverywhere ends every SSO session of the user id and revokes
-// every grant (so every refresh token) they gave. Access tokens already
-// issued stay valid until they expire (access-token-ttl).
-// Audit: admin_user_logged_out (sub, sessions_ended, grants_revoked).
+// every grant (so every refresh token) they gave, for reason "admin".
+// Access tokens already issued stay valid until they expire
+// (access-token-ttl).
+// Audit: admin_user_logged_out (sub, sessions_ended, grants_revoked, reason).
 func (s *Service) LogoutEverywhere(ctx context.Context, id string) (LogoutResult, error) {
+	return s.logoutEverywhere(ctx, id, store.ReasonAdmin)
+}
+
+// logoutEverywhere is LogoutEverywhere for reason (the grants' stored
+// RevokedReason, which the token endpoint tells their clients).
+func (s *Service) logoutEverywhere(ctx context.Context, id string, reason store.Reason) (LogoutResult, error) {
 	var res LogoutResult
 	var err error
 	if res.SessionsEnded, err = s.opts.Store.DeleteUserSessions(ctx, id); err != nil {
 		return res, fmt.Errorf("ending the sessions of %q: %w", id, err)
 	}
-	if res.GrantsRevoked, err = s.opts.Store.RevokeUserGrants(ctx, id, "", s.opts.Now()); err != nil {
+	if res.GrantsRevoked, err = s.opts.Store.RevokeUserGrants(ctx, id, "", s.opts.Now(), reason); err != nil {
 		return res, fmt.Errorf("revoking the grants of %q: %w", id, err)
 	}
-	s.audit(ctx, "admin_user_logged_out", "sub", id, "sessions_ended", res.SessionsEnded, "grants_revoked", res.GrantsRevoked)
+	s.audit(ctx, "admin_user_logged_out", "sub", id, "sessions_ended", res.SessionsEnded, "grants_revoked", res.GrantsRevoked, "reason", reason)
 	return res, nil
 }
 
@@ -170,6 +177,6 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("deleting user %q: %w", id, err)
 	}
-	s.audit(ctx, "admin_user_deleted", "sub", id)
+	s.audit(ctx, "admin_user_deleted", "sub", id, "reason", store.ReasonUserDeleted)
 	return nil
 }

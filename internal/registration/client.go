@@ -304,7 +304,8 @@ type ClientView struct {
 	RefreshAbsolute        string    `json:"refresh_absolute,omitempty"`
 	AccessTokenTTL         string    `json:"access_token_ttl,omitempty"`
 	RevokeRefreshOnLogout  bool      `json:"revoke_refresh_on_logout"`
-	ResourceServer         bool      `json:"resource_server"` // may introspect other clients' tokens
+	ResourceServer         bool      `json:"resource_server"`         // may introspect other clients' tokens
+	RequireFreshChallenge  bool      `json:"require_fresh_challenge"` // refuse a reused code_challenge or nonce
 	CreatedAt              time.Time `json:"created_at"`
 }
 
@@ -331,6 +332,7 @@ func NewClientView(c store.Client, secret string) ClientView {
 		AccessTokenTTL:         FormatDuration(c.AccessTokenTTL),
 		RevokeRefreshOnLogout:  c.RevokeRefreshOnLogout,
 		ResourceServer:         c.ResourceServer,
+		RequireFreshChallenge:  c.RequireFreshChallenge,
 		CreatedAt:              c.CreatedAt.UTC(),
 	}
 }

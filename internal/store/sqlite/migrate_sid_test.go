@@ -41,6 +41,9 @@ func TestMigrateSessionSID(t *testing.T) {
 		`ALTER TABLE sessions DROP COLUMN sid`,
 		`ALTER TABLE auth_codes DROP COLUMN failures`,
 		`ALTER TABLE clients DROP COLUMN resource_server`,
+		`DROP INDEX grants_session`,
+		`ALTER TABLE grants DROP COLUMN revoked_reason`,
+		`ALTER TABLE clients DROP COLUMN require_fresh_challenge`,
 	} {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)

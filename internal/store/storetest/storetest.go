@@ -80,6 +80,10 @@ func tokenTests() []test {
 		{"Grant/RevokeUserGrants", testRevokeUserGrants},
 		{"Grant/RevokeUserGrantsClient", testRevokeUserGrantsClient},
 		{"Grant/ListUser", testListUserGrants},
+		{"Grant/RevokeReasons", testRevokeReasons},
+		{"Grant/RevokeReasonKept", testRevokeReasonKept},
+		{"Grant/RevokeSessionGrants", testRevokeSessionGrants},
+		{"Refresh/ReuseReason", testRotateReuseReason},
 		{"Refresh/GetNotFound", testRefreshGet},
 		{"Refresh/Rotated", testRotateRotated},
 		{"Refresh/Chain", testRotateChain},
@@ -293,6 +297,7 @@ func fixClient(id string) store.Client {
 		AccessTokenTTL:         5 * time.Minute,
 		RevokeRefreshOnLogout:  true,
 		ResourceServer:         true,
+		RequireFreshChallenge:  true,
 		CreatedAt:              at(-48*time.Hour + 123*time.Millisecond),
 	}
 }

@@ -39,7 +39,7 @@ func populateExpiry(t *testing.T, s store.Store, now time.Time) {
 	must(t, s.CreateAuthCode(ctx, fixCode("code-used", clientA, user1, "gc-used", far)), "CreateAuthCode(used)")
 	_, err := s.ConsumeAuthCode(ctx, "code-used", now.Add(-time.Hour))
 	must(t, err, "ConsumeAuthCode(code-used)")
-	must(t, s.RevokeGrant(ctx, "holder-live", now.Add(-time.Hour)), "RevokeGrant(holder-live)")
+	must(t, s.RevokeGrant(ctx, "holder-live", now.Add(-time.Hour), store.ReasonAdmin), "RevokeGrant(holder-live)")
 	must(t, s.CreateGrant(ctx, fixGrant("grant-forever", clientB, user2, time.Time{}), nil), "CreateGrant(no absolute expiry)")
 }
 

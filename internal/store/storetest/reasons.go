@@ -1,0 +1,166 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/latchauth/latch/internal/store"
+)
+
+// --- why a grant ended ------------------------------------------------------
+
+// storedReasons are the reasons a revocation stores (the others are read
+// from a token's times or never reach the store).
+var storedReasons = []store.Reason{
+	store.ReasonReused, store.ReasonCodeReplayed, store.ReasonRevokedByClient, store.ReasonLogout,
+	store.ReasonSessionEnded, store.ReasonAdmin, store.ReasonPasswordChanged,
+}
+
+// testRevokeReasons: every stored reason round-trips through RevokeGrant
+// and RevokeUserGrants, and GetGrant and ListUserGrants return it.
+func testRevokeReasons(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	far := at(24 * time.Hour)
+	for i, reason := range storedReasons {
+		t.Run(string(reason), func(t *testing.T) {
+			one := fmt.Sprintf("one-%d", i)
+			must(t, s.CreateGrant(ctx, fixGrant(one, clientA, user1, far), nil), "CreateGrant("+one+")")
+			must(t, s.RevokeGrant(ctx, one, at(time.Minute), reason), "RevokeGrant("+one+")")
+			g, err := s.GetGrant(ctx, one)
+			must(t, err, "GetGrant("+one+")")
+			if g.RevokedReason != reason || !g.RevokedAt.Equal(at(time.Minute)) {
+				t.Errorf("RevokeGrant(%s): GetGrant = {RevokedAt %s, RevokedReason %q}, want {%s, %q}",
+					reason, fmtTime(g.RevokedAt), g.RevokedReason, fmtTime(at(time.Minute)), reason)
+			}
+		})
+	}
+	// RevokeUserGrants: user-2 has one grant per reason's turn.
+	for i, reason := range storedReasons {
+		id := fmt.Sprintf("user-%d", i)
+		must(t, s.CreateGrant(ctx, fixGrant(id, clientB, user2, far), nil), "CreateGrant("+id+")")
+		n, err := s.RevokeUserGrants(ctx, user2, clientB, at(time.Minute), reason)
+		must(t, err, "RevokeUserGrants")
+		if n != 1 {
+			t.Fatalf("RevokeUserGrants(%s) = %d, want 1", reason, n)
+		}
+	}
+	gs, err := s.ListUserGrants(ctx, user2)
+	must(t, err, "ListUserGrants(user-2)")
+	got := map[string]store.Reason{}
+	for _, g := range gs {
+		got[g.ID] = g.RevokedReason
+	}
+	for i, reason := range storedReasons {
+		if id := fmt.Sprintf("user-%d", i); got[id] != reason {
+			t.Errorf("ListUserGrants: %s.RevokedReason = %q, want %q", id, got[id], reason)
+		}
+	}
+}
+
+// testRevokeReasonKept: the first revocation's reason stays, whichever
+// method revokes again.
+func testRevokeReasonKept(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	far := at(24 * time.Hour)
+	must(t, s.CreateGrant(ctx, fixGrant("g1", clientA, user1, far), nil), "CreateGrant(g1)")
+	must(t, s.CreateGrant(ctx, fixGrant("g2", clientA, user1, far), nil), "CreateGrant(g2)")
+	live := fixGrant("live", clientA, user1, far)
+	must(t, s.CreateGrant(ctx, live, nil), "CreateGrant(live)")
+	must(t, s.RevokeGrant(ctx, "g1", at(time.Minute), store.ReasonRevokedByClient), "RevokeGrant(g1)")
+	must(t, s.RevokeGrant(ctx, "g1", at(time.Hour), store.ReasonAdmin), "RevokeGrant(g1) again")
+	must(t, s.RevokeGrant(ctx, "g2", at(time.Minute), store.ReasonLogout), "RevokeGrant(g2)")
+	n, err := s.RevokeUserGrants(ctx, user1, "", at(time.Hour), store.ReasonPasswordChanged)
+	must(t, err, "RevokeUserGrants")
+	if n != 1 {
+		t.Errorf("RevokeUserGrants = %d, want 1 (only live)", n)
+	}
+	for id, want := range map[string]store.Reason{
+		"g1": store.ReasonRevokedByClient, "g2": store.ReasonLogout, "live": store.ReasonPasswordChanged,
+	} {
+		g, err := s.GetGrant(ctx, id)
+		must(t, err, "GetGrant("+id+")")
+		if g.RevokedReason != want {
+			t.Errorf("GetGrant(%s).RevokedReason = %q, want %q (the first revocation's)", id, g.RevokedReason, want)
+		}
+	}
+	g, err := s.GetGrant(ctx, "live")
+	must(t, err, "GetGrant(live)")
+	live.RevokedAt, live.RevokedReason = at(time.Hour), store.ReasonPasswordChanged
+	checkEqual(t, "GetGrant(live)", g, live)
+}
+
+// testRevokeSessionGrants: only live grants of the session, of clients
+// with RevokeRefreshOnLogout, not of the excepted client, are revoked.
+func testRevokeSessionGrants(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	const clientC, clientD = "client-c", "client-d"
+	must(t, s.CreateClient(ctx, fixClient(clientC)), "CreateClient(client-c)")
+	d := fixClient(clientD)
+	d.RevokeRefreshOnLogout = false
+	must(t, s.CreateClient(ctx, d), "CreateClient(client-d)")
+	far := at(24 * time.Hour)
+	grant := func(id, clientID, sid string) {
+		g := fixGrant(id, clientID, user1, far)
+		g.SessionID = sid
+		must(t, s.CreateGrant(ctx, g, nil), "CreateGrant("+id+")")
+	}
+	grant("a", clientA, "sid-1")     // revoked
+	grant("b", clientB, "sid-1")     // excepted client
+	grant("c", clientC, "sid-1")     // revoked
+	grant("d", clientD, "sid-1")     // client keeps its tokens on logout
+	grant("other", clientA, "sid-2") // another session
+	grant("nosid", clientA, "")      // no session
+	grant("early", clientC, "sid-1") // revoked before, keeps its reason
+	must(t, s.RevokeGrant(ctx, "early", at(time.Second), store.ReasonAdmin), "RevokeGrant(early)")
+
+	n, err := s.RevokeSessionGrants(ctx, "sid-1", clientB, at(time.Minute), store.ReasonSessionEnded)
+	must(t, err, "RevokeSessionGrants(sid-1)")
+	if n != 2 {
+		t.Errorf("RevokeSessionGrants(sid-1, except client-b) = %d, want 2 (a, c)", n)
+	}
+	for id, want := range map[string]store.Reason{
+		"a": store.ReasonSessionEnded, "b": "", "c": store.ReasonSessionEnded, "d": "", "other": "", "nosid": "", "early": store.ReasonAdmin,
+	} {
+		g, err := s.GetGrant(ctx, id)
+		must(t, err, "GetGrant("+id+")")
+		if g.RevokedReason != want || g.RevokedAt.IsZero() != (want == "") {
+			t.Errorf("after RevokeSessionGrants: %s = {RevokedAt %s, RevokedReason %q}, want reason %q", id, fmtTime(g.RevokedAt), g.RevokedReason, want)
+		}
+	}
+	n, err = s.RevokeSessionGrants(ctx, "sid-1", "", at(time.Hour), store.ReasonSessionEnded)
+	must(t, err, "RevokeSessionGrants(sid-1) again")
+	if n != 1 {
+		t.Errorf("RevokeSessionGrants(sid-1, except none) again = %d, want 1 (b)", n)
+	}
+	n, err = s.RevokeSessionGrants(ctx, "", "", at(time.Hour), store.ReasonSessionEnded)
+	must(t, err, `RevokeSessionGrants("")`)
+	if n != 0 {
+		t.Errorf(`RevokeSessionGrants("") = %d, want 0 (grants without a session never match)`, n)
+	}
+	if g, _ := s.GetGrant(ctx, "nosid"); !g.RevokedAt.IsZero() {
+		t.Errorf(`RevokeSessionGrants("") revoked the grant without a session`)
+	}
+}
+
+// testRotateReuseReason: the reuse branch of RotateRefreshToken stores
+// ReasonReused with the revocation, in the same atomic step.
+func testRotateReuseReason(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	g, _ := refreshFixture(t, s)
+	t0 := at(time.Minute)
+	_, _, err := s.RotateRefreshToken(ctx, "rt-0", nextRT(g, "rt-1", t0), t0, 0)
+	must(t, err, "RotateRefreshToken (first)")
+	later := at(2 * time.Minute)
+	_, _, err = s.RotateRefreshToken(ctx, "rt-0", nextRT(g, "rt-x", later), later, 0)
+	wantErr(t, err, store.ErrRefreshReused, "RotateRefreshToken(rt-0 again)")
+	got, err := s.GetGrant(ctx, g.ID)
+	must(t, err, "GetGrant")
+	if got.RevokedReason != store.ReasonReused || !got.RevokedAt.Equal(later) {
+		t.Errorf("after reuse: GetGrant = {RevokedAt %s, RevokedReason %q}, want {%s, %q}",
+			fmtTime(got.RevokedAt), got.RevokedReason, fmtTime(later), store.ReasonReused)
+	}
+}
