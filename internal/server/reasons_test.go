@@ -78,7 +78,13 @@ func TestRefreshEndReasons(t *testing.T) {
 		e := startLifecycle(t)
 		reasonClients(e)
 		ts := signIn(t, e, e.Browser(), "short", latchtest.SPARedirect, "openid")
-		e.Clock.Advance(time.Hour + time.Second)
+		// Back two hours later, after the sweeper ran: the expired head
+		// of the chain is kept (store.ExpiredRefreshRetention), so the
+		// app still learns why.
+		e.Clock.Advance(2 * time.Hour)
+		if _, err := e.Store.DeleteExpired(t.Context(), e.Clock.Now(), 1000); err != nil {
+			t.Fatal(err)
+		}
 		wantReason(t, e, "short", ts.Refresh, store.ReasonIdleExpired)
 	})
 	t.Run("absolute_expired", func(t *testing.T) {

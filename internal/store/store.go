@@ -227,14 +227,26 @@ type Store interface {
 	// DeleteExpired removes at most batch rows of each expired kind
 	// (codes, sessions, refresh tokens and grants past their absolute
 	// expiry, revoked access token entries, one-time values, failure
-	// counters) whose expiry is before now. It is safe to run on every
-	// instance at once. Returns the number of rows removed.
+	// counters) whose expiry is before now. A refresh token never
+	// rotated (the head of its chain) is kept ExpiredRefreshRetention
+	// past its expiry while its grant exists, so the refresh grant can
+	// still tell its client it idle-expired; a rotated one goes at its
+	// expiry. It is safe to run
+	// on every instance at once. Returns the number of rows removed.
 	DeleteExpired(ctx context.Context, now time.Time, batch int) (int, error)
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
 	Close() error
 }
+
+// ExpiredRefreshRetention is how long DeleteExpired keeps a refresh token
+// that expired without being rotated (one row per grant at most, and
+// never past its grant's own sweep): within
+// it the token endpoint answers "(reason: idle_expired)" rather than an
+// unknown token. The row is useless to anyone: RotateRefreshToken
+// refuses an expired token before anything else.
+const ExpiredRefreshRetention = 30 * 24 * time.Hour
 
 // Budget is one throttle counter an attempt is reserved against: at most
 // Limit attempts per window for Key.

@@ -164,3 +164,58 @@ func testRotateReuseReason(t *testing.T, s store.Store) {
 			fmtTime(got.RevokedAt), got.RevokedReason, fmtTime(later), store.ReasonReused)
 	}
 }
+
+// testDeleteExpiredRefreshHeads: a refresh token never rotated stays
+// ExpiredRefreshRetention past its expiry (so its client can be told it
+// idle-expired) and answers ErrExpired meanwhile; a rotated one goes at
+// its expiry.
+func testDeleteExpiredRefreshHeads(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	now := at(time.Hour)
+	holder := fixGrant("holder", clientA, user1, time.Time{}) // never swept itself
+	head := fixRefresh("head-recent", holder, base, now.Add(-time.Hour))
+	must(t, s.CreateGrant(ctx, holder, &head), "CreateGrant(holder)")
+	for _, g := range []struct {
+		id, hash string
+		expires  time.Time
+		rotated  bool
+	}{
+		{"g-old", "head-old", now.Add(-store.ExpiredRefreshRetention - time.Millisecond), false},
+		{"g-edge", "head-edge", now.Add(-store.ExpiredRefreshRetention), false},
+		{"g-rotated", "rotated", now.Add(-time.Millisecond), true},
+	} {
+		gr := fixGrant(g.id, clientA, user1, time.Time{})
+		rt := fixRefresh(g.hash, gr, base, g.expires)
+		if g.rotated {
+			rt.RotatedAt, rt.SuccessorHash = base, "successor"
+		}
+		must(t, s.CreateGrant(ctx, gr, &rt), "CreateGrant("+g.id+")")
+	}
+	n, err := s.DeleteExpired(ctx, now, 100)
+	must(t, err, "DeleteExpired")
+	if n != 2 {
+		t.Errorf("DeleteExpired = %d, want 2 (head-old, rotated)", n)
+	}
+	for hash, kept := range map[string]bool{"head-recent": true, "head-edge": true, "head-old": false, "rotated": false} {
+		_, err := s.GetRefreshToken(ctx, hash)
+		if got := err == nil; got != kept {
+			t.Errorf("after DeleteExpired: GetRefreshToken(%s) found = %v, want %v (err %v)", hash, got, kept, err)
+		}
+	}
+	_, _, err = s.RotateRefreshToken(ctx, "head-recent", nextRT(holder, "next", now), now, 0)
+	wantErr(t, err, store.ErrExpired, "RotateRefreshToken(expired head kept by the sweep)")
+
+	// A head is not kept past its grant: once the grant is swept at its
+	// absolute expiry, its expired head goes in the same sweep.
+	gone := fixGrant("g-gone", clientA, user1, now.Add(time.Hour))
+	rt := fixRefresh("head-gone", gone, base, now.Add(time.Hour))
+	must(t, s.CreateGrant(ctx, gone, &rt), "CreateGrant(g-gone)")
+	later := now.Add(2 * time.Hour)
+	_, err = s.DeleteExpired(ctx, later, 100)
+	must(t, err, "DeleteExpired(later)")
+	_, err = s.GetGrant(ctx, "g-gone")
+	wantErr(t, err, store.ErrNotFound, "GetGrant(g-gone) after its absolute expiry")
+	_, err = s.GetRefreshToken(ctx, "head-gone")
+	wantErr(t, err, store.ErrNotFound, "GetRefreshToken(head-gone) after its grant was swept")
+}

@@ -126,6 +126,7 @@ func miscTests() []test {
 		{"DeleteExpired/Batches", testDeleteExpiredBatches},
 		{"DeleteExpired/KeepsLive", testDeleteExpiredKeeps},
 		{"DeleteExpired/Failures", testDeleteExpiredFailures},
+		{"DeleteExpired/RefreshHeads", testDeleteExpiredRefreshHeads},
 		{"Ping", testPing},
 	}
 }
