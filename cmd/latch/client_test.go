@@ -49,7 +49,7 @@ func TestClientCreate(t *testing.T) {
 				"--audience", "https://api.example",
 				"--first-party", "--require-dpop", "--id-token-alg", "ES256",
 				"--refresh-grace", "30s", "--refresh-idle", "24h", "--refresh-absolute", "720h",
-				"--access-token-ttl", "5m", "--revoke-refresh-on-logout", "--resource-server",
+				"--access-token-ttl", "5m", "--revoke-refresh-on-logout", "--resource-server", "--require-fresh-challenge",
 			},
 			check: func(t *testing.T, v clientOut) {
 				if v.ClientType != "confidential" || len(v.ClientSecret) != 43 {
@@ -70,7 +70,7 @@ func TestClientCreate(t *testing.T) {
 						t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
 					}
 				}
-				if !v.FirstParty || !v.RequireDPoP || !v.RevokeRefreshOnLogout || !v.ResourceServer || v.IDTokenAlg != "ES256" {
+				if !v.FirstParty || !v.RequireDPoP || !v.RevokeRefreshOnLogout || !v.ResourceServer || !v.RequireFreshChallenge || v.IDTokenAlg != "ES256" {
 					t.Errorf("flags not stored: %+v", v)
 				}
 				if v.RefreshGrace != "30s" || v.RefreshIdle != "24h" || v.RefreshAbsolute != "720h" || v.AccessTokenTTL != "5m" {
