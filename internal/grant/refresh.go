@@ -98,8 +98,8 @@ func (e *Engine) refresh(ctx context.Context, c store.Client, treq *oauth.TokenR
 		// reason is the first revocation's, read again.
 		reason := g.RevokedReason
 		if reason == "" {
-			if now, gerr := e.store.GetGrant(ctx, g.ID); gerr == nil {
-				reason = now.RevokedReason
+			if cur, gerr := e.store.GetGrant(ctx, g.ID); gerr == nil {
+				reason = cur.RevokedReason
 			}
 		}
 		e.audit(ctx, "refresh_token_refused", "client_id", c.ID, "sub", old.UserID, "grant_id", old.GrantID, "reason", reason)
