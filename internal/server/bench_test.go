@@ -98,14 +98,14 @@ func (be *benchEnv) exchange(b *testing.B, code, verifier string) map[string]any
 
 // BenchmarkAuthorizeCode is code issuance: GET /authorize for a user with
 // an SSO session → 302 with a fresh code (one store read for the client,
-// two for the session and user, one insert).
+// two for the session and user, one insert of the challenge into the
+// single-use set, one insert of the code).
 func BenchmarkAuthorizeCode(b *testing.B) {
 	be := newBenchEnv(b)
-	v := oauth2.GenerateVerifier()
 	b.ReportAllocs()
 	stop := cpuMeter(b)
 	for b.Loop() {
-		be.authorize(b, v)
+		be.authorize(b, oauth2.GenerateVerifier()) // a fresh challenge, as every request must have
 	}
 	stop()
 }
