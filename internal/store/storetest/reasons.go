@@ -219,3 +219,51 @@ func testDeleteExpiredRefreshHeads(t *testing.T, s store.Store) {
 	_, err = s.GetRefreshToken(ctx, "head-gone")
 	wantErr(t, err, store.ErrNotFound, "GetRefreshToken(head-gone) after its grant was swept")
 }
+
+// testRaceRevokeReason: racers revoke one grant at once, each at its own
+// time for its own reason, through RevokeGrant, RevokeUserGrants,
+// RevokeSessionGrants and a reuse in RotateRefreshToken; exactly one
+// revocation wins and the stored RevokedAt and RevokedReason are that
+// one's pair (never one caller's time with another's reason).
+func testRaceRevokeReason(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	g, _ := refreshFixture(t, s)
+	_, _, err := s.RotateRefreshToken(ctx, "rt-0", nextRT(g, "rt-1", base), base, 0)
+	must(t, err, "RotateRefreshToken (setup)")
+	reasons := []store.Reason{store.ReasonAdmin, store.ReasonPasswordChanged, store.ReasonSessionEnded, store.ReasonReused,
+		store.ReasonRevokedByClient, store.ReasonLogout, store.ReasonCodeReplayed}
+	when := func(i int) time.Time { return at(time.Minute + time.Duration(i)*time.Millisecond) }
+	errs := make([]error, racers)
+	race(func(i int) {
+		now, reason := when(i), reasons[i%len(reasons)]
+		switch reason {
+		case store.ReasonPasswordChanged:
+			_, errs[i] = s.RevokeUserGrants(ctx, user1, "", now, reason)
+		case store.ReasonSessionEnded:
+			_, errs[i] = s.RevokeSessionGrants(ctx, g.SessionID, "", now, reason)
+		case store.ReasonReused:
+			_, _, errs[i] = s.RotateRefreshToken(ctx, "rt-0", nextRT(g, fmt.Sprintf("x-%d", i), now), now, 0)
+			if errorsIs(errs[i], store.ErrRefreshReused) || errorsIs(errs[i], store.ErrRevoked) {
+				errs[i] = nil
+			}
+		default:
+			errs[i] = s.RevokeGrant(ctx, g.ID, now, reason)
+		}
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("racer %d (%s): %v", i, reasons[i%len(reasons)], err)
+		}
+	}
+	got, err := s.GetGrant(ctx, g.ID)
+	must(t, err, "GetGrant")
+	for i := range racers {
+		if got.RevokedAt.Equal(when(i)) {
+			if want := reasons[i%len(reasons)]; got.RevokedReason != want {
+				t.Errorf("RevokedAt is racer %d's (%s) but RevokedReason = %q, want %q", i, fmtTime(got.RevokedAt), got.RevokedReason, want)
+			}
+			return
+		}
+	}
+	t.Errorf("RevokedAt = %s, RevokedReason = %q: no racer's revocation", fmtTime(got.RevokedAt), got.RevokedReason)
+}
