@@ -47,7 +47,7 @@ func errReplayedChallenge(kind string) *oauth.Error {
 
 // replayKey is the UseOnce key of value for clientID: a hash, so neither
 // the value nor the client appears in the store, and unambiguous (a NUL
-// separates the parts, and neither may contain one).
+// ends the client ID, which cannot contain one: printable ASCII).
 func replayKey(kind, clientID, value string) string {
 	return "fresh:" + kind + ":" + token.Hash(clientID+"\x00"+value)
 }
@@ -58,7 +58,9 @@ func replayKey(kind, clientID, value string) string {
 // against all of them. It returns the refusal for a client with
 // RequireFreshChallenge; of concurrent requests with one fresh value
 // exactly one is accepted (UseOnce is atomic on every store). It must run
-// once per authorization response, right before the code is issued.
+// once per authorization response, right before the code is issued; a
+// code that then fails to be stored has still spent its values (the
+// client retries with fresh ones, as it must anyway).
 func (s *Server) checkFreshChallenge(ctx context.Context, ar *authRequest) error {
 	window := s.opts.ChallengeReplayWindow
 	if window <= 0 {
