@@ -15,6 +15,7 @@ import (
 	"github.com/latchauth/latch/bff"
 	"github.com/latchauth/latch/bff/bffpostgres"
 	"github.com/latchauth/latch/bff/bffsqlite"
+	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/store/postgres/pgtest"
 )
 
@@ -231,7 +232,7 @@ func TestRefreshRefusedEndsSession(t *testing.T) {
 	signIn(t, b, base, f.env.Issuer)
 	id := sessionCookie(t, b, base)
 	// An admin revokes alice's grants at Latch, behind the BFF's back.
-	if n, err := f.env.Store.RevokeUserGrants(t.Context(), "user-alice", "", f.env.Clock.Now()); err != nil || n == 0 {
+	if n, err := f.env.Store.RevokeUserGrants(t.Context(), "user-alice", "", f.env.Clock.Now(), store.ReasonAdmin); err != nil || n == 0 {
 		t.Fatalf("RevokeUserGrants = %d, %v", n, err)
 	}
 	f.env.Clock.Advance(f.env.Config.AccessTokenTTL)

@@ -44,6 +44,7 @@ type clientFlags struct {
 	requirePAR           bool
 	backchannelURI       string
 	backchannelSession   bool
+	freshChallenge       bool
 	rotateSecret         bool // update only
 
 	// given names the flags given on the command line, once parsed: only
@@ -79,6 +80,7 @@ func (f *clientFlags) register(fs *flag.FlagSet, update bool) {
 	fs.BoolVar(&f.requirePAR, "require-par", false, "accept authorization requests from this client only through /par (RFC 9126)")
 	fs.StringVar(&f.backchannelURI, "backchannel-logout-uri", "", "https `URL` that receives a Logout Token when a session the client got tokens in ends (OpenID Connect Back-Channel Logout; \"\" removes it)")
 	fs.BoolVar(&f.backchannelSession, "backchannel-logout-session-required", false, "the client needs sid in Logout Tokens (Latch always sends it)")
+	fs.BoolVar(&f.freshChallenge, "require-fresh-challenge", false, "refuse an authorization request that reuses a code_challenge or nonce (default: only audit and count it)")
 	if update {
 		fs.BoolVar(&f.rotateSecret, "rotate-secret", false, "replace a confidential client's secret; the new one is printed once")
 	}
@@ -159,6 +161,9 @@ func (f *clientFlags) apply(c *store.Client) {
 	}
 	if set["backchannel-logout-session-required"] {
 		c.BackchannelLogoutSessionRequired = f.backchannelSession
+	}
+	if set["require-fresh-challenge"] {
+		c.RequireFreshChallenge = f.freshChallenge
 	}
 }
 

@@ -50,7 +50,7 @@ func TestClientCreate(t *testing.T) {
 				"--first-party", "--require-dpop", "--id-token-alg", "ES256",
 				"--refresh-grace", "30s", "--refresh-idle", "24h", "--refresh-absolute", "720h",
 				"--access-token-ttl", "5m", "--revoke-refresh-on-logout", "--resource-server",
-				"--backchannel-logout-uri", "https://app.example/bcl", "--backchannel-logout-session-required",
+				"--backchannel-logout-uri", "https://app.example/bcl", "--backchannel-logout-session-required", "--require-fresh-challenge",
 			},
 			check: func(t *testing.T, v clientOut) {
 				if v.ClientType != "confidential" || len(v.ClientSecret) != 43 {
@@ -71,7 +71,7 @@ func TestClientCreate(t *testing.T) {
 						t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
 					}
 				}
-				if !v.FirstParty || !v.RequireDPoP || !v.RevokeRefreshOnLogout || !v.ResourceServer || v.IDTokenAlg != "ES256" {
+				if !v.FirstParty || !v.RequireDPoP || !v.RevokeRefreshOnLogout || !v.ResourceServer || !v.RequireFreshChallenge || v.IDTokenAlg != "ES256" {
 					t.Errorf("flags not stored: %+v", v)
 				}
 				if v.BackchannelLogoutURI != "https://app.example/bcl" || !v.BackchannelLogoutSessionRequired {

@@ -171,6 +171,7 @@ func (f *clientFlags) clientJSON() map[string]any {
 		{"require-par", "require_pushed_authorization_requests", f.requirePAR},
 		{"backchannel-logout-uri", "backchannel_logout_uri", f.backchannelURI},
 		{"backchannel-logout-session-required", "backchannel_logout_session_required", f.backchannelSession},
+		{"require-fresh-challenge", "require_fresh_challenge", f.freshChallenge},
 	} {
 		if set[v.flagName] {
 			m[v.key] = v.val

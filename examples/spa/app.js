@@ -62,7 +62,7 @@ async function post(url, params) {
   const text = await res.text();
   const body = text ? JSON.parse(text) : {};
   if (res.ok) return body;
-  throw Object.assign(new Error(`${body.error || res.status}: ${body.error_description || ''}`), { code: body.error });
+  throw Object.assign(new Error(`${body.error || res.status}: ${body.error_description || ''}`), { code: body.error, description: body.error_description });
 }
 
 // GET with the access token in the Authorization header: a DPoP-bound one
@@ -171,9 +171,10 @@ function useSession(s, broadcast) {
   render();
 }
 
-function forget(why) {
+function forget(why, reason = '') {
   session = null;
   clearTimeout(refreshTimer);
+  LatchReasons.show($('signed-out-reason'), reason);
   log(why);
   render();
 }
@@ -186,7 +187,7 @@ channel.onmessage = ({ data }) => {
     useSession(data.session, false);
     if (first) loadUserinfo().catch(showError);
   }
-  if (data.type === 'signed-out' && session) forget('signed out in another tab');
+  if (data.type === 'signed-out' && session) forget('signed out in another tab', data.reason);
 };
 
 // ---- Refresh (RFC 6749 §6) with a rotating refresh token, one tab at a time ---
@@ -197,9 +198,9 @@ async function refresh(why) {
     if (session.gen !== seen) return log('another tab refreshed while this one waited for the lock: using its tokens');
     log(`refreshing: ${why}`);
     const t = await post(meta.token_endpoint, { grant_type: 'refresh_token', refresh_token: session.refreshToken }).catch((err) => {
-      if (err.code === 'invalid_grant') { // expired or revoked: every tab is signed out
-        forget('the refresh token was refused; signed out');
-        channel.postMessage({ type: 'signed-out' });
+      if (err.code === 'invalid_grant') { // expired or revoked: every tab is signed out, told why
+        forget(`the refresh token was refused (${err.description || 'no description'}); signed out`, LatchReasons.of(err.description));
+        channel.postMessage({ type: 'signed-out', reason: LatchReasons.of(err.description) });
       }
       throw err;
     });

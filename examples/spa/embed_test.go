@@ -33,6 +33,7 @@ func TestHandler(t *testing.T) {
 		{"/app.js", "navigator.locks.request('latch-refresh'", "text/javascript"},
 		{"/app.css", "button.primary", "text/css"},
 		{"/dpop.js", "window.LatchDPoP", "text/javascript"},
+		{"/reasons.js", "window.LatchReasons", "text/javascript"},
 		// latch dev's config, not the file's defaults.
 		{"/config.js", `"issuer": "http://localhost:8080"`, "text/javascript"},
 		{"/config.js", `"dpop": true`, "text/javascript"}, // DPoP is the default

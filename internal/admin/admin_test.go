@@ -449,6 +449,14 @@ func TestAdminClients(t *testing.T) {
 	// Only a confidential client can be a resource server (introspection).
 	h.want(h.do(http.MethodPatch, "/admin/clients/app", map[string]any{"resource_server": true}), 400)
 	h.want(h.do(http.MethodPatch, "/admin/clients/svc", map[string]any{"resource_server": true}), 200)
+	// require_fresh_challenge: set and cleared by PATCH, shown in the view.
+	for _, on := range []bool{true, false} {
+		var v map[string]any
+		h.want(h.do(http.MethodPatch, "/admin/clients/app", map[string]any{"require_fresh_challenge": on}), 200).json(t, &v)
+		if v["require_fresh_challenge"] != on {
+			t.Errorf("PATCH require_fresh_challenge=%v: view has %v", on, v["require_fresh_challenge"])
+		}
+	}
 	if c, _ := h.e.Store.GetClient(t.Context(), "svc"); !c.ResourceServer {
 		t.Errorf("PATCH resource_server: true not stored")
 	}

@@ -41,6 +41,7 @@ type clientRequest struct {
 	// Back-Channel Logout 1.0 §2.2; "" removes the URI.
 	BackchannelLogoutURI             *string `json:"backchannel_logout_uri"`
 	BackchannelLogoutSessionRequired *bool   `json:"backchannel_logout_session_required"`
+	RequireFreshChallenge  *bool     `json:"require_fresh_challenge"`
 	// RotateSecret (PATCH only) replaces a confidential client's secret;
 	// the new one is in the response, once.
 	RotateSecret bool `json:"rotate_secret"`
@@ -97,6 +98,9 @@ func (req *clientRequest) apply(c *store.Client) error {
 	}
 	if req.BackchannelLogoutSessionRequired != nil {
 		c.BackchannelLogoutSessionRequired = *req.BackchannelLogoutSessionRequired
+	}
+	if req.RequireFreshChallenge != nil {
+		c.RequireFreshChallenge = *req.RequireFreshChallenge
 	}
 	for _, d := range []struct {
 		f   registration.Field

@@ -46,6 +46,9 @@ type grantView struct {
 	CreatedAt         time.Time `json:"created_at"`
 	AbsoluteExpiresAt time.Time `json:"absolute_expires_at,omitzero"`
 	RevokedAt         time.Time `json:"revoked_at,omitzero"`
+	// RevokedReason is the stable reason code of the revocation
+	// (store.Reason, docs/tokens.md); absent unless revoked.
+	RevokedReason store.Reason `json:"revoked_reason,omitempty"`
 }
 
 // listUsers lists users, or with ?username=NAME the one user of that name
@@ -162,7 +165,7 @@ func (s *Server) listGrants(w http.ResponseWriter, r *http.Request) error {
 		views = append(views, grantView{
 			ID: g.ID, ClientID: g.ClientID, Scopes: g.Scopes, Audiences: g.Audiences,
 			AuthTime: g.AuthTime.UTC(), CreatedAt: g.CreatedAt.UTC(),
-			AbsoluteExpiresAt: g.AbsoluteExpiresAt.UTC(), RevokedAt: g.RevokedAt.UTC(),
+			AbsoluteExpiresAt: g.AbsoluteExpiresAt.UTC(), RevokedAt: g.RevokedAt.UTC(), RevokedReason: g.RevokedReason,
 		})
 	}
 	writeJSON(w, http.StatusOK, views)

@@ -131,7 +131,7 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 			PublicRefreshIdle: cfg.PublicRefreshIdle, PublicRefreshAbsolute: cfg.PublicRefreshAbsolute,
 			ConfidentialRefreshIdle: cfg.ConfidentialRefreshIdle, ConfidentialRefreshAbsolute: cfg.ConfidentialRefreshAbsolute,
 		},
-		CodeTTL: cfg.CodeTTL, SessionTTL: cfg.SessionTTL, HSTSMaxAge: cfg.HSTSMaxAge,
+		CodeTTL: cfg.CodeTTL, SessionTTL: cfg.SessionTTL, HSTSMaxAge: cfg.HSTSMaxAge, ChallengeReplayWindow: cfg.ChallengeReplayWindow,
 		TrustedProxies: cfg.TrustedProxies, Throttle: throttleLimits(cfg), DPoPNonceKey: nonceKey,
 		Overload: server.Overload{
 			RequestTimeout: cfg.RequestTimeout, MaxConcurrent: cfg.MaxConcurrentRequests,

@@ -33,6 +33,10 @@ type Config struct {
 	IDTokenTTL     time.Duration `yaml:"id-token-ttl" help:"ID token lifetime"`                     // default 10m
 	CodeTTL        time.Duration `yaml:"code-ttl" help:"authorization code lifetime, at most 60s"`  // default 60s, at most 60s
 	SessionTTL     time.Duration `yaml:"session-ttl" help:"browser sign-in session lifetime"`       // default 24h
+	// ChallengeReplayWindow is how long each client's code_challenge and
+	// nonce values are remembered (hashed) to detect one sent again
+	// (RFC 9700 §2.1.1: they must be transaction-specific).
+	ChallengeReplayWindow time.Duration `yaml:"challenge-replay-window" help:"how long each client's code_challenge and nonce values are remembered (hashed) to detect reuse; at least code-ttl"` // 24h
 
 	// Refresh token defaults, used when a client sets none.
 	PublicRefreshIdle           time.Duration `yaml:"public-refresh-idle" help:"refresh token idle timeout for public clients"`                      // 24h
@@ -139,6 +143,7 @@ func Default() Config {
 		IDTokenTTL:                  10 * time.Minute,
 		CodeTTL:                     60 * time.Second,
 		SessionTTL:                  24 * time.Hour,
+		ChallengeReplayWindow:       24 * time.Hour,
 		PublicRefreshIdle:           24 * time.Hour,
 		PublicRefreshAbsolute:       7 * 24 * time.Hour,
 		ConfidentialRefreshIdle:     30 * 24 * time.Hour,

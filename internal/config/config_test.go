@@ -204,6 +204,9 @@ func TestValidate(t *testing.T) {
 		{"code ttl 1s", func(c *Config) { c.CodeTTL = time.Second }, "", ""},
 		{"code ttl 61s", func(c *Config) { c.CodeTTL = 61 * time.Second }, "code-ttl", "at most 1m"},
 		{"code ttl 0", func(c *Config) { c.CodeTTL = 0 }, "code-ttl", "positive"},
+		{"challenge replay window = code ttl", func(c *Config) { c.ChallengeReplayWindow = c.CodeTTL }, "", ""},
+		{"challenge replay window below code ttl", func(c *Config) { c.ChallengeReplayWindow = 30 * time.Second }, "challenge-replay-window", "at least code-ttl (1m), got 30s"},
+		{"challenge replay window 0", func(c *Config) { c.ChallengeReplayWindow = 0 }, "challenge-replay-window", "positive"},
 		{"access ttl negative", func(c *Config) { c.AccessTokenTTL = -time.Second }, "access-token-ttl", "positive"},
 		{"access ttl 1h", func(c *Config) { c.AccessTokenTTL = time.Hour }, "", ""},
 		// Refused with the limit, never clamped to it.

@@ -141,6 +141,9 @@ func validate(c Config) []Problem {
 		add("code-ttl", "must be at most %s, got %s", formatDuration(MaxCodeTTL), formatDuration(c.CodeTTL))
 	}
 	positive("session-ttl", c.SessionTTL)
+	if positive("challenge-replay-window", c.ChallengeReplayWindow) && c.ChallengeReplayWindow < c.CodeTTL {
+		add("challenge-replay-window", "must be at least code-ttl (%s), got %s", formatDuration(c.CodeTTL), formatDuration(c.ChallengeReplayWindow))
+	}
 	if c.HSTSMaxAge < 0 || c.HSTSMaxAge%time.Second != 0 {
 		add("hsts-max-age", "must be a non-negative whole number of seconds, got %s", formatDuration(c.HSTSMaxAge))
 	}

@@ -93,10 +93,11 @@ func (e *Engine) exchangeCode(ctx context.Context, c store.Client, treq *oauth.T
 		// A code used twice, both times with everything its client holds:
 		// one of the two was an attacker. Revoke everything issued from
 		// it (RFC 6749 §4.1.2, RFC 9700 §4.5).
-		if rerr := e.store.RevokeGrant(ctx, code.GrantID, now); rerr != nil && !errors.Is(rerr, store.ErrNotFound) {
+		if rerr := e.store.RevokeGrant(ctx, code.GrantID, now, store.ReasonCodeReplayed); rerr != nil && !errors.Is(rerr, store.ErrNotFound) {
 			return nil, rerr
 		}
-		e.audit(ctx, "code_replay_detected", "client_id", c.ID, "code_client_id", code.ClientID, "sub", code.UserID, "grant_id", code.GrantID)
+		e.audit(ctx, "code_replay_detected", "client_id", c.ID, "code_client_id", code.ClientID, "sub", code.UserID, "grant_id", code.GrantID,
+			"reason", store.ReasonCodeReplayed)
 		return nil, errBadCode.WithCause(err)
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExpired):
 		return nil, errBadCode.WithCause(err)

@@ -10,7 +10,10 @@ import (
 	"github.com/latchauth/latch/internal/token"
 )
 
-// errBadRefresh is the one answer for every unusable refresh token.
+// errBadRefresh is the answer for a refresh token that is unknown (never
+// issued, swept, or of a deleted user or client), not the client's, or
+// ended for no recorded reason; endedError names the reason when there is
+// one.
 var errBadRefresh = oauth.Errorf(oauth.InvalidGrant, "the refresh token is invalid, expired or revoked")
 
 // refresh is the refresh_token grant (RFC 6749 §6) with rotation and reuse
@@ -88,9 +91,24 @@ func (e *Engine) refresh(ctx context.Context, c store.Client, treq *oauth.TokenR
 	rotated, result, err := e.store.RotateRefreshToken(ctx, hash, next, now, grace)
 	switch {
 	case errors.Is(err, store.ErrRefreshReused):
-		e.audit(ctx, "refresh_token_reuse_detected", "client_id", c.ID, "sub", old.UserID, "grant_id", old.GrantID)
-		return nil, errBadRefresh.WithCause(err)
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrExpired):
+		e.audit(ctx, "refresh_token_reuse_detected", "client_id", c.ID, "sub", old.UserID, "grant_id", old.GrantID, "reason", store.ReasonReused)
+		return nil, endedError(store.ReasonReused).WithCause(err)
+	case errors.Is(err, store.ErrRevoked):
+		// Revoked before this request or since the grant was read: the
+		// reason is the first revocation's, read again.
+		reason := g.RevokedReason
+		if reason == "" {
+			if cur, gerr := e.store.GetGrant(ctx, g.ID); gerr == nil {
+				reason = cur.RevokedReason
+			}
+		}
+		e.audit(ctx, "refresh_token_refused", "client_id", c.ID, "sub", old.UserID, "grant_id", old.GrantID, "reason", reason)
+		return nil, endedError(reason).WithCause(err)
+	case errors.Is(err, store.ErrExpired):
+		reason := expiryReason(g, now)
+		e.audit(ctx, "refresh_token_refused", "client_id", c.ID, "sub", old.UserID, "grant_id", old.GrantID, "reason", reason)
+		return nil, endedError(reason).WithCause(err)
+	case errors.Is(err, store.ErrNotFound):
 		return nil, errBadRefresh.WithCause(err)
 	case err != nil:
 		return nil, err

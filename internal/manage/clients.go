@@ -165,6 +165,6 @@ func (s *Service) DeleteClient(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("deleting client %q: %w", id, err)
 	}
-	s.audit(ctx, "admin_client_deleted", "client_id", id)
+	s.audit(ctx, "admin_client_deleted", "client_id", id, "reason", store.ReasonClientDeleted)
 	return nil
 }

@@ -120,29 +120,35 @@ func (s *Service) SetPassword(ctx context.Context, id, pw string, logout bool) (
 	if !logout {
 		return LogoutResult{}, nil
 	}
-	return s.LogoutEverywhere(ctx, id)
+	return s.logoutEverywhere(ctx, id, store.ReasonPasswordChanged)
 }
 
 // LogoutEverywhere ends every SSO session of the user id and revokes
-// every grant (so every refresh token) they gave. Every client with a
-// backchannel_logout_uri that got tokens in a live session is sent a
-// Logout Token (the store enqueues them with the sessions' end; the
-// servers' workers deliver). Access tokens already issued stay valid
-// until they expire (access-token-ttl).
+// every grant (so every refresh token) they gave, for reason "admin".
+// Every client with a backchannel_logout_uri that got tokens in a live
+// session is sent a Logout Token (the store enqueues them with the
+// sessions' end; the servers' workers deliver). Access tokens already
+// issued stay valid until they expire (access-token-ttl).
 // Audit: admin_user_logged_out (sub, sessions_ended, grants_revoked,
-// backchannel_logouts_queued).
+// reason, backchannel_logouts_queued).
 func (s *Service) LogoutEverywhere(ctx context.Context, id string) (LogoutResult, error) {
+	return s.logoutEverywhere(ctx, id, store.ReasonAdmin)
+}
+
+// logoutEverywhere is LogoutEverywhere for reason (the grants' stored
+// RevokedReason, which the token endpoint tells their clients).
+func (s *Service) logoutEverywhere(ctx context.Context, id string, reason store.Reason) (LogoutResult, error) {
 	var res LogoutResult
 	ended, queued, err := s.opts.Store.EndUserSessions(ctx, id, s.opts.Now())
 	if err != nil {
 		return res, fmt.Errorf("ending the sessions of %q: %w", id, err)
 	}
 	res.SessionsEnded = ended
-	if res.GrantsRevoked, err = s.opts.Store.RevokeUserGrants(ctx, id, "", s.opts.Now()); err != nil {
+	if res.GrantsRevoked, err = s.opts.Store.RevokeUserGrants(ctx, id, "", s.opts.Now(), reason); err != nil {
 		return res, fmt.Errorf("revoking the grants of %q: %w", id, err)
 	}
 	s.audit(ctx, "admin_user_logged_out", "sub", id, "sessions_ended", res.SessionsEnded, "grants_revoked", res.GrantsRevoked,
-		"backchannel_logouts_queued", queued)
+		"reason", reason, "backchannel_logouts_queued", queued)
 	return res, nil
 }
 
@@ -183,6 +189,6 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("deleting user %q: %w", id, err)
 	}
-	s.audit(ctx, "admin_user_deleted", "sub", id)
+	s.audit(ctx, "admin_user_deleted", "sub", id, "reason", store.ReasonUserDeleted)
 	return nil
 }

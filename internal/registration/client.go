@@ -436,7 +436,8 @@ type ClientView struct {
 	RefreshAbsolute        string    `json:"refresh_absolute,omitempty"`
 	AccessTokenTTL         string    `json:"access_token_ttl,omitempty"`
 	RevokeRefreshOnLogout  bool      `json:"revoke_refresh_on_logout"`
-	ResourceServer         bool      `json:"resource_server"` // may introspect other clients' tokens
+	ResourceServer         bool      `json:"resource_server"`         // may introspect other clients' tokens
+	RequireFreshChallenge  bool      `json:"require_fresh_challenge"` // refuse a reused code_challenge or nonce
 	CreatedAt              time.Time `json:"created_at"`
 	// AuthMethod is token_endpoint_auth_method (RFC 7591 §2) when the
 	// client type does not imply it: private_key_jwt.
@@ -479,6 +480,7 @@ func NewClientView(c store.Client, secret string) ClientView {
 		RequirePAR:                       c.RequirePAR,
 		BackchannelLogoutURI:             c.BackchannelLogoutURI,
 		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
+		RequireFreshChallenge:            c.RequireFreshChallenge,
 	}
 	if c.JWKS != "" && json.Valid([]byte(c.JWKS)) {
 		v.JWKS = json.RawMessage(c.JWKS)

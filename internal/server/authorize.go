@@ -206,6 +206,11 @@ func hintNames(hint string, u *store.User) bool {
 
 // issueCode stores a fresh authorization code and sends it to the client.
 func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar *authRequest, sess *store.Session) error {
+	// RFC 9700 §2.1.1: a code_challenge or nonce this client sent before
+	// is reported, and refused for a client that requires fresh ones.
+	if err := s.checkFreshChallenge(r.Context(), ar); err != nil {
+		return err
+	}
 	now := s.now()
 	code := token.NewOpaque()
 	req := ar.req

@@ -88,7 +88,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	// carries another sid. A hint without sid (issued before sids
 	// existed) never skips the confirmation.
 	if lr.hintSID != "" && lr.hintSID == sess.SID && lr.hintSub == user.ID {
-		return s.logout(w, r, lr, user)
+		return s.logout(w, r, lr, sess, user)
 	}
 	in := interaction{Kind: kindLogout, PostLogoutRedirectURI: lr.redirectURI, State: lr.state}
 	name := ""
@@ -170,33 +170,46 @@ func (s *Server) handleLogoutConfirm(w http.ResponseWriter, r *http.Request) err
 	if decision != "logout" {
 		return s.finishLogout(w, r, lr)
 	}
-	_, user, err := s.currentSession(r)
+	sess, user, err := s.currentSession(r)
 	if err != nil {
 		return err
 	}
 	if user == nil {
 		return s.finishLogout(w, r, lr)
 	}
-	return s.logout(w, r, lr, user)
+	return s.logout(w, r, lr, sess, user)
 }
 
-// logout ends the SSO session and, when the client asks for it, revokes
-// the user's refresh tokens for that client.
-func (s *Server) logout(w http.ResponseWriter, r *http.Request, lr *logoutRequest, user *store.User) error {
+// logout ends the SSO session sess of user and revokes refresh tokens of
+// the clients registered with revoke_refresh_on_logout: every grant of
+// the user at the client that asked (reason "logout"), and the grants
+// other such clients got in this session (reason "session_ended"). A
+// client without the setting keeps its refresh tokens.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, lr *logoutRequest, sess *store.Session, user *store.User) error {
 	ctx := r.Context()
 	if err := s.endSession(ctx, w, r); err != nil {
 		return err
 	}
-	clientID := ""
+	now := s.now()
+	clientID, revoked := "", 0
 	if lr.client != nil {
 		clientID = lr.client.ID
 		if lr.client.RevokeRefreshOnLogout {
-			if _, err := s.store.RevokeUserGrants(ctx, user.ID, clientID, s.now()); err != nil {
+			n, err := s.store.RevokeUserGrants(ctx, user.ID, clientID, now, store.ReasonLogout)
+			if err != nil {
 				return err
 			}
+			revoked = n
 		}
 	}
-	s.auditLog(ctx, "logout", "client_id", clientID, "sub", user.ID)
+	ended, err := s.store.RevokeSessionGrants(ctx, sess.SID, clientID, now, store.ReasonSessionEnded)
+	if err != nil {
+		return err
+	}
+	s.auditLog(ctx, "logout", "client_id", clientID, "sub", user.ID, "grants_revoked", revoked, "reason", store.ReasonLogout)
+	if ended > 0 {
+		s.auditLog(ctx, "session_grants_revoked", "sub", user.ID, "grants_revoked", ended, "reason", store.ReasonSessionEnded)
+	}
 	return s.finishLogout(w, r, lr)
 }
 

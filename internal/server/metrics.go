@@ -28,6 +28,7 @@ type Metrics struct {
 	logins        *prometheus.CounterVec // result
 	refreshReuse  prometheus.Counter
 	codeReplay    prometheus.Counter
+	challenge     *prometheus.CounterVec   // kind, refused
 	auditEvents   *prometheus.CounterVec   // event
 	storeDuration *prometheus.HistogramVec // method
 	storeErrors   *prometheus.CounterVec   // method
@@ -70,6 +71,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "latch_code_replay_detected_total",
 			Help: "Authorization codes redeemed twice; each revoked its grant (RFC 6749 §4.1.2).",
 		}),
+		challenge: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latch_challenge_replay_detected_total",
+			Help: "Authorization requests whose code_challenge or nonce the client had sent before (RFC 9700 §2.1.1), by kind and whether the request was refused (the client's require_fresh_challenge).",
+		}, []string{"kind", "refused"}),
 		auditEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "latch_audit_events_total",
 			Help: "Audit events, by event name.",
@@ -94,7 +99,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{
 		m.requests, m.duration, m.inFlight, m.tokens, m.logins, m.refreshReuse,
-		m.codeReplay, m.auditEvents, m.storeDuration, m.storeErrors, m.bcl, m.bclPending,
+		m.codeReplay, m.challenge, m.auditEvents, m.storeDuration, m.storeErrors, m.bcl, m.bclPending,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -107,6 +112,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	for _, r := range []string{"delivered", "failed", "gave_up"} {
 		m.bcl.WithLabelValues(r)
+	}
+	for _, k := range []string{replayCodeChallenge, replayNonce} {
+		for _, r := range []string{"true", "false"} {
+			m.challenge.WithLabelValues(k, r)
+		}
 	}
 	return m, nil
 }
@@ -153,6 +163,11 @@ func (m *Metrics) event(event string, attrs []any) {
 		m.bcl.WithLabelValues("failed").Inc()
 	case eventBCLGaveUp:
 		m.bcl.WithLabelValues("gave_up").Inc()
+	case eventChallengeReplay:
+		kind, refused := attr(attrs, "kind"), attr(attrs, "refused")
+		if (kind == replayCodeChallenge || kind == replayNonce) && (refused == true || refused == false) {
+			m.challenge.WithLabelValues(kind.(string), strconv.FormatBool(refused.(bool))).Inc()
+		}
 	}
 }
 
@@ -165,6 +180,16 @@ func (m *Metrics) backchannelPending(ctx context.Context, st store.Store) {
 	if n, err := st.PendingBackchannelLogouts(ctx); err == nil {
 		m.bclPending.Set(float64(n))
 	}
+}
+
+// attr returns the value of key among audit attributes, or nil.
+func attr(attrs []any, key string) any {
+	for i := 0; i+1 < len(attrs); i += 2 {
+		if k, ok := attrs[i].(string); ok && k == key {
+			return attrs[i+1]
+		}
+	}
+	return nil
 }
 
 // ObserveStore records one store call (storemetrics.Observer): its

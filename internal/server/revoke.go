@@ -70,10 +70,11 @@ func (s *Server) revoke(ctx context.Context, c store.Client, tok string) error {
 		if rt.ClientID != c.ID {
 			return oauth.Errorf(oauth.UnauthorizedClient, "the token was not issued to this client")
 		}
-		if err := s.store.RevokeGrant(ctx, rt.GrantID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := s.store.RevokeGrant(ctx, rt.GrantID, now, store.ReasonRevokedByClient); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		s.auditLog(ctx, "token_revoked", "client_id", c.ID, "sub", rt.UserID, "grant_id", rt.GrantID, "token_type", "refresh_token")
+		s.auditLog(ctx, "token_revoked", "client_id", c.ID, "sub", rt.UserID, "grant_id", rt.GrantID, "token_type", "refresh_token",
+			"reason", store.ReasonRevokedByClient)
 		return nil
 	case !errors.Is(err, store.ErrNotFound):
 		return err

@@ -33,6 +33,10 @@ type Options struct {
 	// sessions. HSTSMaxAge is the Strict-Transport-Security max-age sent
 	// when the issuer is https.
 	CodeTTL, SessionTTL, HSTSMaxAge time.Duration
+	// ChallengeReplayWindow is how long a client's code_challenge and
+	// nonce values are remembered to detect reuse (fresh.go); zero: the
+	// code lifetime.
+	ChallengeReplayWindow time.Duration
 	// TrustedProxies are CIDRs whose X-Forwarded-For/Proto are believed.
 	TrustedProxies []string
 	// Throttle are the brute-force thresholds (throttle.go).

@@ -150,12 +150,21 @@ type Store interface {
 	CreateGrant(ctx context.Context, g Grant, rt *RefreshToken) error
 	// GetGrant returns the grant even when revoked (check RevokedAt).
 	GetGrant(ctx context.Context, id string) (Grant, error)
-	// RevokeGrant marks the grant revoked at now (idempotent: an already
-	// revoked grant keeps its first RevokedAt). ErrNotFound.
-	RevokeGrant(ctx context.Context, id string, now time.Time) error
+	// RevokeGrant marks the grant revoked at now for reason (idempotent:
+	// an already revoked grant keeps its first RevokedAt and
+	// RevokedReason). ErrNotFound.
+	RevokeGrant(ctx context.Context, id string, now time.Time, reason Reason) error
 	// RevokeUserGrants revokes every grant of the user, optionally only
-	// those of one client (clientID != ""). Returns how many were revoked.
-	RevokeUserGrants(ctx context.Context, userID, clientID string, now time.Time) (int, error)
+	// those of one client (clientID != ""), for reason. Grants revoked
+	// before keep their first RevokedAt and RevokedReason. Returns how
+	// many were revoked.
+	RevokeUserGrants(ctx context.Context, userID, clientID string, now time.Time, reason Reason) (int, error)
+	// RevokeSessionGrants revokes the live grants issued in the SSO
+	// session sid (Grant.SessionID) whose client is registered with
+	// RevokeRefreshOnLogout, except those of exceptClientID (""
+	// excepts none), for reason. Returns how many were revoked. A sid of
+	// "" revokes nothing (grants without a session never match).
+	RevokeSessionGrants(ctx context.Context, sid, exceptClientID string, now time.Time, reason Reason) (int, error)
 	ListUserGrants(ctx context.Context, userID string) ([]Grant, error)
 
 	// Refresh tokens, keyed by the hash of the token.
@@ -175,8 +184,8 @@ type Store interface {
 	//     refresh grant). Only the head's immediate predecessor gets it:
 	//     with g0 → g1 → g2, g1 in its window gets g2 back, g0 never does;
 	//   - any other rotated token (outside grace, or older than the head's
-	//     predecessor): revokes the grant in the same atomic step and
-	//     returns (old, ErrRefreshReused).
+	//     predecessor): revokes the grant (RevokedReason ReasonReused) in
+	//     the same atomic step and returns (old, ErrRefreshReused).
 	// Of any number of concurrent callers presenting one unrotated token,
 	// exactly one gets RotateRotated.
 	RotateRefreshToken(ctx context.Context, hash string, next RefreshToken, now time.Time, grace time.Duration) (RefreshToken, RotateResult, error)
@@ -270,14 +279,26 @@ type Store interface {
 	// DeleteExpired removes at most batch rows of each expired kind
 	// (codes, sessions, refresh tokens and grants past their absolute
 	// expiry, revoked access token entries, one-time values, pushed
-	// authorization requests, failure counters) whose expiry is before now. It is safe to run on every
-	// instance at once. Returns the number of rows removed.
+	// authorization requests, failure counters) whose expiry is before
+	// now. A refresh token never rotated (the head of its chain) is kept
+	// ExpiredRefreshRetention past its expiry while its grant exists, so
+	// the refresh grant can still tell its client it idle-expired; a
+	// rotated one goes at its expiry. It is safe to run on every instance
+	// at once. Returns the number of rows removed.
 	DeleteExpired(ctx context.Context, now time.Time, batch int) (int, error)
 
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
 	Close() error
 }
+
+// ExpiredRefreshRetention is how long DeleteExpired keeps a refresh token
+// that expired without being rotated (one row per grant at most, and
+// never past its grant's own sweep): within
+// it the token endpoint answers "(reason: idle_expired)" rather than an
+// unknown token. The row is useless to anyone: RotateRefreshToken
+// refuses an expired token before anything else.
+const ExpiredRefreshRetention = 30 * 24 * time.Hour
 
 // Budget is one throttle counter an attempt is reserved against: at most
 // Limit attempts per window for Key.
@@ -345,6 +366,11 @@ type Client struct {
 	// Tokens (§2.2). Latch always sends sid and sub, so it only documents
 	// the client's need.
 	BackchannelLogoutSessionRequired bool
+	// RequireFreshChallenge refuses an authorization request whose
+	// code_challenge or nonce the client sent before, within the replay
+	// window (RFC 9700 §2.1.1: they MUST be transaction-specific).
+	// Without it such a request is only audited and counted.
+	RequireFreshChallenge bool
 }
 
 // PushedRequest is an authorization request pushed to the PAR endpoint
@@ -435,6 +461,64 @@ type Grant struct {
 	// AbsoluteExpiresAt bounds every refresh token of the grant.
 	AbsoluteExpiresAt time.Time
 	RevokedAt         time.Time // zero unless revoked
+	// RevokedReason says why it was revoked; "" unless revoked (and for
+	// grants revoked before reasons were recorded).
+	RevokedReason Reason
+}
+
+// Reason is a stable code saying why a grant (and so its refresh tokens)
+// ended. The codes are an API: the token endpoint ends its invalid_grant
+// error_description with " (reason: CODE)", audit events carry them as
+// "reason", and the admin API shows RevokedReason; docs/tokens.md says
+// what each means and what an app should do. Never rename one.
+type Reason string
+
+// Reasons stored with a revocation (Grant.RevokedReason).
+const (
+	// ReasonReused: a rotated refresh token was presented again outside
+	// the grace window; the family was revoked (RFC 9700 §4.14.2).
+	ReasonReused Reason = "reused"
+	// ReasonCodeReplayed: the authorization code the grant came from was
+	// redeemed twice (RFC 6749 §4.1.2, RFC 9700 §4.5).
+	ReasonCodeReplayed Reason = "code_replayed"
+	// ReasonRevokedByClient: the client revoked the refresh token
+	// (RFC 7009 §2.1).
+	ReasonRevokedByClient Reason = "revoked_by_client"
+	// ReasonLogout: the user signed out through this client
+	// (RP-Initiated Logout) and it has RevokeRefreshOnLogout.
+	ReasonLogout Reason = "logout"
+	// ReasonSessionEnded: the user ended the Latch session the grant was
+	// issued in, through another client or Latch itself, and this client
+	// has RevokeRefreshOnLogout.
+	ReasonSessionEnded Reason = "session_ended"
+	// ReasonAdmin: an administrator logged the user out everywhere.
+	ReasonAdmin Reason = "admin"
+	// ReasonPasswordChanged: the password was set with logout.
+	ReasonPasswordChanged Reason = "password_changed"
+)
+
+// Reasons that are not stored: a token's expiry is read from its times,
+// and a deleted client or user takes its grants with it (they appear in
+// audit events only).
+const (
+	// ReasonIdleExpired: the refresh token was not used within the
+	// client's idle lifetime.
+	ReasonIdleExpired Reason = "idle_expired"
+	// ReasonAbsoluteExpired: the grant reached its absolute lifetime.
+	ReasonAbsoluteExpired Reason = "absolute_expired"
+	// ReasonClientDeleted: the client was deleted with its grants.
+	ReasonClientDeleted Reason = "client_deleted"
+	// ReasonUserDeleted: the user was deleted with their grants.
+	ReasonUserDeleted Reason = "user_deleted"
+)
+
+// Reasons returns every reason code (docs_test checks that docs/tokens.md
+// has a row for each).
+func Reasons() []Reason {
+	return []Reason{
+		ReasonReused, ReasonCodeReplayed, ReasonIdleExpired, ReasonAbsoluteExpired, ReasonRevokedByClient,
+		ReasonLogout, ReasonSessionEnded, ReasonAdmin, ReasonPasswordChanged, ReasonClientDeleted, ReasonUserDeleted,
+	}
 }
 
 // RefreshToken is one link in a grant's rotation chain.

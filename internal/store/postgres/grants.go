@@ -11,7 +11,7 @@ import (
 )
 
 const grantCols = `id, client_id, user_id, session_id, scopes, audiences, auth_time, amr, nonce, dpop_jkt,
-	created_at, absolute_expires_at, revoked_at`
+	created_at, absolute_expires_at, revoked_at, revoked_reason`
 
 func scanGrant(row pgx.Row) (store.Grant, error) {
 	var (
@@ -20,7 +20,7 @@ func scanGrant(row pgx.Row) (store.Grant, error) {
 		revoked                              *int64
 	)
 	err := row.Scan(&g.ID, &g.ClientID, &g.UserID, &g.SessionID, &g.Scopes, &g.Audiences, &authTime, &g.AMR,
-		&g.Nonce, &g.DPoPJKT, &created, &absoluteExpiresAt, &revoked)
+		&g.Nonce, &g.DPoPJKT, &created, &absoluteExpiresAt, &revoked, &g.RevokedReason)
 	if err != nil {
 		return store.Grant{}, err
 	}
@@ -54,9 +54,10 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant, rt *store.Refres
 // insertGrant inserts g in tx (CreateGrant, RedeemAuthCode).
 func insertGrant(ctx context.Context, tx pgx.Tx, g store.Grant) error {
 	_, err := tx.Exec(ctx, `INSERT INTO grants (`+grantCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		g.ID, g.ClientID, g.UserID, g.SessionID, g.Scopes, g.Audiences, toNanos(g.AuthTime), g.AMR,
-		g.Nonce, g.DPoPJKT, toNanos(g.CreatedAt), toNanos(g.AbsoluteExpiresAt), toNullNanos(g.RevokedAt))
+		g.Nonce, g.DPoPJKT, toNanos(g.CreatedAt), toNanos(g.AbsoluteExpiresAt), toNullNanos(g.RevokedAt),
+		string(g.RevokedReason))
 	return err
 }
 
@@ -66,11 +67,13 @@ func (s *Store) GetGrant(ctx context.Context, id string) (store.Grant, error) {
 	return g, mapErr("get grant", err)
 }
 
-// RevokeGrant marks the grant revoked at now; a grant revoked before keeps
-// its first RevokedAt (COALESCE in the one UPDATE). ErrNotFound.
-func (s *Store) RevokeGrant(ctx context.Context, id string, now time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`,
-		id, toNanos(now))
+// RevokeGrant marks the grant revoked at now for reason; a grant revoked
+// before keeps its first RevokedAt and RevokedReason (both SET
+// expressions read the row as it was before this one UPDATE). ErrNotFound.
+func (s *Store) RevokeGrant(ctx context.Context, id string, now time.Time, reason store.Reason) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE grants SET revoked_at = COALESCE(revoked_at, $2),
+		revoked_reason = CASE WHEN revoked_at IS NULL THEN $3 ELSE revoked_reason END WHERE id = $1`,
+		id, toNanos(now), string(reason))
 	if err != nil {
 		return mapErr("revoke grant", err)
 	}
@@ -83,12 +86,29 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, now time.Time) error
 // RevokeUserGrants revokes every unrevoked grant of the user (only those
 // of clientID when it is not "") and returns how many it revoked; grants
 // revoked before are neither counted nor changed.
-func (s *Store) RevokeUserGrants(ctx context.Context, userID, clientID string, now time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE grants SET revoked_at = $3
+func (s *Store) RevokeUserGrants(ctx context.Context, userID, clientID string, now time.Time, reason store.Reason) (int, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE grants SET revoked_at = $3, revoked_reason = $4
 		WHERE user_id = $1 AND ($2 = '' OR client_id = $2) AND revoked_at IS NULL`,
-		userID, clientID, toNanos(now))
+		userID, clientID, toNanos(now), string(reason))
 	if err != nil {
 		return 0, mapErr("revoke user grants", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// RevokeSessionGrants revokes the live grants issued in session sid
+// whose client revokes refresh tokens on logout, except exceptClientID's,
+// and returns how many it revoked now. One UPDATE: atomic on its own.
+func (s *Store) RevokeSessionGrants(ctx context.Context, sid, exceptClientID string, now time.Time, reason store.Reason) (int, error) {
+	if sid == "" {
+		return 0, nil
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE grants SET revoked_at = $3, revoked_reason = $4
+		WHERE session_id = $1 AND client_id <> $2 AND revoked_at IS NULL
+		AND client_id IN (SELECT id FROM clients WHERE revoke_refresh_on_logout)`,
+		sid, exceptClientID, toNanos(now), string(reason))
+	if err != nil {
+		return 0, mapErr("revoke session grants", err)
 	}
 	return int(tag.RowsAffected()), nil
 }
@@ -231,8 +251,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next store.
 		}
 		// Reuse outside grace: the token was probably stolen (RFC 9700
 		// §4.14.2). Revoke the family before anyone can use its live token.
-		if _, err := tx.Exec(ctx, `UPDATE grants SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL`,
-			old.GrantID, toNanos(now)); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE grants SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL`,
+			old.GrantID, toNanos(now), string(store.ReasonReused)); err != nil {
 			return mapErr(op, err)
 		}
 		return mapErr(op, store.ErrRefreshReused)

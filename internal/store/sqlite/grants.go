@@ -12,20 +12,21 @@ import (
 // --- grants ---------------------------------------------------------------
 
 const grantCols = `id, client_id, user_id, session_id, scopes, audiences, auth_time, amr, nonce, dpop_jkt,
-	created_at, absolute_expires_at, revoked_at`
+	created_at, absolute_expires_at, revoked_at, revoked_reason`
 
 func scanGrant(r scanner) (store.Grant, error) {
 	var g store.Grant
 	err := r.Scan(&g.ID, &g.ClientID, nscan{&g.UserID}, &g.SessionID, lscan{&g.Scopes}, lscan{&g.Audiences}, tscan{&g.AuthTime},
-		lscan{&g.AMR}, &g.Nonce, &g.DPoPJKT, tscan{&g.CreatedAt}, tscan{&g.AbsoluteExpiresAt}, tscan{&g.RevokedAt})
+		lscan{&g.AMR}, &g.Nonce, &g.DPoPJKT, tscan{&g.CreatedAt}, tscan{&g.AbsoluteExpiresAt}, tscan{&g.RevokedAt},
+		&g.RevokedReason)
 	return g, mapErr(err)
 }
 
-const insertGrant = `INSERT INTO grants (` + grantCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`
+const insertGrant = `INSERT INTO grants (` + grantCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 func grantArgs(g store.Grant) []any {
 	return []any{g.ID, g.ClientID, nullStr(g.UserID), g.SessionID, lv(g.Scopes), lv(g.Audiences), tv(g.AuthTime),
-		lv(g.AMR), g.Nonce, g.DPoPJKT, tv(g.CreatedAt), tv(g.AbsoluteExpiresAt), tv(g.RevokedAt)}
+		lv(g.AMR), g.Nonce, g.DPoPJKT, tv(g.CreatedAt), tv(g.AbsoluteExpiresAt), tv(g.RevokedAt), string(g.RevokedReason)}
 }
 
 // CreateGrant stores the grant and, when rt is not nil, its first refresh
@@ -53,8 +54,9 @@ func (s *Store) GetGrant(ctx context.Context, id string) (store.Grant, error) {
 	return g, wrap("get grant", err)
 }
 
-// RevokeGrant sets revoked_at once (the WHERE keeps the first value).
-func (s *Store) RevokeGrant(ctx context.Context, id string, now time.Time) error {
+// RevokeGrant sets revoked_at and revoked_reason once (a grant revoked
+// before keeps its first values).
+func (s *Store) RevokeGrant(ctx context.Context, id string, now time.Time, reason store.Reason) error {
 	return wrap("revoke grant", s.writeTx(ctx, func(tx *sql.Tx) error {
 		var revoked sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT revoked_at FROM grants WHERE id = ?`, id).Scan(&revoked); err != nil {
@@ -63,22 +65,36 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, now time.Time) error
 		if revoked.Valid {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE grants SET revoked_at = ? WHERE id = ?`, now.UnixNano(), id)
+		_, err := tx.ExecContext(ctx, `UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE id = ?`, now.UnixNano(), string(reason), id)
 		return mapErr(err)
 	}))
 }
 
 // RevokeUserGrants revokes the user's live grants (of one client if
 // clientID != "") and returns how many it revoked now.
-func (s *Store) RevokeUserGrants(ctx context.Context, userID, clientID string, now time.Time) (int, error) {
-	q := `UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`
-	args := []any{now.UnixNano(), userID}
+func (s *Store) RevokeUserGrants(ctx context.Context, userID, clientID string, now time.Time, reason store.Reason) (int, error) {
+	q := `UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND revoked_at IS NULL`
+	args := []any{now.UnixNano(), string(reason), userID}
 	if clientID != "" {
 		q += ` AND client_id = ?`
 		args = append(args, clientID)
 	}
 	n, err := rowsAffected(s.exec(ctx, q, args...))
 	return n, wrap("revoke user grants", err)
+}
+
+// RevokeSessionGrants revokes the live grants issued in session sid
+// whose client revokes refresh tokens on logout, except exceptClientID's,
+// and returns how many it revoked now. One UPDATE: atomic on its own.
+func (s *Store) RevokeSessionGrants(ctx context.Context, sid, exceptClientID string, now time.Time, reason store.Reason) (int, error) {
+	if sid == "" {
+		return 0, nil
+	}
+	n, err := rowsAffected(s.exec(ctx, `UPDATE grants SET revoked_at = ?, revoked_reason = ?
+		WHERE session_id = ? AND client_id <> ? AND revoked_at IS NULL
+		AND client_id IN (SELECT id FROM clients WHERE revoke_refresh_on_logout)`,
+		now.UnixNano(), string(reason), sid, exceptClientID))
+	return n, wrap("revoke session grants", err)
 }
 
 // ListUserGrants returns every grant of the user, revoked ones included,
@@ -227,7 +243,7 @@ const (
 		FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id WHERE t.hash = ?`
 	selectSuccessorRotated = `SELECT rotated_at FROM refresh_tokens WHERE hash = ?`
 	markRotated            = `UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ? WHERE hash = ?`
-	revokeFamily           = `UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`
+	revokeFamily           = `UPDATE grants SET revoked_at = ?, revoked_reason = '` + string(store.ReasonReused) + `' WHERE id = ? AND revoked_at IS NULL`
 )
 
 // --- access tokens ----------------------------------------------------------

@@ -36,6 +36,10 @@ var undo = map[string][]string{
 		`ALTER TABLE clients DROP COLUMN backchannel_logout_uri`,
 		`ALTER TABLE clients DROP COLUMN backchannel_logout_session_required`,
 	},
+	"reasons": {
+		`ALTER TABLE grants DROP COLUMN revoked_reason`,
+		`ALTER TABLE clients DROP COLUMN require_fresh_challenge`,
+	},
 }
 
 // rollbackTo undoes the migration of the given topic and every later one,

@@ -238,17 +238,24 @@ func (i *instrumentedStore) GetGrant(ctx context.Context, id string) (store.Gran
 	return v, err
 }
 
-func (i *instrumentedStore) RevokeGrant(ctx context.Context, id string, now time.Time) error {
+func (i *instrumentedStore) RevokeGrant(ctx context.Context, id string, now time.Time, reason store.Reason) error {
 	start := time.Now()
-	err := i.Store.RevokeGrant(ctx, id, now)
+	err := i.Store.RevokeGrant(ctx, id, now, reason)
 	i.done("RevokeGrant", start, err)
 	return err
 }
 
-func (i *instrumentedStore) RevokeUserGrants(ctx context.Context, userID string, clientID string, now time.Time) (int, error) {
+func (i *instrumentedStore) RevokeUserGrants(ctx context.Context, userID string, clientID string, now time.Time, reason store.Reason) (int, error) {
 	start := time.Now()
-	v, err := i.Store.RevokeUserGrants(ctx, userID, clientID, now)
+	v, err := i.Store.RevokeUserGrants(ctx, userID, clientID, now, reason)
 	i.done("RevokeUserGrants", start, err)
+	return v, err
+}
+
+func (i *instrumentedStore) RevokeSessionGrants(ctx context.Context, sid, exceptClientID string, now time.Time, reason store.Reason) (int, error) {
+	start := time.Now()
+	v, err := i.Store.RevokeSessionGrants(ctx, sid, exceptClientID, now, reason)
+	i.done("RevokeSessionGrants", start, err)
 	return v, err
 }
 

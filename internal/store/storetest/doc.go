@@ -37,7 +37,11 @@
 //     (replay detection wins over expiry). On success the returned code has
 //     UsedAt = now; with ErrCodeUsed it carries the first UsedAt.
 //   - RevokeUserGrants counts only grants it newly revoked; grants already
-//     revoked keep their first RevokedAt.
+//     revoked keep their first RevokedAt and RevokedReason (so does
+//     RevokeGrant, and RevokeSessionGrants, which also skips clients
+//     without RevokeRefreshOnLogout, the excepted client and grants without
+//     a session). Every stored reason round-trips; the reuse branch of
+//     RotateRefreshToken stores ReasonReused.
 //   - RotateRefreshToken checks in the documented order: unknown, grant
 //     revoked, expired, then rotation state. So a rotated token presented
 //     after its grant was revoked yields ErrRevoked, not ErrRefreshReused;
@@ -56,6 +60,8 @@
 //   - DeleteExpired deletes rows whose expiry is strictly before now (a row
 //     expiring exactly at now is kept), never a used-but-unexpired code, a
 //     revoked-but-unexpired grant, nor a grant with a zero AbsoluteExpiresAt.
+//     A refresh token never rotated is kept ExpiredRefreshRetention past its
+//     expiry, but not past its grant.
 //     The count is checked exactly for one-record-per-row kinds; for
 //     failure counters only that something was removed.
 //   - DeleteUser also makes the refresh tokens of the user's grants unusable

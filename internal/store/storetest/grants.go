@@ -78,7 +78,7 @@ func testGrantNotFound(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	_, err := s.GetGrant(ctx, "nope")
 	wantErr(t, err, store.ErrNotFound, `GetGrant("nope")`)
-	wantErr(t, s.RevokeGrant(ctx, "nope", base), store.ErrNotFound, `RevokeGrant("nope")`)
+	wantErr(t, s.RevokeGrant(ctx, "nope", base, store.ReasonAdmin), store.ErrNotFound, `RevokeGrant("nope")`)
 }
 
 func testGrantRevoke(t *testing.T, s store.Store) {
@@ -88,15 +88,15 @@ func testGrantRevoke(t *testing.T, s store.Store) {
 	must(t, s.CreateGrant(ctx, fixGrant("g1", clientA, user1, far), nil), "CreateGrant(g1)")
 	must(t, s.CreateGrant(ctx, fixGrant("g2", clientA, user1, far), nil), "CreateGrant(g2)")
 	first := at(time.Minute)
-	must(t, s.RevokeGrant(ctx, "g1", first), "RevokeGrant")
-	must(t, s.RevokeGrant(ctx, "g1", at(time.Hour)), "RevokeGrant again (idempotent)")
+	must(t, s.RevokeGrant(ctx, "g1", first, store.ReasonAdmin), "RevokeGrant")
+	must(t, s.RevokeGrant(ctx, "g1", at(time.Hour), store.ReasonAdmin), "RevokeGrant again (idempotent)")
 	got, err := s.GetGrant(ctx, "g1")
 	must(t, err, "GetGrant(revoked)")
 	if !got.RevokedAt.Equal(first) {
 		t.Errorf("GetGrant(revoked twice).RevokedAt = %s, want the first %s", fmtTime(got.RevokedAt), fmtTime(first))
 	}
 	want := fixGrant("g1", clientA, user1, far)
-	want.RevokedAt = first
+	want.RevokedAt, want.RevokedReason = first, store.ReasonAdmin
 	checkEqual(t, "GetGrant(revoked)", got, want)
 	got, err = s.GetGrant(ctx, "g2")
 	must(t, err, "GetGrant(g2)")
@@ -125,10 +125,10 @@ func testRevokeUserGrants(t *testing.T, s store.Store) {
 		must(t, s.CreateGrant(ctx, g, nil), "CreateGrant("+g.ID+")")
 	}
 	early := at(time.Second)
-	must(t, s.RevokeGrant(ctx, "c", early), "RevokeGrant(c)")
+	must(t, s.RevokeGrant(ctx, "c", early, store.ReasonAdmin), "RevokeGrant(c)")
 
 	now := at(time.Minute)
-	n, err := s.RevokeUserGrants(ctx, user1, "", now)
+	n, err := s.RevokeUserGrants(ctx, user1, "", now, store.ReasonAdmin)
 	must(t, err, "RevokeUserGrants(user-1, all clients)")
 	if n != 2 {
 		t.Errorf("RevokeUserGrants(user-1, all clients) = %d, want 2 (c was already revoked)", n)
@@ -141,12 +141,12 @@ func testRevokeUserGrants(t *testing.T, s store.Store) {
 			t.Errorf("grant %q RevokedAt = %s, want %s", tc.id, fmtTime(got), fmtTime(tc.want))
 		}
 	}
-	n, err = s.RevokeUserGrants(ctx, user1, "", at(time.Hour))
+	n, err = s.RevokeUserGrants(ctx, user1, "", at(time.Hour), store.ReasonAdmin)
 	must(t, err, "RevokeUserGrants again")
 	if n != 0 {
 		t.Errorf("RevokeUserGrants again = %d, want 0", n)
 	}
-	n, err = s.RevokeUserGrants(ctx, "no-such-user", "", now)
+	n, err = s.RevokeUserGrants(ctx, "no-such-user", "", now, store.ReasonAdmin)
 	must(t, err, "RevokeUserGrants(unknown user)")
 	if n != 0 {
 		t.Errorf("RevokeUserGrants(unknown user) = %d, want 0", n)
@@ -166,7 +166,7 @@ func testRevokeUserGrantsClient(t *testing.T, s store.Store) {
 		must(t, s.CreateGrant(ctx, g, nil), "CreateGrant("+g.ID+")")
 	}
 	now := at(time.Minute)
-	n, err := s.RevokeUserGrants(ctx, user1, clientA, now)
+	n, err := s.RevokeUserGrants(ctx, user1, clientA, now, store.ReasonAdmin)
 	must(t, err, "RevokeUserGrants(user-1, client-a)")
 	if n != 2 {
 		t.Errorf("RevokeUserGrants(user-1, client-a) = %d, want 2", n)
@@ -196,8 +196,8 @@ func testListUserGrants(t *testing.T, s store.Store) {
 	for _, g := range []store.Grant{gb, ga, gc, fixGrant("o", clientA, user2, far)} {
 		must(t, s.CreateGrant(ctx, g, nil), "CreateGrant("+g.ID+")")
 	}
-	must(t, s.RevokeGrant(ctx, "c", at(time.Second)), "RevokeGrant(c)")
-	gc.RevokedAt = at(time.Second)
+	must(t, s.RevokeGrant(ctx, "c", at(time.Second), store.ReasonAdmin), "RevokeGrant(c)")
+	gc.RevokedAt, gc.RevokedReason = at(time.Second), store.ReasonAdmin
 	got, err = s.ListUserGrants(ctx, user1)
 	must(t, err, "ListUserGrants")
 	slices.SortFunc(got, func(a, b store.Grant) int { return strings.Compare(a.ID, b.ID) })
@@ -480,7 +480,7 @@ func testRotateNoAbsolute(t *testing.T, s store.Store) {
 func testRotateRevoked(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	g, _ := refreshFixture(t, s)
-	must(t, s.RevokeGrant(ctx, g.ID, at(time.Minute)), "RevokeGrant")
+	must(t, s.RevokeGrant(ctx, g.ID, at(time.Minute), store.ReasonAdmin), "RevokeGrant")
 	now := at(time.Hour)
 	_, res, err := s.RotateRefreshToken(ctx, "rt-0", nextRT(g, "rt-1", now), now, time.Minute)
 	wantErr(t, err, store.ErrRevoked, "RotateRefreshToken(revoked grant)")
@@ -507,7 +507,7 @@ func testRotateRevokedRotated(t *testing.T, s store.Store) {
 	_, _, err := s.RotateRefreshToken(ctx, "rt-0", nextRT(g, "rt-1", t0), t0, time.Minute)
 	must(t, err, "RotateRefreshToken")
 	revokedAt := t0.Add(time.Second)
-	must(t, s.RevokeGrant(ctx, g.ID, revokedAt), "RevokeGrant")
+	must(t, s.RevokeGrant(ctx, g.ID, revokedAt, store.ReasonAdmin), "RevokeGrant")
 	// Within grace and outside it: ErrRevoked, and RevokedAt unchanged.
 	for _, d := range []time.Duration{2 * time.Second, time.Hour} {
 		now := t0.Add(d)

@@ -32,6 +32,7 @@ func raceTests() []test {
 		{"Race/RecordFailure", testRaceRecordFailure},
 		{"Race/ReserveAttempt", testRaceReserveAttempt},
 		{"Race/ConfirmAttempt", testRaceConfirmAttempt},
+		{"Race/RevokeReason", testRaceRevokeReason},
 	}
 }
 

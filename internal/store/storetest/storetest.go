@@ -82,6 +82,10 @@ func tokenTests() []test {
 		{"Grant/RevokeUserGrants", testRevokeUserGrants},
 		{"Grant/RevokeUserGrantsClient", testRevokeUserGrantsClient},
 		{"Grant/ListUser", testListUserGrants},
+		{"Grant/RevokeReasons", testRevokeReasons},
+		{"Grant/RevokeReasonKept", testRevokeReasonKept},
+		{"Grant/RevokeSessionGrants", testRevokeSessionGrants},
+		{"Refresh/ReuseReason", testRotateReuseReason},
 		{"Refresh/GetNotFound", testRefreshGet},
 		{"Refresh/Rotated", testRotateRotated},
 		{"Refresh/Chain", testRotateChain},
@@ -124,6 +128,7 @@ func miscTests() []test {
 		{"DeleteExpired/Batches", testDeleteExpiredBatches},
 		{"DeleteExpired/KeepsLive", testDeleteExpiredKeeps},
 		{"DeleteExpired/Failures", testDeleteExpiredFailures},
+		{"DeleteExpired/RefreshHeads", testDeleteExpiredRefreshHeads},
 		{"Ping", testPing},
 	}
 }
@@ -295,6 +300,7 @@ func fixClient(id string) store.Client {
 		AccessTokenTTL:         5 * time.Minute,
 		RevokeRefreshOnLogout:  true,
 		ResourceServer:         true,
+		RequireFreshChallenge:  true,
 		CreatedAt:              at(-48*time.Hour + 123*time.Millisecond),
 		AuthMethod:             "private_key_jwt",
 		JWKS:                   `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"` + id + `"}]}`,

@@ -17,7 +17,9 @@ const expiredKinds = 6
 // populateExpiry creates, for every kind, three rows expired before now
 // ("x0".."x2"), one expiring exactly at now ("eq") and one live ("live").
 // Refresh tokens hang on live "holder" grants and swept grants carry no
-// refresh tokens, so the counts do not depend on cascades. It also adds
+// refresh tokens, so the counts do not depend on cascades; they are
+// rotated ones, swept at their expiry (an unrotated head is kept longer:
+// testDeleteExpiredRefreshHeads). It also adds
 // rows that must survive any sweep: a used but unexpired code, a revoked
 // but unexpired grant, a grant with no absolute expiry.
 func populateExpiry(t *testing.T, s store.Store, now time.Time) {
@@ -32,6 +34,7 @@ func populateExpiry(t *testing.T, s store.Store, now time.Time) {
 		must(t, s.CreateGrant(ctx, fixGrant("grant-"+sfx, clientA, user1, exp), nil), "CreateGrant")
 		holder := fixGrant("holder-"+sfx, clientA, user1, far)
 		rt := fixRefresh("rt-"+sfx, holder, base, exp)
+		rt.RotatedAt, rt.SuccessorHash = base, "successor-of-rt-"+sfx
 		must(t, s.CreateGrant(ctx, holder, &rt), "CreateGrant(holder)")
 		must(t, s.RevokeAccessToken(ctx, "jti-"+sfx, exp), "RevokeAccessToken")
 		must(t, s.UseOnce(ctx, "once-"+sfx, exp), "UseOnce")
@@ -39,7 +42,7 @@ func populateExpiry(t *testing.T, s store.Store, now time.Time) {
 	must(t, s.CreateAuthCode(ctx, fixCode("code-used", clientA, user1, "gc-used", far)), "CreateAuthCode(used)")
 	_, err := s.ConsumeAuthCode(ctx, "code-used", now.Add(-time.Hour))
 	must(t, err, "ConsumeAuthCode(code-used)")
-	must(t, s.RevokeGrant(ctx, "holder-live", now.Add(-time.Hour)), "RevokeGrant(holder-live)")
+	must(t, s.RevokeGrant(ctx, "holder-live", now.Add(-time.Hour), store.ReasonAdmin), "RevokeGrant(holder-live)")
 	must(t, s.CreateGrant(ctx, fixGrant("grant-forever", clientB, user2, time.Time{}), nil), "CreateGrant(no absolute expiry)")
 }
 
