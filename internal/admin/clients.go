@@ -41,7 +41,7 @@ type clientRequest struct {
 	// Back-Channel Logout 1.0 §2.2; "" removes the URI.
 	BackchannelLogoutURI             *string `json:"backchannel_logout_uri"`
 	BackchannelLogoutSessionRequired *bool   `json:"backchannel_logout_session_required"`
-	RequireFreshChallenge  *bool     `json:"require_fresh_challenge"`
+	RequireFreshChallenge            *bool   `json:"require_fresh_challenge"`
 	// RotateSecret (PATCH only) replaces a confidential client's secret;
 	// the new one is in the response, once.
 	RotateSecret bool `json:"rotate_secret"`
