@@ -41,6 +41,8 @@ func TestMigrateSessionSID(t *testing.T) {
 		`ALTER TABLE sessions DROP COLUMN sid`,
 		`ALTER TABLE auth_codes DROP COLUMN failures`,
 		`ALTER TABLE clients DROP COLUMN resource_server`,
+		`ALTER TABLE users DROP COLUMN mfa_required`,
+		`DROP TABLE factors`,
 	} {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)

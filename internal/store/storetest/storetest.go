@@ -29,6 +29,7 @@ func tests() []test {
 	all = append(all, tokenTests()...)
 	all = append(all, miscTests()...)
 	all = append(all, raceTests()...)
+	all = append(all, factorTests()...)
 	return all
 }
 
