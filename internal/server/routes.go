@@ -13,6 +13,8 @@ const (
 	pathJWKS          = "/jwks.json"
 	pathAuthorize     = "/authorize"
 	pathLogin         = "/login"
+	pathLoginCode     = "/login/code"
+	pathAccount       = "/account"
 	pathConsent       = "/consent"
 	pathToken         = "/token"
 	pathUserinfo      = "/userinfo"
@@ -42,6 +44,7 @@ func (s *Server) routes() http.Handler {
 	// changes nothing by itself, and Latch's own forms post elsewhere.
 	mux.Handle(p+pathAuthorize, s.page(s.handleAuthorize))
 	mux.Handle(p+pathLogin, s.browser(s.page(s.handleLogin)))
+	mux.Handle(p+pathLoginCode, s.browser(s.page(s.handleLoginCode)))
 	mux.Handle(p+pathConsent, s.browser(s.page(s.handleConsent)))
 	// end_session_endpoint: RPs may POST to it cross-origin (RP-Initiated
 	// Logout §2), so only its confirmation form is guarded.

@@ -301,7 +301,11 @@ type Client struct {
 	// to other clients (RFC 7662 §2.1); without it, a client learns only
 	// about its own tokens (§4).
 	ResourceServer bool
-	CreatedAt      time.Time
+	// AuthenticationPolicy is how the client's users must sign in:
+	// "password", "second_factor" or "passkey" (registration.Policies);
+	// "" is the server's policy. The stricter of the two applies.
+	AuthenticationPolicy string
+	CreatedAt            time.Time
 }
 
 // User is an end user who signs in with a password.

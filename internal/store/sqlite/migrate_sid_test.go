@@ -43,6 +43,7 @@ func TestMigrateSessionSID(t *testing.T) {
 		`ALTER TABLE clients DROP COLUMN resource_server`,
 		`ALTER TABLE users DROP COLUMN mfa_required`,
 		`DROP TABLE factors`,
+		`ALTER TABLE clients DROP COLUMN authentication_policy`,
 	} {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)

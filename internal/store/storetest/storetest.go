@@ -294,6 +294,7 @@ func fixClient(id string) store.Client {
 		AccessTokenTTL:         5 * time.Minute,
 		RevokeRefreshOnLogout:  true,
 		ResourceServer:         true,
+		AuthenticationPolicy:   "second_factor",
 		CreatedAt:              at(-48*time.Hour + 123*time.Millisecond),
 	}
 }

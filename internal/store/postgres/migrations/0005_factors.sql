@@ -15,3 +15,6 @@ CREATE TABLE factors (
     last_used_at bigint,
     PRIMARY KEY (user_id, id)
 );
+
+-- A client's authentication policy ('' = the server's).
+ALTER TABLE clients ADD COLUMN authentication_policy text NOT NULL DEFAULT '';

@@ -13,3 +13,6 @@ CREATE TABLE factors (
 	last_used_at INTEGER,
 	PRIMARY KEY (user_id, id)
 ) STRICT;
+
+-- A client's authentication policy ('' = the server's).
+ALTER TABLE clients ADD COLUMN authentication_policy TEXT NOT NULL DEFAULT '';
