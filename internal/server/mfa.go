@@ -120,7 +120,6 @@ func (s *Server) checkACR(w http.ResponseWriter, r *http.Request, ar *authReques
 	return true, s.showCode(w, r, ar, in, "", http.StatusOK, 0)
 }
 
-
 // handleLoginCode receives the second-step form (POST only): a TOTP code
 // or a recovery code for the user the sealed interaction names.
 func (s *Server) handleLoginCode(w http.ResponseWriter, r *http.Request) error {
