@@ -2,6 +2,7 @@ package mfa
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base32"
 	"encoding/base64"
@@ -38,18 +39,21 @@ type Key struct {
 // NewKey generates a random TOTP key for account at issuer (the name the
 // authenticator app shows).
 func NewKey(issuer, account string) (Key, error) {
+	secret := make([]byte, keyBytes)
+	_, _ = rand.Read(secret) // crypto/rand.Read never fails (Go 1.24+)
+	return KeyFor(issuer, account, secret)
+}
+
+// KeyFor is the Key of an existing secret (shown again while enrolling).
+func KeyFor(issuer, account string, secret []byte) (Key, error) {
 	k, err := totp.Generate(totp.GenerateOpts{
-		Issuer: issuer, AccountName: account, Period: opts.Period, SecretSize: keyBytes,
+		Issuer: issuer, AccountName: account, Period: opts.Period, Secret: secret,
 		Digits: digits, Algorithm: otp.AlgorithmSHA1,
 	})
 	if err != nil {
 		return Key{}, err
 	}
-	raw, err := decodeSecret(k.Secret())
-	if err != nil {
-		return Key{}, err
-	}
-	return Key{Secret: raw, Text: k.Secret(), URI: k.URL()}, nil
+	return Key{Secret: secret, Text: k.Secret(), URI: k.URL()}, nil
 }
 
 // QRDataURL renders the key's URI as a PNG QR code in a data: URL, for an
@@ -108,8 +112,4 @@ func Check(secret []byte, code string, now time.Time) (int64, error) {
 // Code is the code of secret at t (tests and the CLI's diagnostics).
 func Code(secret []byte, t time.Time) (string, error) {
 	return totp.GenerateCodeCustom(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret), t, opts)
-}
-
-func decodeSecret(s string) ([]byte, error) {
-	return base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(s))
 }

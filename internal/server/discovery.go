@@ -30,6 +30,7 @@ type metadata struct {
 	CodeChallengeMethodsSupported          []string `json:"code_challenge_methods_supported"`
 	ClaimsSupported                        []string `json:"claims_supported"`
 	PromptValuesSupported                  []string `json:"prompt_values_supported"`
+	ACRValuesSupported                     []string `json:"acr_values_supported"`
 	DPoPSigningAlgValuesSupported          []string `json:"dpop_signing_alg_values_supported"`
 	AuthorizationResponseISSParameter      bool     `json:"authorization_response_iss_parameter_supported"`
 	ClaimsParameterSupported               bool     `json:"claims_parameter_supported"`
@@ -59,10 +60,15 @@ func (s *Server) metadata() metadata {
 		RevocationEndpointAuthMethodsSupported: []string{string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost), string(oauth.AuthNone)},
 		IntrospectionEndpointAuthMethods:       []string{string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost)},
 		CodeChallengeMethodsSupported:          []string{oauth.MethodS256},
-		ClaimsSupported:                        []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid", "amr", "name", "preferred_username", "email", "email_verified"},
+		ClaimsSupported:                        []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid", "acr", "amr", "name", "preferred_username", "email", "email_verified"},
 		PromptValuesSupported:                  []string{oauth.PromptNone, oauth.PromptLogin, oauth.PromptConsent},
-		DPoPSigningAlgValuesSupported:          token.DPoPAlgorithms(), // RFC 9449 §5.1
-		AuthorizationResponseISSParameter:      true,
+		ACRValuesSupported:                     oauth.ACRsSupported(), // OIDC Discovery §3
+		// The claims parameter is honoured for id_token.acr (OIDC Core
+		// §5.5.1.1); other members are accepted and claims are released
+		// by scope (§5.5: a requested claim may be absent).
+		ClaimsParameterSupported:          true,
+		DPoPSigningAlgValuesSupported:     token.DPoPAlgorithms(), // RFC 9449 §5.1
+		AuthorizationResponseISSParameter: true,
 	}
 }
 

@@ -262,6 +262,18 @@ type TOTPEnrolment struct {
 	Secret string
 }
 
+// QRImage admits a data: URL of a PNG image as an <img src> (html/template
+// would otherwise refuse the data: scheme); anything else gives "".
+func QRImage(dataURL string) template.URL {
+	if !strings.HasPrefix(dataURL, "data:image/png;base64,") || strings.ContainsAny(dataURL, "\"'<> ") {
+		return ""
+	}
+	return template.URL(dataURL)
+}
+
+// Product is the product name the pages show ("Latch" by default).
+func (u *UI) Product() string { return u.product }
+
 // Scope is one line of the consent page.
 type Scope struct {
 	Name        string
