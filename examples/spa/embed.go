@@ -1,5 +1,5 @@
 // Package spa embeds Latch's example single-page app (index.html, app.js,
-// app.css, config.js, dpop.js: plain files, no build step) and serves it.
+// app.css, config.js, dpop.js, stepup.js: plain files, no build step) and serves it.
 //
 // The JavaScript is the example; this Go file only lets `latch dev` serve
 // it from its own origin with a config.js pointing at the running issuer.
@@ -15,7 +15,7 @@ import (
 	"strings"
 )
 
-//go:embed index.html app.js app.css config.js dpop.js
+//go:embed index.html app.js app.css config.js dpop.js stepup.js
 var files embed.FS
 
 // FS returns the SPA's static files.
@@ -73,6 +73,7 @@ func Handler(cfg Config) http.Handler {
 	mux.Handle("GET /app.js", static)
 	mux.Handle("GET /app.css", static)
 	mux.Handle("GET /dpop.js", static)
+	mux.Handle("GET /stepup.js", static)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
