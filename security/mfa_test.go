@@ -16,6 +16,7 @@ import (
 
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/latchtest"
+	"github.com/latchauth/latch/internal/manage"
 	"github.com/latchauth/latch/internal/mfa"
 	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/store"
@@ -410,4 +411,72 @@ func TestAccountPageCSRF(t *testing.T) {
 		}
 		requireErrorPage(t, postForm(t, b, e.Issuer+"/account", signOutOthers(in)))
 	})
+}
+
+// TestResetLinkSingleUse: an administrator's reset link sets a password
+// once: a second form opened from the same link before the first was
+// used is refused after it, a tampered secret is refused, and using the
+// link ends the user's sessions.
+func TestResetLinkSingleUse(t *testing.T) {
+	e := start(t)
+	svc, err := manage.New(manage.Options{Store: e.Store, Issuer: e.Issuer, Now: e.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedIn := e.Browser()
+	accountPage(t, e, signedIn)
+	link, err := svc.IssueResetLink(t.Context(), "user-alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1, b2 := e.Browser(), e.Browser()
+	p1, p2 := b1.Get(link.URL), b2.Get(link.URL)
+	if p1.Status != http.StatusOK || p2.Status != http.StatusOK || p1.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("reset link: %d %d (Referrer-Policy %q), want the form twice with no-referrer", p1.Status, p2.Status, p1.Header.Get("Referrer-Policy"))
+	}
+	if p := e.Browser().Get(link.URL + "x"); p.Status != http.StatusNotFound {
+		t.Errorf("tampered link: %d, want 404", p.Status)
+	}
+	const newPW = "a brand new passphrase"
+	set := func(b *latchtest.Browser, p latchtest.Page) latchtest.Page {
+		return b.Post(e.Issuer+"/account/reset", url.Values{"interaction": {latchtest.Hidden(t, p.Body)}, "new_password": {newPW + "!"}})
+	}
+	if p := set(b1, p1); p.Status != http.StatusOK || !strings.Contains(p.Body, "Your new password is set") {
+		t.Fatalf("first use: %d\n%s", p.Status, p.Body)
+	}
+	if p := set(b2, p2); p.Status != http.StatusNotFound {
+		t.Errorf("second use of the link: %d, want 404", p.Status)
+	}
+	if p := signedIn.Get(e.Issuer + "/account"); !latchtest.IsLoginPage(p) {
+		t.Error("the user's session survived the reset")
+	}
+	if p, _ := loginAttempt(t, e, "alice", latchtest.AlicePassword); p.Status != http.StatusUnauthorized {
+		t.Errorf("old password after the reset: %d, want 401", p.Status)
+	}
+	// A day later a fresh link has expired.
+	link, _ = svc.IssueResetLink(t.Context(), "user-alice")
+	e.Clock.Advance(25 * time.Hour)
+	if p := e.Browser().Get(link.URL); p.Status != http.StatusNotFound {
+		t.Errorf("expired link: %d, want 404", p.Status)
+	}
+}
+
+// TestAdminResetFactors: after manage.ResetFactors the password alone
+// signs in again (the lost authenticator no longer counts).
+func TestAdminResetFactors(t *testing.T) {
+	e := start(t)
+	enrolTOTP(t, e, e.Browser())
+	svc, err := manage.New(manage.Options{Store: e.Store, Issuer: e.Issuer, Now: e.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := svc.ResetFactors(t.Context(), "user-alice"); err != nil || n != 1+mfa.RecoveryCodes {
+		t.Fatalf("ResetFactors = %d, %v; want %d", n, err, 1+mfa.RecoveryCodes)
+	}
+	requireCodeRedirect(t, signIn(e.Browser(), authorizeURL(e, authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier()))), latchtest.SPARedirect)
+	if err := svc.RequireMFA(t.Context(), "user-alice", true); err != nil {
+		t.Fatal(err)
+	}
+	requireErrorRedirect(t, e, signIn(e.Browser(), authorizeURL(e, authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier()))),
+		latchtest.SPARedirect, string(oauth.UnmetAuthenticationRequirements))
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/token"
 )
 
 // Authentication policies (config authentication-policy, a client's
@@ -41,3 +42,8 @@ func PolicyACR(p string) string {
 	}
 	return ""
 }
+
+// ResetLinkID is the stored ID (store.Factor.ID) of a password reset
+// link's secret: the manage service issues it, the account page spends
+// it.
+func ResetLinkID(secret string) string { return "reset-" + token.Hash(secret) }

@@ -15,6 +15,7 @@ const (
 	pathLogin         = "/login"
 	pathLoginCode     = "/login/code"
 	pathAccount       = "/account"
+	pathReset         = "/account/reset"
 	pathConsent       = "/consent"
 	pathToken         = "/token"
 	pathUserinfo      = "/userinfo"
@@ -46,6 +47,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(p+pathLogin, s.browser(s.page(s.handleLogin)))
 	mux.Handle(p+pathLoginCode, s.browser(s.page(s.handleLoginCode)))
 	mux.Handle(p+pathAccount, s.browser(s.page(s.handleAccount)))
+	mux.Handle(p+pathReset, s.browser(s.page(s.handleReset)))
 	mux.Handle(p+pathConsent, s.browser(s.page(s.handleConsent)))
 	// end_session_endpoint: RPs may POST to it cross-origin (RP-Initiated
 	// Logout §2), so only its confirmation form is guarded.

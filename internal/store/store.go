@@ -331,7 +331,15 @@ const (
 	// FactorRecovery is one one-time recovery code: ID is its keyed hash
 	// (the code itself is never stored), Counter 1 once used.
 	FactorRecovery = "recovery"
+	// FactorResetLink is an administrator's one-time password reset
+	// link: ID is "reset-" and the hash of the link's secret, Counter 1
+	// once used; it expires ResetLinkTTL after CreatedAt. Not a sign-in
+	// method: the account page does not list it.
+	FactorResetLink = "reset_link"
 )
+
+// ResetLinkTTL is how long a password reset link stays valid.
+const ResetLinkTTL = 24 * time.Hour
 
 // Factor is one sign-in method of a user besides the password.
 type Factor struct {

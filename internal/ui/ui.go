@@ -24,7 +24,7 @@ var staticFS embed.FS
 
 // pageNames lists the pages; page NAME is templates/NAME.html.
 func pageNames() []string {
-	return []string{"login", "code", "account", "consent", "error", "form_post", "logout", "logged_out"}
+	return []string{"login", "code", "account", "reset", "consent", "error", "form_post", "logout", "logged_out"}
 }
 
 // UI renders pages. Safe for concurrent use.
@@ -262,6 +262,18 @@ type TOTPEnrolment struct {
 	Secret string
 }
 
+// ResetPage sets a new password with an administrator's one-time reset
+// link: a form (input new_password, hidden Interaction), or Done, or
+// Invalid (the link is used, expired or unknown).
+type ResetPage struct {
+	Action      string
+	Interaction string
+	Username    string
+	Error       string
+	Done        bool
+	Invalid     bool
+}
+
 // QRImage admits a data: URL of a PNG image as an <img src> (html/template
 // would otherwise refuse the data: scheme); anything else gives "".
 func QRImage(dataURL string) template.URL {
@@ -385,6 +397,8 @@ func (u *UI) RenderLang(w io.Writer, lang string, page any) error {
 		name = "code"
 	case AccountPage:
 		name = "account"
+	case ResetPage:
+		name = "reset"
 	case ConsentPage:
 		name = "consent"
 	case ErrorPage:

@@ -81,6 +81,8 @@ func fixtures() []fixture {
 		}},
 		{name: "account_enrol", page: AccountPage{Action: "/account", Interaction: "sealed.interaction.v1", Username: "alice",
 			Enrol: &TOTPEnrolment{QR: "data:image/png;base64,iVBORw0KGgo=", Secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}}},
+		{name: "reset", page: ResetPage{Action: "/account/reset", Interaction: "sealed.interaction.v1", Username: "alice"}},
+		{name: "reset_invalid", page: ResetPage{Invalid: true}},
 		{name: "account_codes", page: AccountPage{Action: "/account", Interaction: "sealed.interaction.v1", Username: "alice",
 			Codes: []string{"abcde-fghjk", "mnpqr-stuvw"}}},
 	}
