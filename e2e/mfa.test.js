@@ -6,8 +6,10 @@
 // implementation on node:crypto.
 
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { DEMO, harness } from './harness.js';
+import path from 'node:path';
+import { DEMO, harness, repoRoot } from './harness.js';
 
 const h = harness();
 
@@ -37,6 +39,18 @@ function totp(key, step) {
   return String(bin).padStart(6, '0');
 }
 const stepNow = () => Math.floor(Date.now() / 30_000);
+
+// enrol turns on an authenticator app on the account page open in page
+// (signed in); returns its key and the step its confirmation spent.
+async function enrol(page) {
+  await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+  const key = base32(await page.locator('#totp-secret').innerText());
+  const step = stepNow();
+  await page.locator('input[name="code"]').fill(totp(key, step));
+  await page.getByRole('button', { name: 'Turn on' }).click();
+  await page.getByRole('heading', { name: 'Your recovery codes' }).waitFor();
+  return { key, step };
+}
 
 h.test('turns on TOTP on the account page, then signs in to the SPA with password and code', async (t, { page }) => {
   // The account page asks to sign in first, then shows the account.
@@ -90,4 +104,45 @@ h.test('turns on TOTP on the account page, then signs in to the SPA with passwor
   await page.locator('#call-vault').click();
   await page.getByTestId('vault').filter({ hasText: 'The vault opened' }).waitFor();
   assert.equal(await page.getByTestId('error').isHidden(), true);
+});
+
+// RFC 9470 in the browser: signed in to the SPA with the password only,
+// the user adds an authenticator app in another tab; the vault answers
+// the SPA's token with insufficient_user_authentication, the SPA asks
+// Latch again with the challenge's acr_values, Latch asks for the code
+// only (no password), and the SPA retries the vault with the new token.
+h.test('the SPA steps up when the API asks for a second factor', async (t, { context, page }) => {
+  const db = `sqlite:${path.join(h.latch.dir, 'data', 'latch.db')}`;
+  await new Promise((resolve, reject) => {
+    const p = execFile(h.latch.bin, ['user', 'create', '--username', 'carol', '--password-stdin', '--email', 'carol@example.com', '--db', db],
+      { cwd: repoRoot }, (err) => (err ? reject(err) : resolve()));
+    p.stdin.end('carol-password\n');
+  });
+  await page.goto(h.latch.spaURL);
+  await page.locator('#sign-in').click();
+  await page.waitForURL(`${h.latch.issuer}/**`);
+  await page.locator('input[name="username"]').fill('carol');
+  await page.locator('input[name="password"]').fill('carol-password');
+  await page.locator('button[type="submit"]').click();
+  await page.locator('body[data-state="signed-in"]').waitFor();
+
+  const account = await context.newPage();
+  await account.goto(`${h.latch.issuer}/account`);
+  const { key, step } = await enrol(account);
+  await account.close();
+
+  const challenges = [];
+  page.on('response', (res) => {
+    if (res.url().endsWith('/api/vault') && res.status() === 401) challenges.push(res.headers()['www-authenticate']);
+  });
+  await page.locator('#call-vault').click();
+  const code = page.locator('input[name="code"]');
+  await code.waitFor(); // Latch asks for the second factor only
+  assert.match(challenges[0] || '', /error="insufficient_user_authentication".*acr_values="urn:latch:acr:mfa/);
+  assert.match(page.url(), /acr_values=urn%3Alatch%3Aacr%3Amfa/);
+  assert.equal(await page.locator('input[name="password"]').count(), 0);
+  await code.fill(totp(key, Math.max(stepNow(), step) + 1));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.getByTestId('vault').filter({ hasText: 'The vault opened' }).waitFor();
+  assert.equal(challenges.length, 1, 'the vault answered the stepped-up token');
 });
