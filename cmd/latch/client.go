@@ -36,6 +36,7 @@ type clientFlags struct {
 	accessTokenTTL       time.Duration
 	revokeOnLogout       bool
 	resourceServer       bool
+	authPolicy           string
 	rotateSecret         bool // update only
 
 	// given names the flags given on the command line, once parsed: only
@@ -65,6 +66,7 @@ func (f *clientFlags) register(fs *flag.FlagSet, update bool) {
 	fs.DurationVar(&f.accessTokenTTL, "access-token-ttl", 0, "access token lifetime (default: the server's)")
 	fs.BoolVar(&f.revokeOnLogout, "revoke-refresh-on-logout", false, "revoke the client's refresh tokens when the user logs out")
 	fs.BoolVar(&f.resourceServer, "resource-server", false, "a confidential client that may introspect tokens issued to other clients (default: only its own)")
+	fs.StringVar(&f.authPolicy, "authentication-policy", "", "how the client's users must sign in: `policy` password, second_factor or passkey (default: the server's authentication-policy; the stricter applies)")
 	if update {
 		fs.BoolVar(&f.rotateSecret, "rotate-secret", false, "replace a confidential client's secret; the new one is printed once")
 	}
@@ -121,6 +123,9 @@ func (f *clientFlags) apply(c *store.Client) {
 	}
 	if set["resource-server"] {
 		c.ResourceServer = f.resourceServer
+	}
+	if set["authentication-policy"] {
+		c.AuthenticationPolicy = f.authPolicy
 	}
 }
 

@@ -166,6 +166,7 @@ func (f *clientFlags) clientJSON() map[string]any {
 		{"access-token-ttl", "access_token_ttl", registration.FormatDuration(f.accessTokenTTL)},
 		{"revoke-refresh-on-logout", "revoke_refresh_on_logout", f.revokeOnLogout},
 		{"resource-server", "resource_server", f.resourceServer},
+		{"authentication-policy", "authentication_policy", f.authPolicy},
 	} {
 		if set[v.flagName] {
 			m[v.key] = v.val

@@ -32,6 +32,7 @@ type clientRequest struct {
 	AccessTokenTTL         *string   `json:"access_token_ttl"`
 	RevokeRefreshOnLogout  *bool     `json:"revoke_refresh_on_logout"`
 	ResourceServer         *bool     `json:"resource_server"`
+	AuthenticationPolicy   *string   `json:"authentication_policy"`
 	// RotateSecret (PATCH only) replaces a confidential client's secret;
 	// the new one is in the response, once.
 	RotateSecret bool `json:"rotate_secret"`
@@ -67,6 +68,9 @@ func (req *clientRequest) apply(c *store.Client) error {
 	}
 	if req.ResourceServer != nil {
 		c.ResourceServer = *req.ResourceServer
+	}
+	if req.AuthenticationPolicy != nil {
+		c.AuthenticationPolicy = *req.AuthenticationPolicy
 	}
 	for _, d := range []struct {
 		f   registration.Field

@@ -66,6 +66,7 @@ const (
 	FieldRefreshAbsolute
 	FieldAccessTokenTTL
 	FieldResourceServer
+	FieldAuthenticationPolicy
 )
 
 var fieldNames = [...]struct{ flag, json string }{
@@ -83,6 +84,7 @@ var fieldNames = [...]struct{ flag, json string }{
 	FieldRefreshAbsolute:        {"--refresh-absolute", "refresh_absolute"},
 	FieldAccessTokenTTL:         {"--access-token-ttl", "access_token_ttl"},
 	FieldResourceServer:         {"--resource-server", "resource_server"},
+	FieldAuthenticationPolicy:   {"--authentication-policy", "authentication_policy"},
 }
 
 // Flag is the field's command-line flag, e.g. "--redirect-uri".
@@ -208,6 +210,9 @@ func ValidateClient(c *store.Client, name func(Field) string) error {
 	}
 	// RFC 7662 §2.1: introspection takes client authentication, which a
 	// public client has not got.
+	if err := CheckPolicy(c.AuthenticationPolicy); err != nil {
+		return fail(FieldAuthenticationPolicy, "%s: %s", name(FieldAuthenticationPolicy), err.Error())
+	}
 	if c.Public && c.ResourceServer {
 		return fail(FieldResourceServer, "a public client cannot be a resource server (%s): introspection needs client authentication", name(FieldResourceServer))
 	}
@@ -286,26 +291,29 @@ func ValidText(s string) bool {
 // for the secret hash, so the hash can never be shown; client_secret is
 // set only right after the secret was made.
 type ClientView struct {
-	ClientID               string    `json:"client_id"`
-	ClientSecret           string    `json:"client_secret,omitempty"`
-	ClientType             string    `json:"client_type"` // public or confidential, RFC 6749 §2.1
-	ClientName             string    `json:"client_name,omitempty"`
-	RedirectURIs           []string  `json:"redirect_uris,omitempty"`
-	PostLogoutRedirectURIs []string  `json:"post_logout_redirect_uris,omitempty"`
-	AllowedOrigins         []string  `json:"allowed_origins,omitempty"`
-	GrantTypes             []string  `json:"grant_types"`
-	Scopes                 []string  `json:"scopes,omitempty"`
-	Audiences              []string  `json:"audiences,omitempty"`
-	FirstParty             bool      `json:"first_party"`
-	RequireDPoP            bool      `json:"dpop_bound_access_tokens"` // RFC 9449 §5.2
-	IDTokenAlg             string    `json:"id_token_signed_response_alg,omitempty"`
-	RefreshGrace           string    `json:"refresh_grace,omitempty"`
-	RefreshIdle            string    `json:"refresh_idle,omitempty"`
-	RefreshAbsolute        string    `json:"refresh_absolute,omitempty"`
-	AccessTokenTTL         string    `json:"access_token_ttl,omitempty"`
-	RevokeRefreshOnLogout  bool      `json:"revoke_refresh_on_logout"`
-	ResourceServer         bool      `json:"resource_server"` // may introspect other clients' tokens
-	CreatedAt              time.Time `json:"created_at"`
+	ClientID               string   `json:"client_id"`
+	ClientSecret           string   `json:"client_secret,omitempty"`
+	ClientType             string   `json:"client_type"` // public or confidential, RFC 6749 §2.1
+	ClientName             string   `json:"client_name,omitempty"`
+	RedirectURIs           []string `json:"redirect_uris,omitempty"`
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
+	AllowedOrigins         []string `json:"allowed_origins,omitempty"`
+	GrantTypes             []string `json:"grant_types"`
+	Scopes                 []string `json:"scopes,omitempty"`
+	Audiences              []string `json:"audiences,omitempty"`
+	FirstParty             bool     `json:"first_party"`
+	RequireDPoP            bool     `json:"dpop_bound_access_tokens"` // RFC 9449 §5.2
+	IDTokenAlg             string   `json:"id_token_signed_response_alg,omitempty"`
+	RefreshGrace           string   `json:"refresh_grace,omitempty"`
+	RefreshIdle            string   `json:"refresh_idle,omitempty"`
+	RefreshAbsolute        string   `json:"refresh_absolute,omitempty"`
+	AccessTokenTTL         string   `json:"access_token_ttl,omitempty"`
+	RevokeRefreshOnLogout  bool     `json:"revoke_refresh_on_logout"`
+	ResourceServer         bool     `json:"resource_server"` // may introspect other clients' tokens
+	// AuthenticationPolicy is how the client's users must sign in; "":
+	// the server's (docs/authentication.md).
+	AuthenticationPolicy string    `json:"authentication_policy,omitempty"`
+	CreatedAt            time.Time `json:"created_at"`
 }
 
 // NewClientView renders c; secret, when not empty, is the client secret
@@ -331,6 +339,7 @@ func NewClientView(c store.Client, secret string) ClientView {
 		AccessTokenTTL:         FormatDuration(c.AccessTokenTTL),
 		RevokeRefreshOnLogout:  c.RevokeRefreshOnLogout,
 		ResourceServer:         c.ResourceServer,
+		AuthenticationPolicy:   c.AuthenticationPolicy,
 		CreatedAt:              c.CreatedAt.UTC(),
 	}
 }
