@@ -480,3 +480,82 @@ func TestAdminResetFactors(t *testing.T) {
 	requireErrorRedirect(t, e, signIn(e.Browser(), authorizeURL(e, authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier()))),
 		latchtest.SPARedirect, string(oauth.UnmetAuthenticationRequirements))
 }
+
+// TestAccountPasswordChange: the account page changes the password only
+// with the current one; the new hash is made at the configured cost, and
+// the user's other sessions end.
+func TestAccountPasswordChange(t *testing.T) {
+	e := start(t)
+	other := e.Browser()
+	accountPage(t, e, other)
+	b := e.Browser()
+	p := accountPage(t, e, b)
+	const newPW = "a different passphrase, long enough"
+	p = accountAction(t, e, b, p, "password", url.Values{"current_password": {"not the password"}, "new_password": {newPW}})
+	if !strings.Contains(p.Body, "Your current password is not right.") {
+		t.Fatalf("wrong current password: %d, want the error on the page\n%s", p.Status, p.Body)
+	}
+	p = accountAction(t, e, b, p, "password", url.Values{"current_password": {latchtest.AlicePassword}, "new_password": {newPW}})
+	if !strings.Contains(p.Body, "Your password was changed.") {
+		t.Fatalf("password change: %d\n%s", p.Status, p.Body)
+	}
+	if !latchtest.IsLoginPage(other.Get(e.Issuer + "/account")) {
+		t.Error("another session survived the password change")
+	}
+	if p := accountPage(t, e, b); p.Status != http.StatusOK {
+		t.Error("the session that changed the password was ended")
+	}
+	u, _ := e.Store.GetUser(t.Context(), "user-alice")
+	if e.Passwords.NeedsRehash(u.PasswordHash) {
+		t.Error("the new hash is not at the configured cost")
+	}
+	if p, _ := loginAttempt(t, e, "alice", latchtest.AlicePassword); p.Status != http.StatusUnauthorized {
+		t.Errorf("old password: %d, want 401", p.Status)
+	}
+}
+
+// TestAccountRevokeApp: revoking an app on the account page revokes its
+// grants, so its refresh token stops working, and empties the consent.
+func TestAccountRevokeApp(t *testing.T) {
+	e := start(t)
+	b := e.Browser()
+	v := oauth2.GenerateVerifier()
+	q := authParams("app", appRedirect, v)
+	q.Set("scope", "openid offline_access")
+	code := requireCodeRedirect(t, signIn(b, authorizeURL(e, q)), appRedirect).Get("code")
+	resp, body := e.PostForm("/token", exchangeForm("app", code, appRedirect, v), withSecret(e, "app"))
+	rt, _ := body["refresh_token"].(string)
+	if resp.StatusCode != http.StatusOK || rt == "" {
+		t.Fatalf("setup: %d %v", resp.StatusCode, body)
+	}
+	p := accountPage(t, e, b)
+	if !strings.Contains(p.Body, `value="app"`) {
+		t.Fatalf("the app is not listed:\n%s", p.Body)
+	}
+	p = accountAction(t, e, b, p, "revoke", url.Values{"client": {"app"}})
+	if !strings.Contains(p.Body, html.EscapeString("Access for the application was revoked.")) || strings.Contains(p.Body, `value="app"`) {
+		t.Fatalf("after revoking: %d\n%s", p.Status, p.Body)
+	}
+	resp, body = e.PostForm("/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, withSecret(e, "app"))
+	if resp.StatusCode != http.StatusBadRequest || body["error"] != "invalid_grant" {
+		t.Errorf("refresh after revoking the app: %d %v, want invalid_grant", resp.StatusCode, body)
+	}
+	if latchtest.IsConsentPage(b.Get(authorizeURL(e, authParams("app", appRedirect, v)))) == false {
+		t.Error("the app got a code without asking for consent again")
+	}
+}
+
+// TestPromptLoginAsksSecondFactor: prompt=login (and an expired max_age)
+// sign the user in again with the strongest method they have.
+func TestPromptLoginAsksSecondFactor(t *testing.T) {
+	e := start(t)
+	secret, _ := enrolTOTP(t, e, e.Browser())
+	e.Clock.Advance(mfa.Period)
+	b, p := toCodePage(t, e, authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier()))
+	requireCodeRedirect(t, submitCode(t, e, b, p, totpCode(t, secret, e.Clock.Now())), latchtest.SPARedirect)
+	q := authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier())
+	q.Set("prompt", "login")
+	if p = b.Login(b.Get(authorizeURL(e, q)), "alice", latchtest.AlicePassword); !isCodePage(p) {
+		t.Fatalf("prompt=login: after the password %d, want the code page", p.Status)
+	}
+}
