@@ -559,3 +559,30 @@ func TestPromptLoginAsksSecondFactor(t *testing.T) {
 		t.Fatalf("prompt=login: after the password %d, want the code page", p.Status)
 	}
 }
+
+// TestRemoveFactorNeedsSecondFactor: a session signed in with the
+// password alone (a stolen password) cannot switch the authenticator
+// app off or read new recovery codes: the code comes first.
+func TestRemoveFactorNeedsSecondFactor(t *testing.T) {
+	e := start(t)
+	b := e.Browser()
+	accountPage(t, e, b) // password only
+	secret, _ := enrolTOTP(t, e, b)
+	for _, action := range []string{"totp-remove", "recovery-codes"} {
+		p := accountAction(t, e, b, accountPage(t, e, b), action, nil)
+		if !isCodePage(p) {
+			t.Fatalf("%s from a password-only session: %d, want the code page\n%s", action, p.Status, p.Body)
+		}
+	}
+	if fs, _ := e.Store.ListFactors(t.Context(), "user-alice"); len(fs) != 1+mfa.RecoveryCodes {
+		t.Fatalf("factors changed without the second factor: %d", len(fs))
+	}
+	// With the code, the session is stepped up and the removal works.
+	e.Clock.Advance(mfa.Period)
+	p := accountAction(t, e, b, accountPage(t, e, b), "totp-remove", nil)
+	p = submitCode(t, e, b, p, totpCode(t, secret, e.Clock.Now()))
+	p = accountAction(t, e, b, p, "totp-remove", nil)
+	if !strings.Contains(p.Body, "Your authenticator app was removed.") {
+		t.Fatalf("removal after step-up: %d\n%s", p.Status, p.Body)
+	}
+}
