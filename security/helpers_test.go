@@ -301,6 +301,8 @@ func hostedPages(t *testing.T, e *latchtest.Env) map[string]latchtest.Page {
 	if !latchtest.IsLoginPage(login) || !latchtest.IsConsentPage(pages["consent"]) {
 		t.Fatalf("setup: login %d, consent %d", login.Status, pages["consent"].Status)
 	}
+	pages["account"] = b.Get(e.Issuer + "/account")
+	pages["account sign-in"] = e.Browser().Get(e.Issuer + "/account")
 	q := authParams("spa", latchtest.SPARedirect, v)
 	q.Set("response_mode", "form_post")
 	pages["form_post (with code)"] = b.Get(authorizeURL(e, q))

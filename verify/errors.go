@@ -19,6 +19,11 @@ const (
 	// CodeInvalidDPoPProof: the DPoP proof is missing or invalid
 	// (RFC 9449 §7.1). HTTP 401.
 	CodeInvalidDPoPProof = "invalid_dpop_proof"
+	// CodeInsufficientUserAuthentication: the token is valid, but the
+	// user's sign-in behind it is too weak or too old for the resource
+	// (RFC 9470 §3). HTTP 401, with acr_values and/or max_age telling
+	// the client what to ask the authorization server for.
+	CodeInsufficientUserAuthentication = "insufficient_user_authentication"
 )
 
 // Authentication schemes (RFC 6750 §2.1, RFC 9449 §7.1).
@@ -51,6 +56,9 @@ var (
 	// could not be recorded and is refused (fail closed).
 	ErrDPoPReplayCacheFull = errors.New("verify: DPoP replay cache full")
 	ErrInsufficientScope   = errors.New("verify: insufficient scope")
+	// ErrInsufficientAuthentication: the token's acr or auth_time does
+	// not meet a Requirement (RFC 9470).
+	ErrInsufficientAuthentication = errors.New("verify: insufficient user authentication")
 )
 
 // Error is the error type of this package. Code and Description are safe
@@ -67,6 +75,12 @@ type Error struct {
 	Scheme string
 	// Scope lists the scopes required, for CodeInsufficientScope.
 	Scope []string
+	// ACRValues and MaxAge are what a step-up must achieve, for
+	// CodeInsufficientUserAuthentication (RFC 9470 §3): the acceptable
+	// acr values, and the longest time since the user's authentication
+	// in seconds (-1: not required).
+	ACRValues []string
+	MaxAge    int
 	// Err wraps one of the Err… sentinels and possibly a lower-level cause.
 	Err error
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -201,6 +202,15 @@ func (v *Verifier) challenge(scheme string, e *Error) string {
 		}
 		if len(e.Scope) > 0 {
 			params = append(params, "scope="+quote(strings.Join(e.Scope, " ")))
+		}
+		// RFC 9470 §3: what the step-up must achieve.
+		if e.Code == CodeInsufficientUserAuthentication {
+			if len(e.ACRValues) > 0 {
+				params = append(params, "acr_values="+quote(strings.Join(e.ACRValues, " ")))
+			}
+			if e.MaxAge >= 0 {
+				params = append(params, "max_age="+quote(strconv.Itoa(e.MaxAge)))
+			}
 		}
 	}
 	if scheme == SchemeDPoP {

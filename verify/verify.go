@@ -335,7 +335,10 @@ type Claims struct {
 	AuthTime  time.Time // zero when the token has no auth_time
 	JWTID     string
 	GrantID   string // gid: the grant (refresh-token family) the token belongs to
-	AMR       []string
+	// ACR is how strongly the user signed in (acr, RFC 9068 §2.2.1):
+	// Latch's urn:latch:acr:pwd, urn:latch:acr:mfa, …; "" when absent.
+	ACR string
+	AMR []string
 	// JKT is cnf.jkt (RFC 9449 §6.1), the SHA-256 JWK thumbprint of the
 	// client's DPoP key; "" when the token is not DPoP-bound.
 	JKT string
@@ -360,6 +363,7 @@ type wireClaims struct {
 	NotBefore *jwt.NumericDate `json:"nbf"`
 	AuthTime  *jwt.NumericDate `json:"auth_time"`
 	ID        string           `json:"jti"`
+	ACR       string           `json:"acr"`
 	AMR       []string         `json:"amr"`
 	GrantID   string           `json:"gid"`
 	Cnf       map[string]any   `json:"cnf"`
@@ -521,6 +525,7 @@ func (v *Verifier) checkClaims(w *wireClaims, all map[string]any, now time.Time)
 		ExpiresAt: exp,
 		JWTID:     w.ID,
 		GrantID:   w.GrantID,
+		ACR:       w.ACR,
 		AMR:       w.AMR,
 		JKT:       jkt,
 		Raw:       all,

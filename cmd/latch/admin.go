@@ -101,6 +101,12 @@ type records interface {
 	ListUsers(ctx context.Context) ([]userView, error)
 	GetUser(ctx context.Context, username string) (userView, error)
 	DeleteUser(ctx context.Context, username string) error
+	// RequireMFA sets or clears the user's second-factor requirement;
+	// ResetFactors removes their factors and says how many; ResetLink
+	// issues a one-time password reset link (internal/manage).
+	RequireMFA(ctx context.Context, username string, on bool) error
+	ResetFactors(ctx context.Context, username string) (int, error)
+	ResetLink(ctx context.Context, username string) (manage.ResetLink, error)
 
 	ListKeys(ctx context.Context) ([]token.KeyInfo, error)
 	// RotateKey schedules a new key for alg ("" for the configured

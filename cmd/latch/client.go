@@ -45,6 +45,7 @@ type clientFlags struct {
 	backchannelURI       string
 	backchannelSession   bool
 	freshChallenge       bool
+	authPolicy           string
 	rotateSecret         bool // update only
 
 	// given names the flags given on the command line, once parsed: only
@@ -81,6 +82,7 @@ func (f *clientFlags) register(fs *flag.FlagSet, update bool) {
 	fs.StringVar(&f.backchannelURI, "backchannel-logout-uri", "", "https `URL` that receives a Logout Token when a session the client got tokens in ends (OpenID Connect Back-Channel Logout; \"\" removes it)")
 	fs.BoolVar(&f.backchannelSession, "backchannel-logout-session-required", false, "the client needs sid in Logout Tokens (Latch always sends it)")
 	fs.BoolVar(&f.freshChallenge, "require-fresh-challenge", false, "refuse an authorization request that reuses a code_challenge or nonce (default: only audit and count it)")
+	fs.StringVar(&f.authPolicy, "authentication-policy", "", "how the client's users must sign in: `policy` password, second_factor or passkey (default: the server's authentication-policy; the stricter applies)")
 	if update {
 		fs.BoolVar(&f.rotateSecret, "rotate-secret", false, "replace a confidential client's secret; the new one is printed once")
 	}
@@ -164,6 +166,9 @@ func (f *clientFlags) apply(c *store.Client) {
 	}
 	if set["require-fresh-challenge"] {
 		c.RequireFreshChallenge = f.freshChallenge
+	}
+	if set["authentication-policy"] {
+		c.AuthenticationPolicy = f.authPolicy
 	}
 }
 

@@ -6,7 +6,7 @@
 //	latch migrate                    apply database migrations
 //	latch healthcheck                probe a running server (exit 0 when ready)
 //	latch client create|list|show|update|delete
-//	latch user create|list|show|set-password|delete
+//	latch user create|list|show|set-password|delete|require-mfa|reset-factors|reset-link
 //	latch keys list|rotate|prune
 //	latch config check FILE
 //	latch doctor                     audit a deployment (see doctor.go)
@@ -156,6 +156,9 @@ func sections() []section {
 			{"user show", "show a user as JSON", runUserShow},
 			{"user set-password", "set a user's password, read from standard input", runUserSetPassword},
 			{"user delete", "delete a user with their sessions and grants", runUserDelete},
+			{"user require-mfa", "require a second factor at every sign-in of a user", runUserRequireMFA},
+			{"user reset-factors", "remove a user's second factors (lost device)", runUserResetFactors},
+			{"user reset-link", "print a one-time link to set a new password", runUserResetLink},
 		}},
 		{"Signing keys", []command{
 			{"keys list", "list signing keys", runKeysList},

@@ -172,6 +172,7 @@ func (f *clientFlags) clientJSON() map[string]any {
 		{"backchannel-logout-uri", "backchannel_logout_uri", f.backchannelURI},
 		{"backchannel-logout-session-required", "backchannel_logout_session_required", f.backchannelSession},
 		{"require-fresh-challenge", "require_fresh_challenge", f.freshChallenge},
+		{"authentication-policy", "authentication_policy", f.authPolicy},
 	} {
 		if set[v.flagName] {
 			m[v.key] = v.val

@@ -22,12 +22,20 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/latchauth/latch/verify"
 )
 
 // ScopeMessagesRead is the scope GET /api/messages requires.
 const ScopeMessagesRead = "messages:read"
+
+// StepUp is what GET /api/vault requires beyond the scope (RFC 9470): a
+// sign-in with a second factor (Latch's acr mfa, or a passkey's phr)
+// within the last 15 minutes. A token that does not meet it gets 401
+// error="insufficient_user_authentication" with acr_values and max_age,
+// and the SPA signs in again asking for them.
+var StepUp = verify.Requirement{ACR: []string{"urn:latch:acr:mfa", "urn:latch:acr:phr"}, MaxAge: 15 * time.Minute}
 
 // Message is one item of the example data.
 type Message struct {
@@ -51,6 +59,7 @@ type MessagesResponse struct {
 func Handler(v *verify.Verifier, allowedOrigin string) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/messages", v.Middleware(ScopeMessagesRead)(http.HandlerFunc(messages)))
+	mux.Handle("GET /api/vault", v.Middleware(ScopeMessagesRead)(v.RequireAuthentication(StepUp)(http.HandlerFunc(vault))))
 	return cors(allowedOrigin, mux)
 }
 
@@ -75,6 +84,17 @@ func messages(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// vault answers GET /api/vault, behind the step-up requirement.
+func vault(w http.ResponseWriter, r *http.Request) {
+	c, _ := verify.FromContext(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"sub": c.Subject, "acr": c.ACR, "auth_time": c.AuthTime.Unix(),
+		"messages": []Message{{1, "The vault opened: you signed in with a second factor, recently."}},
+	})
 }
 
 // cors lets scripts of origin read the API's responses. A preflight

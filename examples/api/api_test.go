@@ -200,3 +200,25 @@ func TestNoCORSWithoutOrigin(t *testing.T) {
 		t.Errorf("preflight with CORS disabled: %d %v, want 403 without CORS headers", rec.Code, rec.Header())
 	}
 }
+
+// TestVaultStepUp: GET /api/vault answers a password-only token with the
+// RFC 9470 challenge (which the SPA can read through CORS) and no data.
+func TestVaultStepUp(t *testing.T) {
+	e, srv := setup(t)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/api/vault", nil)
+	req.Header.Set("Origin", origin)
+	req.Header.Set("Authorization", "Bearer "+accessToken(t, e, "api-spa", "openid", api.ScopeMessagesRead))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	ch := resp.Header.Get("WWW-Authenticate")
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(ch, `error="insufficient_user_authentication"`) ||
+		!strings.Contains(ch, `acr_values="urn:latch:acr:mfa urn:latch:acr:phr"`) || !strings.Contains(ch, `max_age="900"`) {
+		t.Errorf("password-only token at /api/vault: %d %q, want 401 with the step-up challenge", resp.StatusCode, ch)
+	}
+	if got := resp.Header.Get("Access-Control-Expose-Headers"); got != "WWW-Authenticate" {
+		t.Errorf("Access-Control-Expose-Headers = %q: the SPA cannot read the challenge", got)
+	}
+}

@@ -72,15 +72,15 @@ async function getWithToken(url) {
     : fetch(url, { headers: { Authorization: 'Bearer ' + session.accessToken } }));
   if (res.ok) return res.json();
   const why = res.headers.get('WWW-Authenticate') || ''; // RFC 6750 §3
-  throw new Error(`${url} answered ${res.status} ${why}`);
+  throw Object.assign(new Error(`${url} answered ${res.status} ${why}`), { status: res.status, challenge: why });
 }
 
 // ---- Step 1: send the browser to Latch's authorization endpoint ---------------
 // RFC 6749 §4.1.1 with PKCE (RFC 7636 §4.2-4.3): the verifier stays in this
 // tab, only its SHA-256 (the challenge) travels. prompt=none asks Latch to
 // answer at once, without showing a page (OpenID Connect Core §3.1.2.1).
-async function signIn(prompt) {
-  const pending = { verifier: randomString(), state: randomString(), nonce: randomString(), prompt };
+async function signIn(prompt, params = {}, after = '') { // params: acr_values, max_age for a step-up (stepup.js)
+  const pending = { verifier: randomString(), state: randomString(), nonce: randomString(), prompt, after };
   sessionStorage.setItem('latch.pending', JSON.stringify(pending));
   const url = new URL(meta.authorization_endpoint);
   url.search = new URLSearchParams({
@@ -88,7 +88,7 @@ async function signIn(prompt) {
     state: pending.state, nonce: pending.nonce,
     code_challenge: base64url(await sha256(pending.verifier)), code_challenge_method: 'S256',
     ...(dpop && { dpop_jkt: await dpop.thumbprint() }), // binds the code to our key (RFC 9449 §10)
-    ...(prompt && { prompt }),
+    ...(prompt && { prompt }), ...params,
   });
   log(`redirecting to ${url.origin}${url.pathname}${prompt ? ' with prompt=' + prompt : ''}`);
   location.assign(url);
@@ -147,6 +147,7 @@ async function handleCallback(p) {
   log(`signed in as ${c.sub}; the access token is valid for ${t.expires_in} s`);
   useSession(newSession(t, null), true);
   await loadUserinfo();
+  if (pending.after) $(pending.after).click(); // back from a step-up (stepup.js): retry the call
 }
 
 // ---- Tokens in memory, shared between tabs --------------------------------------
@@ -284,7 +285,7 @@ try {
   meta = await (await fetch(cfg.issuer + '/.well-known/openid-configuration')).json();
   if (meta.issuer !== cfg.issuer) throw new Error(`discovery names issuer ${meta.issuer}, not ${cfg.issuer}`); // Discovery §4.3
   log(`discovered ${cfg.issuer}`);
-  const actions = { 'sign-in': () => signIn(), silent: () => signIn('none'), 'call-api': callApi, refresh: () => refresh('button'), 'sign-out': signOut };
+  const actions = { 'sign-in': () => signIn(), silent: () => signIn('none'), 'call-api': callApi, refresh: () => refresh('button'), 'sign-out': signOut, 'call-vault': () => LatchStepUp.vault(getWithToken, signIn, cfg.apiUrl, log) };
   for (const [id, action] of Object.entries(actions)) {
     $(id).addEventListener('click', () => { $('error').hidden = true; action().catch(showError); });
   }

@@ -1,6 +1,6 @@
 // Package spa embeds Latch's example single-page app (index.html, app.js,
-// app.css, config.js, dpop.js, reasons.js: plain files, no build step) and
-// serves it.
+// app.css, config.js, dpop.js, reasons.js, stepup.js: plain files, no build
+// step) and serves it.
 //
 // The JavaScript is the example; this Go file only lets `latch dev` serve
 // it from its own origin with a config.js pointing at the running issuer.
@@ -16,7 +16,7 @@ import (
 	"strings"
 )
 
-//go:embed index.html app.js app.css config.js dpop.js reasons.js
+//go:embed index.html app.js app.css config.js dpop.js reasons.js stepup.js
 var files embed.FS
 
 // FS returns the SPA's static files.
@@ -75,6 +75,7 @@ func Handler(cfg Config) http.Handler {
 	mux.Handle("GET /app.css", static)
 	mux.Handle("GET /dpop.js", static)
 	mux.Handle("GET /reasons.js", static)
+	mux.Handle("GET /stepup.js", static)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()

@@ -152,6 +152,9 @@ func (s *Server) apiRoutes() []route {
 		{http.MethodGet, "/admin/users/{id}/sessions", s.listSessions},
 		{http.MethodDelete, "/admin/users/{id}/sessions", s.logoutEverywhere},
 		{http.MethodGet, "/admin/users/{id}/grants", s.listGrants},
+		{http.MethodPut, "/admin/users/{id}/mfa", s.setMFARequired},
+		{http.MethodDelete, "/admin/users/{id}/factors", s.resetFactors},
+		{http.MethodPost, "/admin/users/{id}/reset-link", s.issueResetLink},
 
 		{http.MethodGet, "/admin/keys", s.listKeys},
 		{http.MethodPost, "/admin/keys/rotate", s.rotateKey},

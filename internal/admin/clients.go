@@ -42,6 +42,7 @@ type clientRequest struct {
 	BackchannelLogoutURI             *string `json:"backchannel_logout_uri"`
 	BackchannelLogoutSessionRequired *bool   `json:"backchannel_logout_session_required"`
 	RequireFreshChallenge            *bool   `json:"require_fresh_challenge"`
+	AuthenticationPolicy             *string `json:"authentication_policy"`
 	// RotateSecret (PATCH only) replaces a confidential client's secret;
 	// the new one is in the response, once.
 	RotateSecret bool `json:"rotate_secret"`
@@ -101,6 +102,9 @@ func (req *clientRequest) apply(c *store.Client) error {
 	}
 	if req.RequireFreshChallenge != nil {
 		c.RequireFreshChallenge = *req.RequireFreshChallenge
+	}
+	if req.AuthenticationPolicy != nil {
+		c.AuthenticationPolicy = *req.AuthenticationPolicy
 	}
 	for _, d := range []struct {
 		f   registration.Field

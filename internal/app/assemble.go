@@ -27,10 +27,12 @@ import (
 // builds its key manager with NewKeys, so it rotates the keys the server
 // then loads.
 const (
-	purposeKeys        = "signing-keys"  // private signing keys at rest
-	purposeInteraction = "interaction"   // login/consent/logout state in forms, device cookie
-	purposeRefresh     = "refresh-chain" // refresh-token successors (grace window)
-	purposeDPoPNonce   = "dpop-nonce"    // server DPoP nonces (RFC 9449 §8), same on every instance
+	purposeKeys        = "signing-keys"   // private signing keys at rest
+	purposeInteraction = "interaction"    // login/consent/logout state in forms, device cookie
+	purposeRefresh     = "refresh-chain"  // refresh-token successors (grace window)
+	purposeDPoPNonce   = "dpop-nonce"     // server DPoP nonces (RFC 9449 §8), same on every instance
+	purposeFactors     = "factor-secrets" // second-factor secrets (TOTP keys) at rest
+	purposeRecovery    = "recovery-codes" // HMAC key of recovery code hashes
 )
 
 // RetiredKeyTTL is how long a retired signing key stays in the JWKS: the
@@ -118,6 +120,14 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 	for _, u := range users {
 		hasher.Observe(u.PasswordHash)
 	}
+	factors, err := seal.New(secret, purposeFactors)
+	if err != nil {
+		return nil, err
+	}
+	recoveryKey, err := seal.DeriveKey(secret, purposeRecovery, 32)
+	if err != nil {
+		return nil, err
+	}
 	var nonceKey []byte
 	if cfg.DPoPNonce {
 		if nonceKey, err = seal.DeriveKey(secret, purposeDPoPNonce, 32); err != nil {
@@ -138,7 +148,8 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 			Queue: cfg.RequestQueue, QueueWait: cfg.RequestQueueWait,
 		},
 		Store: st, Keys: keys, UI: pages, Passwords: hasher,
-		Interaction: inter, Refresh: chain, Logger: log, Audit: audit, Now: now, Extra: extra,
+		Interaction: inter, Factors: factors, RecoveryKey: recoveryKey, AuthPolicy: cfg.AuthenticationPolicy,
+		Refresh: chain, Logger: log, Audit: audit, Now: now, Extra: extra,
 		Backchannel: server.Backchannel{Timeout: cfg.BackchannelLogoutTimeout, MaxAge: cfg.BackchannelLogoutMaxAge},
 	}
 	for _, m := range mutate {

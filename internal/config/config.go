@@ -78,6 +78,10 @@ type Config struct {
 	LockoutInitial    time.Duration `yaml:"lockout-initial" help:"first lockout once a budget is spent; each further one within a day doubles it"`                                            // 1m
 	LockoutMax        time.Duration `yaml:"lockout-max" help:"longest lockout"`                                                                                                               // 15m
 
+	// AuthenticationPolicy is how every user must sign in, unless a
+	// client's own policy is stricter (docs/authentication.md).
+	AuthenticationPolicy string `yaml:"authentication-policy" help:"how users must sign in: password (a user with a second factor still gives it), second_factor (password and TOTP) or passkey (not offered yet: every sign-in fails)"` // password
+
 	// DPoPNonce makes DPoP proofs carry a server-issued nonce (RFC 9449 §8).
 	DPoPNonce bool `yaml:"dpop-nonce" help:"require DPoP proofs to carry a nonce issued by Latch (RFC 9449 §8)"`
 
@@ -139,6 +143,7 @@ func Default() Config {
 		Addr:                        ":8080",
 		DB:                          "sqlite:.latch/latch.db",
 		SigningAlg:                  "RS256",
+		AuthenticationPolicy:        "password",
 		AccessTokenTTL:              10 * time.Minute,
 		IDTokenTTL:                  10 * time.Minute,
 		CodeTTL:                     60 * time.Second,

@@ -125,6 +125,9 @@ func validate(c Config) []Problem {
 	default:
 		add("signing-alg", "%q is not one of RS256, ES256, EdDSA", c.SigningAlg)
 	}
+	if err := registration.CheckPolicy(c.AuthenticationPolicy); err != nil {
+		add("authentication-policy", "%q is not one of password, second_factor, passkey", c.AuthenticationPolicy)
+	}
 
 	positive := func(key string, d time.Duration) bool {
 		if d <= 0 {

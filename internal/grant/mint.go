@@ -23,7 +23,7 @@ func (e *Engine) mintTokens(ctx context.Context, c store.Client, g store.Grant, 
 	at := token.AccessClaims{
 		Issuer: e.issuer, Subject: sub, Audience: e.audiences(c, g.Audiences), ClientID: c.ID,
 		Scope: oauth.JoinScope(scopes), IssuedAt: now.Unix(), ExpiresAt: now.Add(ttl).Unix(),
-		ID: token.NewOpaque(), GrantID: g.ID, AMR: g.AMR,
+		ID: token.NewOpaque(), GrantID: g.ID, AMR: g.AMR, ACR: oauth.ACRFor(g.AMR),
 	}
 	if !g.AuthTime.IsZero() {
 		at.AuthTime = g.AuthTime.Unix()
@@ -66,7 +66,7 @@ func (e *Engine) mintIDToken(ctx context.Context, c store.Client, g store.Grant,
 	claims := token.IDClaims{
 		Issuer: e.issuer, Subject: u.ID, Audience: c.ID, AZP: c.ID,
 		IssuedAt: now.Unix(), ExpiresAt: now.Add(e.lifetimes.IDToken).Unix(),
-		AuthTime: g.AuthTime.Unix(), Nonce: nonce, AMR: g.AMR,
+		AuthTime: g.AuthTime.Unix(), Nonce: nonce, AMR: g.AMR, ACR: oauth.ACRFor(g.AMR),
 		AtHash: token.AtHash(alg, access), SID: g.SessionID, // the session's public sid
 	}
 	AddUserClaims(&claims, u, scopes)

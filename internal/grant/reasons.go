@@ -32,6 +32,8 @@ func reasonSentence(r store.Reason) (s string, ok bool) {
 		return "the refresh token was revoked by an administrator", true
 	case store.ReasonPasswordChanged:
 		return "the refresh token was revoked when the user's password was changed", true
+	case store.ReasonRevokedByUser:
+		return "the user removed this app's access on their account page", true
 	}
 	return "", false
 }

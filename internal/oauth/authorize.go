@@ -53,6 +53,14 @@ type AuthorizeRequest struct {
 	// order of preference (OIDC Core §3.1.2.1). Only a preference: tags
 	// are not validated here, and unknown ones are ignored by the UI.
 	UILocales string
+	// ACRValues are the acr values asked for, in order of preference:
+	// acr_values (OIDC Core §3.1.2.1) and then the values of an acr
+	// member of the claims parameter's id_token object (§5.5.1.1).
+	// ACREssential is set when that member is essential. Latch holds
+	// both the same way (continueAuthorize: step up, or
+	// unmet_authentication_requirements).
+	ACRValues    []string
+	ACREssential bool
 }
 
 // descImplicit is the error_description for the implicit and hybrid flows.
@@ -229,10 +237,16 @@ func ParseAuthorizeRequest(q url.Values) (*AuthorizeRequest, error) {
 		return req, Errorf(InvalidRequest, "parameter dpop_jkt must be a base64url SHA-256 JWK thumbprint")
 	}
 
+	acrs, essential, e := parseACR(q)
+	if e != nil {
+		return req, e
+	}
+
 	if e := checkUTF8(q); e != nil {
 		return req, e
 	}
 
+	req.ACRValues, req.ACREssential = acrs, essential
 	req.ResponseType = rt
 	req.Scopes = scopes
 	req.Nonce = nonce
@@ -407,6 +421,12 @@ func (r *AuthorizeRequest) Query() url.Values {
 		q.Add("resource", res)
 	}
 	set("dpop_jkt", r.DPoPJKT)
+	// Every acr value goes to acr_values; the claims parameter keeps
+	// only its essential flag (parseACR reads the two back the same).
+	set("acr_values", strings.Join(r.ACRValues, " "))
+	if r.ACREssential {
+		q.Set("claims", `{"id_token":{"acr":{"essential":true}}}`)
+	}
 	return q
 }
 

@@ -12,29 +12,36 @@ type Code string
 // endpoint), RFC 6750 §3.1 (bearer), RFC 7009 §2.2.1, RFC 9449 §7,
 // OpenID Connect Core §3.1.2.6.
 const (
-	InvalidRequest           Code = "invalid_request"
-	InvalidClient            Code = "invalid_client"
-	InvalidGrant             Code = "invalid_grant"
-	UnauthorizedClient       Code = "unauthorized_client"
-	UnsupportedGrantType     Code = "unsupported_grant_type"
-	InvalidScope             Code = "invalid_scope"
-	AccessDenied             Code = "access_denied"
-	UnsupportedResponseType  Code = "unsupported_response_type"
-	ServerError              Code = "server_error"
-	TemporarilyUnavailable   Code = "temporarily_unavailable"
-	InvalidToken             Code = "invalid_token"          // RFC 6750 §3.1
-	InsufficientScope        Code = "insufficient_scope"     // RFC 6750 §3.1
-	UnsupportedTokenType     Code = "unsupported_token_type" // RFC 7009 §2.2.1
-	InvalidTarget            Code = "invalid_target"         // RFC 8707 §2
-	InvalidDPoPProof         Code = "invalid_dpop_proof"     // RFC 9449 §5
-	UseDPoPNonce             Code = "use_dpop_nonce"         // RFC 9449 §8
-	LoginRequired            Code = "login_required"         // OIDC Core §3.1.2.6
-	ConsentRequired          Code = "consent_required"
-	InteractionRequired      Code = "interaction_required"
-	RequestNotSupported      Code = "request_not_supported"
-	RequestURINotSupported   Code = "request_uri_not_supported"
-	InvalidRequestURI        Code = "invalid_request_uri" // OIDC Core §3.1.2.6, RFC 9126 §4
-	RegistrationNotSupported Code = "registration_not_supported"
+	InvalidRequest          Code = "invalid_request"
+	InvalidClient           Code = "invalid_client"
+	InvalidGrant            Code = "invalid_grant"
+	UnauthorizedClient      Code = "unauthorized_client"
+	UnsupportedGrantType    Code = "unsupported_grant_type"
+	InvalidScope            Code = "invalid_scope"
+	AccessDenied            Code = "access_denied"
+	UnsupportedResponseType Code = "unsupported_response_type"
+	ServerError             Code = "server_error"
+	TemporarilyUnavailable  Code = "temporarily_unavailable"
+	InvalidToken            Code = "invalid_token"          // RFC 6750 §3.1
+	InsufficientScope       Code = "insufficient_scope"     // RFC 6750 §3.1
+	UnsupportedTokenType    Code = "unsupported_token_type" // RFC 7009 §2.2.1
+	InvalidTarget           Code = "invalid_target"         // RFC 8707 §2
+	InvalidDPoPProof        Code = "invalid_dpop_proof"     // RFC 9449 §5
+	UseDPoPNonce            Code = "use_dpop_nonce"         // RFC 9449 §8
+	LoginRequired           Code = "login_required"         // OIDC Core §3.1.2.6
+	ConsentRequired         Code = "consent_required"
+	InteractionRequired     Code = "interaction_required"
+	// UnmetAuthenticationRequirements: the authentication the request
+	// asked for (acr_values, an essential acr) cannot be performed
+	// (OpenID Connect Core Unmet Authentication Requirements 1.0 §2).
+	UnmetAuthenticationRequirements Code = "unmet_authentication_requirements"
+	// InsufficientUserAuthentication: the access token's authentication
+	// is too weak or too old for the resource (RFC 9470 §3).
+	InsufficientUserAuthentication Code = "insufficient_user_authentication"
+	RequestNotSupported            Code = "request_not_supported"
+	RequestURINotSupported         Code = "request_uri_not_supported"
+	InvalidRequestURI              Code = "invalid_request_uri" // OIDC Core §3.1.2.6, RFC 9126 §4
+	RegistrationNotSupported       Code = "registration_not_supported"
 	// SlowDown is not an RFC 6749 code; Latch uses it with HTTP 429 when a
 	// client is throttled after repeated authentication failures.
 	SlowDown Code = "slow_down"

@@ -72,6 +72,7 @@ const (
 	FieldJWKSURI
 	FieldRequirePAR
 	FieldBackchannelLogoutURI
+	FieldAuthenticationPolicy
 )
 
 var fieldNames = [...]struct{ flag, json string }{
@@ -94,6 +95,7 @@ var fieldNames = [...]struct{ flag, json string }{
 	FieldJWKSURI:                {"--jwks-uri", "jwks_uri"},
 	FieldRequirePAR:             {"--require-par", "require_pushed_authorization_requests"},
 	FieldBackchannelLogoutURI:   {"--backchannel-logout-uri", "backchannel_logout_uri"},
+	FieldAuthenticationPolicy:   {"--authentication-policy", "authentication_policy"},
 }
 
 // Flag is the field's command-line flag, e.g. "--redirect-uri".
@@ -219,6 +221,9 @@ func ValidateClient(c *store.Client, name func(Field) string) error {
 	}
 	// RFC 7662 §2.1: introspection takes client authentication, which a
 	// public client has not got.
+	if err := CheckPolicy(c.AuthenticationPolicy); err != nil {
+		return fail(FieldAuthenticationPolicy, "%s: %s", name(FieldAuthenticationPolicy), err.Error())
+	}
 	if c.Public && c.ResourceServer {
 		return fail(FieldResourceServer, "a public client cannot be a resource server (%s): introspection needs client authentication", name(FieldResourceServer))
 	}
@@ -449,6 +454,9 @@ type ClientView struct {
 	// Back-Channel Logout 1.0 §2.2.
 	BackchannelLogoutURI             string `json:"backchannel_logout_uri,omitempty"`
 	BackchannelLogoutSessionRequired bool   `json:"backchannel_logout_session_required"`
+	// AuthenticationPolicy is how the client's users must sign in; "":
+	// the server's (docs/authentication.md).
+	AuthenticationPolicy string `json:"authentication_policy,omitempty"`
 }
 
 // NewClientView renders c; secret, when not empty, is the client secret
@@ -481,6 +489,7 @@ func NewClientView(c store.Client, secret string) ClientView {
 		BackchannelLogoutURI:             c.BackchannelLogoutURI,
 		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
 		RequireFreshChallenge:            c.RequireFreshChallenge,
+		AuthenticationPolicy:             c.AuthenticationPolicy,
 	}
 	if c.JWKS != "" && json.Valid([]byte(c.JWKS)) {
 		v.JWKS = json.RawMessage(c.JWKS)

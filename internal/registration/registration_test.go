@@ -25,6 +25,7 @@ func TestValidateClientNamesFields(t *testing.T) {
 		{"bad origin", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, AllowedOrigins: []string{"https://a.example/path"}}, FieldAllowedOrigins, "--allowed-origin", "allowed_origins"},
 		{"refresh grace above the maximum", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, RefreshGrace: MaxRefreshGrace + time.Second}, FieldRefreshGrace, "--refresh-grace (31s) is longer than the maximum of 30s", "refresh_grace (31s) is longer than the maximum of 30s"},
 		{"public resource server", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, ResourceServer: true}, FieldResourceServer, "--resource-server", "resource_server"},
+		{"unknown authentication policy", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, AuthenticationPolicy: "sms"}, FieldAuthenticationPolicy, "--authentication-policy: authentication policy \"sms\" is not one of password, second_factor or passkey", "authentication_policy"},
 		{"negative ttl", store.Client{ID: "x", Public: true, GrantTypes: DefaultGrantTypes(), RedirectURIs: []string{"https://a.example/cb"}, AccessTokenTTL: -1}, FieldAccessTokenTTL, "--access-token-ttl must not be negative", "access_token_ttl must not be negative"},
 		// Refused with the limit, not silently shortened to it at the
 		// token endpoint.

@@ -175,6 +175,11 @@ func (s *Server) continueAuthorize(w http.ResponseWriter, r *http.Request, ar *a
 		}
 		return s.showLogin(w, r, ar, in, req.LoginHint, "", http.StatusOK)
 	}
+	// The sign-in must be strong enough for the request (acr, policies):
+	// step up or unmet_authentication_requirements (mfa.go).
+	if done, err := s.checkACR(w, r, ar, sess, user, in); done || err != nil {
+		return err
+	}
 	if !ar.client.FirstParty {
 		need := req.HasPrompt(oauth.PromptConsent) && !in.Consented
 		if !need && !in.Consented {
@@ -269,16 +274,51 @@ func (s *Server) respondAuthorize(w http.ResponseWriter, r *http.Request, to *oa
 
 func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, ar *authRequest, in interaction, username, msg string, status int) error {
 	in.Kind = kindAuthorize
-	in.Query = ar.req.Query()
+	in.Query = ar.query()
 	sealed, err := s.sealInteraction(w, r, in)
 	if err != nil {
 		return err
 	}
+	locales := ""
+	if ar != nil {
+		locales = ar.req.UILocales
+	}
 	s.renderLang(w, r, status, ui.LoginPage{
-		Action: s.url(pathLogin), Interaction: sealed, ClientName: clientName(ar.client),
+		Action: s.url(pathLogin), Interaction: sealed, ClientName: ar.clientName(),
 		Username: username, Error: msg,
-	}, ar.to.URI(), ar.req.UILocales)
+	}, ar.target(), locales)
 	return nil
+}
+
+// A nil *authRequest is a sign-in for the account page (in.Account):
+// no client, no query, no redirect target.
+
+func (ar *authRequest) clientID() string {
+	if ar == nil {
+		return ""
+	}
+	return ar.client.ID
+}
+
+func (ar *authRequest) clientName() string {
+	if ar == nil {
+		return ""
+	}
+	return clientName(ar.client)
+}
+
+func (ar *authRequest) query() url.Values {
+	if ar == nil {
+		return nil
+	}
+	return ar.req.Query()
+}
+
+func (ar *authRequest) target() string {
+	if ar == nil {
+		return ""
+	}
+	return ar.to.URI()
 }
 
 func (s *Server) showConsent(w http.ResponseWriter, r *http.Request, ar *authRequest, user *store.User, in interaction) error {

@@ -35,6 +35,7 @@ type metadata struct {
 	CodeChallengeMethodsSupported          []string `json:"code_challenge_methods_supported"`
 	ClaimsSupported                        []string `json:"claims_supported"`
 	PromptValuesSupported                  []string `json:"prompt_values_supported"`
+	ACRValuesSupported                     []string `json:"acr_values_supported"`
 	DPoPSigningAlgValuesSupported          []string `json:"dpop_signing_alg_values_supported"`
 	AuthorizationResponseISSParameter      bool     `json:"authorization_response_iss_parameter_supported"`
 	ClaimsParameterSupported               bool     `json:"claims_parameter_supported"`
@@ -70,12 +71,17 @@ func (s *Server) metadata() metadata {
 		IntrospectionEndpointAuthMethods:       []string{string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost), string(oauth.AuthPrivateKeyJWT)},
 		IntrospectionEndpointAuthSigningAlgs:   token.ClientAssertionAlgorithms(),
 		CodeChallengeMethodsSupported:          []string{oauth.MethodS256},
-		ClaimsSupported:                        []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid", "amr", "name", "preferred_username", "email", "email_verified"},
+		ClaimsSupported:                        []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid", "acr", "amr", "name", "preferred_username", "email", "email_verified"},
 		PromptValuesSupported:                  []string{oauth.PromptNone, oauth.PromptLogin, oauth.PromptConsent},
-		DPoPSigningAlgValuesSupported:          token.DPoPAlgorithms(), // RFC 9449 §5.1
-		AuthorizationResponseISSParameter:      true,
-		PushedAuthorizationRequestEndpoint:     s.url(pathPAR),
-		RequirePushedAuthorizationRequests:     s.opts.RequirePAR,
+		ACRValuesSupported:                     oauth.ACRsSupported(), // OIDC Discovery §3
+		// The claims parameter is honoured for id_token.acr (OIDC Core
+		// §5.5.1.1); other members are accepted and claims are released
+		// by scope (§5.5: a requested claim may be absent).
+		ClaimsParameterSupported:           true,
+		DPoPSigningAlgValuesSupported:      token.DPoPAlgorithms(), // RFC 9449 §5.1
+		AuthorizationResponseISSParameter:  true,
+		PushedAuthorizationRequestEndpoint: s.url(pathPAR),
+		RequirePushedAuthorizationRequests: s.opts.RequirePAR,
 		// OpenID Connect Back-Channel Logout 1.0 §2.1: Logout Tokens go to
 		// every client with a backchannel_logout_uri that got tokens in
 		// the ended session, and always carry sid (and sub).

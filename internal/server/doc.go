@@ -14,6 +14,11 @@
 //	middleware.go   panic recovery, body cap, headers, CORS, access log
 //	authorize.go    /authorize (RFC 6749 §4.1.1, OIDC Core §3.1.2)
 //	login.go        the sign-in and consent forms, and the lockout page
+//	mfa.go          the second sign-in step (TOTP, recovery codes) and the acr
+//	                check every authorization passes (step-up or
+//	                unmet_authentication_requirements)
+//	account.go      /account: sign-in methods, TOTP enrolment, password,
+//	                sessions, apps; reset.go: an administrator's reset link
 //	token.go        /token: parse → authenticate → DPoP → grant → write
 //	par.go          /par (RFC 9126) and the request_uri step of /authorize
 //	revoke.go       /revoke (RFC 7009) and /introspect (RFC 7662)

@@ -38,6 +38,20 @@ type interaction struct {
 	Consented bool `json:"a,omitempty"`
 	// UserID is the user the consent page was shown to.
 	UserID string `json:"u,omitempty"`
+	// Account: the sign-in is for the account page, not an
+	// authorization request (Query is empty).
+	Account bool `json:"ac,omitempty"`
+	// Pending is the user whose first factor is proven (AMR) and who
+	// owes the second (mfa.go); PendingKey their canonical username
+	// (throttle budgets). StepUp: the first factor is the browser's
+	// session, which the second upgrades.
+	Pending    string   `json:"pu,omitempty"`
+	PendingKey string   `json:"pk,omitempty"`
+	AMR        []string `json:"m,omitempty"`
+	StepUp     bool     `json:"su,omitempty"`
+	// TOTP is a TOTP secret being enrolled on the account page, until
+	// the user confirms it with a first code.
+	TOTP []byte `json:"t,omitempty"`
 	// Logout fields.
 	ClientID              string `json:"c,omitempty"`
 	PostLogoutRedirectURI string `json:"p,omitempty"`

@@ -22,6 +22,12 @@ func TestPageMessagesTranslated(t *testing.T) {
 		msgBadCredentials, "Enter your username and password.",
 		"sign in from the application: open it and choose sign in", "choose Allow or Deny",
 		"cross-origin form submission refused",
+		// second factors and the account page (mfa.go, account.go, reset.go)
+		msgBadCode, "Enter the code from your authenticator app.", "That code is not right. Enter the code your app shows now.",
+		"Your current password is not right.", "Choose a new password of at least 8 characters.", "Password", "Authenticator app",
+	}
+	for _, n := range notices {
+		msgs = append(msgs, n)
 	}
 	for _, sc := range []string{"openid", "profile", "email", "offline_access"} {
 		msgs = append(msgs, scopeDescription(sc))

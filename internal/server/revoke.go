@@ -170,6 +170,17 @@ func (s *Server) introspectAccess(ctx context.Context, c store.Client, tok strin
 		resp["cnf"] = claims.Cnf
 		resp["token_type"] = "DPoP"
 	}
+	// How the user signed in (RFC 9470 §6.2: a resource server relying
+	// on introspection needs acr and auth_time for step-up).
+	if claims.AuthTime != 0 {
+		resp["auth_time"] = claims.AuthTime
+	}
+	if claims.ACR != "" {
+		resp["acr"] = claims.ACR
+	}
+	if len(claims.AMR) > 0 {
+		resp["amr"] = claims.AMR
+	}
 	if claims.Subject != claims.ClientID {
 		if u, err := s.store.GetUser(ctx, claims.Subject); err == nil {
 			resp["username"] = u.Username

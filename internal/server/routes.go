@@ -13,6 +13,9 @@ const (
 	pathJWKS          = "/jwks.json"
 	pathAuthorize     = "/authorize"
 	pathLogin         = "/login"
+	pathLoginCode     = "/login/code"
+	pathAccount       = "/account"
+	pathReset         = "/account/reset"
 	pathConsent       = "/consent"
 	pathToken         = "/token"
 	pathUserinfo      = "/userinfo"
@@ -52,6 +55,9 @@ func (s *Server) routes() http.Handler {
 	// changes nothing by itself, and Latch's own forms post elsewhere.
 	mux.Handle(p+pathAuthorize, s.page(s.handleAuthorize))
 	mux.Handle(p+pathLogin, s.browser(s.page(s.handleLogin)))
+	mux.Handle(p+pathLoginCode, s.browser(s.page(s.handleLoginCode)))
+	mux.Handle(p+pathAccount, s.browser(s.page(s.handleAccount)))
+	mux.Handle(p+pathReset, s.browser(s.page(s.handleReset)))
 	mux.Handle(p+pathConsent, s.browser(s.page(s.handleConsent)))
 	// end_session_endpoint: RPs may POST to it cross-origin (RP-Initiated
 	// Logout §2), so only its confirmation form is guarded.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"github.com/latchauth/latch/internal/clientkeys"
 	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/password"
+	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 	"github.com/latchauth/latch/internal/ui"
@@ -54,6 +56,16 @@ type Options struct {
 	Passwords *password.Hasher
 	// Interaction seals the login/consent/logout state carried in forms.
 	Interaction Sealer
+	// Factors seals second-factor secrets (TOTP keys) at rest; nil
+	// turns TOTP enrolment off. RecoveryKey is the HMAC key of recovery
+	// code hashes (mfa.HashRecoveryCode).
+	Factors     Sealer
+	RecoveryKey []byte
+	// AuthPolicy is the server-wide authentication policy (config
+	// authentication-policy): registration.PolicyPassword ("" too),
+	// PolicySecondFactor or PolicyPasskey. A client's stricter policy
+	// wins.
+	AuthPolicy string
 	// Refresh derives refresh token successors (grace window).
 	Refresh *token.Chain
 	Logger  *slog.Logger // operational log
@@ -117,6 +129,9 @@ type Server struct {
 func New(opts Options) (*Server, error) {
 	if opts.Store == nil || opts.Keys == nil || opts.UI == nil || opts.Passwords == nil || opts.Interaction == nil || opts.Refresh == nil {
 		return nil, errors.New("server: Store, Keys, UI, Passwords, Interaction and Refresh are required")
+	}
+	if err := registration.CheckPolicy(opts.AuthPolicy); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	u, err := url.Parse(opts.Issuer)
 	if err != nil || u.Scheme == "" || u.Host == "" {

@@ -47,8 +47,35 @@ type Store interface {
 	GetUserByUsername(ctx context.Context, username string) (User, error)
 	ListUsers(ctx context.Context) ([]User, error) // ordered by Username
 	SetUserPassword(ctx context.Context, id string, passwordHash string) error
-	// DeleteUser deletes the user and its sessions, consents and grants.
+	// DeleteUser deletes the user and its sessions, consents, grants and
+	// factors.
 	DeleteUser(ctx context.Context, id string) error
+	// SetUserMFARequired sets whether the user must sign in with a second
+	// factor whatever the client asks (User.MFARequired). ErrNotFound.
+	SetUserMFARequired(ctx context.Context, id string, required bool) error
+
+	// Sign-in factors besides the password (TOTP, recovery codes, later
+	// passkeys): a list of methods per user.
+	//
+	// SaveFactors, in one transaction, deletes the user's factors whose
+	// Kind is in replace and inserts fs (each with UserID equal to
+	// userID): either all of it happens or none. ErrNotFound for an
+	// unknown user; ErrAlreadyExists when an inserted (UserID, ID) is
+	// taken (and then nothing changes).
+	SaveFactors(ctx context.Context, userID string, replace []string, fs ...Factor) error
+	// ListFactors returns the user's factors, oldest first (CreatedAt,
+	// then ID); none for an unknown user.
+	ListFactors(ctx context.Context, userID string) ([]Factor, error)
+	// AdvanceFactor is the single atomic step that makes a factor's use
+	// count once: it sets the factor's Counter to counter and LastUsedAt
+	// to now only if counter is greater than the stored Counter. Of any
+	// number of concurrent callers (in any process) with the same counter
+	// exactly one succeeds; the others, and any caller whose counter is
+	// not greater, get ErrAlreadyExists (a replay). ErrNotFound for an
+	// unknown factor.
+	AdvanceFactor(ctx context.Context, userID, id string, counter int64, now time.Time) error
+	// DeleteFactor deletes one factor of the user. ErrNotFound.
+	DeleteFactor(ctx context.Context, userID, id string) error
 
 	// SSO sessions, keyed by the hash of the cookie value.
 	CreateSession(ctx context.Context, s Session) error
@@ -371,6 +398,10 @@ type Client struct {
 	// window (RFC 9700 §2.1.1: they MUST be transaction-specific).
 	// Without it such a request is only audited and counted.
 	RequireFreshChallenge bool
+	// AuthenticationPolicy is how the client's users must sign in:
+	// "password", "second_factor" or "passkey" (registration.Policies);
+	// "" is the server's policy. The stricter of the two applies.
+	AuthenticationPolicy string
 }
 
 // PushedRequest is an authorization request pushed to the PAR endpoint
@@ -391,7 +422,45 @@ type User struct {
 	EmailVerified bool
 	Name          string
 	PasswordHash  string
-	CreatedAt     time.Time
+	// MFARequired: every sign-in needs a second factor (set by an
+	// administrator), whatever the client's policy.
+	MFARequired bool
+	CreatedAt   time.Time
+}
+
+// Factor kinds. Passkeys add their own kind.
+const (
+	// FactorTOTP is an RFC 6238 authenticator: Secret is the sealed
+	// shared key, Counter the last time step accepted (RFC 6238 §5.2: a
+	// code is accepted once).
+	FactorTOTP = "totp"
+	// FactorRecovery is one one-time recovery code: ID is its keyed hash
+	// (the code itself is never stored), Counter 1 once used.
+	FactorRecovery = "recovery"
+	// FactorResetLink is an administrator's one-time password reset
+	// link: ID is "reset-" and the hash of the link's secret, Counter 1
+	// once used; it expires ResetLinkTTL after CreatedAt. Not a sign-in
+	// method: the account page does not list it.
+	FactorResetLink = "reset_link"
+)
+
+// ResetLinkTTL is how long a password reset link stays valid.
+const ResetLinkTTL = 24 * time.Hour
+
+// Factor is one sign-in method of a user besides the password.
+type Factor struct {
+	UserID string
+	ID     string // unique per user
+	Kind   string // FactorTOTP, FactorRecovery, …
+	Name   string // shown on the account page
+	// Secret is kind-specific and opaque to the store (a sealed TOTP
+	// key, a passkey's credential); nil for recovery codes.
+	Secret []byte
+	// Counter only grows (AdvanceFactor): a TOTP's last accepted step, a
+	// recovery code's use, a passkey's signature counter.
+	Counter    int64
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero until first used
 }
 
 // Session is an SSO session at Latch (the browser's cookie).
@@ -495,6 +564,8 @@ const (
 	ReasonAdmin Reason = "admin"
 	// ReasonPasswordChanged: the password was set with logout.
 	ReasonPasswordChanged Reason = "password_changed"
+	// ReasonRevokedByUser: the user removed the app on the account page.
+	ReasonRevokedByUser Reason = "revoked_by_user"
 )
 
 // Reasons that are not stored: a token's expiry is read from its times,
@@ -517,7 +588,7 @@ const (
 func Reasons() []Reason {
 	return []Reason{
 		ReasonReused, ReasonCodeReplayed, ReasonIdleExpired, ReasonAbsoluteExpired, ReasonRevokedByClient,
-		ReasonLogout, ReasonSessionEnded, ReasonAdmin, ReasonPasswordChanged, ReasonClientDeleted, ReasonUserDeleted,
+		ReasonLogout, ReasonSessionEnded, ReasonAdmin, ReasonPasswordChanged, ReasonRevokedByUser, ReasonClientDeleted, ReasonUserDeleted,
 	}
 }
 

@@ -749,6 +749,7 @@ type AccessClaims struct {
 	ExpiresAt int64         `json:"exp"`
 	ID        string        `json:"jti"`
 	AuthTime  int64         `json:"auth_time,omitempty"`
+	ACR       string        `json:"acr,omitempty"` // RFC 9068 §2.2.1, oauth.ACRFor(AMR)
 	AMR       []string      `json:"amr,omitempty"`
 	GrantID   string        `json:"gid,omitempty"` // the grant (token family) it belongs to
 	Cnf       *Confirmation `json:"cnf,omitempty"`
@@ -793,6 +794,7 @@ type IDClaims struct {
 	AtHash            string   `json:"at_hash,omitempty"`
 	AZP               string   `json:"azp,omitempty"`
 	SID               string   `json:"sid,omitempty"`
+	ACR               string   `json:"acr,omitempty"` // OIDC Core §2, oauth.ACRFor(AMR)
 	AMR               []string `json:"amr,omitempty"`
 	Name              string   `json:"name,omitempty"`
 	PreferredUsername string   `json:"preferred_username,omitempty"`

@@ -50,6 +50,18 @@ var devError = ErrorPage{
 
 // TestGoldenVariants pins a branded rendering, translated renderings and
 // the development error page.
+// fixtureNamed is the page of the fixture called name.
+func fixtureNamed(t *testing.T, name string) any {
+	t.Helper()
+	for _, f := range fixtures() {
+		if f.name == name {
+			return f.page
+		}
+	}
+	t.Fatalf("no fixture %q", name)
+	return nil
+}
+
 func TestGoldenVariants(t *testing.T) {
 	plain, branded := newUI(t), newBranded(t, testBranding())
 	fx := fixtures()
@@ -70,6 +82,9 @@ func TestGoldenVariants(t *testing.T) {
 		{"fr_form_post", plain, "fr", fx[7].page},
 		{"error_dev", plain, "en", devError},
 		{"de_branded_error_dev", branded, "de", devError},
+		{"de_account", plain, "de", fixtureNamed(t, "account")},
+		{"fr_account_enrol", plain, "fr", fixtureNamed(t, "account_enrol")},
+		{"de_code_error", plain, "de", fixtureNamed(t, "code_error")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

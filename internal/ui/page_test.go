@@ -105,8 +105,8 @@ func cspViolations(html, allowedAction string) []string {
 // origin: a path ("/x", "x", "?q", "#f"), or the empty data: favicon.
 func sameOrigin(val string) bool {
 	val = strings.TrimSpace(val)
-	if val == "data:," {
-		return true
+	if val == "data:," || strings.HasPrefix(val, "data:image/png;base64,") {
+		return true // loads nothing (the favicon, the TOTP QR code)
 	}
 	if strings.HasPrefix(val, "//") || strings.HasPrefix(val, `\\`) || strings.HasPrefix(val, `/\`) {
 		return false

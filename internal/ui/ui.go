@@ -24,7 +24,7 @@ var staticFS embed.FS
 
 // pageNames lists the pages; page NAME is templates/NAME.html.
 func pageNames() []string {
-	return []string{"login", "consent", "error", "form_post", "logout", "logged_out"}
+	return []string{"login", "code", "account", "reset", "consent", "error", "form_post", "logout", "logged_out"}
 }
 
 // UI renders pages. Safe for concurrent use.
@@ -197,6 +197,95 @@ type LoginPage struct {
 	Locked bool
 }
 
+// CodePage is the second sign-in step: a TOTP code or a recovery code
+// in an input named code; Interaction goes back in a hidden input.
+type CodePage struct {
+	Action      string
+	Interaction string
+	ClientName  string // may be empty (the account page's sign-in)
+	Error       string
+	Locked      bool // the form disabled, Error as a lockout notice
+}
+
+// AccountPage is the signed-in user's account page (/account). Every
+// form posts Interaction (single-use, bound to the browser) to Action
+// with a button named "action"; Notice is a confirmation at the top.
+// Enrol, when set, shows the TOTP enrolment step instead of the
+// overview; Codes, when set, shows freshly made recovery codes (once).
+type AccountPage struct {
+	Action      string
+	Interaction string
+	Username    string
+	Name        string
+	Notice      string
+	Error       string
+	// Methods are the user's sign-in methods (password, authenticator
+	// app, …; passkeys add theirs).
+	Methods       []AccountMethod
+	HasPassword   bool
+	HasTOTP       bool
+	RecoveryLeft  int
+	Sessions      []AccountSession
+	Apps          []AccountApp
+	Enrol         *TOTPEnrolment
+	Codes         []string
+	SignOutAction string // the logout endpoint
+}
+
+// AccountMethod is one sign-in method on the account page.
+type AccountMethod struct {
+	Kind  string // "password", "totp", "recovery" (passkeys: "passkey")
+	Name  string // English, translated on the page
+	Added string // date, "" when unknown
+}
+
+// AccountSession is one active session of the user.
+type AccountSession struct {
+	Started string // date and time (UTC)
+	Methods string // amr values, e.g. "pwd otp mfa"
+	Current bool
+}
+
+// AccountApp is one application with access: the client and the scopes
+// of its active grants. Revoking posts ClientID as "client".
+type AccountApp struct {
+	ClientID string
+	Name     string
+	Scopes   []string
+}
+
+// TOTPEnrolment is the enrolment step: the QR code (a data: URL the CSP
+// allows as img-src data:) and the secret as text; the user confirms
+// with a first code.
+type TOTPEnrolment struct {
+	QR     template.URL // data:image/png;base64,… (made by Latch, never user input)
+	Secret string
+}
+
+// ResetPage sets a new password with an administrator's one-time reset
+// link: a form (input new_password, hidden Interaction), or Done, or
+// Invalid (the link is used, expired or unknown).
+type ResetPage struct {
+	Action      string
+	Interaction string
+	Username    string
+	Error       string
+	Done        bool
+	Invalid     bool
+}
+
+// QRImage admits a data: URL of a PNG image as an <img src> (html/template
+// would otherwise refuse the data: scheme); anything else gives "".
+func QRImage(dataURL string) template.URL {
+	if !strings.HasPrefix(dataURL, "data:image/png;base64,") || strings.ContainsAny(dataURL, "\"'<> ") {
+		return ""
+	}
+	return template.URL(dataURL)
+}
+
+// Product is the product name the pages show ("Latch" by default).
+func (u *UI) Product() string { return u.product }
+
 // Scope is one line of the consent page.
 type Scope struct {
 	Name        string
@@ -304,6 +393,12 @@ func (u *UI) RenderLang(w io.Writer, lang string, page any) error {
 	switch p := page.(type) {
 	case LoginPage:
 		name = "login"
+	case CodePage:
+		name = "code"
+	case AccountPage:
+		name = "account"
+	case ResetPage:
+		name = "reset"
 	case ConsentPage:
 		name = "consent"
 	case ErrorPage:

@@ -66,6 +66,25 @@ func fixtures() []fixture {
 		{name: "logout", page: LogoutPage{Action: "/logout", Interaction: "sealed.interaction.v1", ClientName: "Example App"}},
 		{name: "logout_no_client", page: LogoutPage{Action: "/logout", Interaction: "sealed.interaction.v1"}},
 		{name: "logged_out", page: LoggedOutPage{}},
+		{name: "code", page: CodePage{Action: "/login/code", Interaction: "sealed.interaction.v1", ClientName: "Example App"}},
+		{name: "code_error", page: CodePage{Action: "/login/code", Interaction: "sealed.interaction.v1", Error: "That code is not right, or was used already. Enter the current code from your authenticator app, or a recovery code."}},
+		{name: "account", page: AccountPage{
+			Action: "/account", Interaction: "sealed.interaction.v1", Username: "alice", HasPassword: true, HasTOTP: true, RecoveryLeft: 9,
+			Notice:  "Your password was changed.",
+			Methods: []AccountMethod{{Kind: "password", Name: "Password"}, {Kind: "totp", Name: "Authenticator app", Added: "2026-01-02"}},
+			Sessions: []AccountSession{
+				{Started: "2026-01-02 03:04 UTC", Methods: "pwd otp mfa", Current: true},
+				{Started: "2026-01-01 10:00 UTC", Methods: "pwd"},
+			},
+			Apps:          []AccountApp{{ClientID: "example-app", Name: "Example App", Scopes: []string{"openid", "profile"}}},
+			SignOutAction: "/logout",
+		}},
+		{name: "account_enrol", page: AccountPage{Action: "/account", Interaction: "sealed.interaction.v1", Username: "alice",
+			Enrol: &TOTPEnrolment{QR: "data:image/png;base64,iVBORw0KGgo=", Secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}}},
+		{name: "reset", page: ResetPage{Action: "/account/reset", Interaction: "sealed.interaction.v1", Username: "alice"}},
+		{name: "reset_invalid", page: ResetPage{Invalid: true}},
+		{name: "account_codes", page: AccountPage{Action: "/account", Interaction: "sealed.interaction.v1", Username: "alice",
+			Codes: []string{"abcde-fghjk", "mnpqr-stuvw"}}},
 	}
 }
 

@@ -9,14 +9,14 @@ import (
 	"github.com/latchauth/latch/internal/store"
 )
 
-const userCols = `id, username, email, email_verified, name, password_hash, created_at`
+const userCols = `id, username, email, email_verified, name, password_hash, created_at, mfa_required`
 
 func scanUser(row pgx.Row) (store.User, error) {
 	var (
 		u       store.User
 		created int64
 	)
-	if err := row.Scan(&u.ID, &u.Username, &u.Email, &u.EmailVerified, &u.Name, &u.PasswordHash, &created); err != nil {
+	if err := row.Scan(&u.ID, &u.Username, &u.Email, &u.EmailVerified, &u.Name, &u.PasswordHash, &created, &u.MFARequired); err != nil {
 		return store.User{}, err
 	}
 	u.CreatedAt = fromNanos(created)
@@ -26,8 +26,8 @@ func scanUser(row pgx.Row) (store.User, error) {
 // CreateUser inserts u; ErrAlreadyExists when its ID or its Username is
 // taken (both are unique keys).
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		u.ID, u.Username, u.Email, u.EmailVerified, u.Name, u.PasswordHash, toNanos(u.CreatedAt))
+	_, err := s.pool.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		u.ID, u.Username, u.Email, u.EmailVerified, u.Name, u.PasswordHash, toNanos(u.CreatedAt), u.MFARequired)
 	return mapErr("create user", err)
 }
 
@@ -85,6 +85,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 			`DELETE FROM refresh_tokens WHERE user_id = $1
 				OR grant_id IN (SELECT id FROM grants WHERE user_id = $1)`,
 			`DELETE FROM grants WHERE user_id = $1`,
+			`DELETE FROM factors WHERE user_id = $1`,
 		} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
 				return mapErr("delete user", err)

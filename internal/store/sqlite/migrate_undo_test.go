@@ -40,6 +40,11 @@ var undo = map[string][]string{
 		`ALTER TABLE grants DROP COLUMN revoked_reason`,
 		`ALTER TABLE clients DROP COLUMN require_fresh_challenge`,
 	},
+	"factors": {
+		`ALTER TABLE users DROP COLUMN mfa_required`,
+		`DROP TABLE factors`,
+		`ALTER TABLE clients DROP COLUMN authentication_policy`,
+	},
 }
 
 // rollbackTo undoes the migration of the given topic and every later one,

@@ -9,19 +9,19 @@ import (
 
 // --- users --------------------------------------------------------------
 
-const userCols = `id, username, email, email_verified, name, password_hash, created_at`
+const userCols = `id, username, email, email_verified, name, password_hash, created_at, mfa_required`
 
 func scanUser(r scanner) (store.User, error) {
 	var u store.User
-	err := r.Scan(&u.ID, &u.Username, &u.Email, &u.EmailVerified, &u.Name, &u.PasswordHash, tscan{&u.CreatedAt})
+	err := r.Scan(&u.ID, &u.Username, &u.Email, &u.EmailVerified, &u.Name, &u.PasswordHash, tscan{&u.CreatedAt}, &u.MFARequired)
 	return u, mapErr(err)
 }
 
 // CreateUser inserts u; a duplicate ID or Username (case-sensitive, the
 // column's BINARY collation) fails with store.ErrAlreadyExists.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	_, err := s.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?,?,?,?,?,?,?)`,
-		u.ID, u.Username, u.Email, bv(u.EmailVerified), u.Name, u.PasswordHash, tv(u.CreatedAt))
+	_, err := s.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?,?,?,?,?,?,?,?)`,
+		u.ID, u.Username, u.Email, bv(u.EmailVerified), u.Name, u.PasswordHash, tv(u.CreatedAt), bv(u.MFARequired))
 	return wrap("create user", err)
 }
 

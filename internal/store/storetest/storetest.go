@@ -31,6 +31,7 @@ func tests() []test {
 	all = append(all, raceTests()...)
 	all = append(all, pushedTests()...)
 	all = append(all, backchannelTests()...)
+	all = append(all, factorTests()...)
 	return all
 }
 
@@ -301,6 +302,7 @@ func fixClient(id string) store.Client {
 		RevokeRefreshOnLogout:  true,
 		ResourceServer:         true,
 		RequireFreshChallenge:  true,
+		AuthenticationPolicy:   "second_factor",
 		CreatedAt:              at(-48*time.Hour + 123*time.Millisecond),
 		AuthMethod:             "private_key_jwt",
 		JWKS:                   `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"` + id + `"}]}`,
