@@ -37,14 +37,12 @@ function showError(err) {
   Object.assign($('error'), { textContent: err.message, hidden: false });
   log('error: ' + err.message);
 }
-
 // base64url without padding (RFC 4648 §5), the encoding of PKCE and JWTs.
 const base64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
 // 32 random bytes make 43 characters: a PKCE code verifier (RFC 7636 §4.1),
 // and unguessable enough for state and nonce too.
 const randomString = () => base64url(crypto.getRandomValues(new Uint8Array(32)));
-
 const sha256 = async (text) => new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
 
 // The payload of a JWT, decoded for reading. This verifies nothing.
@@ -200,8 +198,9 @@ async function refresh(why) {
     log(`refreshing: ${why}`);
     const t = await post(meta.token_endpoint, { grant_type: 'refresh_token', refresh_token: session.refreshToken }).catch((err) => {
       if (err.code === 'invalid_grant') { // expired or revoked: every tab is signed out, told why
-        forget(`the refresh token was refused (${err.description || 'no description'}); signed out`, LatchReasons.of(err.description));
-        channel.postMessage({ type: 'signed-out', reason: LatchReasons.of(err.description) });
+        const reason = LatchReasons.of(err.description);
+        forget(`the refresh token was refused (${err.description || 'no description'}); signed out`, reason);
+        channel.postMessage({ type: 'signed-out', reason });
       }
       throw err;
     });
