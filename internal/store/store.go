@@ -41,6 +41,14 @@ type Store interface {
 	UpdateClient(ctx context.Context, c Client) error
 	DeleteClient(ctx context.Context, id string) error // ErrNotFound
 
+	// Initial access tokens of dynamic client registration (RFC 7591 §3).
+	CreateInitialAccessToken(ctx context.Context, t InitialAccessToken) error // ErrAlreadyExists
+	// UseInitialAccessToken atomically spends one use of the token:
+	// unknown hash ErrNotFound; ExpiresAt not after now, or no use left,
+	// ErrExpired. Of N concurrent callers on a token with k uses left
+	// exactly min(N, k) succeed. It returns the token after the use.
+	UseInitialAccessToken(ctx context.Context, hash string, now time.Time) (InitialAccessToken, error)
+
 	// Users. Usernames are unique (case-sensitive, as stored).
 	CreateUser(ctx context.Context, u User) error // ErrAlreadyExists on ID or Username
 	GetUser(ctx context.Context, id string) (User, error)
@@ -275,6 +283,29 @@ type Client struct {
 	// about its own tokens (§4).
 	ResourceServer bool
 	CreatedAt      time.Time
+	// Origin says who registered the client: "" (OriginOperator, the
+	// CLI or admin API), OriginDCR or OriginCIMD.
+	Origin string
+	// RegistrationTokenHash is token.Hash of the registration access
+	// token of a dynamically registered client (RFC 7592 §1); "" for others.
+	RegistrationTokenHash string
+}
+
+// Client origins (Client.Origin).
+const (
+	OriginOperator = ""     // created by an operator (CLI, admin API, latch dev)
+	OriginDCR      = "dcr"  // dynamic client registration, RFC 7591
+	OriginCIMD     = "cimd" // a client ID metadata document, stored when fetched
+)
+
+// InitialAccessToken authorises dynamic client registrations (RFC 7591
+// §3): an operator creates one and hands it to a developer.
+type InitialAccessToken struct {
+	Hash      string // token.Hash of the token; never the token
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// UsesLeft is how many more registrations it authorises.
+	UsesLeft int
 }
 
 // User is an end user who signs in with a password.

@@ -11,13 +11,15 @@ import (
 
 const clientCols = `id, secret_hash, public, name, redirect_uris, post_logout_redirect_uris,
 	allowed_origins, grant_types, scopes, audiences, first_party, require_dpop, id_token_alg,
-	refresh_grace, refresh_idle, refresh_absolute, access_token_ttl, revoke_refresh_on_logout, created_at, resource_server`
+	refresh_grace, refresh_idle, refresh_absolute, access_token_ttl, revoke_refresh_on_logout, created_at, resource_server,
+	origin, registration_token_hash`
 
 func clientArgs(c store.Client) []any {
 	return []any{c.ID, c.SecretHash, c.Public, c.Name, c.RedirectURIs, c.PostLogoutRedirectURIs,
 		c.AllowedOrigins, c.GrantTypes, c.Scopes, c.Audiences, c.FirstParty, c.RequireDPoP, c.IDTokenAlg,
 		int64(c.RefreshGrace), int64(c.RefreshIdle), int64(c.RefreshAbsolute), int64(c.AccessTokenTTL),
-		c.RevokeRefreshOnLogout, toNanos(c.CreatedAt), c.ResourceServer}
+		c.RevokeRefreshOnLogout, toNanos(c.CreatedAt), c.ResourceServer,
+		c.Origin, c.RegistrationTokenHash}
 }
 
 func scanClient(row pgx.Row) (store.Client, error) {
@@ -28,7 +30,8 @@ func scanClient(row pgx.Row) (store.Client, error) {
 	)
 	err := row.Scan(&c.ID, &c.SecretHash, &c.Public, &c.Name, &c.RedirectURIs, &c.PostLogoutRedirectURIs,
 		&c.AllowedOrigins, &c.GrantTypes, &c.Scopes, &c.Audiences, &c.FirstParty, &c.RequireDPoP, &c.IDTokenAlg,
-		&grace, &idle, &absolute, &tokenTTL, &c.RevokeRefreshOnLogout, &created, &c.ResourceServer)
+		&grace, &idle, &absolute, &tokenTTL, &c.RevokeRefreshOnLogout, &created, &c.ResourceServer,
+		&c.Origin, &c.RegistrationTokenHash)
 	if err != nil {
 		return store.Client{}, err
 	}
@@ -49,7 +52,7 @@ func scanClient(row pgx.Row) (store.Client, error) {
 // CreateClient inserts c; ErrAlreadyExists if its ID is taken.
 func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO clients (`+clientCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
 		clientArgs(c)...)
 	return mapErr("create client", err)
 }
@@ -73,7 +76,7 @@ func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
 // UpdateClient replaces every field of the client with c.ID; ErrNotFound.
 func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE clients SET (`+clientCols+`)
-		= ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+		= ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
 		WHERE id = $1`, clientArgs(c)...)
 	if err != nil {
 		return mapErr("update client", err)

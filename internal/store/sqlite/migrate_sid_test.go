@@ -41,6 +41,9 @@ func TestMigrateSessionSID(t *testing.T) {
 		`ALTER TABLE sessions DROP COLUMN sid`,
 		`ALTER TABLE auth_codes DROP COLUMN failures`,
 		`ALTER TABLE clients DROP COLUMN resource_server`,
+		`ALTER TABLE clients DROP COLUMN origin`,
+		`ALTER TABLE clients DROP COLUMN registration_token_hash`,
+		`DROP TABLE initial_access_tokens`,
 	} {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)

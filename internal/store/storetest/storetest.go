@@ -29,6 +29,7 @@ func tests() []test {
 	all = append(all, tokenTests()...)
 	all = append(all, miscTests()...)
 	all = append(all, raceTests()...)
+	all = append(all, registrationTests()...)
 	return all
 }
 
@@ -294,6 +295,8 @@ func fixClient(id string) store.Client {
 		RevokeRefreshOnLogout:  true,
 		ResourceServer:         true,
 		CreatedAt:              at(-48*time.Hour + 123*time.Millisecond),
+		Origin:                 store.OriginDCR,
+		RegistrationTokenHash:  "rat-hash-" + id,
 	}
 }
 
