@@ -77,6 +77,16 @@ type Config struct {
 	// DPoPNonce makes DPoP proofs carry a server-issued nonce (RFC 9449 §8).
 	DPoPNonce bool `yaml:"dpop-nonce" help:"require DPoP proofs to carry a nonce issued by Latch (RFC 9449 §8)"`
 
+	// Open client ecosystems (docs/mcp.md): client ID metadata documents
+	// (draft-ietf-oauth-client-id-metadata-document) and dynamic client
+	// registration (RFC 7591, RFC 7592). Both are off by default (latch dev
+	// allows every metadata document host).
+	CIMDPolicy             string   `yaml:"cimd-policy" help:"client ID metadata documents (https URLs as client_id): off, allow-all (any public https host) or allow-list (only cimd-allowed-hosts)"` // off
+	CIMDAllowedHosts       []string `yaml:"cimd-allowed-hosts" help:"hosts whose client ID metadata documents are accepted with cimd-policy allow-list, exact names without port (repeatable or comma-separated)"`
+	Registration           string   `yaml:"registration" help:"dynamic client registration at /register (RFC 7591): off, initial-access-token (latch client initial-access-token creates the tokens) or open"` // off
+	RegistrationGrantTypes []string `yaml:"registration-grant-types" help:"grant types dynamically registered clients may have: authorization_code, refresh_token, client_credentials"`                        // authorization_code, refresh_token
+	RegistrationMaxPerIP   int      `yaml:"registration-max-per-ip" help:"dynamic client registrations accepted from one client IP within throttle-window"`                                                    // 10
+
 	// DB pool (PostgreSQL).
 	DBMaxConns int `yaml:"db-max-conns" help:"maximum open database connections (PostgreSQL)"` // default 16
 
@@ -152,6 +162,10 @@ func Default() Config {
 		SweepInterval:               time.Minute,
 		ShutdownTimeout:             15 * time.Second,
 		ProductName:                 "Latch",
+		CIMDPolicy:                  "off",
+		Registration:                "off",
+		RegistrationGrantTypes:      []string{"authorization_code", "refresh_token"},
+		RegistrationMaxPerIP:        10,
 	}
 }
 

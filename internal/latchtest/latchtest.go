@@ -122,6 +122,9 @@ type Options struct {
 	// store (pgtest.NewTestDB) to run the same requests on both
 	// backends.
 	Store store.Store
+	// Server adjusts the server's options after the configuration has
+	// been applied (e.g. a DocumentHost's fetcher).
+	Server []func(*server.Options)
 }
 
 // StartWith is Start with options.
@@ -163,7 +166,7 @@ func StartWith(t testing.TB, o Options) *Env {
 		t.Fatalf("NewMetrics: %v", err)
 	}
 	srv, err := app.Assemble(ctx, cfg, storemetrics.Instrument(st, metrics), oplog, audit, clk.Now, nil,
-		func(o *server.Options) { o.Metrics = metrics; e.Passwords = o.Passwords })
+		append([]func(*server.Options){func(o *server.Options) { o.Metrics = metrics; e.Passwords = o.Passwords }}, o.Server...)...)
 	if err != nil {
 		t.Fatalf("Assemble: %v", err)
 	}

@@ -66,6 +66,12 @@ func fixtures() []fixture {
 		{name: "logout", page: LogoutPage{Action: "/logout", Interaction: "sealed.interaction.v1", ClientName: "Example App"}},
 		{name: "logout_no_client", page: LogoutPage{Action: "/logout", Interaction: "sealed.interaction.v1"}},
 		{name: "logged_out", page: LoggedOutPage{}},
+		{name: "consent_cimd_localhost", page: ConsentPage{
+			Action: "/consent", Interaction: "sealed.interaction.v1",
+			ClientName: "Example CLI", ClientID: "https://cli.example.com/oauth/client.json", Username: "alice",
+			Scopes:       []Scope{{Name: "openid", Description: "Sign you in"}},
+			RedirectHost: "127.0.0.1:53682", LocalhostOnly: true,
+		}},
 	}
 }
 
