@@ -156,6 +156,8 @@ func (s *Server) apiRoutes() []route {
 		{http.MethodGet, "/admin/keys", s.listKeys},
 		{http.MethodPost, "/admin/keys/rotate", s.rotateKey},
 		{http.MethodPost, "/admin/keys/prune", s.pruneKeys},
+
+		{http.MethodPost, "/admin/initial-access-tokens", s.createInitialAccessToken},
 	}
 }
 

@@ -83,9 +83,9 @@ type Config struct {
 	// allows every metadata document host).
 	CIMDPolicy             string   `yaml:"cimd-policy" help:"client ID metadata documents (https URLs as client_id): off, allow-all (any public https host) or allow-list (only cimd-allowed-hosts)"` // off
 	CIMDAllowedHosts       []string `yaml:"cimd-allowed-hosts" help:"hosts whose client ID metadata documents are accepted with cimd-policy allow-list, exact names without port (repeatable or comma-separated)"`
-	Registration           string   `yaml:"registration" help:"dynamic client registration at /register (RFC 7591): off, initial-access-token (latch client initial-access-token creates the tokens) or open"` // off
-	RegistrationGrantTypes []string `yaml:"registration-grant-types" help:"grant types dynamically registered clients may have: authorization_code, refresh_token, client_credentials"`                        // authorization_code, refresh_token
-	RegistrationMaxPerIP   int      `yaml:"registration-max-per-ip" help:"dynamic client registrations accepted from one client IP within throttle-window"`                                                    // 10
+	Registration           string   `yaml:"registration" help:"dynamic client registration at /register (RFC 7591): off, initial-access-token (latch client token creates the tokens) or open"` // off
+	RegistrationGrantTypes []string `yaml:"registration-grant-types" help:"grant types dynamically registered clients may have: authorization_code, refresh_token, client_credentials"`         // authorization_code, refresh_token
+	RegistrationMaxPerIP   int      `yaml:"registration-max-per-ip" help:"dynamic client registrations accepted from one client IP within throttle-window"`                                     // 10
 
 	// DB pool (PostgreSQL).
 	DBMaxConns int `yaml:"db-max-conns" help:"maximum open database connections (PostgreSQL)"` // default 16

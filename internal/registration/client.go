@@ -306,6 +306,7 @@ type ClientView struct {
 	RevokeRefreshOnLogout  bool      `json:"revoke_refresh_on_logout"`
 	ResourceServer         bool      `json:"resource_server"` // may introspect other clients' tokens
 	CreatedAt              time.Time `json:"created_at"`
+	Origin                 string    `json:"origin"` // operator, dcr or cimd (OriginName)
 }
 
 // NewClientView renders c; secret, when not empty, is the client secret
@@ -332,7 +333,18 @@ func NewClientView(c store.Client, secret string) ClientView {
 		RevokeRefreshOnLogout:  c.RevokeRefreshOnLogout,
 		ResourceServer:         c.ResourceServer,
 		CreatedAt:              c.CreatedAt.UTC(),
+		Origin:                 OriginName(c.Origin),
 	}
+}
+
+// OriginName names who registered a client (store.Client.Origin):
+// "operator" (CLI, admin API), "dcr" (RFC 7591) or "cimd" (a client ID
+// metadata document).
+func OriginName(origin string) string {
+	if origin == store.OriginOperator {
+		return "operator"
+	}
+	return origin
 }
 
 // ClientType is "public" or "confidential" (RFC 6749 §2.1).

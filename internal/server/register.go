@@ -111,7 +111,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 		}
 		if _, err := s.store.UseInitialAccessToken(ctx, token.Hash(iat), s.now()); err != nil {
 			if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExpired) {
-				return oauth.Errorf(oauth.InvalidToken, "the initial access token is unknown, expired or used up: ask the server's operator for a new one (latch client initial-access-token)")
+				return oauth.Errorf(oauth.InvalidToken, "the initial access token is unknown, expired or used up: ask the server's operator for a new one (latch client token)")
 			}
 			return err
 		}
