@@ -226,7 +226,7 @@ type Store interface {
 	// DeleteExpired removes at most batch rows of each expired kind
 	// (codes, sessions, refresh tokens and grants past their absolute
 	// expiry, revoked access token entries, one-time values, failure
-	// counters) whose expiry is before now. It is safe to run on every
+	// counters, initial access tokens) whose expiry is before now. It is safe to run on every
 	// instance at once. Returns the number of rows removed.
 	DeleteExpired(ctx context.Context, now time.Time, batch int) (int, error)
 

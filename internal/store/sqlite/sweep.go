@@ -17,6 +17,7 @@ var sweeps = []struct{ table, column string }{
 	{"revoked_access_tokens", "expires_at"},
 	{"once_values", "expires_at"},
 	{"failures", "expires_at"},
+	{"initial_access_tokens", "expires_at"},
 }
 
 // DeleteExpired removes up to batch rows of each kind whose expiry is before

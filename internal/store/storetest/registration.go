@@ -15,6 +15,7 @@ func registrationTests() []test {
 		{"Registration/ClientOrigin", testClientOrigin},
 		{"Registration/InitialAccessToken", testInitialAccessToken},
 		{"Registration/InitialAccessTokenExpired", testInitialAccessTokenExpired},
+		{"Registration/InitialAccessTokenSwept", testInitialAccessTokenSwept},
 		{"Race/UseInitialAccessToken", testRaceUseInitialAccessToken},
 	}
 }
@@ -94,4 +95,21 @@ func testRaceUseInitialAccessToken(t *testing.T, s store.Store) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("%d concurrent UseInitialAccessToken on %d uses = %v, want %v", racers, uses, got, want)
 	}
+}
+
+// testInitialAccessTokenSwept: DeleteExpired removes expired initial
+// access tokens and keeps live ones.
+func testInitialAccessTokenSwept(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	must(t, s.CreateInitialAccessToken(ctx, store.InitialAccessToken{Hash: "old", CreatedAt: base, ExpiresAt: at(time.Minute), UsesLeft: 1}), "CreateInitialAccessToken(old)")
+	must(t, s.CreateInitialAccessToken(ctx, store.InitialAccessToken{Hash: "live", CreatedAt: base, ExpiresAt: at(time.Hour), UsesLeft: 1}), "CreateInitialAccessToken(live)")
+	n, err := s.DeleteExpired(ctx, at(2*time.Minute), 100)
+	must(t, err, "DeleteExpired")
+	if n != 1 {
+		t.Errorf("DeleteExpired = %d, want 1 (the expired token)", n)
+	}
+	_, err = s.UseInitialAccessToken(ctx, "old", at(0))
+	wantErr(t, err, store.ErrNotFound, "UseInitialAccessToken(swept)")
+	_, err = s.UseInitialAccessToken(ctx, "live", at(2*time.Minute))
+	must(t, err, "UseInitialAccessToken(live)")
 }
