@@ -299,6 +299,11 @@ func (f *Fetcher) fetch(ctx context.Context, clientID string) (store.Client, tim
 		return store.Client{}, 0, fail("the client metadata document is %d bytes, more than the %d allowed", resp.ContentLength, f.opts.MaxBytes)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, f.opts.MaxBytes+1))
+	if err == nil {
+		// A body cut off by the deadline can read as a clean end:
+		// whatever arrived after the deadline is not a document.
+		err = ctx.Err()
+	}
 	if err != nil {
 		return store.Client{}, 0, f.transportError(ctx, err)
 	}
