@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/latchtest"
 	"github.com/latchauth/latch/internal/server"
+	"github.com/latchauth/latch/internal/store"
 )
 
 // Server-side request forgery through client ID metadata documents
@@ -114,6 +117,73 @@ func TestSSRFClientIDMetadataDocument(t *testing.T) {
 				t.Errorf("error page does not say %q:\n%s", tt.want, p.Body)
 			}
 			h.CheckNoInternalConnection(t)
+		})
+	}
+}
+
+// TestSSRFAmplificationBurst: 30 authorization requests at once naming one
+// fresh document URL (an attacker using Latch to hammer a host, or racing
+// the client's first store write) cause one fetch, no 5xx, and one stored
+// client, on SQLite and PostgreSQL.
+func TestSSRFAmplificationBurst(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			h := latchtest.NewDocumentHost(t)
+			var st store.Store
+			if b.open != nil {
+				st = b.open(t)
+			}
+			e := latchtest.StartWith(t, latchtest.Options{
+				Config: []func(*config.Config){func(c *config.Config) { c.CIMDPolicy = "allow-all" }},
+				Server: []func(*server.Options){h.ServerOption()},
+				Store:  st,
+			})
+			id := h.Base + "/burst.json"
+			var fetches atomic.Int64
+			h.Handle("/burst.json", func(w http.ResponseWriter, r *http.Request) {
+				fetches.Add(1)
+				w.Write([]byte(`{"client_id":"` + id + `","redirect_uris":["https://app.example/cb"]}`))
+			})
+			const n = 30
+			statuses := make([]int, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range n {
+				wg.Go(func() {
+					<-start
+					req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, authorizeURL(e, authParams(id, "https://app.example/cb", oauth2.GenerateVerifier())), nil)
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					resp.Body.Close()
+					statuses[i] = resp.StatusCode
+				})
+			}
+			close(start)
+			wg.Wait()
+			for i, s := range statuses {
+				if s != http.StatusOK {
+					t.Errorf("request %d: status %d, want 200 (the login page)", i, s)
+				}
+			}
+			if got := fetches.Load(); got != 1 {
+				t.Errorf("%d concurrent requests fetched the document %d times, want 1", n, got)
+			}
+			clients, err := e.Store.ListClients(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored := 0
+			for _, c := range clients {
+				if c.ID == id {
+					stored++
+				}
+			}
+			if stored != 1 {
+				t.Errorf("%d stored clients for the document, want 1", stored)
+			}
 		})
 	}
 }
