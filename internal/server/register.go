@@ -128,8 +128,14 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.CreateClient(ctx, c); err != nil {
 		return err
 	}
-	s.auditLog(ctx, "client.registered", "client_id", c.ID, "client_ip", s.clientIP(r).String(), "mode", s.opts.Registration.Mode)
-	writeJSON(w, http.StatusCreated, s.registrationResponse(c, secret, rat))
+	s.auditLog(ctx, "client_registered", "client_id", c.ID, "client_ip", s.clientIP(r).String(), "mode", s.opts.Registration.Mode)
+	resp := s.registrationResponse(c, secret, rat)
+	if md.TokenEndpointAuthMethod == string(oauth.AuthClientSecretPost) {
+		// Both secret methods are accepted at the token endpoint; echo the
+		// one asked for (RFC 7591 §3.2.1: the metadata as registered).
+		resp.TokenEndpointAuthMethod = md.TokenEndpointAuthMethod
+	}
+	writeJSON(w, http.StatusCreated, resp)
 	return nil
 }
 
@@ -315,7 +321,7 @@ func (s *Server) handleRegistrationUpdate(w http.ResponseWriter, r *http.Request
 		return err
 	}
 	s.origins.invalidate()
-	s.auditLog(r.Context(), "client.registration_updated", "client_id", c.ID)
+	s.auditLog(r.Context(), "client_registration_updated", "client_id", c.ID)
 	writeJSON(w, http.StatusOK, s.registrationResponse(nc, "", rat))
 	return nil
 }
@@ -330,7 +336,7 @@ func (s *Server) handleRegistrationDelete(w http.ResponseWriter, r *http.Request
 		return err
 	}
 	s.origins.invalidate()
-	s.auditLog(r.Context(), "client.registration_deleted", "client_id", c.ID)
+	s.auditLog(r.Context(), "client_registration_deleted", "client_id", c.ID)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
