@@ -206,6 +206,13 @@ func New(opts Options) *Fetcher {
 	return f
 }
 
+// Allows reports whether clientID is a valid client_id URL whose host
+// the policy accepts; it fetches nothing.
+func (f *Fetcher) Allows(clientID string) bool {
+	host, err := CheckClientIDURL(clientID)
+	return err == nil && f.opts.Policy.allows(host)
+}
+
 // Policy returns the fetcher's policy.
 func (f *Fetcher) Policy() Policy { return f.opts.Policy }
 

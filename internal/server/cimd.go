@@ -58,6 +58,21 @@ func (s *Server) authorizeClient(ctx context.Context, req *oauth.AuthorizeReques
 	return c, nil
 }
 
+// documentClientAllowed reports whether a client stored from a metadata
+// document may still use the token endpoint: the policy (cimd-policy, and
+// its allow-list) must still accept its client_id, so turning documents
+// off also ends the refresh tokens they got. Other clients always may.
+func (s *Server) documentClientAllowed(c store.Client) bool {
+	if c.Origin != store.OriginCIMD {
+		return true
+	}
+	return s.opts.ClientDocuments != nil && s.opts.ClientDocuments.Allows(c.ID)
+}
+
+// errDocumentClientDisabled answers a metadata-document client the policy
+// no longer accepts.
+var errDocumentClientDisabled = oauth.Errorf(oauth.InvalidClient, "this server no longer accepts client ID metadata documents from this client's host (cimd-policy)")
+
 // documentError turns a fetch or validation failure into the error page
 // (never a redirect: the redirect URIs come from the document that
 // failed, RFC 6749 §4.1.2.1).

@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/latchauth/latch/internal/latchtest"
 	"github.com/latchauth/latch/internal/server"
 	"github.com/latchauth/latch/internal/store"
+	"github.com/latchauth/latch/internal/token"
 )
 
 // TestCIMDSignIn: a client nobody registered signs a user in with its
@@ -108,3 +111,38 @@ func mustRequest(t *testing.T, method, url string) *http.Request {
 	}
 	return req
 }
+
+// TestCIMDClientRefusedWhenPolicyOff: a client stored from a metadata
+// document cannot redeem a code (or refresh) once documents are no longer
+// accepted; an operator's public client can (the control).
+func TestCIMDClientRefusedWhenPolicyOff(t *testing.T) {
+	e := latchtest.Start(t) // cimd-policy off
+	const id = "https://app.example/client.json"
+	e.MustClient(store.Client{ID: id, Public: true, Origin: store.OriginCIMD, RedirectURIs: []string{"https://app.example/cb"}, GrantTypes: []string{"authorization_code", "refresh_token"}})
+	now := e.Clock.Now()
+	code := func(clientID, redirect string) string {
+		c := token.NewOpaque()
+		err := e.Store.CreateAuthCode(t.Context(), store.AuthCode{
+			Hash: token.Hash(c), ClientID: clientID, UserID: "user-alice", GrantID: token.NewOpaque(), RedirectURI: redirect,
+			Scopes: []string{"openid"}, CodeChallenge: oauth2.S256ChallengeFromVerifier(testVerifier), CodeChallengeMethod: "S256",
+			AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(time.Minute),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	form := func(clientID, redirect string) url.Values {
+		return url.Values{"grant_type": {"authorization_code"}, "client_id": {clientID}, "redirect_uri": {redirect},
+			"code": {code(clientID, redirect)}, "code_verifier": {testVerifier}}
+	}
+	resp, body := e.PostForm("/token", form(id, "https://app.example/cb"))
+	if resp.StatusCode != http.StatusUnauthorized || body["error"] != "invalid_client" {
+		t.Errorf("token for a document client with cimd-policy off = %d %v, want 401 invalid_client", resp.StatusCode, body)
+	}
+	if resp, body := e.PostForm("/token", form("native", "http://127.0.0.1/callback")); resp.StatusCode != http.StatusOK {
+		t.Errorf("control: token for an operator's public client = %d %v", resp.StatusCode, body)
+	}
+}
+
+const testVerifier = "dBjftJeZ4CVP-mJ92K9bmmxZp5y1bOBT7qnYpNf2z3Q" // RFC 7636 App. B
