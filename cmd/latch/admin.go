@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"io"
+	"time"
 
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/manage"
@@ -90,6 +91,9 @@ type records interface {
 	ListClients(ctx context.Context) ([]clientView, error)
 	GetClient(ctx context.Context, id string) (clientView, error)
 	DeleteClient(ctx context.Context, id string) error
+	// CreateInitialAccessToken makes a dynamic client registration token
+	// (RFC 7591 §3), shown once.
+	CreateInitialAccessToken(ctx context.Context, uses int, ttl time.Duration) (manage.InitialAccessToken, error)
 
 	// CreateUser creates u (Username, Email, EmailVerified, Name) with
 	// the password read from the first line of pw (see readPassword).

@@ -339,9 +339,9 @@ func runClientList(ctx context.Context, e *env, args []string) error {
 		return writeJSON(e.stdout, views)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTYPE\tNAME\tGRANT TYPES\tREDIRECT URIS")
+	fmt.Fprintln(tw, "ID\tTYPE\tORIGIN\tNAME\tGRANT TYPES\tREDIRECT URIS")
 	for _, c := range views {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cell(c.ClientID), c.ClientType, cell(c.ClientName),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cell(c.ClientID), c.ClientType, cell(c.Origin), cell(c.ClientName),
 			cell(strings.Join(c.GrantTypes, ",")), cell(strings.Join(c.RedirectURIs, ",")))
 	}
 	return tw.Flush()

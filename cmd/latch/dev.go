@@ -61,6 +61,9 @@ func devDefaults() config.Config {
 	// Warnings and errors only, so the banner is not buried under the
 	// configuration and request logs; --log-level info shows them.
 	cfg.LogLevel = "warn"
+	// Any MCP client or CLI can sign in with its client ID metadata
+	// document (docs/mcp.md); latch serve defaults to off.
+	cfg.CIMDPolicy = "allow-all"
 	cfg.Dev = true
 	return cfg
 }

@@ -149,6 +149,7 @@ func sections() []section {
 			{"client show", "show a client as JSON", runClientShow},
 			{"client update", "change a client's settings or rotate its secret", runClientUpdate},
 			{"client delete", "delete a client", runClientDelete},
+			{"client token", "create an initial access token for dynamic client registration (printed once)", runClientInitialAccessToken},
 		}},
 		{"Users", []command{
 			{"user create", "create a user; the password is read from standard input", runUserCreate},

@@ -233,7 +233,7 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
-		{[]string{"client"}, "client: missing command (want create, list, show, update or delete)"},
+		{[]string{"client"}, "client: missing command (want create, list, show, update, delete or token)"},
 		{[]string{"client", "frob"}, `client: unknown command "frob"`},
 		{[]string{"keys", "shred"}, `keys: unknown command "shred"`},
 		{[]string{"clinet", "list"}, `unknown command "clinet" (did you mean "client"?)`},

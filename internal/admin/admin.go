@@ -159,6 +159,8 @@ func (s *Server) apiRoutes() []route {
 		{http.MethodGet, "/admin/keys", s.listKeys},
 		{http.MethodPost, "/admin/keys/rotate", s.rotateKey},
 		{http.MethodPost, "/admin/keys/prune", s.pruneKeys},
+
+		{http.MethodPost, "/admin/initial-access-tokens", s.createInitialAccessToken},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchauth/latch/internal/cimd"
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/password"
@@ -147,6 +148,11 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 			RequestTimeout: cfg.RequestTimeout, MaxConcurrent: cfg.MaxConcurrentRequests,
 			Queue: cfg.RequestQueue, QueueWait: cfg.RequestQueueWait,
 		},
+		ClientDocuments: clientDocuments(cfg, now),
+		Registration: server.Registration{
+			Mode: cfg.Registration, GrantTypes: cfg.RegistrationGrantTypes,
+			MaxPerIP: cfg.RegistrationMaxPerIP, Window: throttleLimits(cfg).Window,
+		},
 		Store: st, Keys: keys, UI: pages, Passwords: hasher,
 		Interaction: inter, Factors: factors, RecoveryKey: recoveryKey, AuthPolicy: cfg.AuthenticationPolicy,
 		Refresh: chain, Logger: log, Audit: audit, Now: now, Extra: extra,
@@ -156,6 +162,17 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 		m(&opts)
 	}
 	return server.New(opts)
+}
+
+// clientDocuments is the client ID metadata document fetcher of cfg's
+// cimd-policy, nil when off. It never sets cimd.Options.InsecureTest:
+// that is for tests alone, and no configuration key reaches it.
+func clientDocuments(cfg config.Config, now func() time.Time) *cimd.Fetcher {
+	p := cimd.Policy{Mode: cimd.Mode(cfg.CIMDPolicy), Hosts: cfg.CIMDAllowedHosts}
+	if !p.Enabled() {
+		return nil
+	}
+	return cimd.New(cimd.Options{Policy: p, Now: now})
 }
 
 // throttleLimits are the brute-force thresholds of cfg; zero values (a

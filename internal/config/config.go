@@ -88,6 +88,15 @@ type Config struct {
 	// RequirePAR makes the authorization endpoint accept only pushed
 	// authorization requests, from every client (RFC 9126 §5, §6).
 	RequirePAR bool `yaml:"require-pushed-authorization-requests" help:"accept authorization requests only through the PAR endpoint /par, from every client (RFC 9126); per client: latch client update ID --require-par"`
+	// Open client ecosystems (docs/mcp.md): client ID metadata documents
+	// (draft-ietf-oauth-client-id-metadata-document) and dynamic client
+	// registration (RFC 7591, RFC 7592). Both are off by default (latch dev
+	// allows every metadata document host).
+	CIMDPolicy             string   `yaml:"cimd-policy" help:"client ID metadata documents (https URLs as client_id): off, allow-all (any public https host) or allow-list (only cimd-allowed-hosts)"` // off
+	CIMDAllowedHosts       []string `yaml:"cimd-allowed-hosts" help:"hosts whose client ID metadata documents are accepted with cimd-policy allow-list, exact names without port (repeatable or comma-separated)"`
+	Registration           string   `yaml:"registration" help:"dynamic client registration at /register (RFC 7591): off, initial-access-token (latch client token creates the tokens) or open"` // off
+	RegistrationGrantTypes []string `yaml:"registration-grant-types" help:"grant types dynamically registered clients may have: authorization_code, refresh_token, client_credentials"`         // authorization_code, refresh_token
+	RegistrationMaxPerIP   int      `yaml:"registration-max-per-ip" help:"dynamic client registrations accepted from one client IP within throttle-window"`                                     // 10
 
 	// DB pool (PostgreSQL).
 	DBMaxConns int `yaml:"db-max-conns" help:"maximum open database connections (PostgreSQL)"` // default 16
@@ -177,6 +186,10 @@ func Default() Config {
 		BackchannelLogoutMaxAge:     24 * time.Hour,
 		ShutdownTimeout:             15 * time.Second,
 		ProductName:                 "Latch",
+		CIMDPolicy:                  "off",
+		Registration:                "off",
+		RegistrationGrantTypes:      []string{"authorization_code", "refresh_token"},
+		RegistrationMaxPerIP:        10,
 	}
 }
 

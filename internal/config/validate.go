@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -174,6 +175,37 @@ func validate(c Config) []Problem {
 	}
 	if c.PasswordIterations < 1 || c.PasswordIterations > 100 {
 		add("password-iterations", "must be between 1 and 100, got %d", c.PasswordIterations)
+	}
+
+	switch c.CIMDPolicy {
+	case "off", "allow-all":
+	case "allow-list":
+		if len(c.CIMDAllowedHosts) == 0 {
+			add("cimd-allowed-hosts", "is required with cimd-policy allow-list (e.g. mcp.example.com)")
+		}
+	default:
+		add("cimd-policy", "%q is not off, allow-all or allow-list", c.CIMDPolicy)
+	}
+	for _, h := range c.CIMDAllowedHosts {
+		if h == "" || strings.ContainsAny(h, ":/*@ ") {
+			add("cimd-allowed-hosts", "%q is not a host name: give the host alone, e.g. mcp.example.com (no scheme, port, path or wildcard)", h)
+		}
+	}
+	switch c.Registration {
+	case "off", "initial-access-token", "open":
+	default:
+		add("registration", "%q is not off, initial-access-token or open", c.Registration)
+	}
+	for _, g := range c.RegistrationGrantTypes {
+		if !slices.Contains(registration.KnownGrantTypes(), g) {
+			add("registration-grant-types", "unknown grant type %q (want authorization_code, refresh_token or client_credentials)", g)
+		}
+	}
+	if c.Registration != "off" && len(c.RegistrationGrantTypes) == 0 {
+		add("registration-grant-types", "is empty: registered clients could have no grant type")
+	}
+	if c.RegistrationMaxPerIP < 1 {
+		add("registration-max-per-ip", "must be at least 1, got %d", c.RegistrationMaxPerIP)
 	}
 
 	switch c.LogFormat {

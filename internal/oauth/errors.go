@@ -42,6 +42,8 @@ const (
 	RequestURINotSupported         Code = "request_uri_not_supported"
 	InvalidRequestURI              Code = "invalid_request_uri" // OIDC Core §3.1.2.6, RFC 9126 §4
 	RegistrationNotSupported       Code = "registration_not_supported"
+	InvalidRedirectURI             Code = "invalid_redirect_uri"    // RFC 7591 §3.2.2
+	InvalidClientMetadata          Code = "invalid_client_metadata" // RFC 7591 §3.2.2
 	// SlowDown is not an RFC 6749 code; Latch uses it with HTTP 429 when a
 	// client is throttled after repeated authentication failures.
 	SlowDown Code = "slow_down"

@@ -457,6 +457,7 @@ type ClientView struct {
 	// AuthenticationPolicy is how the client's users must sign in; "":
 	// the server's (docs/authentication.md).
 	AuthenticationPolicy string `json:"authentication_policy,omitempty"`
+	Origin               string `json:"origin"` // operator, dcr or cimd (OriginName)
 }
 
 // NewClientView renders c; secret, when not empty, is the client secret
@@ -490,11 +491,22 @@ func NewClientView(c store.Client, secret string) ClientView {
 		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
 		RequireFreshChallenge:            c.RequireFreshChallenge,
 		AuthenticationPolicy:             c.AuthenticationPolicy,
+		Origin:                           OriginName(c.Origin),
 	}
 	if c.JWKS != "" && json.Valid([]byte(c.JWKS)) {
 		v.JWKS = json.RawMessage(c.JWKS)
 	}
 	return v
+}
+
+// OriginName names who registered a client (store.Client.Origin):
+// "operator" (CLI, admin API), "dcr" (RFC 7591) or "cimd" (a client ID
+// metadata document).
+func OriginName(origin string) string {
+	if origin == store.OriginOperator {
+		return "operator"
+	}
+	return origin
 }
 
 // ClientType is "public" or "confidential" (RFC 6749 §2.1).

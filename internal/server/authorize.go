@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchauth/latch/internal/cimd"
 	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
@@ -81,7 +82,7 @@ func (s *Server) resolveAuthorize(r *http.Request, q url.Values) (*authRequest, 
 			fix:   "Send client_id and redirect_uri once each, as valid values (redirect_uri an absolute URI without a fragment).",
 		}
 	}
-	client, err := s.store.GetClient(r.Context(), req.ClientID)
+	client, err := s.authorizeClient(r.Context(), req)
 	if errors.Is(err, store.ErrNotFound) {
 		uri := req.RedirectURI
 		if uri == "" {
@@ -181,7 +182,9 @@ func (s *Server) continueAuthorize(w http.ResponseWriter, r *http.Request, ar *a
 		return err
 	}
 	if !ar.client.FirstParty {
-		need := req.HasPrompt(oauth.PromptConsent) && !in.Consented
+		// A client from a metadata document is asked about every time:
+		// its document (name, redirect URIs) may have changed since.
+		need := (req.HasPrompt(oauth.PromptConsent) || ar.client.Origin == store.OriginCIMD) && !in.Consented
 		if !need && !in.Consented {
 			c, err := s.store.GetConsent(r.Context(), user.ID, ar.client.ID)
 			switch {
@@ -333,10 +336,17 @@ func (s *Server) showConsent(w http.ResponseWriter, r *http.Request, ar *authReq
 	for _, sc := range ar.req.Scopes {
 		scopes = append(scopes, ui.Scope{Name: sc, Description: scopeDescription(sc)})
 	}
-	s.renderLang(w, r, http.StatusOK, ui.ConsentPage{
+	page := ui.ConsentPage{
 		Action: s.url(pathConsent), Interaction: sealed, ClientName: clientName(ar.client),
 		ClientID: ar.client.ID, Username: user.Username, Scopes: scopes,
-	}, ar.to.URI(), ar.req.UILocales)
+	}
+	// Nobody vetted a client that registered itself: show where the
+	// user will be sent, and warn when that is only this computer.
+	if ar.client.Origin != store.OriginOperator {
+		page.RedirectHost = redirectHost(ar.to.URI())
+		page.LocalhostOnly = cimd.OnlyLoopbackRedirects(ar.client)
+	}
+	s.renderLang(w, r, http.StatusOK, page, ar.to.URI(), ar.req.UILocales)
 	return nil
 }
 

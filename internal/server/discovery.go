@@ -46,9 +46,22 @@ type metadata struct {
 	FrontchannelLogoutSupported            bool     `json:"frontchannel_logout_supported"`
 	BackchannelLogoutSupported             bool     `json:"backchannel_logout_supported"`
 	BackchannelLogoutSessionSupported      bool     `json:"backchannel_logout_session_supported"`
+	// Present only when enabled: RFC 7591 §3, and
+	// draft-ietf-oauth-client-id-metadata-document-03 §5.
+	RegistrationEndpoint              string `json:"registration_endpoint,omitempty"`
+	ClientIDMetadataDocumentSupported bool   `json:"client_id_metadata_document_supported,omitempty"`
 }
 
 func (s *Server) metadata() metadata {
+	m := s.baseMetadata()
+	if s.opts.Registration.enabled() {
+		m.RegistrationEndpoint = s.url(pathRegister)
+	}
+	m.ClientIDMetadataDocumentSupported = s.opts.ClientDocuments != nil && s.opts.ClientDocuments.Policy().Enabled()
+	return m
+}
+
+func (s *Server) baseMetadata() metadata {
 	return metadata{
 		Issuer:                                 s.issuer,
 		AuthorizationEndpoint:                  s.url(pathAuthorize),

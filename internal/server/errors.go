@@ -161,8 +161,11 @@ func (s *Server) writeBearerError(w http.ResponseWriter, r *http.Request, err er
 	switch e.Code {
 	case oauth.InsufficientScope:
 		status = http.StatusForbidden
-	case oauth.InvalidRequest:
+	case oauth.InvalidRequest, oauth.InvalidClientMetadata, oauth.InvalidRedirectURI:
+		// RFC 7591 §3.2.2, RFC 7592 §2.2: registration errors are 400.
 		status = http.StatusBadRequest
+	case oauth.SlowDown:
+		status = http.StatusTooManyRequests
 	case oauth.ServerError:
 		status = http.StatusInternalServerError
 	case oauth.TemporarilyUnavailable:

@@ -16,6 +16,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/latchtest"
 	"github.com/latchauth/latch/internal/store"
 )
@@ -41,6 +42,14 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 func TestGoldenDiscovery(t *testing.T) {
 	e := latchtest.Start(t)
 	goldenJSON(t, e, "discovery.json", getJSON(t, e.Issuer+"/.well-known/openid-configuration"))
+}
+
+// TestGoldenDiscoveryRegistration: with client ID metadata documents
+// and dynamic registration on, discovery gains exactly
+// client_id_metadata_document_supported and registration_endpoint.
+func TestGoldenDiscoveryRegistration(t *testing.T) {
+	e := latchtest.Start(t, func(c *config.Config) { c.CIMDPolicy = "allow-all"; c.Registration = "open" })
+	goldenJSON(t, e, "discovery_registration.json", getJSON(t, e.Issuer+"/.well-known/openid-configuration"))
 }
 
 // TestGoldenJWKS pins the JWKS: one public key per signing algorithm

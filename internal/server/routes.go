@@ -24,6 +24,7 @@ const (
 	pathPAR           = "/par"
 	pathLogout        = "/logout"
 	pathLogoutConfirm = "/logout/confirm"
+	pathRegister      = "/register"
 	pathStatic        = ui.StaticPrefix
 	get, post, option = http.MethodGet, http.MethodPost, http.MethodOptions
 )
@@ -71,6 +72,17 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(p+pathRevoke, s.cors(corsRegistered, "POST", s.methods([]string{post, option}, s.api(s.handleRevoke))))
 	mux.Handle(p+pathIntrospect, s.methods([]string{post}, s.api(s.handleIntrospect)))
 	mux.Handle(p+pathUserinfo, s.cors(corsRegistered, "GET, POST", s.methods([]string{get, post, option}, s.bearer(s.handleUserinfo))))
+
+	// Dynamic client registration (RFC 7591, RFC 7592; register.go),
+	// only when enabled. Bearer-token routes: no cookies, so no CSRF.
+	if s.opts.Registration.enabled() {
+		// Any origin may register (browser-based MCP clients do): the
+		// request carries no cookie, only the body and a bearer token.
+		mux.Handle(p+pathRegister, s.cors(corsAny, "POST", s.methods([]string{post, option}, s.bearer(s.handleRegister))))
+		mux.Handle("GET "+p+pathRegister+"/{client_id}", s.bearer(s.handleRegistrationRead))
+		mux.Handle("PUT "+p+pathRegister+"/{client_id}", s.bearer(s.handleRegistrationUpdate))
+		mux.Handle("DELETE "+p+pathRegister+"/{client_id}", s.bearer(s.handleRegistrationDelete))
+	}
 
 	for pattern, h := range s.opts.Extra {
 		mux.Handle(pattern, h)

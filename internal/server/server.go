@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/latchauth/latch/internal/cimd"
 	"github.com/latchauth/latch/internal/clientkeys"
 	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/password"
@@ -71,6 +72,13 @@ type Options struct {
 	Logger  *slog.Logger // operational log
 	Audit   *slog.Logger // audit events; defaults to Logger
 	Now     func() time.Time
+	// ClientDocuments fetches client ID metadata documents (client_id
+	// URLs, cimd.go); nil: none are accepted and discovery does not
+	// advertise them.
+	ClientDocuments *cimd.Fetcher
+	// Registration is dynamic client registration (register.go); the
+	// zero value is off.
+	Registration Registration
 	// Extra routes mounted on the public mux (dev-mode playground, examples).
 	Extra map[string]http.Handler
 	// Metrics records request, token, login and store metrics; nil

@@ -30,6 +30,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if !s.documentClientAllowed(client.Client()) {
+		return errDocumentClientDisabled
+	}
 	// RFC 9449 §5: the proof is checked before any grant is touched, so a
 	// bad or replayed proof cannot burn a code or a refresh token.
 	proof, err := s.dpopProof(ctx, r, s.url(pathToken), "")

@@ -41,6 +41,14 @@ type Store interface {
 	UpdateClient(ctx context.Context, c Client) error
 	DeleteClient(ctx context.Context, id string) error // ErrNotFound
 
+	// Initial access tokens of dynamic client registration (RFC 7591 §3).
+	CreateInitialAccessToken(ctx context.Context, t InitialAccessToken) error // ErrAlreadyExists
+	// UseInitialAccessToken atomically spends one use of the token:
+	// unknown hash ErrNotFound; ExpiresAt not after now, or no use left,
+	// ErrExpired. Of N concurrent callers on a token with k uses left
+	// exactly min(N, k) succeed. It returns the token after the use.
+	UseInitialAccessToken(ctx context.Context, hash string, now time.Time) (InitialAccessToken, error)
+
 	// Users. Usernames are unique (case-sensitive, as stored).
 	CreateUser(ctx context.Context, u User) error // ErrAlreadyExists on ID or Username
 	GetUser(ctx context.Context, id string) (User, error)
@@ -306,8 +314,8 @@ type Store interface {
 	// DeleteExpired removes at most batch rows of each expired kind
 	// (codes, sessions, refresh tokens and grants past their absolute
 	// expiry, revoked access token entries, one-time values, pushed
-	// authorization requests, failure counters) whose expiry is before
-	// now. A refresh token never rotated (the head of its chain) is kept
+	// authorization requests, failure counters, initial access tokens)
+	// whose expiry is before now. A refresh token never rotated (the head of its chain) is kept
 	// ExpiredRefreshRetention past its expiry while its grant exists, so
 	// the refresh grant can still tell its client it idle-expired; a
 	// rotated one goes at its expiry. It is safe to run on every instance
@@ -402,6 +410,29 @@ type Client struct {
 	// "password", "second_factor" or "passkey" (registration.Policies);
 	// "" is the server's policy. The stricter of the two applies.
 	AuthenticationPolicy string
+	// Origin says who registered the client: "" (OriginOperator, the
+	// CLI or admin API), OriginDCR or OriginCIMD.
+	Origin string
+	// RegistrationTokenHash is token.Hash of the registration access
+	// token of a dynamically registered client (RFC 7592 §1); "" for others.
+	RegistrationTokenHash string
+}
+
+// Client origins (Client.Origin).
+const (
+	OriginOperator = ""     // created by an operator (CLI, admin API, latch dev)
+	OriginDCR      = "dcr"  // dynamic client registration, RFC 7591
+	OriginCIMD     = "cimd" // a client ID metadata document, stored when fetched
+)
+
+// InitialAccessToken authorises dynamic client registrations (RFC 7591
+// §3): an operator creates one and hands it to a developer.
+type InitialAccessToken struct {
+	Hash      string // token.Hash of the token; never the token
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// UsesLeft is how many more registrations it authorises.
+	UsesLeft int
 }
 
 // PushedRequest is an authorization request pushed to the PAR endpoint

@@ -78,6 +78,8 @@ func TestGoldenVariants(t *testing.T) {
 		{"de_consent", plain, "de", ConsentPage{Action: "/consent", Interaction: "i", ClientName: "Beispiel-App", ClientID: "example-app", Username: "alice",
 			Scopes: []Scope{{Name: "openid", Description: "Sign you in and know who you are"}, {Name: "email", Description: "See your email address"}, {Name: "calendar"}}}},
 		{"de_logout", plain, "de", fx[8].page},
+		{"de_consent_cimd_localhost", plain, "de", fx[11].page},
+		{"fr_consent_cimd_localhost", plain, "fr", fx[11].page},
 		{"fr_login_locked", plain, "fr", LoginPage{Action: "/login", Interaction: "i", Username: "alice", Locked: true}},
 		{"fr_form_post", plain, "fr", fx[7].page},
 		{"error_dev", plain, "en", devError},

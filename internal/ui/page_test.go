@@ -92,6 +92,9 @@ func cspViolations(html, allowedAction string) []string {
 	// Any other absolute URL in the document must be the allowed form
 	// action; form field values are data (form_post's iss), not loads.
 	rest := regexp.MustCompile(`\svalue="[^"]*"`).ReplaceAllString(html, "")
+	// Text in <code> is shown, never loaded (a client ID that is a
+	// metadata document URL).
+	rest = regexp.MustCompile(`<code>[^<]*</code>`).ReplaceAllString(rest, "")
 	if allowedAction != "" {
 		rest = strings.ReplaceAll(rest, `action="`+allowedAction+`"`, "")
 	}

@@ -302,6 +302,13 @@ type ConsentPage struct {
 	ClientID    string
 	Username    string
 	Scopes      []Scope
+	// RedirectHost, when set, is shown prominently: the host the user
+	// is sent back to, for a client that registered itself (a client ID
+	// metadata document or dynamic registration).
+	RedirectHost string
+	// LocalhostOnly warns that every redirect URI of the client is on
+	// this computer, so nothing vouches for who wrote it.
+	LocalhostOnly bool
 }
 
 // ErrorPage is shown when Latch must not redirect (unknown client,

@@ -85,6 +85,12 @@ func fixtures() []fixture {
 		{name: "reset_invalid", page: ResetPage{Invalid: true}},
 		{name: "account_codes", page: AccountPage{Action: "/account", Interaction: "sealed.interaction.v1", Username: "alice",
 			Codes: []string{"abcde-fghjk", "mnpqr-stuvw"}}},
+		{name: "consent_cimd_localhost", page: ConsentPage{
+			Action: "/consent", Interaction: "sealed.interaction.v1",
+			ClientName: "Example CLI", ClientID: "https://cli.example.com/oauth/client.json", Username: "alice",
+			Scopes:       []Scope{{Name: "openid", Description: "Sign you in"}},
+			RedirectHost: "127.0.0.1:53682", LocalhostOnly: true,
+		}},
 	}
 }
 

@@ -13,14 +13,14 @@ const clientCols = `id, secret_hash, public, name, redirect_uris, post_logout_re
 	allowed_origins, grant_types, scopes, audiences, first_party, require_dpop, id_token_alg,
 	refresh_grace, refresh_idle, refresh_absolute, access_token_ttl, revoke_refresh_on_logout, created_at, resource_server,
 	token_endpoint_auth_method, jwks, jwks_uri, require_par,
-	backchannel_logout_uri, backchannel_logout_session_required, require_fresh_challenge, authentication_policy`
+	backchannel_logout_uri, backchannel_logout_session_required, require_fresh_challenge, authentication_policy, origin, registration_token_hash`
 
 func clientArgs(c store.Client) []any {
 	return []any{c.ID, c.SecretHash, c.Public, c.Name, c.RedirectURIs, c.PostLogoutRedirectURIs,
 		c.AllowedOrigins, c.GrantTypes, c.Scopes, c.Audiences, c.FirstParty, c.RequireDPoP, c.IDTokenAlg,
 		int64(c.RefreshGrace), int64(c.RefreshIdle), int64(c.RefreshAbsolute), int64(c.AccessTokenTTL),
 		c.RevokeRefreshOnLogout, toNanos(c.CreatedAt), c.ResourceServer,
-		c.AuthMethod, c.JWKS, c.JWKSURI, c.RequirePAR, c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired, c.RequireFreshChallenge, c.AuthenticationPolicy}
+		c.AuthMethod, c.JWKS, c.JWKSURI, c.RequirePAR, c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired, c.RequireFreshChallenge, c.AuthenticationPolicy, c.Origin, c.RegistrationTokenHash}
 }
 
 func scanClient(row pgx.Row) (store.Client, error) {
@@ -32,7 +32,7 @@ func scanClient(row pgx.Row) (store.Client, error) {
 	err := row.Scan(&c.ID, &c.SecretHash, &c.Public, &c.Name, &c.RedirectURIs, &c.PostLogoutRedirectURIs,
 		&c.AllowedOrigins, &c.GrantTypes, &c.Scopes, &c.Audiences, &c.FirstParty, &c.RequireDPoP, &c.IDTokenAlg,
 		&grace, &idle, &absolute, &tokenTTL, &c.RevokeRefreshOnLogout, &created, &c.ResourceServer,
-		&c.AuthMethod, &c.JWKS, &c.JWKSURI, &c.RequirePAR, &c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired, &c.RequireFreshChallenge, &c.AuthenticationPolicy)
+		&c.AuthMethod, &c.JWKS, &c.JWKSURI, &c.RequirePAR, &c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired, &c.RequireFreshChallenge, &c.AuthenticationPolicy, &c.Origin, &c.RegistrationTokenHash)
 	if err != nil {
 		return store.Client{}, err
 	}
@@ -53,7 +53,7 @@ func scanClient(row pgx.Row) (store.Client, error) {
 // CreateClient inserts c; ErrAlreadyExists if its ID is taken.
 func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO clients (`+clientCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)`,
 		clientArgs(c)...)
 	return mapErr("create client", err)
 }
@@ -77,7 +77,7 @@ func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
 // UpdateClient replaces every field of the client with c.ID; ErrNotFound.
 func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE clients SET (`+clientCols+`)
-		= ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)
+		= ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)
 		WHERE id = $1`, clientArgs(c)...)
 	if err != nil {
 		return mapErr("update client", err)

@@ -55,6 +55,8 @@ var sweeps = []struct {
 	// A key row expires with its last failure; RecordFailure re-creates it.
 	{"failure keys", `DELETE FROM failure_keys WHERE key IN (
 		SELECT key FROM failure_keys WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, 0},
+	{"initial access tokens", `DELETE FROM initial_access_tokens WHERE hash IN (
+		SELECT hash FROM initial_access_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, 0},
 }
 
 // DeleteExpired removes at most batch rows of each expiring kind whose

@@ -12,13 +12,13 @@ const clientCols = `id, secret_hash, public, name, redirect_uris, post_logout_re
 	allowed_origins, grant_types, scopes, audiences, first_party, require_dpop, id_token_alg,
 	refresh_grace, refresh_idle, refresh_absolute, access_token_ttl, revoke_refresh_on_logout, created_at, resource_server,
 	token_endpoint_auth_method, jwks, jwks_uri, require_par,
-	backchannel_logout_uri, backchannel_logout_session_required, require_fresh_challenge, authentication_policy`
+	backchannel_logout_uri, backchannel_logout_session_required, require_fresh_challenge, authentication_policy, origin, registration_token_hash`
 
 func clientArgs(c store.Client) []any {
 	return []any{c.ID, c.SecretHash, bv(c.Public), c.Name, lv(c.RedirectURIs), lv(c.PostLogoutRedirectURIs),
 		lv(c.AllowedOrigins), lv(c.GrantTypes), lv(c.Scopes), lv(c.Audiences), bv(c.FirstParty), bv(c.RequireDPoP), c.IDTokenAlg,
 		int64(c.RefreshGrace), int64(c.RefreshIdle), int64(c.RefreshAbsolute), int64(c.AccessTokenTTL), bv(c.RevokeRefreshOnLogout), tv(c.CreatedAt), bv(c.ResourceServer),
-		c.AuthMethod, c.JWKS, c.JWKSURI, bv(c.RequirePAR), c.BackchannelLogoutURI, bv(c.BackchannelLogoutSessionRequired), bv(c.RequireFreshChallenge), c.AuthenticationPolicy}
+		c.AuthMethod, c.JWKS, c.JWKSURI, bv(c.RequirePAR), c.BackchannelLogoutURI, bv(c.BackchannelLogoutSessionRequired), bv(c.RequireFreshChallenge), c.AuthenticationPolicy, c.Origin, c.RegistrationTokenHash}
 }
 
 func scanClient(r scanner) (store.Client, error) {
@@ -26,13 +26,13 @@ func scanClient(r scanner) (store.Client, error) {
 	err := r.Scan(&c.ID, &c.SecretHash, &c.Public, &c.Name, lscan{&c.RedirectURIs}, lscan{&c.PostLogoutRedirectURIs},
 		lscan{&c.AllowedOrigins}, lscan{&c.GrantTypes}, lscan{&c.Scopes}, lscan{&c.Audiences}, &c.FirstParty, &c.RequireDPoP, &c.IDTokenAlg,
 		dscan{&c.RefreshGrace}, dscan{&c.RefreshIdle}, dscan{&c.RefreshAbsolute}, dscan{&c.AccessTokenTTL}, &c.RevokeRefreshOnLogout, tscan{&c.CreatedAt}, &c.ResourceServer,
-		&c.AuthMethod, &c.JWKS, &c.JWKSURI, &c.RequirePAR, &c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired, &c.RequireFreshChallenge, &c.AuthenticationPolicy)
+		&c.AuthMethod, &c.JWKS, &c.JWKSURI, &c.RequirePAR, &c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired, &c.RequireFreshChallenge, &c.AuthenticationPolicy, &c.Origin, &c.RegistrationTokenHash)
 	return c, mapErr(err)
 }
 
 // CreateClient inserts c; a duplicate ID fails with store.ErrAlreadyExists.
 func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
-	_, err := s.exec(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, clientArgs(c)...)
+	_, err := s.exec(ctx, `INSERT INTO clients (`+clientCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, clientArgs(c)...)
 	return wrap("create client", err)
 }
 
@@ -68,7 +68,7 @@ func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
 		require_dpop=?, id_token_alg=?, refresh_grace=?, refresh_idle=?, refresh_absolute=?, access_token_ttl=?,
 		revoke_refresh_on_logout=?, created_at=?, resource_server=?,
 		token_endpoint_auth_method=?, jwks=?, jwks_uri=?, require_par=?, backchannel_logout_uri=?,
-		backchannel_logout_session_required=?, require_fresh_challenge=?, authentication_policy=? WHERE id=?`, append(args[1:], c.ID)...))
+		backchannel_logout_session_required=?, require_fresh_challenge=?, authentication_policy=?, origin=?, registration_token_hash=? WHERE id=?`, append(args[1:], c.ID)...))
 	return wrap("update client", oneRow(n, err))
 }
 

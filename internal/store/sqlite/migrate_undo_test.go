@@ -45,6 +45,11 @@ var undo = map[string][]string{
 		`DROP TABLE factors`,
 		`ALTER TABLE clients DROP COLUMN authentication_policy`,
 	},
+	"client_registration": {
+		`ALTER TABLE clients DROP COLUMN origin`,
+		`ALTER TABLE clients DROP COLUMN registration_token_hash`,
+		`DROP TABLE initial_access_tokens`,
+	},
 }
 
 // rollbackTo undoes the migration of the given topic and every later one,

@@ -26,6 +26,7 @@ var sweeps = []struct {
 	{"once_values", "expires_at", "", 0},
 	{"pushed_requests", "expires_at", "", 0},
 	{"failures", "expires_at", "", 0},
+	{"initial_access_tokens", "expires_at", "", 0},
 }
 
 // DeleteExpired removes up to batch rows of each kind whose expiry is before

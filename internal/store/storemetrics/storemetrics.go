@@ -440,3 +440,17 @@ func (i *instrumentedStore) PendingBackchannelLogouts(ctx context.Context) (int,
 	i.done("PendingBackchannelLogouts", start, err)
 	return v, err
 }
+
+func (i *instrumentedStore) CreateInitialAccessToken(ctx context.Context, t store.InitialAccessToken) error {
+	start := time.Now()
+	err := i.Store.CreateInitialAccessToken(ctx, t)
+	i.done("CreateInitialAccessToken", start, err)
+	return err
+}
+
+func (i *instrumentedStore) UseInitialAccessToken(ctx context.Context, hash string, now time.Time) (store.InitialAccessToken, error) {
+	start := time.Now()
+	v, err := i.Store.UseInitialAccessToken(ctx, hash, now)
+	i.done("UseInitialAccessToken", start, err)
+	return v, err
+}

@@ -32,6 +32,7 @@ func tests() []test {
 	all = append(all, pushedTests()...)
 	all = append(all, backchannelTests()...)
 	all = append(all, factorTests()...)
+	all = append(all, registrationTests()...)
 	return all
 }
 
@@ -311,6 +312,8 @@ func fixClient(id string) store.Client {
 
 		BackchannelLogoutURI:             "https://app.example/backchannel-logout",
 		BackchannelLogoutSessionRequired: true,
+		Origin:                           store.OriginDCR,
+		RegistrationTokenHash:            "rat-hash-" + id,
 	}
 }
 
