@@ -176,6 +176,12 @@ type Store interface {
 	// recorded with, or its lease), whatever the window asked.
 	Failures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
 	ClearFailures(ctx context.Context, key string) error
+	// FailureKeys returns, ordered and each once, the keys starting with
+	// prefix (not empty) that hold a row counting at now (its expiry after
+	// now): failures and unexpired reservations. One indexed read, so an
+	// instance can learn cheaply what its neighbours have seen (the
+	// client throttle polls the lockouts with it).
+	FailureKeys(ctx context.Context, prefix string, now time.Time) ([]string, error)
 	// ReserveAttempt counts an authentication attempt against every
 	// budget BEFORE its credential is checked, so a concurrent burst
 	// cannot verify more guesses than the budget allows. Atomically, it

@@ -329,6 +329,13 @@ func (i *instrumentedStore) RecordFailure(ctx context.Context, key string, now t
 	return v, err
 }
 
+func (i *instrumentedStore) FailureKeys(ctx context.Context, prefix string, now time.Time) ([]string, error) {
+	start := time.Now()
+	v, err := i.Store.FailureKeys(ctx, prefix, now)
+	i.done("FailureKeys", start, err)
+	return v, err
+}
+
 func (i *instrumentedStore) Failures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
 	start := time.Now()
 	v, err := i.Store.Failures(ctx, key, now, window)

@@ -110,6 +110,7 @@ func miscTests() []test {
 		{"UseOnce", testUseOnce},
 		{"Throttle/Window", testThrottleWindow},
 		{"Throttle/Keys", testThrottleKeys},
+		{"Throttle/FailureKeys", testFailureKeys},
 		{"Throttle/Clear", testThrottleClear},
 		{"Throttle/ReserveBudget", testReserveBudget},
 		{"Throttle/ReserveAllOrNothing", testReserveAllOrNothing},
