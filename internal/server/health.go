@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 )
 
@@ -36,3 +37,9 @@ const readyTimeout = 2 * time.Second
 // through it makes this instance sign with the new key at once (other
 // instances reload within their refresh interval).
 func (s *Server) Keys() *token.Keys { return s.keys }
+
+// Store is the store as the server sees it: client registrations and
+// users cached for clientCacheTTL (clientcache.go). Whatever runs in the
+// same process and changes clients or users (the admin API) should use
+// it, so that its changes take effect here at once.
+func (s *Server) Store() store.Store { return s.store }
