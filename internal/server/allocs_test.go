@@ -13,7 +13,7 @@ import (
 var hotHandlerAllocs = map[string]float64{
 	"W1": 270,
 	"W3": 780,
-	"W4": 365,
+	"W4": 270,
 }
 
 func TestHotHandlerAllocs(t *testing.T) {

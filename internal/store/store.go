@@ -149,6 +149,11 @@ type Store interface {
 	// Revoked access tokens (by jti) until they would have expired anyway.
 	RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error // idempotent
 	IsAccessTokenRevoked(ctx context.Context, jti string) (bool, error)
+	// AccessTokenState reads, in one round trip, what decides whether a
+	// validly signed access token is still good: whether its jti was
+	// revoked, and, when grantID is not "", whether its grant exists and
+	// whether it is revoked. It never fails for an unknown jti or grant.
+	AccessTokenState(ctx context.Context, jti, grantID string) (AccessTokenState, error)
 
 	// Signing keys.
 	CreateKey(ctx context.Context, k SigningKey) error
@@ -238,6 +243,14 @@ type Store interface {
 type Budget struct {
 	Key   string
 	Limit int
+}
+
+// AccessTokenState is the store's side of an access token check
+// (Store.AccessTokenState).
+type AccessTokenState struct {
+	Revoked      bool // the jti was revoked (RevokeAccessToken)
+	GrantMissing bool // a grant ID was given and no such grant exists
+	GrantRevoked bool // the grant exists and is revoked
 }
 
 // RotateResult says which branch RotateRefreshToken took.

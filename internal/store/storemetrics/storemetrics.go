@@ -329,6 +329,13 @@ func (i *instrumentedStore) RecordFailure(ctx context.Context, key string, now t
 	return v, err
 }
 
+func (i *instrumentedStore) AccessTokenState(ctx context.Context, jti, grantID string) (store.AccessTokenState, error) {
+	start := time.Now()
+	v, err := i.Store.AccessTokenState(ctx, jti, grantID)
+	i.done("AccessTokenState", start, err)
+	return v, err
+}
+
 func (i *instrumentedStore) FailureKeys(ctx context.Context, prefix string, now time.Time) ([]string, error) {
 	start := time.Now()
 	v, err := i.Store.FailureKeys(ctx, prefix, now)

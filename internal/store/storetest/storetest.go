@@ -96,6 +96,7 @@ func tokenTests() []test {
 		{"Refresh/RevokedWinsOverReuse", testRotateRevokedRotated},
 		{"Refresh/NextCollision", testRotateNextCollision},
 		{"AccessToken/Revoke", testAccessTokenRevoke},
+		{"AccessToken/State", testAccessTokenState},
 	}
 }
 
