@@ -126,6 +126,10 @@ type Store interface {
 	// Refresh tokens, keyed by the hash of the token.
 	// GetRefreshToken returns the record with no validity checks.
 	GetRefreshToken(ctx context.Context, hash string) (RefreshToken, error)
+	// GetRefreshGrant returns the refresh token and its grant in one read,
+	// with no validity checks (the grant even when revoked); ErrNotFound
+	// when the token is unknown or its grant is gone.
+	GetRefreshGrant(ctx context.Context, hash string) (RefreshToken, Grant, error)
 	// RotateRefreshToken is the single atomic step of the refresh grant.
 	// Given the hash of the presented token and its successor:
 	//   - unknown hash: ErrNotFound;

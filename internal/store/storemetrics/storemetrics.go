@@ -336,6 +336,13 @@ func (i *instrumentedStore) AccessTokenState(ctx context.Context, jti, grantID s
 	return v, err
 }
 
+func (i *instrumentedStore) GetRefreshGrant(ctx context.Context, hash string) (store.RefreshToken, store.Grant, error) {
+	start := time.Now()
+	t, g, err := i.Store.GetRefreshGrant(ctx, hash)
+	i.done("GetRefreshGrant", start, err)
+	return t, g, err
+}
+
 func (i *instrumentedStore) FailureKeys(ctx context.Context, prefix string, now time.Time) ([]string, error) {
 	start := time.Now()
 	v, err := i.Store.FailureKeys(ctx, prefix, now)

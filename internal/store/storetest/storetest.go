@@ -81,6 +81,7 @@ func tokenTests() []test {
 		{"Grant/RevokeUserGrantsClient", testRevokeUserGrantsClient},
 		{"Grant/ListUser", testListUserGrants},
 		{"Refresh/GetNotFound", testRefreshGet},
+		{"Refresh/GetRefreshGrant", testRefreshGrant},
 		{"Refresh/Rotated", testRotateRotated},
 		{"Refresh/Chain", testRotateChain},
 		{"Refresh/Grace", testRotateGrace},
