@@ -125,3 +125,37 @@ func (c *clientCache) DeleteClient(ctx context.Context, id string) error {
 	defer c.drop(id)
 	return c.Store.DeleteClient(ctx, id)
 }
+
+// writeThrough is the store as other parts of the process see it
+// (Server.Store: the admin API): reads go to the store itself, never to
+// the cache (so no caller shares the cache's slices), and every change
+// of a client or user drops the cache's entry before it returns.
+type writeThrough struct {
+	store.Store // the store under the cache
+	c           *clientCache
+}
+
+func (w writeThrough) CreateClient(ctx context.Context, cl store.Client) error {
+	defer w.c.drop(cl.ID)
+	return w.Store.CreateClient(ctx, cl)
+}
+
+func (w writeThrough) UpdateClient(ctx context.Context, cl store.Client) error {
+	defer w.c.drop(cl.ID)
+	return w.Store.UpdateClient(ctx, cl)
+}
+
+func (w writeThrough) DeleteClient(ctx context.Context, id string) error {
+	defer w.c.drop(id)
+	return w.Store.DeleteClient(ctx, id)
+}
+
+func (w writeThrough) SetUserPassword(ctx context.Context, id, passwordHash string) error {
+	defer w.c.dropUser(id)
+	return w.Store.SetUserPassword(ctx, id, passwordHash)
+}
+
+func (w writeThrough) DeleteUser(ctx context.Context, id string) error {
+	defer w.c.dropUser(id)
+	return w.Store.DeleteUser(ctx, id)
+}

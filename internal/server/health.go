@@ -38,8 +38,14 @@ const readyTimeout = 2 * time.Second
 // instances reload within their refresh interval).
 func (s *Server) Keys() *token.Keys { return s.keys }
 
-// Store is the store as the server sees it: client registrations and
-// users cached for clientCacheTTL (clientcache.go). Whatever runs in the
-// same process and changes clients or users (the admin API) should use
-// it, so that its changes take effect here at once.
-func (s *Server) Store() store.Store { return s.store }
+// Store is the server's store for whatever else runs in the same process
+// and changes clients or users (the admin API): its reads are the
+// store's own (uncached), and its changes drop this server's cached
+// copies (clientcache.go) before they return, so they take effect here
+// at once.
+func (s *Server) Store() store.Store {
+	if c, ok := s.store.(*clientCache); ok {
+		return writeThrough{Store: c.Store, c: c}
+	}
+	return s.store
+}
