@@ -185,6 +185,26 @@ func (h heldRelease) ReleaseAttempt(ctx context.Context, at time.Time, keys ...s
 	return h.Store.ReleaseAttempt(context.WithoutCancel(ctx), at, keys...)
 }
 
+// makeSuspect sends one wrong secret for client to the instance at base
+// from 192.0.2.99 (through a trusted proxy): the instance then reserves
+// every attempt of the client (the fast path is off for it), without
+// touching the client's budget for 127.0.0.1.
+func makeSuspect(t *testing.T, e *latchtest.Env, base, client string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-For", "192.0.2.99")
+	basic(client, "wrong-secret")(req)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("wrong secret from 192.0.2.99: %d, want 401", resp.StatusCode)
+	}
+}
+
 // clientCredentials posts n right-secret client_credentials requests of
 // client at once to base(i) (every one from 127.0.0.1) and returns the
 // status codes.
@@ -248,15 +268,21 @@ func waitReserved(t *testing.T, e *latchtest.Env, key string, n int) {
 // the overflow gets 503 + Retry-After 1 (busy) and succeeds on retry.
 // First deterministically: instance B holds 10 reservations in flight
 // (its releases wait), then instance A serves 10 more; then a free burst
-// of 40 over both.
+// of 40 over both. Right secrets on an instance that has seen no failure
+// take the fast path and reserve nothing (issue 13), so each instance is
+// first shown one wrong secret for svc from another address: that makes
+// svc suspect there (every later attempt is reserved) while leaving the
+// (svc, 127.0.0.1) budget untouched.
 func TestClientBurstAcrossInstancesNotLocked(t *testing.T) {
 	dsn := pgtest.NewTestDB(t)
-	e := startOn(t, openPostgres(t, dsn))
+	e := startOn(t, openPostgres(t, dsn), func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.0/8"} })
 	e.MustClient(store.Client{ID: "svc", Name: "Service", GrantTypes: []string{"client_credentials"}})
 	gate := make(chan struct{})
 	other, _ := e.NewInstanceOn(heldRelease{Store: openPostgres(t, dsn), gate: gate})
 	b := httptest.NewServer(other)
 	t.Cleanup(b.Close)
+	makeSuspect(t, e, e.Issuer, "svc")
+	makeSuspect(t, e, b.URL, "svc")
 
 	held := make(chan []int)
 	go func() { held <- clientCredentials(t, e, "svc", 10, func(int) string { return b.URL }) }()
@@ -300,8 +326,9 @@ func TestClientBurstAcrossInstancesNotLocked(t *testing.T) {
 // the next right secret is served.
 func TestInFlightRightSecretsStartNoLockout(t *testing.T) {
 	gate := make(chan struct{})
-	e := startOn(t, heldRelease{Store: openPostgres(t, pgtest.NewTestDB(t)), gate: gate})
+	e := startOn(t, heldRelease{Store: openPostgres(t, pgtest.NewTestDB(t)), gate: gate}, func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.0/8"} })
 	e.MustClient(store.Client{ID: "svc", Name: "Service", GrantTypes: []string{"client_credentials"}})
+	makeSuspect(t, e, e.Issuer, "svc") // right secrets reserve (no fast path)
 	held := make(chan []int)
 	go func() { held <- clientCredentials(t, e, "svc", 9, func(int) string { return e.Issuer }) }()
 	waitReserved(t, e, clientPairKey("svc"), 9)
@@ -323,11 +350,13 @@ func TestInFlightRightSecretsStartNoLockout(t *testing.T) {
 // whole throttle window (15 min): after the lease the client is served.
 func TestUnsettledReservationLapses(t *testing.T) {
 	dsn := pgtest.NewTestDB(t)
-	e := startOn(t, openPostgres(t, dsn))
+	e := startOn(t, openPostgres(t, dsn), func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.0/8"} })
 	e.MustClient(store.Client{ID: "svc", Name: "Service", GrantTypes: []string{"client_credentials"}})
 	other, _ := e.NewInstanceOn(heldRelease{Store: openPostgres(t, dsn), fail: true})
 	b := httptest.NewServer(other)
 	t.Cleanup(b.Close)
+	makeSuspect(t, e, e.Issuer, "svc") // both instances reserve every attempt
+	makeSuspect(t, e, b.URL, "svc")
 
 	clientCredentials(t, e, "svc", 10, func(int) string { return b.URL }) // every release lost
 	waitReserved(t, e, clientPairKey("svc"), 10)

@@ -58,7 +58,7 @@ type benchFlags struct {
 	target, db, alg, workloads, jsonFile, htmlFile, cpuProfile, serverLog string
 	latch                                                                 string
 	spawn, keep                                                           bool
-	concurrency, serverPID                                                int
+	concurrency, serverPID, seedGrants, seedUsers                         int
 	duration, warmup                                                      time.Duration
 	clientID, clientSecret, ccScope, publicID, redirectURI, scope         string
 	clientSecretFile, pwFile                                              string
@@ -77,6 +77,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.serverLog, "server-log-level", "info", "spawn: server log `level`; its log goes to a file in the temporary directory")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "spawn: write the server's CPU profile of each workload's measured time to `FILE` with the workload inserted (cpu.prof → cpu.W2.prof); needs a latch built with -tags latchprofile")
 	fs.BoolVar(&f.keep, "keep", false, "spawn: keep the temporary directory (database, server log)")
+	fs.IntVar(&f.seedGrants, "seed-grants", 0, "spawn: before measuring, bulk-insert `N` live grants, each with a live refresh token, straight into the database")
+	fs.IntVar(&f.seedUsers, "seed-users", 0, "spawn: the `N` users the seeded grants belong to (default: seed-grants/10)")
 	fs.StringVar(&f.workloads, "workloads", "all", "comma-separated `list` of workloads (W1,W2,W3,W4,W5,W6,W6C) or all")
 	fs.IntVar(&f.concurrency, "concurrency", 64, "concurrent workers (`N`)")
 	fs.DurationVar(&f.duration, "duration", 20*time.Second, "measured time per workload")
@@ -113,8 +115,11 @@ func runBench(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stderr, "latch-bench: warning: --%s on the command line is visible to other local users (ps) and in shell history; use --%s-file or $%s\n", s.flag, s.flag, s.env)
 		}
 	}
-	if f.target != "" && (f.spawn || set["latch"] || set["db"] || set["alg"] || f.cpuProfile != "") {
-		return usageErrorf("--target drives a running server; --spawn, --latch, --db, --alg and --cpuprofile are for a spawned one")
+	if f.target != "" && (f.spawn || set["latch"] || set["db"] || set["alg"] || f.cpuProfile != "" || f.seedGrants != 0 || f.seedUsers != 0) {
+		return usageErrorf("--target drives a running server; --spawn, --latch, --db, --alg, --cpuprofile and --seed-grants/--seed-users are for a spawned one")
+	}
+	if f.seedGrants < 0 || f.seedUsers < 0 || (f.seedUsers > 0 && f.seedGrants == 0) {
+		return usageErrorf("--seed-grants and --seed-users must not be negative, and --seed-users needs --seed-grants")
 	}
 	if f.serverPID != 0 && f.target == "" {
 		return usageErrorf("--server-pid is for --target (a spawned server is measured anyway)")
@@ -368,6 +373,17 @@ func spawnLatch(ctx context.Context, e *env, f benchFlags, tr http.RoundTripper)
 	}
 	if s.target, err = seedBench(ctx, &http.Client{Transport: tr}, cfg); err != nil {
 		return nil, fmt.Errorf("%w (log: %s)", err, logFile.Name())
+	}
+	if f.seedGrants > 0 {
+		users := f.seedUsers
+		if users <= 0 {
+			users = max(f.seedGrants/10, 1)
+		}
+		start := e.now()
+		if err := seedData(ctx, cfg.db, s.target.PublicClientID, users, f.seedGrants, start); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(e.stdout, "seeded %d users and %d live grants with their refresh tokens in %.1f s\n", users, f.seedGrants, e.now().Sub(start).Seconds())
 	}
 	if err := s.target.Discover(ctx, &http.Client{Transport: tr}, cfg.issuer); err != nil {
 		return nil, err

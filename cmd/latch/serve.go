@@ -182,7 +182,7 @@ func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) (er
 			return err
 		}
 		adm, err = admin.New(admin.Options{
-			Store: ist, Keys: srv.Keys(), Passwords: hasher, Ready: srv.Ready, Gatherer: reg,
+			Store: srv.Store(), Keys: srv.Keys(), Passwords: hasher, Ready: srv.Ready, Gatherer: reg,
 			Token: cfg.AdminToken, Issuer: cfg.Issuer, Logger: log, Audit: audit, Now: e.now,
 			MaxFailures: cfg.IPMaxFailures, Window: cfg.ThrottleWindow,
 		})

@@ -120,7 +120,7 @@ func runOne(ctx context.Context, opts Options, w Workload) Result {
 	res := Result{ID: w.ID, Name: w.Name, Description: w.Description, Concurrency: opts.Concurrency}
 	p := opts.Progress
 	p.Status(w, "setting up %d workers", opts.Concurrency)
-	env := &runEnv{t: &opts.Target, rt: opts.Transport}
+	env := &runEnv{t: &opts.Target, rt: opts.Transport, signIns: &sync.Mutex{}}
 	newWorker, err := w.prepare(ctx, env)
 	if err != nil {
 		res.Skipped = err.Error()

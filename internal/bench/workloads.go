@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/latchauth/latch/verify"
 )
@@ -35,6 +36,11 @@ type Workload struct {
 type runEnv struct {
 	t  *Target
 	rt http.RoundTripper
+	// signIns makes the workers sign in one at a time before the clock
+	// starts: concurrent sign-ins of one user from one address would be
+	// taken for guessing (Latch answers 503 while its throttle budget is
+	// full of attempts in flight).
+	signIns *sync.Mutex
 }
 
 // Workloads lists every workload in order. W6 and W6C run in this
@@ -111,7 +117,13 @@ func prepareW1(ctx context.Context, r *runEnv) (func(context.Context, int) (op, 
 func signedInAgent(ctx context.Context, r *runEnv) (*agent, *tokenResponse, error) {
 	a := newAgent(r.rt, r.t)
 	ar := r.t.newAuthRequest()
+	if r.signIns != nil {
+		r.signIns.Lock()
+	}
 	code, err := a.signIn(ctx, ar)
+	if r.signIns != nil {
+		r.signIns.Unlock()
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("signing in: %w", err)
 	}

@@ -63,6 +63,25 @@ func (e *Engine) Authenticate(ctx context.Context, ip netip.Addr, cred oauth.Cli
 	if cred.Method == oauth.AuthNone || e.throttle == nil {
 		return e.checkClientCredentials(ctx, cred)
 	}
+	// The fast path (issue 13): a right secret on an instance that has
+	// seen no recent failure for this client or address is answered
+	// without a store write (at most one read a second per instance, see
+	// the server's quietView). A wrong secret is never answered here: it
+	// marks the client and address suspect, in the same step as the
+	// comparison, and goes on to the reserved path below, which counts it
+	// across instances. So a secret is checked without a reservation at
+	// most once per instance and quiet period (the first guess), never
+	// after a failure this instance has seen (the throttle's invariant in
+	// internal/server/throttle.go).
+	if c, err := e.store.GetClient(ctx, cred.ID); err == nil {
+		var judged error
+		if e.throttle.CheckQuietly(ctx, cred.ID, ip, func() bool {
+			judged = judgeClientCredentials(c, cred)
+			return judged == nil
+		}) {
+			return AuthenticatedClient{c: &c}, nil
+		}
+	}
 	a, wait, err := e.throttle.Reserve(ctx, cred.ID, ip)
 	if err != nil {
 		return AuthenticatedClient{}, err
@@ -104,24 +123,33 @@ func (e *Engine) checkClientCredentials(ctx context.Context, cred oauth.ClientCr
 	if err != nil {
 		return AuthenticatedClient{}, err
 	}
+	if err := judgeClientCredentials(c, cred); err != nil {
+		return AuthenticatedClient{}, err
+	}
+	return AuthenticatedClient{c: &c}, nil
+}
+
+// judgeClientCredentials checks cred against the registration c and
+// reads nothing else: nil when they match, ErrBadClient otherwise.
+func judgeClientCredentials(c store.Client, cred oauth.ClientCredentials) error {
 	if c.AuthMethod == string(oauth.AuthPrivateKeyJWT) {
-		return AuthenticatedClient{}, oauth.Errorf(oauth.InvalidClient,
+		return oauth.Errorf(oauth.InvalidClient,
 			"this client is registered for private_key_jwt: authenticate with client_assertion_type=%s and a signed client_assertion", oauth.ClientAssertionTypeJWT).
 			WithCause(fmt.Errorf("private_key_jwt client presented %s", cred.Method))
 	}
 	if c.Public {
 		if cred.Method != oauth.AuthNone {
-			return AuthenticatedClient{}, ErrBadClient.WithCause(errors.New("public client presented a secret"))
+			return ErrBadClient.WithCause(errors.New("public client presented a secret"))
 		}
-		return AuthenticatedClient{c: &c}, nil
+		return nil
 	}
 	if cred.Method == oauth.AuthNone || c.SecretHash == "" {
-		return AuthenticatedClient{}, ErrBadClient.WithCause(errors.New("confidential client without secret"))
+		return ErrBadClient.WithCause(errors.New("confidential client without secret"))
 	}
 	if !token.EqualHash(token.Hash(cred.Secret), c.SecretHash) {
-		return AuthenticatedClient{}, ErrBadClient.WithCause(errors.New("wrong client secret"))
+		return ErrBadClient.WithCause(errors.New("wrong client secret"))
 	}
-	return AuthenticatedClient{c: &c}, nil
+	return nil
 }
 
 // errClientThrottled is the answer to a client locked out after failed

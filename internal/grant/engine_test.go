@@ -476,6 +476,20 @@ type fakeThrottle struct {
 	refuse                                 bool
 	lockout                                time.Duration
 	reserved, failed, succeeded, abandoned int
+	// quiet: CheckQuietly runs the check (no failure seen); a false
+	// check makes it suspect, as the server's quiet view does.
+	quiet bool
+}
+
+func (f *fakeThrottle) CheckQuietly(_ context.Context, _ string, _ netip.Addr, check func() bool) bool {
+	if !f.quiet {
+		return false
+	}
+	if check() {
+		return true
+	}
+	f.quiet = false
+	return false
 }
 
 func (f *fakeThrottle) Reserve(context.Context, string, netip.Addr) (grant.ClientAttempt, time.Duration, error) {
@@ -484,6 +498,39 @@ func (f *fakeThrottle) Reserve(context.Context, string, netip.Addr) (grant.Clien
 		return nil, 1500 * time.Millisecond, nil
 	}
 	return fakeAttempt{f}, 0, nil
+}
+
+// TestAuthenticateQuietFastPath: with no failure seen, a right secret is
+// answered without a reservation (issue 13: no store write), while a
+// wrong one is never answered from the fast path: it is reserved and
+// counted, and every later attempt, right or wrong, is reserved too.
+func TestAuthenticateQuietFastPath(t *testing.T) {
+	e := newEnv(t)
+	th := &fakeThrottle{quiet: true}
+	eng, err := grant.New(grant.Config{Issuer: issuer, Store: e.store, Signer: e.keys, Chain: mustChain(t), Now: e.clock, Audit: e.audit, Throttle: th})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred := oauth.ClientCredentials{ID: svcID, Secret: svcPass, Method: oauth.AuthClientSecretPost}
+	if _, err := eng.Authenticate(t.Context(), netip.Addr{}, cred); err != nil {
+		t.Fatal(err)
+	}
+	if th.reserved != 0 {
+		t.Errorf("right secret, quiet: %d reservations, want 0 (the fast path)", th.reserved)
+	}
+	cred.Secret = "wrong"
+	_, err = eng.Authenticate(t.Context(), netip.Addr{}, cred)
+	wantCode(t, "wrong secret", err, oauth.InvalidClient)
+	if th.reserved != 1 || th.failed != 1 {
+		t.Errorf("wrong secret: reserved %d failed %d, want 1 and 1 (counted on the reserved path)", th.reserved, th.failed)
+	}
+	cred.Secret = svcPass
+	if _, err := eng.Authenticate(t.Context(), netip.Addr{}, cred); err != nil {
+		t.Fatal(err)
+	}
+	if th.reserved != 2 || th.succeeded != 1 {
+		t.Errorf("right secret after a failure: reserved %d succeeded %d, want 2 and 1 (no fast path once suspect)", th.reserved, th.succeeded)
+	}
 }
 
 type fakeAttempt struct{ f *fakeThrottle }

@@ -36,6 +36,15 @@ type AuditFunc func(ctx context.Context, event string, attrs ...any)
 // refuses it (nil attempt) with how long until a retry may succeed.
 type ClientThrottle interface {
 	Reserve(ctx context.Context, clientID string, ip netip.Addr) (ClientAttempt, time.Duration, error)
+	// CheckQuietly is the fast path for a right secret: when this
+	// instance knows of no recent failure or lockout for clientID or ip
+	// (it may read the store, never write it), it runs
+	// check (an in-memory comparison) and reports its result; a false
+	// check marks clientID and ip as suspect, atomically with the check,
+	// so that every later attempt takes Reserve's path. It reports false
+	// without running check when they are suspect already. A false
+	// answer tells the caller nothing: it must then Reserve.
+	CheckQuietly(ctx context.Context, clientID string, ip netip.Addr, check func() bool) bool
 }
 
 // ClientAttempt is a reservation made by ClientThrottle.Reserve; exactly

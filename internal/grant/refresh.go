@@ -27,7 +27,9 @@ func (e *Engine) refresh(ctx context.Context, c store.Client, treq *oauth.TokenR
 		return nil, oauth.Errorf(oauth.UnauthorizedClient, "the client is not registered for the refresh token grant")
 	}
 	hash := token.Hash(treq.RefreshToken)
-	old, err := e.store.GetRefreshToken(ctx, hash)
+	// The token and its grant in one read (the rotation below re-checks
+	// both atomically).
+	old, g, err := e.store.GetRefreshGrant(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errBadRefresh.WithCause(err)
 	}
@@ -56,13 +58,6 @@ func (e *Engine) refresh(ctx context.Context, c store.Client, treq *oauth.TokenR
 			}
 		}
 		scopes = treq.Scopes
-	}
-	g, err := e.store.GetGrant(ctx, old.GrantID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errBadRefresh.WithCause(err)
-	}
-	if err != nil {
-		return nil, err
 	}
 	// RFC 8707 §2.2: resource narrows this access token's audience to
 	// some of the grant's; the grant (and the successor) keep them all.

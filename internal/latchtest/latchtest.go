@@ -175,6 +175,10 @@ func StartWith(t testing.TB, o Options) *Env {
 		t.Fatalf("Assemble: %v", err)
 	}
 	e.Latch = srv
+	// Writes through e.Store are seen by this server at once, as the
+	// admin API's are (its cache is dropped); another instance sees them
+	// within its cache's bound.
+	e.Store = srv.Store()
 	e.Config = cfg
 	ts.Config.Handler = srv
 	ts.Start()

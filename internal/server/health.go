@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 )
 
@@ -36,3 +37,15 @@ const readyTimeout = 2 * time.Second
 // through it makes this instance sign with the new key at once (other
 // instances reload within their refresh interval).
 func (s *Server) Keys() *token.Keys { return s.keys }
+
+// Store is the server's store for whatever else runs in the same process
+// and changes clients or users (the admin API): its reads are the
+// store's own (uncached), and its changes drop this server's cached
+// copies (clientcache.go) before they return, so they take effect here
+// at once.
+func (s *Server) Store() store.Store {
+	if c, ok := s.store.(*clientCache); ok {
+		return writeThrough{Store: c.Store, c: c}
+	}
+	return s.store
+}

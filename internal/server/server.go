@@ -157,6 +157,10 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	// Client registrations are cached for clientCacheTTL (clientcache.go):
+	// the token, introspection and authorization endpoints read no client
+	// row per request.
+	opts.Store = newClientCache(opts.Store, opts.Now, clientCacheTTL)
 	s := &Server{
 		opts:   opts,
 		issuer: strings.TrimSuffix(opts.Issuer, "/"),
@@ -184,7 +188,7 @@ func New(opts Options) (*Server, error) {
 	s.bcl = newBackchannel(opts.Backchannel, opts.Dev)
 	s.grants, err = grant.New(grant.Config{
 		Issuer: s.issuer, Store: opts.Store, Signer: opts.Keys, Chain: opts.Refresh, Now: opts.Now,
-		Audit: s.auditLog, Throttle: clientThrottle{s.throttle}, Lifetimes: opts.Lifetimes,
+		Audit: s.auditLog, Throttle: clientThrottle{s.throttle, newQuietView(opts.Store, opts.Now, opts.Throttle.Window)}, Lifetimes: opts.Lifetimes,
 		ClientKeys: opts.ClientKeys,
 	})
 	if err != nil {

@@ -419,23 +419,38 @@ func (t *throttle) backoff(n int) time.Duration {
 
 // clientThrottle is the throttle's side of client authentication
 // (grant.ClientThrottle): the clientLimits budgets.
-type clientThrottle struct{ t *throttle }
+// quiet is this instance's memory of recent failures, for the fast path
+// of a right secret (throttle_quiet.go).
+type clientThrottle struct {
+	t     *throttle
+	quiet *quietView
+}
 
 func (c clientThrottle) Reserve(ctx context.Context, clientID string, ip netip.Addr) (grant.ClientAttempt, time.Duration, error) {
 	a, wait, err := c.t.reserve(ctx, c.t.clientLimits(clientID, ip))
 	if a == nil {
+		if err == nil {
+			c.quiet.mark(c.t.clientKeys(clientID, ip)) // refused: under attack
+		}
 		return nil, wait, err // never a typed nil in the interface
 	}
-	return clientAttempt{c.t, a}, 0, nil
+	return clientAttempt{c.t, a, func() { c.quiet.mark(c.t.clientKeys(clientID, ip)) }}, 0, nil
 }
 
-// clientAttempt is a reserved client authentication attempt.
+func (c clientThrottle) CheckQuietly(ctx context.Context, clientID string, ip netip.Addr, check func() bool) bool {
+	return c.quiet.check(ctx, c.t.clientKeys(clientID, ip), check)
+}
+
+// clientAttempt is a reserved client authentication attempt; suspect
+// marks its keys in the instance's quiet view.
 type clientAttempt struct {
-	t *throttle
-	a *attempt
+	t       *throttle
+	a       *attempt
+	suspect func()
 }
 
 func (c clientAttempt) Failed(ctx context.Context) (time.Duration, error) {
+	c.suspect()
 	return c.t.failed(ctx, c.a)
 }
 func (c clientAttempt) Succeeded(ctx context.Context) error { return c.t.succeeded(ctx, c.a) }

@@ -86,23 +86,17 @@ func (s *Server) checkAccessToken(ctx context.Context, raw string) (token.Access
 	if err != nil {
 		return claims, errBadAccessToken.WithCause(err)
 	}
-	revoked, err := s.store.IsAccessTokenRevoked(ctx, claims.ID)
-	if err != nil {
+	// One round trip: the token's own revocation and its grant's.
+	st, err := s.store.AccessTokenState(ctx, claims.ID, claims.GrantID)
+	switch {
+	case err != nil:
 		return claims, err
-	}
-	if revoked {
+	case st.Revoked:
 		return claims, errBadAccessToken.WithCause(errors.New("access token revoked"))
-	}
-	if claims.GrantID != "" {
-		g, err := s.store.GetGrant(ctx, claims.GrantID)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			return claims, errBadAccessToken.WithCause(err)
-		case err != nil:
-			return claims, err
-		case !g.RevokedAt.IsZero():
-			return claims, errBadAccessToken.WithCause(errors.New("grant revoked"))
-		}
+	case st.GrantMissing:
+		return claims, errBadAccessToken.WithCause(store.ErrNotFound)
+	case st.GrantRevoked:
+		return claims, errBadAccessToken.WithCause(errors.New("grant revoked"))
 	}
 	return claims, nil
 }

@@ -205,6 +205,10 @@ type Store interface {
 	// Refresh tokens, keyed by the hash of the token.
 	// GetRefreshToken returns the record with no validity checks.
 	GetRefreshToken(ctx context.Context, hash string) (RefreshToken, error)
+	// GetRefreshGrant returns the refresh token and its grant in one read,
+	// with no validity checks (the grant even when revoked); ErrNotFound
+	// when the token is unknown or its grant is gone.
+	GetRefreshGrant(ctx context.Context, hash string) (RefreshToken, Grant, error)
 	// RotateRefreshToken is the single atomic step of the refresh grant.
 	// Given the hash of the presented token and its successor:
 	//   - unknown hash: ErrNotFound;
@@ -228,6 +232,11 @@ type Store interface {
 	// Revoked access tokens (by jti) until they would have expired anyway.
 	RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error // idempotent
 	IsAccessTokenRevoked(ctx context.Context, jti string) (bool, error)
+	// AccessTokenState reads, in one round trip, what decides whether a
+	// validly signed access token is still good: whether its jti was
+	// revoked, and, when grantID is not "", whether its grant exists and
+	// whether it is revoked. It never fails for an unknown jti or grant.
+	AccessTokenState(ctx context.Context, jti, grantID string) (AccessTokenState, error)
 
 	// Signing keys. A key's lifecycle is its schedule (see SigningKey):
 	// published from CreatedAt, signing from ActivateAt until the next key
@@ -272,6 +281,12 @@ type Store interface {
 	// recorded with, or its lease), whatever the window asked.
 	Failures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
 	ClearFailures(ctx context.Context, key string) error
+	// FailureKeys returns, ordered and each once, the keys starting with
+	// prefix (not empty) that hold a row counting at now (its expiry after
+	// now): failures and unexpired reservations. One indexed read, so an
+	// instance can learn cheaply what its neighbours have seen (the
+	// client throttle polls the lockouts with it).
+	FailureKeys(ctx context.Context, prefix string, now time.Time) ([]string, error)
 	// ReserveAttempt counts an authentication attempt against every
 	// budget BEFORE its credential is checked, so a concurrent burst
 	// cannot verify more guesses than the budget allows. Atomically, it
@@ -340,6 +355,14 @@ const ExpiredRefreshRetention = 30 * 24 * time.Hour
 type Budget struct {
 	Key   string
 	Limit int
+}
+
+// AccessTokenState is the store's side of an access token check
+// (Store.AccessTokenState).
+type AccessTokenState struct {
+	Revoked      bool // the jti was revoked (RevokeAccessToken)
+	GrantMissing bool // a grant ID was given and no such grant exists
+	GrantRevoked bool // the grant exists and is revoked
 }
 
 // RotateResult says which branch RotateRefreshToken took.

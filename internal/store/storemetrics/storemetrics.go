@@ -350,6 +350,27 @@ func (i *instrumentedStore) RecordFailure(ctx context.Context, key string, now t
 	return v, err
 }
 
+func (i *instrumentedStore) AccessTokenState(ctx context.Context, jti, grantID string) (store.AccessTokenState, error) {
+	start := time.Now()
+	v, err := i.Store.AccessTokenState(ctx, jti, grantID)
+	i.done("AccessTokenState", start, err)
+	return v, err
+}
+
+func (i *instrumentedStore) GetRefreshGrant(ctx context.Context, hash string) (store.RefreshToken, store.Grant, error) {
+	start := time.Now()
+	t, g, err := i.Store.GetRefreshGrant(ctx, hash)
+	i.done("GetRefreshGrant", start, err)
+	return t, g, err
+}
+
+func (i *instrumentedStore) FailureKeys(ctx context.Context, prefix string, now time.Time) ([]string, error) {
+	start := time.Now()
+	v, err := i.Store.FailureKeys(ctx, prefix, now)
+	i.done("FailureKeys", start, err)
+	return v, err
+}
+
 func (i *instrumentedStore) Failures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
 	start := time.Now()
 	v, err := i.Store.Failures(ctx, key, now, window)

@@ -89,6 +89,7 @@ func tokenTests() []test {
 		{"Grant/RevokeSessionGrants", testRevokeSessionGrants},
 		{"Refresh/ReuseReason", testRotateReuseReason},
 		{"Refresh/GetNotFound", testRefreshGet},
+		{"Refresh/GetRefreshGrant", testRefreshGrant},
 		{"Refresh/Rotated", testRotateRotated},
 		{"Refresh/Chain", testRotateChain},
 		{"Refresh/Grace", testRotateGrace},
@@ -104,6 +105,7 @@ func tokenTests() []test {
 		{"Refresh/RevokedWinsOverReuse", testRotateRevokedRotated},
 		{"Refresh/NextCollision", testRotateNextCollision},
 		{"AccessToken/Revoke", testAccessTokenRevoke},
+		{"AccessToken/State", testAccessTokenState},
 	}
 }
 
@@ -118,6 +120,7 @@ func miscTests() []test {
 		{"UseOnce", testUseOnce},
 		{"Throttle/Window", testThrottleWindow},
 		{"Throttle/Keys", testThrottleKeys},
+		{"Throttle/FailureKeys", testFailureKeys},
 		{"Throttle/Clear", testThrottleClear},
 		{"Throttle/ReserveBudget", testReserveBudget},
 		{"Throttle/ReserveAllOrNothing", testReserveAllOrNothing},

@@ -1,0 +1,36 @@
+package server_test
+
+import (
+	"testing"
+)
+
+// hotHandlerAllocs bounds the heap allocations of one operation of the
+// hot handlers through the whole stack (middleware, parsing, store,
+// signing; httptest recorder and the test's JSON decoding included), on
+// SQLite after warm-up: a deterministic guard (issue 13) that fails when
+// a change adds allocations to a hot path. The bounds are the measured
+// counts plus about 10 % (before issue 13: W1 711, W3 880, W4 845).
+var hotHandlerAllocs = map[string]float64{
+	"W1": 270,
+	"W3": 755,
+	"W4": 270,
+}
+
+func TestHotHandlerAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	w := newWorkloadEnv(t, nil)
+	ops := w.workloads(t)
+	for _, wl := range []string{"W1", "W3", "W4"} {
+		op := ops[wl]
+		for range 3 {
+			op()
+		}
+		got := testing.AllocsPerRun(20, op)
+		t.Logf("%s: %.0f allocations per operation", wl, got)
+		if got > hotHandlerAllocs[wl] {
+			t.Errorf("%s: %.0f allocations per operation, bound %.0f", wl, got, hotHandlerAllocs[wl])
+		}
+	}
+}
