@@ -22,7 +22,7 @@ func (s *Store) GetRefreshGrant(ctx context.Context, hash string) (store.Refresh
 		FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id WHERE t.hash = $1`, hash).Scan(
 		&t.Hash, &t.GrantID, &t.ClientID, &t.UserID, &t.Scopes, &tCreated, &tExpires, &tRotated, &t.SuccessorHash,
 		&g.ID, &g.ClientID, &g.UserID, &g.SessionID, &g.Scopes, &g.Audiences, &authTime, &g.AMR,
-		&g.Nonce, &g.DPoPJKT, &created, &absoluteExpiresAt, &revoked)
+		&g.Nonce, &g.DPoPJKT, &created, &absoluteExpiresAt, &revoked, &g.RevokedReason)
 	if err != nil {
 		return store.RefreshToken{}, store.Grant{}, mapErr("get refresh grant", err)
 	}

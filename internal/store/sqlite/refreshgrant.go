@@ -13,7 +13,7 @@ func (s *Store) GetRefreshGrant(ctx context.Context, hash string) (store.Refresh
 	var g store.Grant
 	t, err := scanRefresh(s.queryRow(ctx, selectRefreshGrant, hash),
 		&g.ID, &g.ClientID, nscan{&g.UserID}, &g.SessionID, lscan{&g.Scopes}, lscan{&g.Audiences}, tscan{&g.AuthTime},
-		lscan{&g.AMR}, &g.Nonce, &g.DPoPJKT, tscan{&g.CreatedAt}, tscan{&g.AbsoluteExpiresAt}, tscan{&g.RevokedAt})
+		lscan{&g.AMR}, &g.Nonce, &g.DPoPJKT, tscan{&g.CreatedAt}, tscan{&g.AbsoluteExpiresAt}, tscan{&g.RevokedAt}, &g.RevokedReason)
 	if err != nil {
 		return store.RefreshToken{}, store.Grant{}, wrap("get refresh grant", err)
 	}
