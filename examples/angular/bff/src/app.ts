@@ -37,7 +37,7 @@ interface User {
           <button id="logout" type="button" class="secondary" (click)="logout()">Sign out</button>
         </p>
         @if (apiResult()) {
-          <pre id="api-result">{{ apiResult() }}</pre>
+          <pre id="api-result" [attr.data-calls]="calls()">{{ apiResult() }}</pre>
         }
       </section>
     }
@@ -51,6 +51,7 @@ export class App {
   // undefined: not known yet; null: signed out.
   readonly user = signal<User | null | undefined>(undefined);
   readonly apiResult = signal('');
+  readonly calls = signal(0); // answers shown so far (tests wait for the next one)
   readonly error = signal('');
 
   constructor() {
@@ -72,7 +73,10 @@ export class App {
   callApi(): void {
     this.error.set('');
     this.http.get('/api/messages', { observe: 'response' }).subscribe({
-      next: (res) => this.apiResult.set(`HTTP ${res.status}\n${JSON.stringify(res.body, null, 2)}`),
+      next: (res) => {
+        this.apiResult.set(`HTTP ${res.status}\n${JSON.stringify(res.body, null, 2)}`);
+        this.calls.update((n) => n + 1);
+      },
       error: (err: HttpErrorResponse) => this.fail(err),
     });
   }

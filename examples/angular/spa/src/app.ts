@@ -28,7 +28,7 @@ import { APP_CONFIG } from './config';
           <button id="logout" type="button" class="secondary" (click)="logout()">Sign out</button>
         </p>
         @if (apiResult()) {
-          <pre id="api-result">{{ apiResult() }}</pre>
+          <pre id="api-result" [attr.data-calls]="calls()">{{ apiResult() }}</pre>
         }
       </section>
     }
@@ -46,6 +46,7 @@ export class App {
   readonly claims = signal<Record<string, unknown>>({});
   readonly expires = signal('');
   readonly apiResult = signal('');
+  readonly calls = signal(0); // answers shown so far (tests wait for the next one)
   readonly error = signal('');
 
   constructor() {
@@ -71,11 +72,21 @@ export class App {
         this.error.set(`${e.type}: ${describe((e as { reason?: unknown }).reason)}`);
       }
     });
+    // Mix-up defence (RFC 9207 §2.4): an authorization response must come
+    // from this app's issuer. angular-oauth2-oidc does not check iss.
+    const iss = new URLSearchParams(window.location.search).get('iss');
+    if (iss !== null && iss !== this.cfg.issuer) {
+      this.error.set(`the authorization response comes from ${iss}, not from ${this.cfg.issuer}: refused`);
+      this.ready.set(true);
+      return;
+    }
     // Fetches discovery (and the JWKS), then finishes a sign-in when the
-    // URL carries Latch's response (code, state, iss; RFC 9207).
+    // URL carries Latch's response (code, state, iss).
     this.oauth
       .loadDiscoveryDocumentAndTryLogin()
       .then(() => {
+        // The library removes code and state from the address bar; iss too.
+        if (iss !== null) window.history.replaceState(null, '', window.location.pathname);
         // Refresh shortly before the access token expires (75% of its
         // lifetime), with the refresh token since useSilentRefresh is off.
         this.oauth.setupAutomaticSilentRefresh();
@@ -93,7 +104,10 @@ export class App {
     this.error.set('');
     // The library's interceptor adds "Authorization: Bearer …" for apiUrl.
     this.http.get(this.cfg.apiUrl + '/api/messages', { observe: 'response' }).subscribe({
-      next: (res) => this.apiResult.set(`HTTP ${res.status}\n${JSON.stringify(res.body, null, 2)}`),
+      next: (res) => {
+        this.apiResult.set(`HTTP ${res.status}\n${JSON.stringify(res.body, null, 2)}`);
+        this.calls.update((n) => n + 1);
+      },
       error: (err: HttpErrorResponse) => this.error.set(`HTTP ${err.status}: ${err.headers.get('WWW-Authenticate') ?? err.message}`),
     });
   }
