@@ -81,7 +81,10 @@ async function startAll() {
 
   // The browser-only app: a public client registered like the plain SPA's,
   // and an example API that lets its origin in (CORS).
-  await cli('client', 'create', '--id', SPA_CLIENT, '--public', '--first-party', '--name', 'E2E Angular SPA',
+  // --revoke-refresh-on-logout: signing out at Latch ends the refresh
+  // tokens of every tab (RFC 10017 §6.3.2.3: refresh tokens tied to the
+  // user's session at the authorization server).
+  await cli('client', 'create', '--id', SPA_CLIENT, '--public', '--first-party', '--revoke-refresh-on-logout', '--name', 'E2E Angular SPA',
     '--redirect-uri', `${env.spaURL}/`, '--allowed-origin', env.spaURL, '--post-logout-redirect-uri', `${env.spaURL}/`,
     '--scope', SCOPES, '--audience', env.spaAPIURL);
   const api = spawnLogged(apiBin, ['--issuer', h.latch.issuer, '--audience', env.spaAPIURL,
@@ -393,7 +396,13 @@ ngTest('Angular SPA (angular-oauth2-oidc): code + PKCE, the API with the token, 
   assert.equal((await revoked).status(), 200);
   await page.waitForURL(`${env.spaURL}/`);
   await page.locator('#signed-out').waitFor();
-  // The other tab now needs the password to sign in again.
+  // The other tab's refresh token died with Latch's session.
+  await tab2.bringToFront();
+  const refused = tab2.waitForResponse((r) => r.url() === `${h.latch.issuer}/token`);
+  await tab2.click('#refresh');
+  assert.equal((await refused).status(), 400);
+  await tab2.locator('#error').filter({ hasText: 'invalid_grant' }).waitFor();
+  // And it needs the password to sign in again.
   await tab2.reload();
   await tab2.locator('#signed-out').waitFor();
   await tab2.click('#login');
