@@ -423,3 +423,18 @@ ngTest('Angular SPA: an authorization response from another issuer is refused be
   await page.waitForTimeout(500);
   assert.deepEqual(tokenRequests, []);
 });
+
+// CSRF against the redirect URI (RFC 10017 §6.3.2.2; login CSRF): a
+// callback URL made elsewhere — its state was not issued in this tab —
+// is refused by angular-oauth2-oidc's state/nonce check before the code
+// is spent.
+ngTest('Angular SPA: a callback whose state this tab did not issue is refused before any token request', async (t, { page }) => {
+  const tokenRequests = [];
+  page.on('request', (r) => { if (r.url().endsWith('/token')) tokenRequests.push(r.url()); });
+  const q = new URLSearchParams({ code: 'A'.repeat(43), state: 'B'.repeat(43), iss: h.latch.issuer });
+  await page.goto(`${env.spaURL}/?${q}`);
+  await page.locator('#error').filter({ hasText: 'invalid_nonce_in_state' }).waitFor();
+  assert.equal(await page.locator('#signed-in').count(), 0);
+  await page.waitForTimeout(500);
+  assert.deepEqual(tokenRequests, []);
+});

@@ -138,5 +138,8 @@ function describe(err: unknown): string {
     const body = err.error as { error?: string; error_description?: string } | null;
     return `HTTP ${err.status}: ${body?.error ?? ''} ${body?.error_description ?? ''}`.trim();
   }
-  return err instanceof Error ? err.message : String(err);
+  if (err instanceof Error) return err.message;
+  // angular-oauth2-oidc rejects with an OAuthErrorEvent, e.g. invalid_nonce_in_state.
+  if (typeof err === 'object' && err !== null && 'type' in err) return String((err as { type: unknown }).type);
+  return String(err);
 }
