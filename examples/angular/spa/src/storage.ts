@@ -3,7 +3,7 @@ import { OAuthStorage } from 'angular-oauth2-oidc';
 // RedirectOnlyStorage keeps the tokens in this tab's memory and puts only
 // what a sign-in needs across the redirect to Latch and back (the PKCE
 // verifier and the nonce, which also carries the state) in sessionStorage
-// — the rule of RFC 10017 §8.5 for browser-only apps: no token where an
+// — RFC 10017 §8.4-8.5 for browser-only apps: no token where an
 // injected script can read it at leisure or where it outlives the tab.
 // angular-oauth2-oidc's default is sessionStorage for everything.
 //
