@@ -13,6 +13,14 @@
 // ("sqlite:PATH" or a postgres:// URL): run several instances with the
 // same store and --cookie-key behind a load balancer, and they share
 // sessions and survive restarts.
+//
+// --static serves a built single-page app instead of the example page, on
+// the BFF's origin: the Angular example (examples/angular/bff) runs as
+//
+//	go run ./examples/bff/cmd/bff --static examples/angular/dist/bff/browser --xsrf-cookie
+//
+// where --xsrf-cookie switches the CSRF defence to Angular's double-submit
+// convention (XSRF-TOKEN cookie, X-XSRF-TOKEN header).
 package main
 
 import (
@@ -27,6 +35,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -60,6 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	scopes := fs.String("scopes", "openid profile email offline_access messages:read", "the scopes to request, space-separated")
 	cookieKey := fs.String("cookie-key", getenv("BFF_COOKIE_KEY"), "base64url `key` of 32 bytes sealing the login cookie and the stored tokens; share it between instances (default $BFF_COOKIE_KEY, else random)")
 	sessions := fs.String("sessions", getenv("BFF_SESSIONS"), "session `store`: empty (memory), sqlite:PATH, or a postgres:// URL (default $BFF_SESSIONS)")
+	staticDir := fs.String("static", "", "serve the app's built files from `dir` instead of the example page (e.g. examples/angular/dist/bff/browser)")
+	xsrfCookie := fs.Bool("xsrf-cookie", false, "CSRF by double submit, Angular's convention: an XSRF-TOKEN cookie echoed in X-XSRF-TOKEN (default: the X-Requested-With header)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -88,13 +99,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		Upstreams: []bff.Upstream{{Prefix: "/api/", URL: *apiURL}},
 		Resources: []string{*apiURL},
 		CookieKey: key, Sessions: store, Logger: log,
+		CSRF: bff.CSRF{DoubleSubmit: *xsrfCookie},
 	})
 	cancel()
 	if err != nil {
 		return err
 	}
+	handler := example.Handler(b, *issuer)
+	if *staticDir != "" {
+		if _, err := os.Stat(filepath.Join(*staticDir, "index.html")); err != nil {
+			return fmt.Errorf("--static: %w (build the app first)", err)
+		}
+		handler = example.AppHandler(b, *issuer, os.DirFS(*staticDir))
+	}
 	hs := &http.Server{
-		Handler:           example.Handler(b, *issuer),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
