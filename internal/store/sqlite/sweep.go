@@ -17,6 +17,7 @@ var sweeps = []struct{ table, column string }{
 	{"revoked_access_tokens", "expires_at"},
 	{"once_values", "expires_at"},
 	{"pushed_requests", "expires_at"},
+	{"device_codes", "expires_at"},
 	{"failures", "expires_at"},
 }
 

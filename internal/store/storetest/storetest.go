@@ -30,6 +30,7 @@ func tests() []test {
 	all = append(all, miscTests()...)
 	all = append(all, raceTests()...)
 	all = append(all, pushedTests()...)
+	all = append(all, deviceTests()...)
 	return all
 }
 
