@@ -35,9 +35,14 @@ const (
 	RequestURINotSupported   Code = "request_uri_not_supported"
 	InvalidRequestURI        Code = "invalid_request_uri" // OIDC Core §3.1.2.6, RFC 9126 §4
 	RegistrationNotSupported Code = "registration_not_supported"
-	// SlowDown is not an RFC 6749 code; Latch uses it with HTTP 429 when a
-	// client is throttled after repeated authentication failures.
+	// SlowDown is not an RFC 6749 code; Latch uses it with HTTP 429 and
+	// Retry-After when a client is throttled after repeated authentication
+	// failures. Without RetryAfter it is RFC 8628 §3.5's: a device polled
+	// too fast (HTTP 400).
 	SlowDown Code = "slow_down"
+	// RFC 8628 §3.5: the device authorization grant's polling answers.
+	AuthorizationPending Code = "authorization_pending"
+	ExpiredToken         Code = "expired_token"
 )
 
 // Error is a protocol error. Description is sent to the client and must

@@ -24,6 +24,37 @@ type authRequest struct {
 	to     *oauth.Redirect
 }
 
+// The sign-in page also serves the device page (device_verify.go), which
+// has no authorization request: these read a nil *authRequest as none.
+func (ar *authRequest) clientID() string {
+	if ar == nil {
+		return ""
+	}
+	return ar.client.ID
+}
+
+func (ar *authRequest) clientName() string {
+	if ar == nil {
+		return ""
+	}
+	return clientName(ar.client)
+}
+
+func (ar *authRequest) query() url.Values {
+	if ar == nil {
+		return nil
+	}
+	return ar.req.Query()
+}
+
+// redirectURI is the validated redirect URI the sign-in form may end at.
+func (ar *authRequest) redirectURI() string {
+	if ar == nil {
+		return ""
+	}
+	return ar.to.URI()
+}
+
 // handleAuthorize is the authorization endpoint (RFC 6749 §3.1, OIDC Core
 // §3.1.2). GET and POST are both accepted (OIDC Core §3.1.2.1).
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) error {
@@ -264,15 +295,19 @@ func (s *Server) respondAuthorize(w http.ResponseWriter, r *http.Request, to *oa
 
 func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, ar *authRequest, in interaction, username, msg string, status int) error {
 	in.Kind = kindAuthorize
-	in.Query = ar.req.Query()
+	in.Query = ar.query()
 	sealed, err := s.sealInteraction(w, r, in)
 	if err != nil {
 		return err
 	}
+	uiLocales := ""
+	if ar != nil {
+		uiLocales = ar.req.UILocales
+	}
 	s.renderLang(w, r, status, ui.LoginPage{
-		Action: s.url(pathLogin), Interaction: sealed, ClientName: clientName(ar.client),
+		Action: s.url(pathLogin), Interaction: sealed, ClientName: ar.clientName(),
 		Username: username, Error: msg,
-	}, ar.to.URI(), ar.req.UILocales)
+	}, ar.redirectURI(), uiLocales)
 	return nil
 }
 

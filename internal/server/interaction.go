@@ -38,6 +38,12 @@ type interaction struct {
 	Consented bool `json:"a,omitempty"`
 	// UserID is the user the consent page was shown to.
 	UserID string `json:"u,omitempty"`
+	// Device is set on a sign-in the device page asked for: it has no
+	// Query and returns to /device (device_verify.go). UserCode is the
+	// canonical user code it carries back, or, in a device page form
+	// (kind "device"), the code the user looked up and now decides on.
+	Device   bool   `json:"dv,omitempty"`
+	UserCode string `json:"uc,omitempty"`
 	// Logout fields.
 	ClientID              string `json:"c,omitempty"`
 	PostLogoutRedirectURI string `json:"p,omitempty"`

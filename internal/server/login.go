@@ -38,9 +38,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ar, err := s.resolveAuthorize(r, in.Query)
-	if err != nil {
-		return err
+	// A sign-in the device page asked for (in.Device) has no
+	// authorization request (ar stays nil): it returns to /device.
+	var ar *authRequest
+	if !in.Device {
+		if ar, err = s.resolveAuthorize(r, in.Query); err != nil {
+			return err
+		}
 	}
 	username, err1 := formValue(form, "username")
 	pw, err2 := formValue(form, "password")
@@ -83,7 +87,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if a == nil {
-		s.auditLog(ctx, "login_throttled", "client_id", ar.client.ID)
+		s.auditLog(ctx, "login_throttled", "client_id", ar.clientID())
 		return s.showLocked(w, r, ar, in, username, wait)
 	}
 	if !known {
@@ -93,13 +97,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 			// (overload.go). Nothing was checked, so nothing counts.
 			return errors.Join(err, s.throttle.abandoned(ctx, a))
 		}
-		s.auditLog(ctx, "login_failed", "client_id", ar.client.ID, "reason", "unknown_user")
+		s.auditLog(ctx, "login_failed", "client_id", ar.clientID(), "reason", "unknown_user")
 		return s.loginFailed(w, r, ar, in, username, a)
 	}
 	if ok, err := s.opts.Passwords.VerifyContext(ctx, pw, user.PasswordHash); err != nil {
 		return errors.Join(err, s.throttle.abandoned(ctx, a)) // as above
 	} else if !ok {
-		s.auditLog(ctx, "login_failed", "client_id", ar.client.ID, "sub", user.ID, "reason", "bad_password")
+		s.auditLog(ctx, "login_failed", "client_id", ar.clientID(), "sub", user.ID, "reason", "bad_password")
 		return s.loginFailed(w, r, ar, in, username, a)
 	}
 	// Success releases the attempt and forgets the pair's (or the
@@ -117,8 +121,11 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.auditLog(ctx, "login_succeeded", "client_id", ar.client.ID, "sub", user.ID)
+	s.auditLog(ctx, "login_succeeded", "client_id", ar.clientID(), "sub", user.ID)
 	in.LoggedIn = true
+	if ar == nil {
+		return s.returnToDevice(w, r, in.UserCode)
+	}
 	return s.continueAuthorize(w, r, ar, &sess, &user, in)
 }
 
@@ -151,7 +158,7 @@ func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, ar *authReq
 		return err
 	}
 	if wait > 0 {
-		s.auditLog(r.Context(), "login_locked_out", "client_id", ar.client.ID, "lockout_seconds", grant.RetryAfter(wait))
+		s.auditLog(r.Context(), "login_locked_out", "client_id", ar.clientID(), "lockout_seconds", grant.RetryAfter(wait))
 		return s.showLocked(w, r, ar, in, username, wait)
 	}
 	return s.showLogin(w, r, ar, in, username, msgBadCredentials, http.StatusUnauthorized)
@@ -213,17 +220,17 @@ func union(a, b []string) []string {
 // Retry-After. Unknown usernames get exactly this page too.
 func (s *Server) showLocked(w http.ResponseWriter, r *http.Request, ar *authRequest, in interaction, username string, wait time.Duration) error {
 	in.Kind = kindAuthorize
-	in.Query = ar.req.Query()
+	in.Query = ar.query()
 	sealed, err := s.sealInteraction(w, r, in)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(grant.RetryAfter(wait)))
 	s.renderFor(w, r, http.StatusTooManyRequests, ui.LoginPage{
-		Action: s.url(pathLogin), Interaction: sealed, ClientName: clientName(ar.client),
+		Action: s.url(pathLogin), Interaction: sealed, ClientName: ar.clientName(),
 		Username: username, Locked: true,
 		Error: fmt.Sprintf("Too many failed sign-in attempts. Try again in %s.", waitText(wait)),
-	}, ar.to.URI())
+	}, ar.redirectURI())
 	return nil
 }
 

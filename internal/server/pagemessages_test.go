@@ -22,6 +22,7 @@ func TestPageMessagesTranslated(t *testing.T) {
 		msgBadCredentials, "Enter your username and password.",
 		"sign in from the application: open it and choose sign in", "choose Allow or Deny",
 		"cross-origin form submission refused",
+		msgBadUserCode,
 	}
 	for _, sc := range []string{"openid", "profile", "email", "offline_access"} {
 		msgs = append(msgs, scopeDescription(sc))

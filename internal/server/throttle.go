@@ -167,6 +167,19 @@ func (t *throttle) clientLimits(clientID string, ip netip.Addr) []limit {
 	}
 }
 
+// userCodeLimits are the budgets of a user code lookup on the device
+// page (RFC 8628 §5.1: user codes must be protected against guessing):
+// per session (the SSO session's public sid) login-max-failures, per
+// client IP ip-max-failures (counted apart from sign-ins), so neither one
+// browser nor many sessions from one address can try more than that many
+// codes per window.
+func (t *throttle) userCodeLimits(sid string, ip netip.Addr) []limit {
+	return []limit{
+		{"user_code:session:" + token.Hash(sid), t.login},
+		{"user_code:ip:" + ipKey(ip), t.perIP},
+	}
+}
+
 // ipKey is an IPv4 address, or the /64 of an IPv6 address.
 func ipKey(a netip.Addr) string {
 	switch {
