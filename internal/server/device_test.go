@@ -296,3 +296,58 @@ func concurrentPolls(t *testing.T, e *latchtest.Env) {
 		t.Errorf("%d concurrent polls after approval: %v, want exactly one 200 and %d invalid_grant", n, got, n-1)
 	}
 }
+
+// TestDeviceSignInDetour: the sign-in page the device page sends a
+// signed-out user to behaves as for an authorization request — a wrong
+// password shows it again, the lockout page disables it — and the right
+// password comes back to /device with the code, never anywhere else.
+func TestDeviceSignInDetour(t *testing.T) {
+	e := latchtest.Start(t)
+	e.DeviceClient()
+	da := e.StartDevice("tv", "openid")
+	b := e.Browser()
+	p := b.Get(da["verification_uri_complete"].(string))
+	p = b.Login(p, "alice", "wrong")
+	if p.Status != http.StatusUnauthorized || !latchtest.IsLoginPage(p) {
+		t.Fatalf("wrong password: %d, want the sign-in page again (401)", p.Status)
+	}
+	for range 5 {
+		p = b.Login(p, "mallory", "wrong")
+	}
+	if p.Status != http.StatusTooManyRequests || !latchtest.IsLoginPage(p) || !strings.Contains(p.Body, " disabled") {
+		t.Fatalf("after the budget: %d, want the locked sign-in page (429)", p.Status)
+	}
+	e.Clock.Advance(e.Config.ThrottleWindow + e.Config.LockoutMax)
+	da = e.StartDevice("tv", "openid")
+	b2 := e.Browser()
+	b2.Client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	p = b2.Login(b2.Get(da["verification_uri_complete"].(string)), "alice", latchtest.AlicePassword)
+	if want := e.Issuer + "/device?user_code=" + da["user_code"].(string); p.Status != http.StatusSeeOther || p.Header.Get("Location") != want {
+		t.Fatalf("after sign-in: %d to %q, want 303 to %q", p.Status, p.Header.Get("Location"), want)
+	}
+	if !strings.Contains(e.AuditLog(), `"login_succeeded"`) {
+		t.Error("the sign-in was not audited")
+	}
+}
+
+// TestDeviceCodeOfDeletedClient: a code whose client was deleted gets the
+// one refusal, never a 5xx (PostgreSQL keeps such codes until swept).
+func TestDeviceCodeOfDeletedClient(t *testing.T) {
+	st, err := postgres.Open(t.Context(), pgtest.NewTestDB(t), postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := latchtest.StartWith(t, latchtest.Options{Store: st})
+	e.DeviceClient()
+	da := e.StartDevice("tv", "openid")
+	if err := e.Store.DeleteClient(t.Context(), "tv"); err != nil {
+		t.Fatal(err)
+	}
+	b := e.Browser()
+	p := b.Login(b.Get(e.Issuer+"/device"), "alice", latchtest.AlicePassword)
+	p = b.EnterUserCode(p, da["user_code"].(string))
+	if p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "not valid or has expired") {
+		t.Errorf("code of a deleted client: %d, want the generic refusal", p.Status)
+	}
+}

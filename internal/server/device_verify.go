@@ -116,6 +116,11 @@ func (s *Server) lookupUserCode(w http.ResponseWriter, r *http.Request, sess *st
 		return err
 	}
 	c, err := s.store.GetClient(ctx, d.ClientID)
+	if errors.Is(err, store.ErrNotFound) {
+		// The client was deleted (PostgreSQL keeps its device codes until
+		// they are swept): nothing can redeem the code.
+		return s.showDeviceEnter(w, r, user, "", msgBadUserCode, http.StatusBadRequest)
+	}
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,8 @@ import (
 // counted under its own budget of login-max-failures instead, so an
 // attacker exhausting the username's budgets does not lock it out.
 // Unknown usernames are counted exactly as known ones (no enumeration).
+// Device user codes (userCodeLimits): per browser session
+// login-max-failures, per client IP ip-max-failures (counted apart).
 // Client authentication (token, revocation, introspection), for requests
 // that present a secret (clientLimits): per (client_id, client IP) pair
 // client-max-failures, per client_id userFactor times that, per client
