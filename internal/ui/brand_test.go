@@ -68,6 +68,9 @@ func TestGoldenVariants(t *testing.T) {
 		{"de_logout", plain, "de", fx[8].page},
 		{"fr_login_locked", plain, "fr", LoginPage{Action: "/login", Interaction: "i", Username: "alice", Locked: true}},
 		{"fr_form_post", plain, "fr", fx[7].page},
+		{"de_device_confirm", plain, "de", DevicePage{Action: "/device", Interaction: "i", Step: "confirm", UserCode: "BCDF-GHJK", ClientName: "Fernseher", ClientID: "tv", Username: "alice",
+			Scopes: []Scope{{Name: "openid", Description: "Sign you in and know who you are"}}}},
+		{"fr_device_error", plain, "fr", DevicePage{Action: "/device", Interaction: "i", Step: "enter", Username: "alice", Error: "That code is not valid or has expired. Check the code on your device and try again."}},
 		{"error_dev", plain, "en", devError},
 		{"de_branded_error_dev", branded, "de", devError},
 	}
