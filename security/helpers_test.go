@@ -309,6 +309,15 @@ func hostedPages(t *testing.T, e *latchtest.Env) map[string]latchtest.Page {
 	logout := b.Get(e.Issuer + "/logout")
 	pages["logout confirmation"] = logout
 	pages["logged out"] = b.Post(formAction(t, logout.Body), url.Values{"interaction": {latchtest.Hidden(t, logout.Body)}, "decision": {"logout"}})
+	// The device verification page (RFC 8628 §3.3), each step.
+	e.DeviceClient()
+	da := e.StartDevice("tv", "openid")
+	db := e.Browser()
+	pages["device sign-in"] = db.Get(da["verification_uri_complete"].(string))
+	pages["device code form"] = db.Login(pages["device sign-in"], "alice", latchtest.AlicePassword)
+	pages["device wrong code"] = db.EnterUserCode(pages["device code form"], "BBBB-BBBB")
+	pages["device confirmation"] = db.EnterUserCode(pages["device wrong code"], da["user_code"].(string))
+	pages["device connected"] = db.DecideDevice(pages["device confirmation"], "allow")
 	pages["error (unknown client)"] = b.Get(authorizeURL(e, authParams("nobody", appRedirect, v)))
 	pages["not found"] = b.Get(e.Issuer + "/nothing-here")
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.Issuer+"/login", strings.NewReader("interaction=x"))

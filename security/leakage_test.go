@@ -104,10 +104,23 @@ func TestSecretsNotLogged(t *testing.T) {
 		t.Fatalf("exchange: %d %v", resp.StatusCode, body)
 	}
 	e.PostForm("/token", exchangeForm("app", c.Code, appRedirect, c.Verifier), withSecret(e, "app")) // a replay, logged
+	// The device grant (RFC 8628): the codes, a wrong code entered, a
+	// replayed device_code, all logged events.
+	e.DeviceClient()
+	da := e.StartDevice("tv", "openid")
+	db := e.Browser()
+	dp := db.Login(db.Get(da["verification_uri_complete"].(string)), "alice", latchtest.AlicePassword)
+	dp = db.EnterUserCode(dp, "BBBB-BBBB")
+	db.DecideDevice(db.EnterUserCode(dp, da["user_code"].(string)), "allow")
+	_, dbody := pollDevice(e, da["device_code"].(string))
+	pollDevice(e, da["device_code"].(string))
 	secrets := map[string]string{
 		"code": c.Code, "verifier": c.Verifier, "password": latchtest.AlicePassword,
 		"client secret": e.Secrets["app"],
 		"access token":  body["access_token"].(string), "ID token": body["id_token"].(string),
+		"device_code": da["device_code"].(string), "user_code": da["user_code"].(string),
+		"user_code (canonical)": strings.ReplaceAll(da["user_code"].(string), "-", ""), "wrong user code": "BBBBBBBB",
+		"device access token": dbody["access_token"].(string),
 	}
 	logs := e.AuditLog() + e.OperationalLog()
 	for name, s := range secrets {

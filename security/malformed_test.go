@@ -26,8 +26,8 @@ import (
 
 // Endpoints by the error channel they speak.
 var (
-	apiPaths     = []string{"/token", "/revoke", "/introspect", "/par"}
-	browserPaths = []string{"/authorize", "/login", "/consent", "/logout", "/logout/confirm"}
+	apiPaths     = []string{"/token", "/revoke", "/introspect", "/par", "/device_authorization"}
+	browserPaths = []string{"/authorize", "/login", "/consent", "/logout", "/logout/confirm", "/device"}
 	otherPaths   = []string{"/userinfo", "/.well-known/openid-configuration", "/.well-known/oauth-authorization-server", "/jwks.json", "/static/latch.css", "/nothing"}
 )
 

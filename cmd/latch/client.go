@@ -62,7 +62,7 @@ func (f *clientFlags) register(fs *flag.FlagSet, update bool) {
 	fs.Var(&f.redirectURIs, "redirect-uri", "registered redirect `URI`, matched exactly (repeatable; https, http on loopback, or a private-use scheme like com.example.app:/cb)")
 	fs.Var(&f.postLogoutURIs, "post-logout-redirect-uri", "`URI` allowed after RP-initiated logout (repeatable)")
 	fs.Var(&f.origins, "allowed-origin", "browser `origin` scheme://host[:port] allowed by CORS on the token endpoints (repeatable)")
-	fs.Var(&f.grantTypes, "grant-type", "grant `type`: authorization_code, refresh_token or client_credentials (repeatable; default authorization_code,refresh_token)")
+	fs.Var(&f.grantTypes, "grant-type", "grant `type`: authorization_code, refresh_token, client_credentials or urn:ietf:params:oauth:grant-type:device_code (RFC 8628) (repeatable; default authorization_code,refresh_token)")
 	fs.Var(&f.scopes, "scope", "`scope` the client may request (repeatable; default: the server's default scopes)")
 	fs.Var(&f.audiences, "audience", "resource `URI` the client may ask tokens for (RFC 8707; repeatable)")
 	fs.StringVar(&f.name, "name", "", "display `name` shown on the consent page")

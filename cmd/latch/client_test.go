@@ -91,6 +91,17 @@ func TestClientCreate(t *testing.T) {
 				}
 			},
 		},
+		{
+			// RFC 8628: a device client has no redirect URI; it may have
+			// rotating refresh tokens.
+			name: "device authorization grant enabled",
+			args: []string{"--id", "tv", "--public", "--grant-type", "urn:ietf:params:oauth:grant-type:device_code,refresh_token"},
+			check: func(t *testing.T, v clientOut) {
+				if len(v.RedirectURIs) != 0 || strings.Join(v.GrantTypes, " ") != "urn:ietf:params:oauth:grant-type:device_code refresh_token" {
+					t.Errorf("redirect_uris %v grant_types %v", v.RedirectURIs, v.GrantTypes)
+				}
+			},
+		},
 		{name: "public and confidential", args: []string{"--id", "x", "--public", "--confidential", "--redirect-uri", "https://a.example/cb"}, code: 2, err: "exactly one of --public and --confidential"},
 		{name: "neither public nor confidential", args: []string{"--id", "x", "--redirect-uri", "https://a.example/cb"}, code: 2, err: "exactly one of --public and --confidential"},
 		{name: "missing id", args: []string{"--public", "--redirect-uri", "https://a.example/cb"}, code: 2, err: "--id is required"},

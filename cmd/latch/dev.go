@@ -266,8 +266,8 @@ func demoClients(cfg config.Config, urls demoURLs) ([]demoClient, error) {
 		{client: store.Client{
 			ID: "demo-native", Public: true, FirstParty: true, Name: "Demo Native App",
 			RedirectURIs: []string{"http://127.0.0.1/callback"},
-			GrantTypes:   []string{"authorization_code", "refresh_token"},
-		}, note: "public native client (loopback redirect, any port)"},
+			GrantTypes:   []string{"authorization_code", "refresh_token", string(oauth.GrantDeviceCode)},
+		}, note: "public native client (loopback redirect, any port; device grant)"},
 		{client: store.Client{
 			ID: "demo-service", Name: "Demo Service", GrantTypes: []string{"client_credentials"},
 			Scopes: []string{"messages:read"}, Audiences: []string{urls.api},

@@ -2,7 +2,8 @@
 // public clients, private_key_jwt assertions per RFC 7523 with keys from a
 // ClientKeySource such as internal/clientkeys) and the token endpoint's
 // grants (RFC 6749 §4.1.3 authorization_code, §6
-// refresh_token, §4.4 client_credentials), without HTTP.
+// refresh_token, §4.4 client_credentials, RFC 8628 device_code, whose
+// authorizations StartDevice begins), without HTTP.
 //
 // An Engine declares what it needs in Config — the store, a signer, the
 // refresh-token chain, the clock, the audit sink, the lifetimes, the

@@ -162,6 +162,8 @@ func (e *Engine) Token(ctx context.Context, c AuthenticatedClient, treq *oauth.T
 		return e.refresh(ctx, cl, treq, proof)
 	case oauth.GrantClientCredentials:
 		return e.clientCredentials(ctx, cl, treq, proof)
+	case oauth.GrantDeviceCode:
+		return e.deviceToken(ctx, cl, treq, proof)
 	}
 	return nil, oauth.Errorf(oauth.UnsupportedGrantType, "unsupported grant_type")
 }

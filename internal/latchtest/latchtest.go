@@ -560,3 +560,65 @@ func (e *Env) UserinfoStatus(accessToken string) int {
 	resp, _ := e.DoJSON(req)
 	return resp.StatusCode
 }
+
+// DeviceClient registers "tv": a public client for the device
+// authorization grant (RFC 8628) with rotating refresh tokens.
+func (e *Env) DeviceClient() {
+	e.MustClient(store.Client{
+		ID: "tv", Public: true, Name: "Living Room TV",
+		GrantTypes: []string{"urn:ietf:params:oauth:grant-type:device_code", "refresh_token"},
+	})
+}
+
+// StartDevice starts a device authorization for clientID (a public
+// client) with scope, and returns the response's fields.
+func (e *Env) StartDevice(clientID, scope string) map[string]any {
+	e.t.Helper()
+	resp, body := e.PostForm("/device_authorization", url.Values{"client_id": {clientID}, "scope": {scope}})
+	if resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("device authorization: %d %v", resp.StatusCode, body)
+	}
+	return body
+}
+
+// userCodeFormRE matches the code input of the device page.
+var userCodeFormRE = regexp.MustCompile(`name="user_code"`)
+
+// IsDeviceEnterPage reports whether p is the device page's code form.
+func IsDeviceEnterPage(p Page) bool { return userCodeFormRE.MatchString(p.Body) }
+
+// EnterUserCode submits code on the device page's code form p.
+func (b *Browser) EnterUserCode(p Page, code string) Page {
+	b.t.Helper()
+	if !IsDeviceEnterPage(p) {
+		b.t.Fatalf("expected the device code form, got %d:\n%s", p.Status, p.Body)
+	}
+	return b.Post(b.e.Issuer+"/device", url.Values{"interaction": {Hidden(b.t, p.Body)}, "user_code": {code}})
+}
+
+// DecideDevice answers the device page's confirmation p with decision
+// ("allow" or "deny").
+func (b *Browser) DecideDevice(p Page, decision string) Page {
+	b.t.Helper()
+	if !IsConsentPage(p) {
+		b.t.Fatalf("expected the device confirmation, got %d:\n%s", p.Status, p.Body)
+	}
+	return b.Post(b.e.Issuer+"/device", url.Values{"interaction": {Hidden(b.t, p.Body)}, "decision": {decision}})
+}
+
+// ApproveDevice opens verificationURIComplete as alice would (signing in
+// when asked), confirms the prefilled code and answers decision; it
+// returns the final page.
+func (b *Browser) ApproveDevice(verificationURIComplete, decision string) Page {
+	b.t.Helper()
+	p := b.Get(verificationURIComplete)
+	if IsLoginPage(p) {
+		p = b.Login(p, "alice", AlicePassword)
+	}
+	u, err := url.Parse(verificationURIComplete)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	p = b.EnterUserCode(p, u.Query().Get("user_code"))
+	return b.DecideDevice(p, decision)
+}

@@ -44,9 +44,14 @@ const (
 	RegistrationNotSupported       Code = "registration_not_supported"
 	InvalidRedirectURI             Code = "invalid_redirect_uri"    // RFC 7591 §3.2.2
 	InvalidClientMetadata          Code = "invalid_client_metadata" // RFC 7591 §3.2.2
-	// SlowDown is not an RFC 6749 code; Latch uses it with HTTP 429 when a
-	// client is throttled after repeated authentication failures.
+	// SlowDown is not an RFC 6749 code; Latch uses it with HTTP 429 and
+	// Retry-After when a client is throttled after repeated authentication
+	// failures. Without RetryAfter it is RFC 8628 §3.5's: a device polled
+	// too fast (HTTP 400).
 	SlowDown Code = "slow_down"
+	// RFC 8628 §3.5: the device authorization grant's polling answers.
+	AuthorizationPending Code = "authorization_pending"
+	ExpiredToken         Code = "expired_token"
 )
 
 // Error is a protocol error. Description is sent to the client and must

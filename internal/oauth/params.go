@@ -83,7 +83,7 @@ var knownParams = map[string]bool{
 	"code_challenge": true, "code_challenge_method": true, "resource": true, "dpop_jkt": true,
 	"grant_type": true, "client_secret": true, "code": true, "code_verifier": true,
 	"refresh_token": true, "client_assertion": true, "client_assertion_type": true,
-	"token": true, "token_type_hint": true,
+	"token": true, "token_type_hint": true, "device_code": true, "user_code": true,
 }
 
 // checkUTF8 rejects any key or value of q that is not valid UTF-8, in

@@ -14,6 +14,8 @@ const (
 	GrantAuthorizationCode GrantType = "authorization_code" // RFC 6749 §4.1.3
 	GrantRefreshToken      GrantType = "refresh_token"      // RFC 6749 §6
 	GrantClientCredentials GrantType = "client_credentials" // RFC 6749 §4.4
+	// GrantDeviceCode is the device authorization grant (RFC 8628 §3.4).
+	GrantDeviceCode GrantType = "urn:ietf:params:oauth:grant-type:device_code"
 )
 
 // AuthMethod is how a client authenticated (RFC 7591 §2 names).
@@ -166,6 +168,7 @@ type TokenRequest struct {
 	RedirectURI  string // authorization_code; "" when omitted
 	CodeVerifier string // authorization_code; "" when omitted
 	RefreshToken string // refresh_token
+	DeviceCode   string // device_code (RFC 8628 §3.4)
 	// Scopes is the scope parameter (refresh_token, client_credentials);
 	// nil when the parameter was absent.
 	Scopes    []string
@@ -186,7 +189,8 @@ type TokenRequest struct {
 // grant_type (missing: invalid_request; unknown: unsupported_grant_type);
 // the grant's required parameter (code or refresh_token); scope
 // (ParseScope, refresh_token and client_credentials only; ignored for
-// authorization_code, RFC 6749 §4.1.3 defines none); resource
+// authorization_code and device_code, RFC 6749 §4.1.3 and RFC 8628 §3.4
+// define none); resource
 // (invalid_target, RFC 8707 §2).
 //
 // redirect_uri and code_verifier are optional here: whether they are
@@ -198,7 +202,7 @@ func ParseTokenRequest(authorization string, form url.Values) (*TokenRequest, er
 	// §3.2). resource is the exception (RFC 8707 §2).
 	names := [...]string{
 		"grant_type", "client_id", "client_secret", "code", "redirect_uri",
-		"code_verifier", "refresh_token", "scope", "client_assertion_type",
+		"code_verifier", "refresh_token", "scope", "client_assertion_type", "device_code",
 	}
 	vals := make(map[string]string, len(names))
 	for _, name := range names {
@@ -237,12 +241,18 @@ func ParseTokenRequest(authorization string, form url.Values) (*TokenRequest, er
 		req.RefreshToken = vals["refresh_token"]
 	case GrantClientCredentials:
 		// RFC 6749 §4.4.2: only grant_type and scope.
+	case GrantDeviceCode:
+		// RFC 8628 §3.4: device_code and client_id.
+		if vals["device_code"] == "" {
+			return nil, Errorf(InvalidRequest, "parameter device_code is required")
+		}
+		req.DeviceCode = vals["device_code"]
 	default:
 		return nil, Errorf(UnsupportedGrantType, "unsupported grant_type")
 	}
 	req.GrantType = gt
 
-	if gt != GrantAuthorizationCode {
+	if gt != GrantAuthorizationCode && gt != GrantDeviceCode {
 		scopes, err := ParseScope(vals["scope"])
 		if err != nil {
 			return nil, err

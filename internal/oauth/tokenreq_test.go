@@ -130,7 +130,9 @@ func TestParseTokenRequest(t *testing.T) {
 
 		{name: "grant_type missing", form: "client_id=app&code=C", errCode: InvalidRequest, errDesc: "grant_type"},
 		{name: "grant_type unknown", form: "grant_type=password&client_id=app&username=u&password=p", errCode: UnsupportedGrantType},
-		{name: "grant_type implicit-ish", form: "grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=app", errCode: UnsupportedGrantType},
+		{name: "grant_type jwt-bearer", form: "grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&client_id=app", errCode: UnsupportedGrantType},
+		{name: "device_code missing", form: "grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=app", errCode: InvalidRequest, errDesc: "device_code is required"},
+		{name: "device_code repeated", form: "grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=app&device_code=a&device_code=b", errCode: InvalidRequest, errDesc: "device_code must not be repeated"},
 		{name: "grant_type case", form: "grant_type=Authorization_Code&client_id=app&code=C", errCode: UnsupportedGrantType},
 		{name: "grant_type repeated", form: "grant_type=authorization_code&grant_type=refresh_token&client_id=app&code=C", errCode: InvalidRequest, errDesc: "grant_type must not be repeated"},
 		{name: "code missing", form: "grant_type=authorization_code&client_id=app", errCode: InvalidRequest, errDesc: "code is required"},

@@ -45,6 +45,7 @@ func KnownGrantTypes() []string {
 		string(oauth.GrantAuthorizationCode),
 		string(oauth.GrantRefreshToken),
 		string(oauth.GrantClientCredentials),
+		string(oauth.GrantDeviceCode), // RFC 8628
 	}
 }
 
@@ -152,10 +153,11 @@ func ValidateClient(c *store.Client, name func(Field) string) error {
 	if c.Public && slices.Contains(c.GrantTypes, string(oauth.GrantClientCredentials)) {
 		return fail(FieldGrantTypes, "a public client cannot use the client_credentials grant")
 	}
-	// Refresh tokens come from an authorization code; client credentials
-	// get none (RFC 6749 §4.4.3).
-	if slices.Contains(c.GrantTypes, string(oauth.GrantRefreshToken)) && !hasCode {
-		return fail(FieldGrantTypes, "the refresh_token grant needs authorization_code")
+	// Refresh tokens come from an authorization code or a device
+	// authorization (RFC 8628 §3.5); client credentials get none (RFC 6749
+	// §4.4.3).
+	if slices.Contains(c.GrantTypes, string(oauth.GrantRefreshToken)) && !hasCode && !slices.Contains(c.GrantTypes, string(oauth.GrantDeviceCode)) {
+		return fail(FieldGrantTypes, "the refresh_token grant needs authorization_code or %s", oauth.GrantDeviceCode)
 	}
 	if hasCode && len(c.RedirectURIs) == 0 {
 		return fail(FieldRedirectURIs, "%s is required for the authorization_code grant", name(FieldRedirectURIs))

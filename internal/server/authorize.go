@@ -293,8 +293,9 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, ar *authReque
 	return nil
 }
 
-// A nil *authRequest is a sign-in for the account page (in.Account):
-// no client, no query, no redirect target.
+// A nil *authRequest is a sign-in for the account page (in.Account) or
+// for the device page (in.Device, device_verify.go): no client, no query,
+// no redirect target.
 
 func (ar *authRequest) clientID() string {
 	if ar == nil {

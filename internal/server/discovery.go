@@ -43,6 +43,7 @@ type metadata struct {
 	RequestURIParameterSupported           bool     `json:"request_uri_parameter_supported"`
 	PushedAuthorizationRequestEndpoint     string   `json:"pushed_authorization_request_endpoint"` // RFC 9126 §5
 	RequirePushedAuthorizationRequests     bool     `json:"require_pushed_authorization_requests"`
+	DeviceAuthorizationEndpoint            string   `json:"device_authorization_endpoint"` // RFC 8628 §4
 	FrontchannelLogoutSupported            bool     `json:"frontchannel_logout_supported"`
 	BackchannelLogoutSupported             bool     `json:"backchannel_logout_supported"`
 	BackchannelLogoutSessionSupported      bool     `json:"backchannel_logout_session_supported"`
@@ -74,7 +75,7 @@ func (s *Server) baseMetadata() metadata {
 		ScopesSupported:                        []string{oauth.ScopeOpenID, oauth.ScopeProfile, oauth.ScopeEmail, oauth.ScopeOfflineAccess},
 		ResponseTypesSupported:                 []string{"code"},
 		ResponseModesSupported:                 []string{string(oauth.ResponseModeQuery), string(oauth.ResponseModeFragment), string(oauth.ResponseModeFormPost)},
-		GrantTypesSupported:                    []string{string(oauth.GrantAuthorizationCode), string(oauth.GrantRefreshToken), string(oauth.GrantClientCredentials)},
+		GrantTypesSupported:                    []string{string(oauth.GrantAuthorizationCode), string(oauth.GrantRefreshToken), string(oauth.GrantClientCredentials), string(oauth.GrantDeviceCode)},
 		SubjectTypesSupported:                  []string{"public"},
 		IDTokenSigningAlgValuesSupported:       token.Algorithms(),
 		TokenEndpointAuthMethodsSupported:      []string{string(oauth.AuthClientSecretBasic), string(oauth.AuthClientSecretPost), string(oauth.AuthPrivateKeyJWT), string(oauth.AuthNone)},
@@ -100,6 +101,7 @@ func (s *Server) baseMetadata() metadata {
 		// the ended session, and always carry sid (and sub).
 		BackchannelLogoutSupported:        true,
 		BackchannelLogoutSessionSupported: true,
+		DeviceAuthorizationEndpoint:       s.url(pathDeviceAuth),
 	}
 }
 

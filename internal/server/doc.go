@@ -21,6 +21,8 @@
 //	                sessions, apps; reset.go: an administrator's reset link
 //	token.go        /token: parse → authenticate → DPoP → grant → write
 //	par.go          /par (RFC 9126) and the request_uri step of /authorize
+//	device_authorization.go  /device_authorization (RFC 8628 §3.1)
+//	device_verify.go         /device, the verification page (RFC 8628 §3.3)
 //	revoke.go       /revoke (RFC 7009) and /introspect (RFC 7662)
 //	userinfo.go     /userinfo (OIDC Core §5.3), bearer and DPoP (RFC 9449 §7)
 //	logout.go       RP-initiated logout
@@ -29,6 +31,7 @@
 //	dpop.go         DPoP proofs and server nonces (RFC 9449)
 //	throttle.go     brute-force budgets and lockouts (policy; no HTML)
 //	interaction.go, session.go, cookies.go, device.go   browser state
+//	                (device.go: the known-device cookie, not RFC 8628)
 //	clientip.go, requestid.go, metrics.go, audit.go, health.go   operations
 //
 // What it does not hold: client authentication and the grants (internal/

@@ -102,7 +102,12 @@ func (s *Server) writeJSONError(w http.ResponseWriter, r *http.Request, err erro
 		// invalid_client. The description is quoteSafe'd for the header.
 		w.Header().Set("WWW-Authenticate", basicChallenge(e))
 	case oauth.SlowDown:
-		status = http.StatusTooManyRequests
+		// A throttled client: 429 with Retry-After. RFC 8628 §3.5's
+		// slow_down (a device polling too fast) has no Retry-After and is
+		// 400, as §3.5 says.
+		if e.RetryAfter > 0 {
+			status = http.StatusTooManyRequests
+		}
 	case oauth.ServerError:
 		status = http.StatusInternalServerError
 	case oauth.TemporarilyUnavailable:

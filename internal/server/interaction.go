@@ -52,6 +52,12 @@ type interaction struct {
 	// TOTP is a TOTP secret being enrolled on the account page, until
 	// the user confirms it with a first code.
 	TOTP []byte `json:"t,omitempty"`
+	// Device is set on a sign-in the device page asked for: it has no
+	// Query and returns to /device (device_verify.go). UserCode is the
+	// canonical user code it carries back, or, in a device page form
+	// (kind "device"), the code the user looked up and now decides on.
+	Device   bool   `json:"dv,omitempty"`
+	UserCode string `json:"uc,omitempty"`
 	// Logout fields.
 	ClientID              string `json:"c,omitempty"`
 	PostLogoutRedirectURI string `json:"p,omitempty"`

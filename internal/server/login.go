@@ -38,8 +38,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var ar *authRequest // nil: the sign-in is for the account page
-	if !in.Account {
+	// A sign-in for the account page (in.Account) or one the device page
+	// asked for (in.Device) has no authorization request: ar stays nil.
+	var ar *authRequest
+	if !in.Account && !in.Device {
 		if ar, err = s.resolveAuthorize(r, in.Query); err != nil {
 			return err
 		}
@@ -138,11 +140,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.auditLog(ctx, "login_succeeded", "client_id", ar.clientID(), "sub", user.ID)
-	if ar == nil {
+	if ar == nil && !in.Device {
 		http.Redirect(w, r, s.url(pathAccount), http.StatusSeeOther)
 		return nil
 	}
 	in.LoggedIn = true
+	if ar == nil {
+		return s.returnToDevice(w, r, in.UserCode)
+	}
 	return s.continueAuthorize(w, r, ar, &sess, &user, in)
 }
 

@@ -143,7 +143,7 @@ func (s *Server) handleLoginCode(w http.ResponseWriter, r *http.Request) error {
 		return errInteraction.WithCause(errors.New("interaction: no pending second step"))
 	}
 	var ar *authRequest
-	if !in.Account {
+	if !in.Account && !in.Device {
 		if ar, err = s.resolveAuthorize(r, in.Query); err != nil {
 			return err
 		}
@@ -213,6 +213,9 @@ func (s *Server) handleLoginCode(w http.ResponseWriter, r *http.Request) error {
 	if in.Account {
 		http.Redirect(w, r, s.url(pathAccount), http.StatusSeeOther)
 		return nil
+	}
+	if in.Device {
+		return s.returnToDevice(w, r, in.UserCode)
 	}
 	in.LoggedIn = true
 	in.Pending, in.PendingKey, in.AMR, in.StepUp = "", "", nil, false

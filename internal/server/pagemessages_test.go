@@ -25,6 +25,7 @@ func TestPageMessagesTranslated(t *testing.T) {
 		// second factors and the account page (mfa.go, account.go, reset.go)
 		msgBadCode, "Enter the code from your authenticator app.", "That code is not right. Enter the code your app shows now.",
 		"Your current password is not right.", "Choose a new password of at least 8 characters.", "Password", "Authenticator app",
+		msgBadUserCode,
 	}
 	for _, n := range notices {
 		msgs = append(msgs, n)

@@ -22,6 +22,8 @@ const (
 	pathRevoke        = "/revoke"
 	pathIntrospect    = "/introspect"
 	pathPAR           = "/par"
+	pathDeviceAuth    = "/device_authorization" // RFC 8628 §3.1
+	pathDevice        = "/device"               // RFC 8628 §3.3: verification_uri
 	pathLogout        = "/logout"
 	pathLogoutConfirm = "/logout/confirm"
 	pathRegister      = "/register"
@@ -64,11 +66,15 @@ func (s *Server) routes() http.Handler {
 	// Logout §2), so only its confirmation form is guarded.
 	mux.Handle(p+pathLogout, s.page(s.handleLogout))
 	mux.Handle(p+pathLogoutConfirm, s.browser(s.page(s.handleLogoutConfirm)))
+	// The device verification page (RFC 8628 §3.3): GET shows the form,
+	// POST enters, approves or denies a user code.
+	mux.Handle(p+pathDevice, s.browser(s.page(s.handleDevice)))
 	mux.Handle(p+pathStatic, http.StripPrefix(p, s.ui.Static()))
 
 	// API routes (JSON; RFC 6749 §5.2 errors, CORS for registered origins).
 	mux.Handle(p+pathToken, s.cors(corsRegistered, "POST", s.methods([]string{post, option}, s.api(s.handleToken))))
 	mux.Handle(p+pathPAR, s.cors(corsRegistered, "POST", s.methods([]string{post, option}, s.api(s.handlePAR))))
+	mux.Handle(p+pathDeviceAuth, s.cors(corsRegistered, "POST", s.methods([]string{post, option}, s.api(s.handleDeviceAuthorization))))
 	mux.Handle(p+pathRevoke, s.cors(corsRegistered, "POST", s.methods([]string{post, option}, s.api(s.handleRevoke))))
 	mux.Handle(p+pathIntrospect, s.methods([]string{post}, s.api(s.handleIntrospect)))
 	mux.Handle(p+pathUserinfo, s.cors(corsRegistered, "GET, POST", s.methods([]string{get, post, option}, s.bearer(s.handleUserinfo))))

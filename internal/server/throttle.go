@@ -56,6 +56,8 @@ import (
 // counted under its own budget of login-max-failures instead, so an
 // attacker exhausting the username's budgets does not lock it out.
 // Unknown usernames are counted exactly as known ones (no enumeration).
+// Device user codes (userCodeLimits): per browser session
+// login-max-failures, per client IP ip-max-failures (counted apart).
 // Client authentication (token, revocation, introspection), for requests
 // that present a secret (clientLimits): per (client_id, client IP) pair
 // client-max-failures, per client_id userFactor times that, per client
@@ -164,6 +166,19 @@ func (t *throttle) clientLimits(clientID string, ip netip.Addr) []limit {
 		{"client:pair:" + c + ":" + ipKey(ip), t.perClient},
 		{"client:id:" + c, userFactor * t.perClient},
 		{"client:ip:" + ipKey(ip), t.perIP},
+	}
+}
+
+// userCodeLimits are the budgets of a user code lookup on the device
+// page (RFC 8628 §5.1: user codes must be protected against guessing):
+// per session (the SSO session's public sid) login-max-failures, per
+// client IP ip-max-failures (counted apart from sign-ins), so neither one
+// browser nor many sessions from one address can try more than that many
+// codes per window.
+func (t *throttle) userCodeLimits(sid string, ip netip.Addr) []limit {
+	return []limit{
+		{"user_code:session:" + token.Hash(sid), t.login},
+		{"user_code:ip:" + ipKey(ip), t.perIP},
 	}
 }
 

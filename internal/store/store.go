@@ -270,6 +270,41 @@ type Store interface {
 	// (ExpiresAt not after now) is removed too and returns ErrExpired.
 	ConsumePushedRequest(ctx context.Context, hash string, now time.Time) (PushedRequest, error)
 
+	// Device authorizations (RFC 8628), keyed by the hash of the
+	// device_code; UserCodeHash is unique too (the /device page finds the
+	// record by it). See DeviceCode for the life of a record.
+	// CreateDeviceCode: ErrAlreadyExists on a taken Hash or UserCodeHash.
+	CreateDeviceCode(ctx context.Context, d DeviceCode) error
+	// GetDeviceCodeByUserCode returns the record with no validity checks;
+	// ErrNotFound.
+	GetDeviceCodeByUserCode(ctx context.Context, userCodeHash string) (DeviceCode, error)
+	// DecideDeviceCode records the user's decision atomically: only a
+	// pending record whose ExpiresAt is after now becomes approved or
+	// denied (with the decision's user, session, auth time and AMR). Of
+	// any number of concurrent callers exactly one succeeds; the others,
+	// and any later caller, get ErrCodeUsed. Unknown: ErrNotFound; pending
+	// but expired: ErrExpired.
+	DecideDeviceCode(ctx context.Context, userCodeHash string, now time.Time, d DeviceDecision) (DeviceCode, error)
+	// PollDeviceCode records one poll of the token endpoint atomically and
+	// returns the record as it is after it, with slowDown set when the
+	// poll came too early (NextPoll: a pending record polled before
+	// LastPolledAt+Interval gets its Interval raised by step, RFC 8628
+	// §3.5). Concurrent polls are serialised: each sees the one before.
+	// Unknown: ErrNotFound; used (redeemed) before: ErrCodeUsed, also once
+	// expired; otherwise expired (ExpiresAt not after now): ErrExpired.
+	PollDeviceCode(ctx context.Context, hash string, now time.Time, step time.Duration) (d DeviceCode, slowDown bool, err error)
+	// RedeemDeviceCode is the device grant's one write (a device_code
+	// yields tokens once): in ONE transaction it marks an approved,
+	// unused, unexpired record used at now and inserts g and, when rt is
+	// not nil, its first refresh token, as CreateGrant does; either all
+	// of it happens or none. g.ID must equal the record's GrantID (and
+	// rt.GrantID g.ID), else nothing is written and a non-sentinel error
+	// returned. Of any number of concurrent callers (in any process)
+	// exactly one succeeds; the others get ErrCodeUsed. Unknown:
+	// ErrNotFound; expired: ErrExpired; not approved: a non-sentinel
+	// error.
+	RedeemDeviceCode(ctx context.Context, hash string, now time.Time, g Grant, rt *RefreshToken) (DeviceCode, error)
+
 	// Throttle counters shared by every instance (login and client
 	// authentication failures). RecordFailure adds one failure for key at
 	// now and returns the number of failures within (now-window, now],
@@ -329,7 +364,8 @@ type Store interface {
 	// DeleteExpired removes at most batch rows of each expired kind
 	// (codes, sessions, refresh tokens and grants past their absolute
 	// expiry, revoked access token entries, one-time values, pushed
-	// authorization requests, failure counters, initial access tokens)
+	// authorization requests, device authorizations, failure counters,
+	// initial access tokens)
 	// whose expiry is before now. A refresh token never rotated (the head of its chain) is kept
 	// ExpiredRefreshRetention past its expiry while its grant exists, so
 	// the refresh grant can still tell its client it idle-expired; a

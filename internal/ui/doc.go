@@ -1,4 +1,4 @@
-// Package ui renders Latch's HTML pages (login, consent, error, form_post,
+// Package ui renders Latch's HTML pages (login, consent, device, error, form_post,
 // logout) from embedded html/template files and serves the embedded static
 // assets (CSS, the form_post script). Pages load nothing from other origins
 // and contain no inline script or style, so the server can send a strict

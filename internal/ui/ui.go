@@ -24,7 +24,7 @@ var staticFS embed.FS
 
 // pageNames lists the pages; page NAME is templates/NAME.html.
 func pageNames() []string {
-	return []string{"login", "code", "account", "reset", "consent", "error", "form_post", "logout", "logged_out"}
+	return []string{"login", "code", "account", "reset", "consent", "device", "error", "form_post", "logout", "logged_out"}
 }
 
 // UI renders pages. Safe for concurrent use.
@@ -311,6 +311,26 @@ type ConsentPage struct {
 	LocalhostOnly bool
 }
 
+// DevicePage is the device verification page (RFC 8628 §3.3) in one of
+// three steps. "enter": a form with an input named user_code (prefilled
+// from verification_uri_complete); "confirm": which client asks for
+// which scopes, with buttons named "decision" valued "allow" and "deny";
+// "done": the outcome (Approved or denied). Every form posts Interaction.
+type DevicePage struct {
+	Action      string
+	Interaction string
+	Step        string // "enter", "confirm" or "done"
+	UserCode    string // as shown: XXXX-XXXX
+	Username    string
+	ClientName  string
+	ClientID    string
+	Scopes      []Scope
+	Approved    bool   // step "done"
+	Error       string // step "enter": shown above the form
+	// Locked disables the form and shows Error as a lockout notice.
+	Locked bool
+}
+
 // ErrorPage is shown when Latch must not redirect (unknown client,
 // unregistered redirect URI, bad login state). Title is short; Message is
 // a sentence for a person; Code is the OAuth error code, if any. Title
@@ -408,6 +428,8 @@ func (u *UI) RenderLang(w io.Writer, lang string, page any) error {
 		name = "reset"
 	case ConsentPage:
 		name = "consent"
+	case DevicePage:
+		name = "device"
 	case ErrorPage:
 		name = "error"
 	case FormPostPage:

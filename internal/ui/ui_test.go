@@ -91,6 +91,16 @@ func fixtures() []fixture {
 			Scopes:       []Scope{{Name: "openid", Description: "Sign you in"}},
 			RedirectHost: "127.0.0.1:53682", LocalhostOnly: true,
 		}},
+		{name: "device", page: DevicePage{Action: "/device", Interaction: "sealed.interaction.v1", Step: "enter", UserCode: "BCDF-GHJK", Username: "alice"}},
+		{name: "device_error", page: DevicePage{Action: "/device", Interaction: "sealed.interaction.v1", Step: "enter", UserCode: "BCDF-GHJX", Username: "alice", Error: "That code is not valid or has expired. Check the code on your device and try again."}},
+		{name: "device_locked", page: DevicePage{Action: "/device", Interaction: "sealed.interaction.v1", Step: "enter", Username: "alice", Error: "Too many incorrect codes. Try again in 15 minutes.", Locked: true}},
+		{name: "device_confirm", page: DevicePage{
+			Action: "/device", Interaction: "sealed.interaction.v1", Step: "confirm", UserCode: "BCDF-GHJK",
+			ClientName: "Example TV", ClientID: "example-tv", Username: "alice",
+			Scopes: []Scope{{Name: "openid", Description: "Sign you in"}, {Name: "offline_access", Description: "Stay signed in when you are not using it"}},
+		}},
+		{name: "device_approved", page: DevicePage{Step: "done", Approved: true}},
+		{name: "device_denied", page: DevicePage{Step: "done"}},
 	}
 }
 

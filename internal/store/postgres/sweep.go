@@ -50,6 +50,8 @@ var sweeps = []struct {
 		SELECT key FROM used_once WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, 0},
 	{"pushed requests", `DELETE FROM pushed_requests WHERE hash IN (
 		SELECT hash FROM pushed_requests WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, 0},
+	{"device codes", `DELETE FROM device_codes WHERE hash IN (
+		SELECT hash FROM device_codes WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, 0},
 	{"failures", `DELETE FROM failures WHERE id IN (
 		SELECT id FROM failures WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, 0},
 	// A key row expires with its last failure; RecordFailure re-creates it.

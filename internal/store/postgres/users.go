@@ -82,6 +82,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 			`DELETE FROM sessions WHERE user_id = $1`,
 			`DELETE FROM consents WHERE user_id = $1`,
 			`DELETE FROM auth_codes WHERE user_id = $1`,
+			`DELETE FROM device_codes WHERE user_id = $1`,
 			`DELETE FROM refresh_tokens WHERE user_id = $1
 				OR grant_id IN (SELECT id FROM grants WHERE user_id = $1)`,
 			`DELETE FROM grants WHERE user_id = $1`,

@@ -50,6 +50,7 @@ var undo = map[string][]string{
 		`ALTER TABLE clients DROP COLUMN registration_token_hash`,
 		`DROP TABLE initial_access_tokens`,
 	},
+	"device": {`DROP TABLE device_codes`},
 }
 
 // rollbackTo undoes the migration of the given topic and every later one,

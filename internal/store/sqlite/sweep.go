@@ -25,6 +25,7 @@ var sweeps = []struct {
 	{"revoked_access_tokens", "expires_at", "", 0},
 	{"once_values", "expires_at", "", 0},
 	{"pushed_requests", "expires_at", "", 0},
+	{"device_codes", "expires_at", "", 0},
 	{"failures", "expires_at", "", 0},
 	{"initial_access_tokens", "expires_at", "", 0},
 }

@@ -343,6 +343,41 @@ func (i *instrumentedStore) ConsumePushedRequest(ctx context.Context, hash strin
 	return v, err
 }
 
+func (i *instrumentedStore) CreateDeviceCode(ctx context.Context, d store.DeviceCode) error {
+	start := time.Now()
+	err := i.Store.CreateDeviceCode(ctx, d)
+	i.done("CreateDeviceCode", start, err)
+	return err
+}
+
+func (i *instrumentedStore) GetDeviceCodeByUserCode(ctx context.Context, userCodeHash string) (store.DeviceCode, error) {
+	start := time.Now()
+	v, err := i.Store.GetDeviceCodeByUserCode(ctx, userCodeHash)
+	i.done("GetDeviceCodeByUserCode", start, err)
+	return v, err
+}
+
+func (i *instrumentedStore) DecideDeviceCode(ctx context.Context, userCodeHash string, now time.Time, d store.DeviceDecision) (store.DeviceCode, error) {
+	start := time.Now()
+	v, err := i.Store.DecideDeviceCode(ctx, userCodeHash, now, d)
+	i.done("DecideDeviceCode", start, err)
+	return v, err
+}
+
+func (i *instrumentedStore) PollDeviceCode(ctx context.Context, hash string, now time.Time, step time.Duration) (store.DeviceCode, bool, error) {
+	start := time.Now()
+	v, slow, err := i.Store.PollDeviceCode(ctx, hash, now, step)
+	i.done("PollDeviceCode", start, err)
+	return v, slow, err
+}
+
+func (i *instrumentedStore) RedeemDeviceCode(ctx context.Context, hash string, now time.Time, g store.Grant, rt *store.RefreshToken) (store.DeviceCode, error) {
+	start := time.Now()
+	v, err := i.Store.RedeemDeviceCode(ctx, hash, now, g, rt)
+	i.done("RedeemDeviceCode", start, err)
+	return v, err
+}
+
 func (i *instrumentedStore) RecordFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
 	start := time.Now()
 	v, err := i.Store.RecordFailure(ctx, key, now, window)

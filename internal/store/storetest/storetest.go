@@ -33,6 +33,7 @@ func tests() []test {
 	all = append(all, backchannelTests()...)
 	all = append(all, factorTests()...)
 	all = append(all, registrationTests()...)
+	all = append(all, deviceTests()...)
 	return all
 }
 
