@@ -131,7 +131,7 @@ func ExampleVerifier_Middleware() {
 	try("Bearer " + is.mint("alice", "profile"))
 	try("Bearer " + is.mint("alice", "orders:read"))
 	// Output:
-	// 401 Bearer realm="https://api.example.com" {"error_description":"access token required"}
+	// 401 Bearer realm="https://api.example.com", scope="orders:read" {"error_description":"access token required"}
 	// 403 Bearer realm="https://api.example.com", error="insufficient_scope", error_description="the token lacks a required scope", scope="orders:read" {"error":"insufficient_scope","error_description":"the token lacks a required scope"}
 	// 200  orders of alice
 }
