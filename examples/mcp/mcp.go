@@ -22,6 +22,7 @@ package mcp
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -68,11 +69,7 @@ func NewServer() *gomcp.Server {
 	return s
 }
 
-type noClaims struct{}
-
-func (noClaims) Error() string { return "no verified access token" }
-
-var errNoClaims error = noClaims{}
+var errNoClaims = errors.New("no verified access token")
 
 func claimsOf(req *gomcp.CallToolRequest) *verify.Claims {
 	if req.Extra == nil || req.Extra.TokenInfo == nil {
