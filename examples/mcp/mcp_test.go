@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	gomcp "github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
@@ -277,4 +278,44 @@ func (e *env) bobToken(t *testing.T) string {
 		t.Fatalf("bob's exchange: %v", err)
 	}
 	return tok.AccessToken
+}
+
+// TestDPoPTokenAccepted: the metadata advertises DPoP
+// (dpop_signing_alg_values_supported), so a DPoP-bound token with its
+// proof must open a session; a proof for another URL must not.
+func TestDPoPTokenAccepted(t *testing.T) {
+	e := start(t)
+	e.latch.MustClient(store.Client{ID: "mcp-dpop", Public: true, FirstParty: true, RedirectURIs: []string{"http://127.0.0.1/callback"},
+		GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid", mcp.ScopeTools}, Audiences: []string{e.mcpURL}})
+	issued := e.latch.IssueCode(e.latch.Browser(), "mcp-dpop", "http://127.0.0.1/callback",
+		oauth2.SetAuthURLParam("scope", "openid "+mcp.ScopeTools), oauth2.SetAuthURLParam("resource", e.mcpURL))
+	k := latchtest.NewDPoPKey(t, jose.ES256)
+	resp, body := e.latch.PostFormDPoP("/token", url.Values{
+		"grant_type": {"authorization_code"}, "code": {issued.Code}, "redirect_uri": {"http://127.0.0.1/callback"},
+		"client_id": {"mcp-dpop"}, "code_verifier": {issued.Verifier}, "resource": {e.mcpURL},
+	}, e.latch.DPoPProof(k, http.MethodPost, "/token", nil))
+	tok, _ := body["access_token"].(string)
+	if resp.StatusCode != http.StatusOK || body["token_type"] != "DPoP" {
+		t.Fatalf("token = %d %v, want a DPoP-bound token", resp.StatusCode, body)
+	}
+	initialize := func(htu string) int {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.mcpURL, strings.NewReader(
+			`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"dpop","version":"1"}}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", "DPoP "+tok)
+		req.Header.Set("DPoP", k.Proof(t, http.MethodPost, htu, e.latch.Clock.Now(), map[string]any{"ath": latchtest.ATH(tok)}))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := initialize(e.mcpURL); got != http.StatusOK {
+		t.Errorf("initialize with a DPoP-bound token = %d, want 200", got)
+	}
+	if got := initialize(strings.TrimSuffix(e.mcpURL, "/mcp") + "/other"); got != http.StatusUnauthorized {
+		t.Errorf("initialize with a proof for another URL = %d, want 401", got)
+	}
 }
