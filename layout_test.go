@@ -73,7 +73,9 @@ var layout = []rule{
 		"testing", "net/http/httptest",
 		"internal/bench", "internal/latchtest", "internal/store/storetest", "internal/store/postgres/pgtest",
 		"verify", "examples/api", "bff/bffsqlite", "bff/bffpostgres", "bff/bffstoretest",
+		"examples/mcp", "github.com/modelcontextprotocol/go-sdk/mcp",
 	}},
+	{pkg: "examples/mcp/...", moduleDeps: []string{"verify", "examples/mcp"}, why: "the example MCP server is built on the public verify package only, as a third party's would be"},
 }
 
 // rel returns path relative to the module, and whether it is in it.
@@ -229,6 +231,7 @@ func TestCheckLayout(t *testing.T) {
 			listedPackage{ImportPath: m("bff"), Deps: []string{"github.com/go-jose/go-jose/v4", "net/http"}},
 			listedPackage{ImportPath: m("bff/bffsqlite"), Imports: []string{m("bff")}, Deps: []string{m("bff"), "modernc.org/sqlite"}},
 			listedPackage{ImportPath: m("examples/bff"), Imports: []string{m("bff")}, Deps: []string{m("bff"), "net/http"}},
+			listedPackage{ImportPath: m("examples/mcp"), Imports: []string{m("verify")}, Deps: []string{m("verify"), "github.com/modelcontextprotocol/go-sdk/mcp"}},
 			listedPackage{ImportPath: m("internal/store/storemetrics"), Imports: []string{m("internal/store")}, Deps: []string{m("internal/store"), "fmt"}},
 			listedPackage{ImportPath: m("internal/grant"), Imports: []string{m("internal/oauth")}, Deps: []string{m("internal/oauth"), "fmt"}},
 			listedPackage{ImportPath: m("internal/server"), Imports: []string{m("internal/oauth"), m("internal/grant")}, Deps: []string{m("internal/oauth"), m("internal/grant")}},
@@ -284,6 +287,8 @@ func TestCheckLayout(t *testing.T) {
 		{"the binary links the load tool", edit("cmd/latch", addDep(m("internal/bench"))), "cmd/latch links internal/bench"},
 		{"the binary links verify", edit("cmd/latch", addDep(m("verify"))), "cmd/latch links verify"},
 		{"the binary links the example API", edit("cmd/latch", addDep(m("examples/api"))), "cmd/latch links examples/api"},
+		{"the binary links the MCP SDK", edit("cmd/latch", addDep("github.com/modelcontextprotocol/go-sdk/mcp")), "cmd/latch links github.com/modelcontextprotocol/go-sdk/mcp"},
+		{"the example MCP server imports internal", edit("examples/mcp", addDep(m("internal/oauth"))), "examples/mcp depends on internal/oauth"},
 		{"the binary links pgtest", edit("cmd/latch", addDep(m("internal/store/postgres/pgtest"))), "cmd/latch links internal/store/postgres/pgtest"},
 		{"a ruled package disappears", slices.DeleteFunc(good(), func(p listedPackage) bool { return p.ImportPath == m("internal/ui") }), "rule for internal/ui: no such package"},
 	} {

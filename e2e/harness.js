@@ -47,11 +47,12 @@ export function freePort() {
   });
 }
 
-/** go build pkg (relative to the repository root) into dir; returns the binary's path. */
-export async function goBuild(pkg, dir) {
+/** go build pkg (relative to the repository root) into dir, with build tags if any; returns the binary's path. */
+export async function goBuild(pkg, dir, tags = []) {
   const out = path.join(dir, path.basename(pkg));
+  const tagArgs = tags.length ? ['-tags', tags.join(',')] : [];
   try {
-    await promisify(execFile)('go', ['build', '-o', out, pkg], { cwd: repoRoot, maxBuffer: 16 << 20 });
+    await promisify(execFile)('go', ['build', ...tagArgs, '-o', out, pkg], { cwd: repoRoot, maxBuffer: 16 << 20 });
   } catch (err) {
     throw new Error(`go build ${pkg} failed:\n${err.stderr || err.message}`);
   }
@@ -114,12 +115,14 @@ export async function waitForHTTP(url, { child, timeout = 60_000, want = 200 } =
  * in a temporary directory.
  * Returns { issuer, spaURL, apiURL, dir, bin, output(), stop() }; the
  * database is sqlite:DIR/data/latch.db (for `latch client create` etc.).
+ * tags: Go build tags for the latch binary (e.g. ['latch_e2e']).
  */
-export async function startLatch({ args = [], env = {} } = {}) {
+export async function startLatch({ args = [], env = {}, tags = [] } = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'latch-e2e-'));
-  // $LATCH_BIN: a prebuilt latch binary, instead of building this checkout.
+  // $LATCH_BIN: a prebuilt latch binary, instead of building this checkout
+  // (not for tests that need build tags, e.g. latch_e2e's test-only hooks).
   const [bin, apiBin] = await Promise.all([
-    process.env.LATCH_BIN || goBuild('./cmd/latch', dir),
+    (!tags.length && process.env.LATCH_BIN) || goBuild('./cmd/latch', dir, tags),
     goBuild('./examples/api/cmd/api', dir),
   ]);
   const [port, spaPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);

@@ -34,6 +34,17 @@
 // code when no token was sent), 403 insufficient_scope, 400 for a
 // malformed request.
 //
+// # Protected resource metadata (RFC 9728)
+//
+// With Config.ResourceMetadata, ResourceMetadataHandler serves the
+// resource's metadata at ResourceMetadataPath (the well-known path
+// inserted before the resource's path, RFC 9728 §3.1), every challenge
+// carries resource_metadata="<its URL>" (§5.1), Middleware's 401s carry
+// the route's scopes as a scope hint, and the metadata's resource is the
+// one audience accepted (RFC 8707 §2). A client that knows only the
+// resource's URL — an MCP client, for one — finds the authorization
+// server from there.
+//
 // # What it does not check
 //
 //   - Revocation. A token revoked at the issuer (logout, refresh-token

@@ -131,7 +131,40 @@ func ExampleVerifier_Middleware() {
 	try("Bearer " + is.mint("alice", "profile"))
 	try("Bearer " + is.mint("alice", "orders:read"))
 	// Output:
-	// 401 Bearer realm="https://api.example.com" {"error_description":"access token required"}
+	// 401 Bearer realm="https://api.example.com", scope="orders:read" {"error_description":"access token required"}
 	// 403 Bearer realm="https://api.example.com", error="insufficient_scope", error_description="the token lacks a required scope", scope="orders:read" {"error":"insufficient_scope","error_description":"the token lacks a required scope"}
 	// 200  orders of alice
+}
+
+// An MCP server (or any API) publishes RFC 9728 metadata so that a client
+// knowing only its URL finds the authorization server: the 401 names the
+// metadata, the metadata names the issuer.
+func ExampleVerifier_ResourceMetadataHandler() {
+	is := startIssuer()
+	defer is.Close()
+	v, err := verify.New(context.Background(), verify.Config{
+		Issuer: is.URL,
+		ResourceMetadata: &verify.ResourceMetadata{
+			Resource: "https://mcp.example.com/mcp", ScopesSupported: []string{"mcp:tools"},
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+v.ResourceMetadataPath(), v.ResourceMetadataHandler())
+	mux.Handle("/mcp", v.Middleware("mcp:tools")(http.NotFoundHandler()))
+
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("POST", "/mcp", nil))
+	fmt.Println(rec.Code, rec.Header().Values("WWW-Authenticate")[0])
+
+	rec = httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/.well-known/oauth-protected-resource/mcp", nil))
+	var doc map[string]any
+	json.Unmarshal(rec.Body.Bytes(), &doc)
+	fmt.Println(doc["resource"], doc["scopes_supported"], doc["bearer_methods_supported"])
+	// Output:
+	// 401 Bearer realm="https://mcp.example.com/mcp", scope="mcp:tools", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
+	// https://mcp.example.com/mcp [mcp:tools] [header]
 }

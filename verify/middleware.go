@@ -133,7 +133,7 @@ func (v *Verifier) Middleware(requiredScopes ...string) func(http.Handler) http.
 			c, err := v.VerifyRequest(r)
 			if err != nil {
 				v.logger.DebugContext(r.Context(), "verify: request rejected", "err", err)
-				v.WriteError(w, err)
+				v.WriteError(w, withRequiredScope(err, required))
 				return
 			}
 			for _, s := range required {
@@ -150,6 +150,20 @@ func (v *Verifier) Middleware(requiredScopes ...string) func(http.Handler) http.
 			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), c)))
 		})
 	}
+}
+
+// withRequiredScope returns err, a 401 of Middleware, with the route's
+// required scopes as its scope hint: RFC 6750 §3 allows scope in any
+// challenge, and the MCP authorization specification asks for it so a
+// client signing in for the first time asks for what the route needs.
+func withRequiredScope(err error, required []string) error {
+	var e *Error
+	if len(required) == 0 || !errors.As(err, &e) || e.StatusCode() != http.StatusUnauthorized || len(e.Scope) > 0 {
+		return err
+	}
+	c := *e
+	c.Scope = required
+	return &c
 }
 
 // WriteError writes the response for err: the status from
@@ -200,9 +214,11 @@ func (v *Verifier) challenge(scheme string, e *Error) string {
 		if e.Description != "" {
 			params = append(params, "error_description="+quote(e.Description))
 		}
-		if len(e.Scope) > 0 {
-			params = append(params, "scope="+quote(strings.Join(e.Scope, " ")))
-		}
+	}
+	if e != nil && len(e.Scope) > 0 {
+		params = append(params, "scope="+quote(strings.Join(e.Scope, " ")))
+	}
+	if e != nil && e.Code != "" {
 		// RFC 9470 §3: what the step-up must achieve.
 		if e.Code == CodeInsufficientUserAuthentication {
 			if len(e.ACRValues) > 0 {
@@ -212,6 +228,12 @@ func (v *Verifier) challenge(scheme string, e *Error) string {
 				params = append(params, "max_age="+quote(strconv.Itoa(e.MaxAge)))
 			}
 		}
+	}
+	// RFC 9728 §5.1: where this resource's metadata is, in every
+	// challenge, so a client that has only this server's URL finds the
+	// authorization server.
+	if v.meta != nil {
+		params = append(params, "resource_metadata="+quote(v.meta.url))
 	}
 	if scheme == SchemeDPoP {
 		params = append(params, "algs="+quote(v.dpopAlgsHeader))

@@ -129,6 +129,14 @@ type Config struct {
 	// Logger receives key-fetch failures and, at debug level, rejected
 	// requests. Never tokens. Nil: discard.
 	Logger *slog.Logger
+	// ResourceMetadata, when set, is this resource's RFC 9728 metadata:
+	// ResourceMetadataHandler serves it, and every challenge carries its
+	// URL as resource_metadata (RFC 9728 §5.1), so a client that knows
+	// only this server's URL can find the authorization server. Its
+	// Resource (default Audience) becomes the audience tokens must have
+	// (RFC 8707 §2): New refuses an Audience that differs, and
+	// SkipAudienceCheck.
+	ResourceMetadata *ResourceMetadata
 
 	// SkipAudienceCheck accepts tokens whatever their aud. Dangerous: a
 	// token issued for another API would then be accepted by this one.
@@ -153,6 +161,7 @@ type Verifier struct {
 	externalURL    string
 	realm          string
 	logger         *slog.Logger
+	meta           *resourceMeta // nil without Config.ResourceMetadata
 
 	keys   *remoteKeys
 	cache  *tokenCache // nil when disabled
@@ -170,6 +179,9 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	}
 	if err := checkURL("Issuer", cfg.Issuer, cfg.InsecureAllowHTTP); err != nil {
 		return nil, err
+	}
+	if cfg.ResourceMetadata != nil && cfg.Audience == "" {
+		cfg.Audience = cfg.ResourceMetadata.Resource
 	}
 	if cfg.Audience == "" && !cfg.SkipAudienceCheck {
 		return nil, errors.New("verify: Config.Audience is required (or set SkipAudienceCheck)")
@@ -218,6 +230,11 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		names[i] = string(a)
 	}
 	v.dpopAlgsHeader = strings.Join(names, " ")
+	if cfg.ResourceMetadata != nil {
+		if v.meta, v.audience, err = newResourceMeta(cfg, names); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case v.leeway == 0:
 		v.leeway = DefaultLeeway

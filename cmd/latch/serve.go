@@ -127,8 +127,12 @@ func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) (er
 	ist := storemetrics.Instrument(st, metrics)
 
 	audit := auditLogger(log)
+	testOnly, err := e2eOptions(cfg, e.getenv) // nil unless built with -tags latch_e2e
+	if err != nil {
+		return err
+	}
 	srv, err := app.Assemble(ctx, cfg, ist, log, audit, e.now, hooks.extra,
-		func(o *server.Options) { o.Metrics, o.Unavailable = metrics, unavailableFor(cfg.DB) })
+		append([]func(*server.Options){func(o *server.Options) { o.Metrics, o.Unavailable = metrics, unavailableFor(cfg.DB) }}, testOnly...)...)
 	if err != nil {
 		return err
 	}

@@ -152,6 +152,7 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 		Registration: server.Registration{
 			Mode: cfg.Registration, GrantTypes: cfg.RegistrationGrantTypes,
 			MaxPerIP: cfg.RegistrationMaxPerIP, Window: throttleLimits(cfg).Window,
+			Resources: cfg.RegistrationResources,
 		},
 		Store: st, Keys: keys, UI: pages, Passwords: hasher,
 		Interaction: inter, Factors: factors, RecoveryKey: recoveryKey, AuthPolicy: cfg.AuthenticationPolicy,

@@ -97,6 +97,7 @@ type Config struct {
 	Registration           string   `yaml:"registration" help:"dynamic client registration at /register (RFC 7591): off, initial-access-token (latch client token creates the tokens) or open"` // off
 	RegistrationGrantTypes []string `yaml:"registration-grant-types" help:"grant types dynamically registered clients may have: authorization_code, refresh_token, client_credentials"`         // authorization_code, refresh_token
 	RegistrationMaxPerIP   int      `yaml:"registration-max-per-ip" help:"dynamic client registrations accepted from one client IP within throttle-window"`                                     // 10
+	RegistrationResources  []string `yaml:"registration-resources" help:"resource indicators (RFC 8707) that self-registered clients (client ID metadata documents, dynamic registration) may ask tokens for, e.g. your MCP servers' URLs (repeatable or comma-separated)"`
 
 	// DB pool (PostgreSQL).
 	DBMaxConns int `yaml:"db-max-conns" help:"maximum open database connections (PostgreSQL)"` // default 16

@@ -291,7 +291,8 @@ func TestValidate(t *testing.T) {
 }
 
 func TestValidateReportsEveryProblem(t *testing.T) {
-	c := Config{SigningAlg: "none", TrustedProxies: []string{"x", "y"}, BrandColor: "red", BrandColorDark: "blue", AuthenticationPolicy: "sms"}
+	c := Config{SigningAlg: "none", TrustedProxies: []string{"x", "y"}, BrandColor: "red", BrandColorDark: "blue", AuthenticationPolicy: "sms",
+		RegistrationResources: []string{"mcp.example.com", "https://mcp.example.com/#x"}}
 	ps := c.Validate()
 	got := map[string]int{}
 	for _, p := range ps {
@@ -310,6 +311,9 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		if got[k.Key] == 0 {
 			t.Errorf("Validate(zero Config) has no problem for %s; got %v", k.Key, ps)
 		}
+	}
+	if got["registration-resources"] != 2 {
+		t.Errorf("Validate() reported %d registration-resources problems, want 2 (a relative URI, a fragment)", got["registration-resources"])
 	}
 	if got["trusted-proxies"] != 2 {
 		t.Errorf("Validate() reported %d trusted-proxies problems, want 2", got["trusted-proxies"])

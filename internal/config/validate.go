@@ -204,6 +204,12 @@ func validate(c Config) []Problem {
 	if c.Registration != "off" && len(c.RegistrationGrantTypes) == 0 {
 		add("registration-grant-types", "is empty: registered clients could have no grant type")
 	}
+	for _, r := range c.RegistrationResources {
+		// RFC 8707 §2: an absolute URI without a fragment.
+		if u, err := url.Parse(r); err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(r, "#") {
+			add("registration-resources", "%q is not an absolute URI without a fragment (RFC 8707 section 2), e.g. https://mcp.example.com/mcp", r)
+		}
+	}
 	if c.RegistrationMaxPerIP < 1 {
 		add("registration-max-per-ip", "must be at least 1, got %d", c.RegistrationMaxPerIP)
 	}

@@ -136,11 +136,21 @@ func (s *Server) checkAuthorizeRequest(ar *authRequest) *oauth.Error {
 		return oauth.Errorf(oauth.InvalidScope, "the requested scope is not allowed for this client")
 	}
 	for _, res := range req.Resources {
-		if !contains(c.Audiences, res) {
+		if !contains(c.Audiences, res) && !s.openResource(c, res) {
 			return oauth.Errorf(oauth.InvalidTarget, "the requested resource is not allowed for this client")
 		}
 	}
 	return nil
+}
+
+// openResource reports whether res is one of the resources any
+// self-registered client may ask for (Registration.Resources). An
+// operator's client gets only its registered audiences. The token
+// endpoint needs no twin of this check: the code and its grant carry the
+// resources allowed here, and RFC 8707 §2.2 lets a later request only
+// narrow them (grant.narrowAudience).
+func (s *Server) openResource(c store.Client, res string) bool {
+	return (c.Origin == store.OriginDCR || c.Origin == store.OriginCIMD) && contains(s.opts.Registration.Resources, res)
 }
 
 // continueAuthorize runs the interactive part of the flow: login when

@@ -47,6 +47,12 @@ type Registration struct {
 	// IPv6 /64) within Window.
 	MaxPerIP int
 	Window   time.Duration
+	// Resources are the resource indicators (RFC 8707) every
+	// self-registered client — OriginDCR or OriginCIMD — may ask for, as
+	// if registered as its audiences: a client that registered itself
+	// cannot name its own audiences, and an MCP client always sends
+	// resource. Config registration-resources.
+	Resources []string
 }
 
 // Registration modes (config registration).
