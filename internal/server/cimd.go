@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 
 	"github.com/latchauth/latch/internal/cimd"
+	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/store"
 )
@@ -67,6 +69,22 @@ func (s *Server) documentClientAllowed(c store.Client) bool {
 		return true
 	}
 	return s.opts.ClientDocuments != nil && s.opts.ClientDocuments.Allows(c.ID)
+}
+
+// authenticateClient is client authentication at every endpoint that
+// takes it (/token, /par, /revoke, /introspect, /device_authorization):
+// the grant engine's Authenticate, then the metadata-document policy, so a
+// document client the policy no longer accepts is refused at each of them
+// alike, not only at the token endpoint.
+func (s *Server) authenticateClient(ctx context.Context, r *http.Request, cred oauth.ClientCredentials) (grant.AuthenticatedClient, error) {
+	ac, err := s.grants.Authenticate(ctx, s.clientIP(r), cred)
+	if err != nil {
+		return grant.AuthenticatedClient{}, err
+	}
+	if !s.documentClientAllowed(ac.Client()) {
+		return grant.AuthenticatedClient{}, errDocumentClientDisabled
+	}
+	return ac, nil
 }
 
 // errDocumentClientDisabled answers a metadata-document client the policy

@@ -143,6 +143,16 @@ func TestCIMDClientRefusedWhenPolicyOff(t *testing.T) {
 	if resp, body := e.PostForm("/token", form("native", "http://127.0.0.1/callback")); resp.StatusCode != http.StatusOK {
 		t.Errorf("control: token for an operator's public client = %d %v", resp.StatusCode, body)
 	}
+	// Every other endpoint that authenticates clients refuses it alike.
+	for path, f := range map[string]url.Values{
+		"/par": {"client_id": {id}, "response_type": {"code"}, "redirect_uri": {"https://app.example/cb"}, "scope": {"openid"},
+			"code_challenge": {oauth2.S256ChallengeFromVerifier(testVerifier)}, "code_challenge_method": {"S256"}},
+		"/revoke": {"client_id": {id}, "token": {"some-token"}},
+	} {
+		if resp, body := e.PostForm(path, f); resp.StatusCode != http.StatusUnauthorized || body["error"] != "invalid_client" {
+			t.Errorf("%s for a document client with cimd-policy off = %d %v, want 401 invalid_client", path, resp.StatusCode, body)
+		}
+	}
 }
 
 const testVerifier = "dBjftJeZ4CVP-mJ92K9bmmxZp5y1bOBT7qnYpNf2z3Q" // RFC 7636 App. B

@@ -16,12 +16,7 @@ import (
 // verification_uri (/device), verification_uri_complete (with the code),
 // expires_in and interval. Errors are RFC 6749 §5.2 JSON (RFC 8628 §3.2).
 func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Request) error {
-	form, err := parsePostForm(r)
-	if err != nil {
-		return err
-	}
-	s.narrowCORS(w, r, form)
-	auth, _, err := authorizationHeader(r)
+	auth, form, err := s.clientForm(w, r)
 	if err != nil {
 		return err
 	}
@@ -30,7 +25,7 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 		return err
 	}
 	ctx := r.Context()
-	ac, err := s.grants.Authenticate(ctx, s.clientIP(r), req.Client)
+	ac, err := s.authenticateClient(ctx, r, req.Client)
 	if err != nil {
 		return err
 	}

@@ -50,7 +50,7 @@ func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	ac, err := s.grants.Authenticate(ctx, s.clientIP(r), cred)
+	ac, err := s.authenticateClient(ctx, r, cred)
 	if err != nil {
 		return err
 	}

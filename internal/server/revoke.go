@@ -44,7 +44,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	ac, err := s.grants.Authenticate(ctx, s.clientIP(r), req.Client)
+	ac, err := s.authenticateClient(ctx, r, req.Client)
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	ctx := r.Context()
-	ac, err := s.grants.Authenticate(ctx, s.clientIP(r), req.Client)
+	ac, err := s.authenticateClient(ctx, r, req.Client)
 	if err != nil {
 		return err
 	}

@@ -12,12 +12,7 @@ import (
 // logic.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 	s.setDPoPNonce(w)
-	form, err := parsePostForm(r)
-	if err != nil {
-		return err
-	}
-	s.narrowCORS(w, r, form)
-	auth, _, err := authorizationHeader(r)
+	auth, form, err := s.clientForm(w, r)
 	if err != nil {
 		return err
 	}
@@ -26,12 +21,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	client, err := s.grants.Authenticate(ctx, s.clientIP(r), treq.Client)
+	client, err := s.authenticateClient(ctx, r, treq.Client)
 	if err != nil {
 		return err
-	}
-	if !s.documentClientAllowed(client.Client()) {
-		return errDocumentClientDisabled
 	}
 	// RFC 9449 §5: the proof is checked before any grant is touched, so a
 	// bad or replayed proof cannot burn a code or a refresh token.
