@@ -87,7 +87,13 @@ func (c *countingTransport) count(grant string) int {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	env := latchtest.Start(t)
+	return newFixtureWith(t, latchtest.Options{})
+}
+
+// newFixtureWith is newFixture with a Latch started with o.
+func newFixtureWith(t *testing.T, o latchtest.Options) *fixture {
+	t.Helper()
+	env := latchtest.StartWith(t, o)
 	f := &fixture{t: t, env: env, rt: &countingTransport{issuer: env.Issuer, grants: map[string]int{}}}
 	f.api = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.apiMu.Lock()

@@ -10,13 +10,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/latchauth/latch/bff"
+	"github.com/latchauth/latch/internal/latchtest"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/verify"
 )
@@ -82,72 +84,116 @@ func TestDPoPBoundTokens(t *testing.T) {
 	}
 }
 
-// assertionTransport stands for a server that accepts private_key_jwt
-// (Latch does not yet): it checks the client assertion of each token
-// request against the client's public key, then authenticates the
-// request to Latch with the client secret instead.
-type assertionTransport struct {
-	t      *testing.T
+// tokenRequests records the form and Authorization header of every
+// request to Latch's token and revocation endpoints, then sends it on.
+type tokenRequests struct {
 	next   http.RoundTripper
 	issuer string
-	pub    *ecdsa.PublicKey
-	secret string
-	seen   int
+	mu     sync.Mutex
+	seen   []tokenRequest
 }
 
-func (a *assertionTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Method != http.MethodPost || r.URL.String() != a.issuer+"/token" {
-		return a.next.RoundTrip(r)
+type tokenRequest struct {
+	path   string
+	form   url.Values
+	auth   string
+	status int // Latch's answer
+}
+
+func (tr *tokenRequests) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.String(), tr.issuer+"/") || r.Body == nil {
+		return tr.next.RoundTrip(r)
 	}
 	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	q, _ := url.ParseQuery(string(body))
-	if r.Header.Get("Authorization") != "" || q.Get("client_secret") != "" {
-		a.t.Errorf("private_key_jwt token request also carries a secret")
-	}
-	if q.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" || q.Get("client_id") != clientID {
-		a.t.Errorf("token request %v: want client_assertion_type jwt-bearer and client_id", q)
-	}
-	tok, err := jwt.ParseSigned(q.Get("client_assertion"), []jose.SignatureAlgorithm{jose.ES256})
-	var c jwt.Claims
+	res, err := tr.next.RoundTrip(r)
+	seen := tokenRequest{path: r.URL.Path, form: q, auth: r.Header.Get("Authorization")}
 	if err == nil {
-		err = tok.Claims(a.pub, &c)
+		seen.status = res.StatusCode
 	}
-	if err != nil {
-		a.t.Errorf("client assertion does not verify with the client's key: %v", err)
-	} else if c.Issuer != clientID || c.Subject != clientID || !c.Audience.Contains(a.issuer) || c.ID == "" || c.Expiry == nil {
-		a.t.Errorf("client assertion claims = %+v, want iss = sub = %s, aud %s, jti, exp (RFC 7523 §3)", c, clientID, a.issuer)
-	}
-	a.seen++
-	for _, k := range []string{"client_assertion", "client_assertion_type", "client_id"} {
-		q.Del(k)
-	}
-	out := r.Clone(r.Context())
-	enc := q.Encode()
-	out.Body, out.ContentLength = io.NopCloser(bytes.NewReader([]byte(enc))), int64(len(enc))
-	out.SetBasicAuth(clientID, a.secret)
-	return a.next.RoundTrip(out)
+	tr.mu.Lock()
+	tr.seen = append(tr.seen, seen)
+	tr.mu.Unlock()
+	return res, err
 }
 
+// TestPrivateKeyJWT: a BFF registered at Latch with
+// token_endpoint_auth_method=private_key_jwt and an inline jwks signs in,
+// refreshes and revokes at logout, each request authenticated by a fresh
+// client assertion (RFC 7523 §2.2, aud the issuer) that Latch verifies —
+// and no secret anywhere (the client has none).
 func TestPrivateKeyJWT(t *testing.T) {
 	f := newFixture(t)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	assertion, err := bff.PrivateKeyAssertion(clientID, key, "k1", f.env.Clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewUnstartedServer(nil)
 	base := "http://" + ts.Listener.Addr().String()
-	f.register(base)
-	at := &assertionTransport{t: t, next: f.rt, issuer: f.env.Issuer, pub: &key.PublicKey, secret: f.env.Secrets[clientID]}
+	f.env.MustClient(store.Client{
+		ID: clientID, Name: "BFF", RedirectURIs: []string{base + "/callback"}, PostLogoutRedirectURIs: []string{base + "/"},
+		GrantTypes: []string{"authorization_code", "refresh_token"},
+		AuthMethod: "private_key_jwt", JWKS: string(jwks),
+	})
+	if f.env.Secrets[clientID] != "" {
+		t.Fatal("a private_key_jwt client got a secret")
+	}
+	rec := &tokenRequests{next: f.rt, issuer: f.env.Issuer}
 	ts.Config.Handler = f.newBFF(f.config(base, nil, func(c *bff.Config) {
 		c.ClientAuth, c.ClientSecret, c.ClientAssertion = bff.PrivateKeyJWT, "", assertion
-		c.HTTPClient = &http.Client{Transport: at}
+		c.HTTPClient = &http.Client{Transport: rec}
 	}))
 	ts.Start()
 	t.Cleanup(ts.Close)
+
 	b := f.browser()
 	signIn(t, b, base, f.env.Issuer)
-	if at.seen != 1 {
-		t.Errorf("token requests with a client assertion = %d, want 1", at.seen)
+	// The access token expires: the next proxied call refreshes first.
+	f.env.Clock.Advance(f.env.Config.AccessTokenTTL)
+	if res, body := b.do(t, http.MethodGet, base+"/api/messages", xhr); res.StatusCode != http.StatusOK {
+		t.Fatalf("proxied call after the access token expired = %d %s, want 200 (refreshed)", res.StatusCode, body)
+	}
+	if got := f.rt.count("refresh_token"); got != 1 {
+		t.Fatalf("refreshes = %d, want 1", got)
+	}
+	if res, body := b.do(t, http.MethodPost, base+"/logout", xhr); res.StatusCode != http.StatusOK {
+		t.Fatalf("POST /logout = %d %s", res.StatusCode, body)
+	}
+
+	rec.mu.Lock()
+	seen := append([]tokenRequest(nil), rec.seen...)
+	rec.mu.Unlock()
+	var paths []string
+	jtis := map[string]bool{}
+	for _, r := range seen {
+		paths = append(paths, r.path+" "+r.form.Get("grant_type"))
+		if r.status != http.StatusOK {
+			t.Errorf("%s %s: Latch answered %d, want 200 (the assertion accepted)", r.path, r.form.Get("grant_type"), r.status)
+		}
+		if r.auth != "" || r.form.Get("client_secret") != "" {
+			t.Errorf("%s carries a secret (Authorization %q)", r.path, r.auth)
+		}
+		if r.form.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" || r.form.Get("client_assertion") == "" {
+			t.Errorf("%s %v: want a jwt-bearer client_assertion", r.path, r.form)
+			continue
+		}
+		_, c := latchtest.DecodeJWT(t, r.form.Get("client_assertion"))
+		if c["iss"] != clientID || c["sub"] != clientID || c["aud"] != f.env.Issuer {
+			t.Errorf("%s: client assertion iss %v sub %v aud %v, want %s, %s and the issuer (RFC 7523 §3)", r.path, c["iss"], c["sub"], c["aud"], clientID, clientID)
+		}
+		jti, _ := c["jti"].(string)
+		if jti == "" || jtis[jti] {
+			t.Errorf("%s: client assertion jti %q empty or reused", r.path, jti)
+		}
+		jtis[jti] = true
+	}
+	if want := []string{"/token authorization_code", "/token refresh_token", "/revoke "}; !slices.Equal(paths, want) {
+		t.Errorf("requests to Latch = %q, want %q", paths, want)
 	}
 }

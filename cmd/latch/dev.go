@@ -262,6 +262,11 @@ func demoClients(cfg config.Config, urls demoURLs) ([]demoClient, error) {
 			PostLogoutRedirectURIs: []string{urls.bff + "/"},
 			GrantTypes:             []string{"authorization_code", "refresh_token"}, Scopes: scopes,
 			Audiences: []string{urls.api},
+			// The example BFF's receiver (bff/logout.go): a session ended
+			// at Latch ends the BFF's too. http to a loopback host is
+			// delivered in dev mode only (OpenID Connect Back-Channel
+			// Logout 1.0 §2.2; server/backchannel.go).
+			BackchannelLogoutURI: urls.bff + "/backchannel-logout",
 		}, secret: web, note: "confidential web client (asks for consent)"},
 		{client: store.Client{
 			ID: "demo-native", Public: true, FirstParty: true, Name: "Demo Native App",
@@ -316,11 +321,13 @@ func syncDemoURLs(ctx context.Context, st store.Store, want store.Client) error 
 		return err
 	}
 	if slices.Equal(c.RedirectURIs, want.RedirectURIs) && slices.Equal(c.PostLogoutRedirectURIs, want.PostLogoutRedirectURIs) &&
-		slices.Equal(c.AllowedOrigins, want.AllowedOrigins) && slices.Equal(c.Audiences, want.Audiences) {
+		slices.Equal(c.AllowedOrigins, want.AllowedOrigins) && slices.Equal(c.Audiences, want.Audiences) &&
+		c.BackchannelLogoutURI == want.BackchannelLogoutURI {
 		return nil
 	}
 	c.RedirectURIs, c.PostLogoutRedirectURIs = want.RedirectURIs, want.PostLogoutRedirectURIs
 	c.AllowedOrigins, c.Audiences = want.AllowedOrigins, want.Audiences
+	c.BackchannelLogoutURI = want.BackchannelLogoutURI
 	return st.UpdateClient(ctx, c)
 }
 

@@ -281,6 +281,15 @@ func TestDevServesExamples(t *testing.T) {
 		t.Errorf("Latch refused the BFF's authorization request: %d", resp.StatusCode)
 	}
 
+	// demo-web is registered with the example BFF's back-channel logout
+	// receiver, which answers (a garbage token: 400, as §2.8 says).
+	if got := backchannelURI(t, db, "demo-web"); got != d.bff+"/backchannel-logout" {
+		t.Errorf("demo-web backchannel_logout_uri = %q, want %s/backchannel-logout", got, d.bff)
+	}
+	if resp, _ := httpDo(t, http.MethodPost, d.bff+"/backchannel-logout", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, strings.NewReader("logout_token=x")); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("POST %s/backchannel-logout with a garbage token = %d, want 400", d.bff, resp.StatusCode)
+	}
+
 	// Shutting down stops the SPA's and the BFF's listeners too.
 	spa, bffURL := d.spa, d.bff
 	d.stop()
@@ -304,6 +313,25 @@ func TestDevServesExamples(t *testing.T) {
 	if got := authorizeStatus(t, d2.issuer, spa+"/callback"); got == http.StatusOK || got == http.StatusFound {
 		t.Errorf("after restart: authorize with the old redirect %s = %d, want an error page", spa, got)
 	}
+	if got := backchannelURI(t, db, "demo-web"); got != d2.bff+"/backchannel-logout" {
+		t.Errorf("after restart: demo-web backchannel_logout_uri = %q, want %s/backchannel-logout", got, d2.bff)
+	}
+}
+
+// backchannelURI reads client id's backchannel_logout_uri from the
+// database db.
+func backchannelURI(t *testing.T, db, id string) string {
+	t.Helper()
+	st, err := openStore(t.Context(), db, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c, err := st.GetClient(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.BackchannelLogoutURI
 }
 
 func TestDevWithoutExamples(t *testing.T) {

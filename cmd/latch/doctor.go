@@ -22,9 +22,9 @@ var doctorHelp = cmdHelp{
 and the signing keys (from the database, or from a running Latch with
 --server). Each finding has a severity (error, warning, info), a rule id, the
 section it rests on and the exact fix. Exits 1 if any finding is an error.
-docs/cli.md ("latch doctor") lists every rule. Policies of dynamic
-client registration, CIMD and upstream identity providers will be checked
-here once Latch has them.`,
+docs/cli.md ("latch doctor") lists every rule, among them the policies
+of dynamic client registration and CIMD; upstream identity providers will be
+checked here once Latch has them.`,
 }
 
 func runDoctor(ctx context.Context, e *env, args []string) error {
@@ -142,6 +142,7 @@ func clientFromView(v clientView) (store.Client, error) {
 		AllowedOrigins: v.AllowedOrigins, GrantTypes: v.GrantTypes, Scopes: v.Scopes, Audiences: v.Audiences,
 		FirstParty: v.FirstParty, RequireDPoP: v.RequireDPoP, IDTokenAlg: v.IDTokenAlg,
 		RevokeRefreshOnLogout: v.RevokeRefreshOnLogout, CreatedAt: v.CreatedAt,
+		BackchannelLogoutURI: v.BackchannelLogoutURI, AuthenticationPolicy: v.AuthenticationPolicy,
 	}
 	for _, d := range []struct {
 		name string

@@ -9,10 +9,11 @@
 // nothing and never sees a secret's value. `latch doctor` (cmd/latch)
 // reads the values and renders the findings.
 //
-// Extension point: every rule is one entry of the table in rules.go. When
-// Latch gains dynamic client registration (RFC 7591), Client ID Metadata
-// Documents or upstream identity providers, their policies become fields
-// of Input and their checks new entries of that table (e.g. a
-// registration endpoint open to anonymous callers, a CIMD fetch allowed
-// over http, an upstream without PKCE); nothing else changes.
+// Extension point: every rule is one entry of the table in rules.go. The
+// policies of dynamic client registration (RFC 7591) and Client ID
+// Metadata Documents are configuration, so their rules read Input.Config
+// (registration-open, cimd-allow-all); when Latch gains upstream identity
+// providers, their policies become fields of Input and their checks new
+// entries of that table (e.g. an upstream without PKCE); nothing else
+// changes.
 package doctor

@@ -87,9 +87,9 @@ type Input struct {
 	// is overdue; zero means DefaultKeyMaxAge.
 	KeyMaxAge time.Duration
 
-	// Policies of dynamic client registration, Client ID Metadata
-	// Documents and upstream identity providers go here once Latch has
-	// them (see the package documentation).
+	// Policies of upstream identity providers go here once Latch has
+	// them (see the package documentation); those of dynamic client
+	// registration and Client ID Metadata Documents are in Config.
 }
 
 // DefaultKeyMaxAge is the default age at which an active signing key is

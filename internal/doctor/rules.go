@@ -58,6 +58,12 @@ func rules() []Rule {
 			FixHint: "latch client update ID --refresh-grace 10s (or --require-dpop)",
 			check:   checkRotationDefeated,
 		},
+		{
+			ID: "passkey-policy-locks-out", Severity: Error, Ref: "RFC 9470 §3; docs/authentication.md",
+			Summary: "authentication-policy passkey (the server's or a client's): this version offers no passkey sign-in, so every sign-in under it fails",
+			FixHint: "authentication-policy: second_factor; latch client update ID --authentication-policy second_factor",
+			check:   checkPasskeyPolicy,
+		},
 		// Warnings.
 		{
 			ID: "spa-no-allowed-origin", Severity: Warning, Ref: "RFC 10017 §6.3.3.4",
@@ -101,6 +107,24 @@ func rules() []Rule {
 			Summary: "in production (issuer not loopback), a confidential client has an http loopback redirect URI",
 			FixHint: "latch client update ID --redirect-uri https://…",
 			check:   checkConfidentialLoopback,
+		},
+		{
+			ID: "backchannel-logout-http", Severity: Warning, Ref: "OpenID Connect Back-Channel Logout 1.0 §2.2",
+			Summary: "in production (issuer not loopback), a client's backchannel_logout_uri is http: Latch posts Logout Tokens over http only under latch dev, so the client never learns of a logout",
+			FixHint: "latch client update ID --backchannel-logout-uri https://…",
+			check:   checkBackchannelHTTP,
+		},
+		{
+			ID: "cimd-allow-all", Severity: Warning, Ref: "draft-ietf-oauth-client-id-metadata-document (Security Considerations); RFC 7591 §5",
+			Summary: "in production, cimd-policy allow-all: any https host becomes a client by publishing a metadata document, with the name it chooses on the consent page",
+			FixHint: "cimd-policy: allow-list with cimd-allowed-hosts: HOST,… (or off)",
+			check:   checkCIMDAllowAll,
+		},
+		{
+			ID: "registration-open", Severity: Warning, Ref: "RFC 7591 §3, §5",
+			Summary: "in production, registration open: anyone may register clients at /register, with the names they choose on the consent page",
+			FixHint: "registration: initial-access-token (latch client token creates the tokens), or off",
+			check:   checkRegistrationOpen,
 		},
 		{
 			ID: "admin-listener-exposed", Severity: Warning, Ref: "Latch admin listener (docs/operations.md, Metrics)",
@@ -241,7 +265,54 @@ func checkDPoPNonce(in *Input, r *reporter) {
 func checkDevIssuer(in *Input, r *reporter) {
 	if devIssuer(in.Config) {
 		r.add(configSubject, "issuer: https://id.example.com (your public URL)",
-			"issuer %q is a loopback URL: right for latch dev, unreachable for clients on other machines; confidential-loopback-redirect was not checked", in.Config.Issuer)
+			"issuer %q is a loopback URL: right for latch dev, unreachable for clients on other machines; the production rules (%s) were not checked", in.Config.Issuer, strings.Join(productionRules, ", "))
+	}
+}
+
+// productionRules are the rules that judge only a production deployment
+// (productionIssuer): what latch dev does on purpose.
+var productionRules = []string{"confidential-loopback-redirect", "backchannel-logout-http", "cimd-allow-all", "registration-open"}
+
+// passkeyLockout: this version has no passkey sign-in, so the passkey
+// policy fails closed — every sign-in under it is refused with
+// unmet_authentication_requirements (registration.PolicyPasskey). Once
+// passkey sign-in exists, the rule becomes "no user has a passkey".
+func checkPasskeyPolicy(in *Input, r *reporter) {
+	if in.Config.AuthenticationPolicy == registration.PolicyPasskey {
+		r.add(configSubject, "authentication-policy: second_factor (password and TOTP), or password",
+			"authentication-policy is passkey, but this version of Latch offers no passkey sign-in: every sign-in fails with unmet_authentication_requirements, for every user and client — nobody can sign in")
+	}
+	for _, c := range in.Clients {
+		if c.AuthenticationPolicy == registration.PolicyPasskey {
+			r.add(clientSubject(c), fmt.Sprintf("latch client update %s --authentication-policy second_factor", c.ID),
+				"the client's authentication policy is passkey, but this version of Latch offers no passkey sign-in: every sign-in to this client fails with unmet_authentication_requirements")
+		}
+	}
+}
+
+func checkBackchannelHTTP(in *Input, r *reporter) {
+	if !productionIssuer(in.Config) {
+		return
+	}
+	for _, c := range in.Clients {
+		if u, err := url.Parse(c.BackchannelLogoutURI); err == nil && u.Scheme == "http" {
+			r.add(clientSubject(c), fmt.Sprintf("latch client update %s --backchannel-logout-uri https://… (the client's public https receiver; \"\" removes it)", c.ID),
+				"backchannel_logout_uri %s is http: outside latch dev Latch delivers Logout Tokens over https only, so every notification is given up (audited backchannel_logout_gave_up) and the client's sessions outlive the user's logout; an http URI is a development leftover", c.BackchannelLogoutURI)
+		}
+	}
+}
+
+func checkCIMDAllowAll(in *Input, r *reporter) {
+	if productionIssuer(in.Config) && in.Config.CIMDPolicy == "allow-all" {
+		r.add(configSubject, "cimd-policy: allow-list, with cimd-allowed-hosts naming the hosts you trust (or cimd-policy: off)",
+			"cimd-policy is allow-all: any public https host becomes a client by serving a metadata document, and its client_name — any name it likes — is what users see on the consent page")
+	}
+}
+
+func checkRegistrationOpen(in *Input, r *reporter) {
+	if productionIssuer(in.Config) && in.Config.Registration == "open" {
+		r.add(configSubject, "registration: initial-access-token (latch client token --uses N --ttl D hands out the tokens), or off",
+			"registration is open: anyone may register clients at /register without an initial access token, with the client_name they like on the consent page; only registration-max-per-ip bounds how many")
 	}
 }
 

@@ -122,6 +122,13 @@ func TestRules(t *testing.T) {
 			c.RequireDPoP, c.RefreshGrace, c.RefreshIdle = false, 0, time.Second
 		}, 0},
 
+		{"passkey-policy-locks-out", "server policy", func(t *testing.T, in *Input) { in.Config.AuthenticationPolicy = "passkey" }, 1},
+		{"passkey-policy-locks-out", "a client's policy", func(t *testing.T, in *Input) { client(t, in, "web").AuthenticationPolicy = "passkey" }, 1},
+		{"passkey-policy-locks-out", "second factor", func(t *testing.T, in *Input) {
+			in.Config.AuthenticationPolicy = "second_factor"
+			client(t, in, "web").AuthenticationPolicy = "second_factor"
+		}, 0},
+
 		{"spa-no-allowed-origin", "SPA without origin", func(t *testing.T, in *Input) { client(t, in, "spa").AllowedOrigins = nil }, 1},
 		{"spa-no-allowed-origin", "served from the issuer's origin", func(t *testing.T, in *Input) {
 			c := client(t, in, "spa")
@@ -193,6 +200,31 @@ func TestRules(t *testing.T) {
 			in.Config.Issuer = "http://localhost:8080"
 			c := client(t, in, "web")
 			c.RedirectURIs = append(c.RedirectURIs, "http://localhost:8000/cb")
+		}, 0},
+
+		{"backchannel-logout-http", "http loopback in production", func(t *testing.T, in *Input) {
+			client(t, in, "web").BackchannelLogoutURI = "http://localhost:3002/backchannel-logout"
+		}, 1},
+		{"backchannel-logout-http", "https", func(t *testing.T, in *Input) {
+			client(t, in, "web").BackchannelLogoutURI = "https://web.example.com/backchannel-logout"
+		}, 0},
+		{"backchannel-logout-http", "http under a dev issuer (latch dev delivers it)", func(t *testing.T, in *Input) {
+			in.Config.Issuer = "http://localhost:8080"
+			client(t, in, "web").BackchannelLogoutURI = "http://localhost:3002/backchannel-logout"
+		}, 0},
+
+		{"cimd-allow-all", "in production", func(t *testing.T, in *Input) { in.Config.CIMDPolicy = "allow-all" }, 1},
+		{"cimd-allow-all", "allow-list", func(t *testing.T, in *Input) {
+			in.Config.CIMDPolicy, in.Config.CIMDAllowedHosts = "allow-list", []string{"claude.ai"}
+		}, 0},
+		{"cimd-allow-all", "in development", func(t *testing.T, in *Input) {
+			in.Config.Issuer, in.Config.CIMDPolicy = "http://localhost:8080", "allow-all"
+		}, 0},
+
+		{"registration-open", "in production", func(t *testing.T, in *Input) { in.Config.Registration = "open" }, 1},
+		{"registration-open", "initial access token", func(t *testing.T, in *Input) { in.Config.Registration = "initial-access-token" }, 0},
+		{"registration-open", "in development", func(t *testing.T, in *Input) {
+			in.Config.Issuer, in.Config.Registration = "http://localhost:8080", "open"
 		}, 0},
 
 		{"admin-listener-exposed", "token on all interfaces", func(t *testing.T, in *Input) {
