@@ -45,6 +45,10 @@ var undo = map[string][]string{
 		`DROP TABLE factors`,
 		`ALTER TABLE clients DROP COLUMN authentication_policy`,
 	},
+	"upstreams": {
+		`DROP TABLE upstream_links`,
+		`DROP TABLE upstreams`,
+	},
 }
 
 // rollbackTo undoes the migration of the given topic and every later one,
