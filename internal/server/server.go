@@ -61,6 +61,13 @@ type Options struct {
 	// code hashes (mfa.HashRecoveryCode).
 	Factors     Sealer
 	RecoveryKey []byte
+	// Upstreams opens upstream client secrets sealed at rest
+	// (federation.go); nil: only upstreams without a secret work.
+	Upstreams Sealer
+	// UpstreamClient makes the requests to upstream OpenID Providers
+	// (discovery, JWKS, token); nil: a client with a 10-second timeout
+	// that follows no redirects.
+	UpstreamClient *http.Client
 	// AuthPolicy is the server-wide authentication policy (config
 	// authentication-policy): registration.PolicyPassword ("" too),
 	// PolicySecondFactor or PolicyPasskey. A client's stricter policy
