@@ -52,6 +52,9 @@ type interaction struct {
 	// TOTP is a TOTP secret being enrolled on the account page, until
 	// the user confirms it with a first code.
 	TOTP []byte `json:"t,omitempty"`
+	// LinkUser: the account page's "link" links (federation.go) of this
+	// signed-in user.
+	LinkUser string `json:"lu,omitempty"`
 	// Logout fields.
 	ClientID              string `json:"c,omitempty"`
 	PostLogoutRedirectURI string `json:"p,omitempty"`

@@ -130,6 +130,10 @@ type Server struct {
 	grants *grant.Engine
 	// bcl delivers back-channel logouts (backchannel.go).
 	bcl *backchannel
+	// fedClient calls upstream OpenID Providers and fedProviders
+	// caches their discovery (federation.go).
+	fedClient    *http.Client
+	fedProviders providers
 }
 
 // New validates opts and builds the routes.
@@ -181,6 +185,9 @@ func New(opts Options) (*Server, error) {
 		})
 	}
 	s.bcl = newBackchannel(opts.Backchannel, opts.Dev)
+	s.fedClient = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse // an upstream's endpoints are its discovery's, never a redirect's
+	}}
 	s.grants, err = grant.New(grant.Config{
 		Issuer: s.issuer, Store: opts.Store, Signer: opts.Keys, Chain: opts.Refresh, Now: opts.Now,
 		Audit: s.auditLog, Throttle: clientThrottle{s.throttle}, Lifetimes: opts.Lifetimes,

@@ -195,6 +195,15 @@ type LoginPage struct {
 	Error       string // shown above the form when non-empty
 	// Locked disables the form and shows Error as a lockout notice.
 	Locked bool
+	// Upstreams are the "Sign in with …" links (federation).
+	Upstreams []UpstreamButton
+}
+
+// UpstreamButton is a link that starts a sign-in at an upstream OpenID
+// Provider: "Sign in with <Name>".
+type UpstreamButton struct {
+	Name string
+	URL  string
 }
 
 // CodePage is the second sign-in step: a TOTP code or a recovery code
