@@ -81,6 +81,9 @@ func (f *Federation) AddUpstream(id, issuer, policy string) {
 type FedBrowser struct {
 	*Browser
 	Rewrite func(*http.Request)
+	// StopAt, when set, is a path the browser does not follow a redirect
+	// to (the test sees the redirect).
+	StopAt string
 }
 
 // Browser returns a fresh browser for both servers.
@@ -91,6 +94,9 @@ func (f *Federation) Browser() *FedBrowser {
 	fb.Client = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if fb.Rewrite != nil {
 			fb.Rewrite(req)
+		}
+		if fb.StopAt != "" && req.URL.Path == fb.StopAt {
+			return http.ErrUseLastResponse
 		}
 		for _, h := range hosts {
 			if req.URL.Host == h {

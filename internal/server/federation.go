@@ -272,13 +272,13 @@ func (s *Server) openFedState(r *http.Request, state string) (fedState, error) {
 func (s *Server) handleUpstreamCallback(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
+	// Whatever happens next, the flow is spent: its cookie goes.
+	http.SetCookie(w, s.newCookie(fedCookie, "", time.Time{}, -1))
 	st, err := s.openFedState(r, q.Get("state"))
 	if err != nil {
 		s.auditLog(ctx, "upstream_login_failed", "upstream", st.Upstream, "reason", "bad_state", "error", errors.Unwrap(err))
 		return err
 	}
-	// The flow is spent: its cookie goes.
-	http.SetCookie(w, s.newCookie(fedCookie, "", time.Time{}, -1))
 	u, err := s.store.GetUpstream(ctx, st.Upstream)
 	if errors.Is(err, store.ErrNotFound) {
 		return s.upstreamError(ctx, st.Upstream, "unknown_upstream", nil, "this sign-in method is not offered (any more); go back to the application and start again")

@@ -82,7 +82,11 @@ func (s *Server) csrfBinding(w http.ResponseWriter, r *http.Request) string {
 		return token.Hash(v)
 	}
 	v := token.NewOpaque()
-	http.SetCookie(w, s.newCookie(csrfCookie, v, time.Time{}, 0))
+	c := s.newCookie(csrfCookie, v, time.Time{}, 0)
+	http.SetCookie(w, c)
+	// A page that seals several forms (the login page and its upstream
+	// links) binds them all to this one cookie.
+	r.AddCookie(&http.Cookie{Name: c.Name, Value: v})
 	return token.Hash(v)
 }
 
