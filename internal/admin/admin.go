@@ -159,6 +159,12 @@ func (s *Server) apiRoutes() []route {
 		{http.MethodDelete, "/admin/users/{id}/factors", s.resetFactors},
 		{http.MethodPost, "/admin/users/{id}/reset-link", s.issueResetLink},
 
+		{http.MethodGet, "/admin/upstreams", s.listUpstreams},
+		{http.MethodPost, "/admin/upstreams", s.addUpstream},
+		{http.MethodGet, "/admin/upstreams/{id}", s.getUpstream},
+		{http.MethodPatch, "/admin/upstreams/{id}", s.updateUpstream},
+		{http.MethodDelete, "/admin/upstreams/{id}", s.deleteUpstream},
+
 		{http.MethodGet, "/admin/keys", s.listKeys},
 		{http.MethodPost, "/admin/keys/rotate", s.rotateKey},
 		{http.MethodPost, "/admin/keys/prune", s.pruneKeys},
