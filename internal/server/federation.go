@@ -87,6 +87,10 @@ var errUpstreamState = oauth.Errorf(oauth.AccessDenied, "this sign-in with anoth
 // errUpstreamReplayed is the answer to a callback whose state was used.
 var errUpstreamReplayed = oauth.Errorf(oauth.AccessDenied, "this sign-in with another provider was already completed; go back to the application and start again")
 
+// msgUpstreamUnknown answers a link or callback of an upstream that was
+// deleted meanwhile.
+const msgUpstreamUnknown = "this sign-in method is not offered (any more); go back to the application and start again"
+
 // upstreamError is an upstream sign-in that failed: audited with reason,
 // shown as access_denied with msg.
 func (s *Server) upstreamError(ctx context.Context, up, reason string, cause error, format string, args ...any) error {
@@ -188,7 +192,7 @@ func (s *Server) handleUpstreamStart(w http.ResponseWriter, r *http.Request) err
 	id := q.Get("upstream")
 	u, err := s.store.GetUpstream(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return s.upstreamError(ctx, id, "unknown_upstream", nil, "this sign-in method is not offered (any more); go back to the application and start again")
+		return s.upstreamError(ctx, id, "unknown_upstream", nil, "%s", msgUpstreamUnknown)
 	}
 	if err != nil {
 		return err
@@ -281,7 +285,7 @@ func (s *Server) handleUpstreamCallback(w http.ResponseWriter, r *http.Request) 
 	}
 	u, err := s.store.GetUpstream(ctx, st.Upstream)
 	if errors.Is(err, store.ErrNotFound) {
-		return s.upstreamError(ctx, st.Upstream, "unknown_upstream", nil, "this sign-in method is not offered (any more); go back to the application and start again")
+		return s.upstreamError(ctx, st.Upstream, "unknown_upstream", nil, "%s", msgUpstreamUnknown)
 	}
 	if err != nil {
 		return err
@@ -593,6 +597,35 @@ func (s *Server) upstreamButtons(w http.ResponseWriter, r *http.Request, in inte
 		}
 		v := url.Values{"interaction": {sealed}, "upstream": {u.ID}}
 		out = append(out, ui.UpstreamButton{Name: u.DisplayName, URL: s.url(pathUpstreamStart) + "?" + v.Encode()})
+	}
+	return out, nil
+}
+
+// accountUpstreams lists the upstreams on the account page: linked to
+// userID, or a link that links it (a sealed single-use interaction
+// naming the user, checked against the session at both ends).
+func (s *Server) accountUpstreams(w http.ResponseWriter, r *http.Request, userID string) ([]ui.AccountUpstream, error) {
+	ctx := r.Context()
+	ups, err := s.store.ListUpstreams(ctx)
+	if err != nil || len(ups) == 0 {
+		return nil, err
+	}
+	links, err := s.store.ListUserUpstreamLinks(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ui.AccountUpstream, 0, len(ups))
+	for _, u := range ups {
+		a := ui.AccountUpstream{Name: u.DisplayName}
+		a.Linked = slices.ContainsFunc(links, func(l store.UpstreamLink) bool { return l.UpstreamID == u.ID })
+		if !a.Linked {
+			sealed, err := s.sealInteraction(w, r, interaction{Kind: kindAuthorize, Account: true, LinkUser: userID})
+			if err != nil {
+				return nil, err
+			}
+			a.LinkURL = s.url(pathUpstreamStart) + "?" + url.Values{"interaction": {sealed}, "upstream": {u.ID}}.Encode()
+		}
+		out = append(out, a)
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -138,5 +139,60 @@ func TestFederationLocalSecondFactorStillApplies(t *testing.T) {
 	p := f.SignInUp(f.Browser(), f.NewSPAFlow(), "bob", latchtest.AlicePassword)
 	if loc := p.Header.Get("Location"); !strings.Contains(loc, "error=unmet_authentication_requirements") {
 		t.Errorf("second_factor client, upstream sign-in only: %d %s, want unmet_authentication_requirements", p.Status, loc)
+	}
+}
+
+// TestFederationExplicitLinkFromAccountPage: under the explicit policy a
+// user signed in with a password links the upstream from the account
+// page (a sealed link bound to the browser and the session); then the
+// upstream signs them in. The same upstream identity cannot be linked to
+// a second user, and the link does not work in another browser.
+func TestFederationExplicitLinkFromAccountPage(t *testing.T) {
+	f := latchtest.StartFederation(t, store.LinkExplicit, latchtest.Options{})
+	fedUser(t, f.Up, store.User{ID: "up-al", Username: "al"})
+	fedUser(t, f.Down, store.User{ID: "user-bob", Username: "bob"})
+
+	accountLink := func(b *latchtest.FedBrowser, username string) string {
+		t.Helper()
+		login := b.Get(f.Down.Issuer + "/account")
+		p := b.Post(f.Down.Issuer+"/login", url.Values{"interaction": {latchtest.Hidden(t, login.Body)}, "username": {username}, "password": {latchtest.AlicePassword}})
+		if !strings.Contains(p.Body, "Link Upstream Latch") {
+			t.Fatalf("account page of %s has no link action (%d):\n%s", username, p.Status, p.Body)
+		}
+		return latchtest.UpstreamLink(t, p)
+	}
+	upLogin := func(b *latchtest.FedBrowser, link string) latchtest.Page {
+		t.Helper()
+		p := b.Get(link)
+		if !latchtest.IsLoginPage(p) {
+			return p
+		}
+		return b.Post(f.Up.Issuer+"/login", url.Values{"interaction": {latchtest.Hidden(t, p.Body)}, "username": {"al"}, "password": {latchtest.AlicePassword}})
+	}
+
+	// Another browser cannot use alice's link.
+	link := accountLink(f.Browser(), "alice")
+	if p := f.Browser().Get(link); p.Status != http.StatusBadRequest {
+		t.Errorf("alice's link in another browser: %d, want 400", p.Status)
+	}
+
+	b := f.Browser()
+	p := upLogin(b, accountLink(b, "alice"))
+	if !strings.Contains(p.Body, "The provider was linked") || !strings.Contains(p.Body, `<span class="meta">linked</span>`) {
+		t.Fatalf("after linking: %d, want the account page with the notice:\n%s", p.Status, p.Body)
+	}
+	flow := f.NewSPAFlow()
+	if c := redeem(t, f, flow, f.Code(f.SignInUp(f.Browser(), flow, "al", latchtest.AlicePassword))); c["sub"] != "user-alice" {
+		t.Errorf("sub = %v, want user-alice (linked)", c["sub"])
+	}
+
+	// bob cannot take over the identity linked to alice.
+	b = f.Browser()
+	p = upLogin(b, accountLink(b, "bob"))
+	if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "linked to another account here already") {
+		t.Errorf("second link of one identity: %d, want 403:\n%s", p.Status, p.Body)
+	}
+	if l, _ := f.Down.Store.GetUpstreamLink(t.Context(), "up", "up-al"); l.UserID != "user-alice" {
+		t.Errorf("link = %+v, want alice's", l)
 	}
 }

@@ -199,6 +199,14 @@ type LoginPage struct {
 	Upstreams []UpstreamButton
 }
 
+// AccountUpstream is an upstream OpenID Provider on the account page:
+// linked to the user, or LinkURL starts linking it.
+type AccountUpstream struct {
+	Name    string
+	Linked  bool
+	LinkURL string
+}
+
 // UpstreamButton is a link that starts a sign-in at an upstream OpenID
 // Provider: "Sign in with <Name>".
 type UpstreamButton struct {
@@ -231,6 +239,9 @@ type AccountPage struct {
 	// Methods are the user's sign-in methods (password, authenticator
 	// app, …; passkeys add theirs).
 	Methods       []AccountMethod
+	// Upstreams are the upstream OpenID Providers: linked ones, and a
+	// link action for the others (federation).
+	Upstreams []AccountUpstream
 	HasPassword   bool
 	HasTOTP       bool
 	RecoveryLeft  int

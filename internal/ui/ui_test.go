@@ -85,6 +85,9 @@ func fixtures() []fixture {
 		{name: "reset_invalid", page: ResetPage{Invalid: true}},
 		{name: "login_upstreams", page: LoginPage{Action: "/login", Interaction: "sealed.interaction.v1", ClientName: "Example App",
 			Upstreams: []UpstreamButton{{Name: "Example Corp", URL: "/login/upstream?interaction=i1&upstream=corp"}, {Name: "GitLab", URL: "/login/upstream?interaction=i2&upstream=gitlab"}}}},
+		{name: "account_upstreams", page: AccountPage{Action: "/account", Interaction: "sealed.interaction.v1", Username: "alice", HasPassword: true,
+			Methods:   []AccountMethod{{Kind: "password", Name: "Password"}},
+			Upstreams: []AccountUpstream{{Name: "Example Corp", Linked: true}, {Name: "GitLab", LinkURL: "/login/upstream?interaction=i1&upstream=gitlab"}}}},
 		{name: "account_codes", page: AccountPage{Action: "/account", Interaction: "sealed.interaction.v1", Username: "alice",
 			Codes: []string{"abcde-fghjk", "mnpqr-stuvw"}}},
 	}
