@@ -238,10 +238,10 @@ type AccountPage struct {
 	Error       string
 	// Methods are the user's sign-in methods (password, authenticator
 	// app, …; passkeys add theirs).
-	Methods       []AccountMethod
+	Methods []AccountMethod
 	// Upstreams are the upstream OpenID Providers: linked ones, and a
 	// link action for the others (federation).
-	Upstreams []AccountUpstream
+	Upstreams     []AccountUpstream
 	HasPassword   bool
 	HasTOTP       bool
 	RecoveryLeft  int
