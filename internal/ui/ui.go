@@ -238,10 +238,7 @@ type AccountPage struct {
 	Error       string
 	// Methods are the user's sign-in methods (password, authenticator
 	// app, …; passkeys add theirs).
-	Methods []AccountMethod
-	// Upstreams are the upstream OpenID Providers: linked ones, and a
-	// link action for the others (federation).
-	Upstreams     []AccountUpstream
+	Methods       []AccountMethod
 	HasPassword   bool
 	HasTOTP       bool
 	RecoveryLeft  int
@@ -250,6 +247,9 @@ type AccountPage struct {
 	Enrol         *TOTPEnrolment
 	Codes         []string
 	SignOutAction string // the logout endpoint
+	// Upstreams are the upstream OpenID Providers: linked ones, and a
+	// link action for the others (federation).
+	Upstreams []AccountUpstream
 }
 
 // AccountMethod is one sign-in method on the account page.
