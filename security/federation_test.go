@@ -111,9 +111,19 @@ func TestUpstreamBadSignature(t *testing.T) {
 // TestUpstreamReplayedState: the upstream's redirect back (state and
 // code) works once, in the browser that started it: replayed, sent from
 // another browser, or raced by 12 concurrent requests, exactly one
-// sign-in happens.
+// sign-in happens. On SQLite and PostgreSQL.
 func TestUpstreamReplayedState(t *testing.T) {
-	f := latchtest.StartFederation(t, store.LinkJIT, latchtest.Options{})
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) { testUpstreamReplayedState(t, be) })
+	}
+}
+
+func testUpstreamReplayedState(t *testing.T, be backend) {
+	var down latchtest.Options
+	if be.open != nil {
+		down.Store = be.open(t)
+	}
+	f := latchtest.StartFederationWith(t, store.LinkJIT, latchtest.Options{}, down)
 	upUser(t, f, store.User{ID: "up-bob", Username: "bob"})
 	callback := func(b *latchtest.FedBrowser) string {
 		t.Helper()
@@ -156,6 +166,7 @@ func TestUpstreamReplayedState(t *testing.T) {
 		b := f.Browser()
 		cb := callback(b)
 		const n = 12
+		refusedBefore := strings.Count(f.Down.AuditLog(), `"reason":"bad_state"`)
 		pages := make([]latchtest.Page, n)
 		var wg sync.WaitGroup
 		for i := range n {
@@ -174,15 +185,31 @@ func TestUpstreamReplayedState(t *testing.T) {
 		if codes != 1 {
 			t.Errorf("%d concurrent callbacks with one state: %d sign-ins, want exactly 1", n, codes)
 		}
+		// Refused at the state, before the code is used (not by the
+		// upstream's single-use code).
+		if got := strings.Count(f.Down.AuditLog(), `"reason":"bad_state"`) - refusedBefore; got != n-1 {
+			t.Errorf("%d of %d raced callbacks were refused at the state, want %d", got, n, n-1)
+		}
 	})
 }
 
 // TestUpstreamUnverifiedEmail: under verified-email, an upstream
 // identity whose email is not verified there is not linked to the Latch
 // user with that (verified) address: account takeover through an
-// upstream that lets anyone claim any address.
+// upstream that lets anyone claim any address. On SQLite and
+// PostgreSQL.
 func TestUpstreamUnverifiedEmail(t *testing.T) {
-	f := latchtest.StartFederation(t, store.LinkVerifiedEmail, latchtest.Options{})
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) { testUpstreamUnverifiedEmail(t, be) })
+	}
+}
+
+func testUpstreamUnverifiedEmail(t *testing.T, be backend) {
+	var down latchtest.Options
+	if be.open != nil {
+		down.Store = be.open(t)
+	}
+	f := latchtest.StartFederationWith(t, store.LinkVerifiedEmail, latchtest.Options{}, down)
 	upUser(t, f, store.User{ID: "up-mallory", Username: "mallory", Email: "alice@example.com", EmailVerified: false})
 	p := f.SignInUp(f.Browser(), f.NewSPAFlow(), "mallory", latchtest.AlicePassword)
 	refusedUpstream(t, f, p, "did not confirm that your email address is verified", "email_not_verified")

@@ -42,10 +42,17 @@ func Localhost(c *config.Config) { c.Issuer = strings.Replace(c.Issuer, "127.0.0
 // added).
 func StartFederation(t testing.TB, policy string, upOpts Options) *Federation {
 	t.Helper()
+	return StartFederationWith(t, policy, upOpts, Options{})
+}
+
+// StartFederationWith is StartFederation with Down started with
+// downOpts (its store: PostgreSQL, say).
+func StartFederationWith(t testing.TB, policy string, upOpts, downOpts Options) *Federation {
+	t.Helper()
 	upOpts.Config = append([]func(*config.Config){Localhost}, upOpts.Config...)
 	up := StartWith(t, upOpts)
 	up.Issuer = up.Config.Issuer
-	down := Start(t)
+	down := StartWith(t, downOpts)
 	f := &Federation{t: t, Up: up, Down: down, UpClientID: "downstream"}
 	up.MustClient(store.Client{
 		ID: f.UpClientID, Name: "Downstream Latch", FirstParty: true,
