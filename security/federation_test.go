@@ -5,9 +5,14 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
 
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/latchtest"
@@ -253,4 +258,39 @@ func TestUpstreamFailuresArePages(t *testing.T) {
 		p = b.Post(f.Up.Issuer+"/consent", url.Values{"interaction": {latchtest.Hidden(t, p.Body)}, "decision": {"deny"}})
 		refusedUpstream(t, f, p, "did not sign you in", "upstream_error")
 	})
+}
+
+// TestUpstreamThenLocalSecondFactor: a user with an authenticator app at
+// Latch who signs in through an upstream is asked for Latch's code next
+// (the strongest method the user has), and only then gets tokens: amr
+// fed … otp mfa, acr mfa. The upstream does not bypass the second factor.
+func TestUpstreamThenLocalSecondFactor(t *testing.T) {
+	f := latchtest.StartFederation(t, store.LinkVerifiedEmail, latchtest.Options{})
+	secret, _ := enrolTOTP(t, f.Down, f.Down.Browser())
+	upUser(t, f, store.User{ID: "up-alice", Username: "alice2", Email: "alice@example.com", EmailVerified: true})
+
+	b := f.Browser()
+	flow := f.NewSPAFlow()
+	p := f.SignInUp(b, flow, "alice2", latchtest.AlicePassword)
+	if !isCodePage(p) {
+		t.Fatalf("after the upstream: want Latch's code page, got %d %s:\n%s", p.Status, p.Header.Get("Location"), p.Body)
+	}
+	f.Down.Clock.Advance(30 * time.Second) // the enrolment spent the current step
+	p = submitCode(t, f.Down, b.Browser, p, totpCode(t, secret, f.Down.Clock.Now()))
+	tok, err := flow.Config.Exchange(t.Context(), f.Code(p), oauth2.VerifierOption(flow.Verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idt, err := f.Down.Provider().Verifier(&oidc.Config{ClientID: "spa", Now: f.Down.Clock.Now}).Verify(t.Context(), tok.Extra("id_token").(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		AMR []string `json:"amr"`
+		ACR string   `json:"acr"`
+	}
+	_ = idt.Claims(&c)
+	if !slices.Equal(c.AMR, []string{"fed", "pwd", "otp", "mfa"}) || c.ACR != "urn:latch:acr:mfa" {
+		t.Errorf("amr %v, acr %q; want [fed pwd otp mfa] and urn:latch:acr:mfa", c.AMR, c.ACR)
+	}
 }
