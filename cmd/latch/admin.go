@@ -112,6 +112,13 @@ type records interface {
 	ResetFactors(ctx context.Context, username string) (int, error)
 	ResetLink(ctx context.Context, username string) (manage.ResetLink, error)
 
+	// Upstream OpenID Providers (idp.go): a client secret in c is sealed
+	// by the side that stores it.
+	AddUpstream(ctx context.Context, id string, c manage.UpstreamChange) (registration.UpstreamView, error)
+	UpdateUpstream(ctx context.Context, id string, c manage.UpstreamChange) (registration.UpstreamView, error)
+	ListUpstreams(ctx context.Context) ([]registration.UpstreamView, error)
+	DeleteUpstream(ctx context.Context, id string) error
+
 	ListKeys(ctx context.Context) ([]token.KeyInfo, error)
 	// RotateKey schedules a new key for alg ("" for the configured
 	// signing-alg), or with now activates one at once (see
@@ -150,7 +157,12 @@ func (l *localRecords) service(ctx context.Context, fn func(*manage.Service) err
 // the command line uses it: fields named by their flags, passwords hashed
 // at the configured cost, audit events with actor "cli" on auditLogger.
 func (l *localRecords) newService(s store.Store, k *token.Keys) (*manage.Service, error) {
-	return manage.New(manage.Options{
+	return manage.New(l.serviceOptions(s, k))
+}
+
+// serviceOptions are the admin service's options of newService.
+func (l *localRecords) serviceOptions(s store.Store, k *token.Keys) manage.Options {
+	return manage.Options{
 		Store:        s,
 		Keys:         k,
 		HashPassword: func(pw string) (string, error) { return hashPassword(pw, l.cfg) },
@@ -159,5 +171,5 @@ func (l *localRecords) newService(s store.Store, k *token.Keys) (*manage.Service
 		Issuer:       l.cfg.Issuer,
 		FieldName:    registration.Field.Flag,
 		Now:          l.e.now,
-	})
+	}
 }

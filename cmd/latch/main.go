@@ -161,6 +161,12 @@ func sections() []section {
 			{"user reset-factors", "remove a user's second factors (lost device)", runUserResetFactors},
 			{"user reset-link", "print a one-time link to set a new password", runUserResetLink},
 		}},
+		{"Upstream providers", []command{
+			{"idp add", "add an upstream OpenID Provider (\"Sign in with …\")", runIdpAdd},
+			{"idp list", "list upstream OpenID Providers", runIdpList},
+			{"idp update", "change an upstream's settings or client secret", runIdpUpdate},
+			{"idp delete", "delete an upstream and its links to users", runIdpDelete},
+		}},
 		{"Signing keys", []command{
 			{"keys list", "list signing keys", runKeysList},
 			{"keys rotate", "create and activate a new signing key", runKeysRotate},

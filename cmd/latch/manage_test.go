@@ -96,6 +96,14 @@ func TestAdminRoadsAgree(t *testing.T) {
 		{"", []string{"user", "delete", "bob"}}, // gone
 		{"", []string{"keys", "rotate", "--alg", "ES256"}},
 		{"", []string{"keys", "prune"}},
+		{"s3cret-at-upstream\n", []string{"idp", "add", "corp", "--issuer", "https://login.corp.example", "--client-id", "latch", "--client-secret-stdin", "--link", "verified-email", "--display-name", "Corp"}},
+		{"", []string{"idp", "add", "corp", "--issuer", "https://login.corp.example", "--client-id", "latch", "--link", "jit"}}, // exists
+		{"", []string{"idp", "add", "plain", "--issuer", "http://login.corp.example", "--client-id", "latch", "--link", "jit"}}, // http
+		{"", []string{"idp", "update", "corp", "--no-client-secret", "--scope", "email", "--link", "explicit"}},
+		{"", []string{"idp", "update", "nosuch", "--link", "jit"}},
+		{"", []string{"idp", "list", "--json"}},
+		{"", []string{"idp", "delete", "corp"}},
+		{"", []string{"idp", "delete", "corp"}}, // gone
 	}
 	for _, st := range steps {
 		name := strings.Join(st.args, " ")
@@ -158,7 +166,7 @@ var volatile = []struct {
 	repl string
 }{
 	{regexp.MustCompile(`"client_secret": "[^"]*"`), `"client_secret": "<secret>"`},
-	{regexp.MustCompile(`"(created_at|id)": "[^"]*"`), `"$1": "<$1>"`},
+	{regexp.MustCompile(`"(created_at|updated_at|id)": "[^"]*"`), `"$1": "<$1>"`},
 	{regexp.MustCompile(`key [A-Za-z0-9_-]{20,}`), `key <kid>`},
 	{regexp.MustCompile(`[A-Za-z0-9_-]{20,} stops signing then`), `<kid> stops signing then`},
 	{regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`), `<time>`},

@@ -185,8 +185,14 @@ func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) (er
 			ln.Close()
 			return err
 		}
+		upstreams, err := app.UpstreamSealer(cfg)
+		if err != nil {
+			ln.Close()
+			return err
+		}
 		adm, err = admin.New(admin.Options{
-			Store: srv.Store(), Keys: srv.Keys(), Passwords: hasher, Ready: srv.Ready, Gatherer: reg,
+			Upstreams: upstreams,
+			Store:     srv.Store(), Keys: srv.Keys(), Passwords: hasher, Ready: srv.Ready, Gatherer: reg,
 			Token: cfg.AdminToken, Issuer: cfg.Issuer, Logger: log, Audit: audit, Now: e.now,
 			MaxFailures: cfg.IPMaxFailures, Window: cfg.ThrottleWindow,
 		})

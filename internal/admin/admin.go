@@ -42,6 +42,9 @@ type Options struct {
 	// Issuer is the server's issuer URL: a browser app served from its
 	// origin needs no allowed origin (the "warnings" of client changes).
 	Issuer string
+	// Upstreams seals upstream client secrets set through the API
+	// (app.UpstreamSealer); nil refuses a client secret.
+	Upstreams manage.Sealer
 	// Ready reports whether the server can take traffic (store reachable,
 	// signing key loaded); nil checks Store.Ping and Keys only.
 	Ready func(ctx context.Context) error
@@ -101,7 +104,7 @@ func New(opts Options) (*Server, error) {
 	svc, err := manage.New(manage.Options{
 		Store: opts.Store, Keys: opts.Keys, HashPassword: opts.Passwords.Hash,
 		Audit: opts.Audit, Actor: manage.ActorAdminAPI, Issuer: opts.Issuer,
-		FieldName: registration.Field.JSON, Now: opts.Now,
+		FieldName: registration.Field.JSON, Now: opts.Now, Upstreams: opts.Upstreams,
 	})
 	if err != nil {
 		return nil, err
@@ -155,6 +158,12 @@ func (s *Server) apiRoutes() []route {
 		{http.MethodPut, "/admin/users/{id}/mfa", s.setMFARequired},
 		{http.MethodDelete, "/admin/users/{id}/factors", s.resetFactors},
 		{http.MethodPost, "/admin/users/{id}/reset-link", s.issueResetLink},
+
+		{http.MethodGet, "/admin/upstreams", s.listUpstreams},
+		{http.MethodPost, "/admin/upstreams", s.addUpstream},
+		{http.MethodGet, "/admin/upstreams/{id}", s.getUpstream},
+		{http.MethodPatch, "/admin/upstreams/{id}", s.updateUpstream},
+		{http.MethodDelete, "/admin/upstreams/{id}", s.deleteUpstream},
 
 		{http.MethodGet, "/admin/keys", s.listKeys},
 		{http.MethodPost, "/admin/keys/rotate", s.rotateKey},

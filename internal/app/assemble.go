@@ -28,13 +28,21 @@ import (
 // builds its key manager with NewKeys, so it rotates the keys the server
 // then loads.
 const (
-	purposeKeys        = "signing-keys"   // private signing keys at rest
-	purposeInteraction = "interaction"    // login/consent/logout state in forms, device cookie
-	purposeRefresh     = "refresh-chain"  // refresh-token successors (grace window)
-	purposeDPoPNonce   = "dpop-nonce"     // server DPoP nonces (RFC 9449 §8), same on every instance
-	purposeFactors     = "factor-secrets" // second-factor secrets (TOTP keys) at rest
-	purposeRecovery    = "recovery-codes" // HMAC key of recovery code hashes
+	purposeKeys        = "signing-keys"     // private signing keys at rest
+	purposeInteraction = "interaction"      // login/consent/logout state in forms, device cookie
+	purposeRefresh     = "refresh-chain"    // refresh-token successors (grace window)
+	purposeDPoPNonce   = "dpop-nonce"       // server DPoP nonces (RFC 9449 §8), same on every instance
+	purposeFactors     = "factor-secrets"   // second-factor secrets (TOTP keys) at rest
+	purposeRecovery    = "recovery-codes"   // HMAC key of recovery code hashes
+	purposeUpstreams   = "upstream-secrets" // client secrets at upstream OpenID Providers, at rest
 )
+
+// UpstreamSealer seals and opens upstream client secrets at rest: the
+// server opens them for the token request, the admin service (CLI and
+// admin API) seals them.
+func UpstreamSealer(cfg config.Config) (*seal.Sealer, error) {
+	return seal.New([]byte(cfg.KeyEncryptionSecret), purposeUpstreams)
+}
 
 // RetiredKeyTTL is how long a retired signing key stays in the JWKS: the
 // longest lifetime of anything it signed, plus leeway.
@@ -129,6 +137,10 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 	if err != nil {
 		return nil, err
 	}
+	upstreams, err := UpstreamSealer(cfg)
+	if err != nil {
+		return nil, err
+	}
 	var nonceKey []byte
 	if cfg.DPoPNonce {
 		if nonceKey, err = seal.DeriveKey(secret, purposeDPoPNonce, 32); err != nil {
@@ -155,7 +167,7 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 			Resources: cfg.RegistrationResources,
 		},
 		Store: st, Keys: keys, UI: pages, Passwords: hasher,
-		Interaction: inter, Factors: factors, RecoveryKey: recoveryKey, AuthPolicy: cfg.AuthenticationPolicy,
+		Interaction: inter, Factors: factors, RecoveryKey: recoveryKey, Upstreams: upstreams, AuthPolicy: cfg.AuthenticationPolicy,
 		Refresh: chain, Logger: log, Audit: audit, Now: now, Extra: extra,
 		Backchannel: server.Backchannel{Timeout: cfg.BackchannelLogoutTimeout, MaxAge: cfg.BackchannelLogoutMaxAge},
 	}

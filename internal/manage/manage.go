@@ -44,6 +44,9 @@ type Options struct {
 	// default) in the admin API.
 	FieldName func(registration.Field) string
 	Now       func() time.Time
+	// Upstreams seals upstream client secrets (AddUpstream,
+	// UpdateUpstream); nil refuses a client secret.
+	Upstreams Sealer
 }
 
 // Service runs the administrative operations over one store.

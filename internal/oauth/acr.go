@@ -14,6 +14,10 @@ const (
 	AMRMFA      = "mfa" // more than one factor (added beside the factors used)
 	AMRHardware = "hwk" // proof of possession of a hardware-secured key (passkey)
 	AMRSoftware = "swk" // proof of possession of a software-secured key (synced passkey)
+	// AMRFederated: the user signed in at an upstream OpenID Provider
+	// (federation). Not in the RFC 8176 registry; Latch's own value, as
+	// several providers use it. It counts as one factor (ACRFor).
+	AMRFederated = "fed"
 )
 
 // Authentication context class references (OIDC Core §2 "acr") Latch

@@ -35,6 +35,7 @@ var notices = map[string]string{
 	"totp-removed": "Your authenticator app was removed.",
 	"signed-out":   "The other sessions were signed out.",
 	"revoked":      "Access for the application was revoked.",
+	"linked":       "The provider was linked: you can sign in with it.",
 }
 
 // handleAccount shows the account page (GET) or applies one of its
@@ -175,6 +176,9 @@ func (s *Server) showAccount(w http.ResponseWriter, r *http.Request, sess *store
 				page.RecoveryLeft++
 			}
 		}
+	}
+	if page.Upstreams, err = s.accountUpstreams(w, r, user.ID); err != nil {
+		return err
 	}
 	sessions, err := s.store.ListUserSessions(ctx, user.ID, s.now())
 	if err != nil {

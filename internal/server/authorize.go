@@ -296,9 +296,13 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, ar *authReque
 	if ar != nil {
 		locales = ar.req.UILocales
 	}
+	ups, err := s.upstreamButtons(w, r, in)
+	if err != nil {
+		return err
+	}
 	s.renderLang(w, r, status, ui.LoginPage{
 		Action: s.url(pathLogin), Interaction: sealed, ClientName: ar.clientName(),
-		Username: username, Error: msg,
+		Username: username, Error: msg, Upstreams: ups,
 	}, ar.target(), locales)
 	return nil
 }

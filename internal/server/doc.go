@@ -19,6 +19,8 @@
 //	                unmet_authentication_requirements)
 //	account.go      /account: sign-in methods, TOTP enrolment, password,
 //	                sessions, apps; reset.go: an administrator's reset link
+//	federation.go   sign-in through upstream OpenID Providers: /login/upstream,
+//	                its callback (PKCE, state, RFC 9207 iss, go-oidc), linking
 //	token.go        /token: parse → authenticate → DPoP → grant → write
 //	par.go          /par (RFC 9126) and the request_uri step of /authorize
 //	device_authorization.go  /device_authorization (RFC 8628 §3.1)

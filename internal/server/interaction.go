@@ -58,6 +58,9 @@ type interaction struct {
 	// (kind "device"), the code the user looked up and now decides on.
 	Device   bool   `json:"dv,omitempty"`
 	UserCode string `json:"uc,omitempty"`
+	// LinkUser: the account page's "link" links (federation.go) of this
+	// signed-in user.
+	LinkUser string `json:"lu,omitempty"`
 	// Logout fields.
 	ClientID              string `json:"c,omitempty"`
 	PostLogoutRedirectURI string `json:"p,omitempty"`
@@ -85,7 +88,11 @@ func (s *Server) csrfBinding(w http.ResponseWriter, r *http.Request) string {
 		return token.Hash(v)
 	}
 	v := token.NewOpaque()
-	http.SetCookie(w, s.newCookie(csrfCookie, v, time.Time{}, 0))
+	c := s.newCookie(csrfCookie, v, time.Time{}, 0)
+	http.SetCookie(w, c)
+	// A page that seals several forms (the login page and its upstream
+	// links) binds them all to this one cookie.
+	r.AddCookie(&http.Cookie{Name: c.Name, Value: v})
 	return token.Hash(v)
 }
 

@@ -24,6 +24,8 @@ func TestPageMessagesTranslated(t *testing.T) {
 		"cross-origin form submission refused",
 		// second factors and the account page (mfa.go, account.go, reset.go)
 		msgBadCode, "Enter the code from your authenticator app.", "That code is not right. Enter the code your app shows now.",
+		// federation (federation.go)
+		errUpstreamState.Description, errUpstreamReplayed.Description, msgUpstreamUnknown,
 		"Your current password is not right.", "Choose a new password of at least 8 characters.", "Password", "Authenticator app",
 		msgBadUserCode,
 	}

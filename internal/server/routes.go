@@ -59,6 +59,10 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(p+pathAuthorize, s.page(s.handleAuthorize))
 	mux.Handle(p+pathLogin, s.browser(s.page(s.handleLogin)))
 	mux.Handle(p+pathLoginCode, s.browser(s.page(s.handleLoginCode)))
+	// Federation (federation.go): a link from the login page, and the
+	// upstream's redirect back (a cross-site GET by design).
+	mux.Handle(p+pathUpstreamStart, s.methods([]string{get}, s.page(s.handleUpstreamStart)))
+	mux.Handle(p+pathUpstreamCallback, s.methods([]string{get}, s.page(s.handleUpstreamCallback)))
 	mux.Handle(p+pathAccount, s.browser(s.page(s.handleAccount)))
 	mux.Handle(p+pathReset, s.browser(s.page(s.handleReset)))
 	mux.Handle(p+pathConsent, s.browser(s.page(s.handleConsent)))

@@ -62,6 +62,13 @@ type Options struct {
 	// code hashes (mfa.HashRecoveryCode).
 	Factors     Sealer
 	RecoveryKey []byte
+	// Upstreams opens upstream client secrets sealed at rest
+	// (federation.go); nil: only upstreams without a secret work.
+	Upstreams Sealer
+	// UpstreamClient makes the requests to upstream OpenID Providers
+	// (discovery, JWKS, token); nil: a client with a 10-second timeout
+	// that follows no redirects.
+	UpstreamClient *http.Client
 	// AuthPolicy is the server-wide authentication policy (config
 	// authentication-policy): registration.PolicyPassword ("" too),
 	// PolicySecondFactor or PolicyPasskey. A client's stricter policy
@@ -131,6 +138,10 @@ type Server struct {
 	grants *grant.Engine
 	// bcl delivers back-channel logouts (backchannel.go).
 	bcl *backchannel
+	// fedClient calls upstream OpenID Providers and fedProviders
+	// caches their discovery (federation.go).
+	fedClient    *http.Client
+	fedProviders providers
 }
 
 // New validates opts and builds the routes.
@@ -186,6 +197,9 @@ func New(opts Options) (*Server, error) {
 		})
 	}
 	s.bcl = newBackchannel(opts.Backchannel, opts.Dev)
+	s.fedClient = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse // an upstream's endpoints are its discovery's, never a redirect's
+	}}
 	s.grants, err = grant.New(grant.Config{
 		Issuer: s.issuer, Store: opts.Store, Signer: opts.Keys, Chain: opts.Refresh, Now: opts.Now,
 		Audit: s.auditLog, Throttle: clientThrottle{s.throttle, newQuietView(opts.Store, opts.Now, opts.Throttle.Window)}, Lifetimes: opts.Lifetimes,

@@ -85,6 +85,27 @@ type Store interface {
 	// DeleteFactor deletes one factor of the user. ErrNotFound.
 	DeleteFactor(ctx context.Context, userID, id string) error
 
+	// Upstream OpenID Providers users may sign in through (federation),
+	// keyed by their ID. CreateUpstream: ErrAlreadyExists on a taken ID;
+	// UpdateUpstream replaces every field but CreatedAt, ErrNotFound;
+	// DeleteUpstream deletes it and its links, ErrNotFound.
+	CreateUpstream(ctx context.Context, u Upstream) error
+	GetUpstream(ctx context.Context, id string) (Upstream, error)
+	ListUpstreams(ctx context.Context) ([]Upstream, error) // ordered by ID
+	UpdateUpstream(ctx context.Context, u Upstream) error
+	DeleteUpstream(ctx context.Context, id string) error
+	// LinkUpstream records that the upstream's subject is the user: one
+	// (UpstreamID, Subject) belongs to one user, so of concurrent links
+	// of one subject exactly one succeeds and the others get
+	// ErrAlreadyExists. ErrNotFound for an unknown user or upstream.
+	// DeleteUser and DeleteUpstream delete the links.
+	LinkUpstream(ctx context.Context, l UpstreamLink) error
+	// GetUpstreamLink returns the link of the upstream's subject;
+	// ErrNotFound.
+	GetUpstreamLink(ctx context.Context, upstreamID, subject string) (UpstreamLink, error)
+	// ListUserUpstreamLinks returns the user's links, by UpstreamID.
+	ListUserUpstreamLinks(ctx context.Context, userID string) ([]UpstreamLink, error)
+
 	// SSO sessions, keyed by the hash of the cookie value.
 	CreateSession(ctx context.Context, s Session) error
 	// GetSession returns ErrNotFound for an unknown session and ErrExpired
@@ -551,6 +572,44 @@ type Factor struct {
 	Counter    int64
 	CreatedAt  time.Time
 	LastUsedAt time.Time // zero until first used
+}
+
+// Upstream link policies: how a first sign-in through an upstream finds
+// its Latch user.
+const (
+	// LinkJIT creates a user on the first sign-in (just in time).
+	LinkJIT = "jit"
+	// LinkVerifiedEmail links to the existing user whose verified email
+	// is the upstream's verified email; no such user is refused.
+	LinkVerifiedEmail = "verified-email"
+	// LinkExplicit links only from the account page ("link"), by a user
+	// signed in another way.
+	LinkExplicit = "explicit"
+)
+
+// Upstream is an upstream OpenID Provider ("Sign in with …").
+type Upstream struct {
+	ID       string // short name in URLs and commands: [a-z0-9-]
+	Issuer   string // its issuer URL (OIDC Discovery)
+	ClientID string // Latch's client ID at the upstream
+	// ClientSecret is Latch's client secret at the upstream, sealed by
+	// the server (opaque to the store); nil for a public client.
+	ClientSecret []byte
+	Scopes       []string // asked for; always includes openid
+	DisplayName  string   // "Sign in with <DisplayName>"
+	// Claims of the upstream's ID token mapped to the user's fields.
+	UsernameClaim, EmailClaim, NameClaim string
+	LinkPolicy                           string // LinkJIT, LinkVerifiedEmail, LinkExplicit
+	CreatedAt, UpdatedAt                 time.Time
+}
+
+// UpstreamLink says that an upstream's subject (its ID token's sub) is a
+// Latch user.
+type UpstreamLink struct {
+	UpstreamID string
+	Subject    string
+	UserID     string
+	CreatedAt  time.Time
 }
 
 // Session is an SSO session at Latch (the browser's cookie).

@@ -90,6 +90,9 @@ func TestGoldenVariants(t *testing.T) {
 		{"de_account", plain, "de", fixtureNamed(t, "account")},
 		{"fr_account_enrol", plain, "fr", fixtureNamed(t, "account_enrol")},
 		{"de_code_error", plain, "de", fixtureNamed(t, "code_error")},
+		{"de_login_upstreams", plain, "de", fixtureNamed(t, "login_upstreams")},
+		{"fr_login_upstreams", plain, "fr", fixtureNamed(t, "login_upstreams")},
+		{"de_account_upstreams", plain, "de", fixtureNamed(t, "account_upstreams")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -195,6 +195,23 @@ type LoginPage struct {
 	Error       string // shown above the form when non-empty
 	// Locked disables the form and shows Error as a lockout notice.
 	Locked bool
+	// Upstreams are the "Sign in with …" links (federation).
+	Upstreams []UpstreamButton
+}
+
+// AccountUpstream is an upstream OpenID Provider on the account page:
+// linked to the user, or LinkURL starts linking it.
+type AccountUpstream struct {
+	Name    string
+	Linked  bool
+	LinkURL string
+}
+
+// UpstreamButton is a link that starts a sign-in at an upstream OpenID
+// Provider: "Sign in with <Name>".
+type UpstreamButton struct {
+	Name string
+	URL  string
 }
 
 // CodePage is the second sign-in step: a TOTP code or a recovery code
@@ -230,6 +247,9 @@ type AccountPage struct {
 	Enrol         *TOTPEnrolment
 	Codes         []string
 	SignOutAction string // the logout endpoint
+	// Upstreams are the upstream OpenID Providers: linked ones, and a
+	// link action for the others (federation).
+	Upstreams []AccountUpstream
 }
 
 // AccountMethod is one sign-in method on the account page.

@@ -83,6 +83,11 @@ func fixtures() []fixture {
 			Enrol: &TOTPEnrolment{QR: "data:image/png;base64,iVBORw0KGgo=", Secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}}},
 		{name: "reset", page: ResetPage{Action: "/account/reset", Interaction: "sealed.interaction.v1", Username: "alice"}},
 		{name: "reset_invalid", page: ResetPage{Invalid: true}},
+		{name: "login_upstreams", page: LoginPage{Action: "/login", Interaction: "sealed.interaction.v1", ClientName: "Example App",
+			Upstreams: []UpstreamButton{{Name: "Example Corp", URL: "/login/upstream?interaction=i1&upstream=corp"}, {Name: "GitLab", URL: "/login/upstream?interaction=i2&upstream=gitlab"}}}},
+		{name: "account_upstreams", page: AccountPage{Action: "/account", Interaction: "sealed.interaction.v1", Username: "alice", HasPassword: true,
+			Methods:   []AccountMethod{{Kind: "password", Name: "Password"}},
+			Upstreams: []AccountUpstream{{Name: "Example Corp", Linked: true}, {Name: "GitLab", LinkURL: "/login/upstream?interaction=i1&upstream=gitlab"}}}},
 		{name: "account_codes", page: AccountPage{Action: "/account", Interaction: "sealed.interaction.v1", Username: "alice",
 			Codes: []string{"abcde-fghjk", "mnpqr-stuvw"}}},
 		{name: "consent_cimd_localhost", page: ConsentPage{
@@ -216,6 +221,7 @@ func TestEscaping(t *testing.T) {
 	}{
 		{"login", LoginPage{Action: evilURL, Interaction: evil, ClientName: evil, Username: evil, Error: evil}},
 		{"login_locked", LoginPage{Action: "/login", Interaction: evil, ClientName: evil, Username: evil, Error: evil, Locked: true}},
+		{"login_upstreams", LoginPage{Action: "/login", Interaction: evil, Upstreams: []UpstreamButton{{Name: evil, URL: evilURL}}}},
 		{"consent", ConsentPage{Action: evilURL, Interaction: evil, ClientName: evil, ClientID: evil, Username: evil, Scopes: []Scope{{Name: evil, Description: evil}}}},
 		{"error", ErrorPage{Title: evil, Message: evil, Code: evil}},
 		{"form_post", FormPostPage{Action: evilURL, Fields: []Field{{Name: evil, Value: evil}, {Name: "state", Value: evil}}}},

@@ -87,6 +87,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 				OR grant_id IN (SELECT id FROM grants WHERE user_id = $1)`,
 			`DELETE FROM grants WHERE user_id = $1`,
 			`DELETE FROM factors WHERE user_id = $1`,
+			`DELETE FROM upstream_links WHERE user_id = $1`,
 		} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
 				return mapErr("delete user", err)

@@ -51,6 +51,10 @@ var undo = map[string][]string{
 		`DROP TABLE initial_access_tokens`,
 	},
 	"device": {`DROP TABLE device_codes`},
+	"upstreams": {
+		`DROP TABLE upstream_links`,
+		`DROP TABLE upstreams`,
+	},
 }
 
 // rollbackTo undoes the migration of the given topic and every later one,

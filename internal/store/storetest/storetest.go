@@ -34,6 +34,7 @@ func tests() []test {
 	all = append(all, factorTests()...)
 	all = append(all, registrationTests()...)
 	all = append(all, deviceTests()...)
+	all = append(all, upstreamTests()...)
 	return all
 }
 
