@@ -224,11 +224,6 @@ func hintNames(hint string, u *store.User) bool {
 
 // issueCode stores a fresh authorization code and sends it to the client.
 func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar *authRequest, sess *store.Session) error {
-	// RFC 9700 §2.1.1: a code_challenge or nonce this client sent before
-	// is reported, and refused for a client that requires fresh ones.
-	if err := s.checkFreshChallenge(r.Context(), ar); err != nil {
-		return err
-	}
 	now := s.now()
 	code := token.NewOpaque()
 	req := ar.req
@@ -250,8 +245,16 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar *authReque
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(s.opts.CodeTTL),
 	}
-	if err := s.store.CreateAuthCode(r.Context(), c); err != nil {
+	// RFC 9700 §2.1.1: a code_challenge or nonce this client sent before
+	// is reported, and refused for a client that requires fresh ones
+	// (fresh.go); the values are recorded with the code, in one write.
+	keys, kinds := freshKeys(ar)
+	seen, err := s.store.CreateAuthCodeOnce(r.Context(), c, keys, s.freshUntil(now), ar.client.RequireFreshChallenge)
+	if err != nil {
 		return err
+	}
+	if err := s.reportReplays(r.Context(), ar, kinds, seen); err != nil {
+		return err // refused: the store did not keep the code
 	}
 	s.respondAuthorize(w, r, ar.to, ar.to.Params(url.Values{"code": {code}}))
 	return nil

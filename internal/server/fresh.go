@@ -2,10 +2,9 @@ package server
 
 import (
 	"context"
-	"errors"
+	"time"
 
 	"github.com/latchauth/latch/internal/oauth"
-	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
 )
 
@@ -16,8 +15,10 @@ import (
 // agent in which the transaction was started". A client that sends one
 // again is broken (a fixed verifier) or attacked (a challenge injected
 // from another transaction, §4.5.3). Latch records every value per client
-// when it issues a code, hashed, in the store's single-use set (UseOnce)
-// for ChallengeReplayWindow, and flags a value it finds there: an audit
+// when it issues a code, hashed, in the store's single-use set for
+// ChallengeReplayWindow — in the same write transaction that stores the
+// code (store.CreateAuthCodeOnce: one write per authorization response) —
+// and flags a value it finds there: an audit
 // event and a metric always, and for a client registered with
 // RequireFreshChallenge a refusal. The set is swept by the sweeper like
 // every one-time value.
@@ -52,39 +53,48 @@ func replayKey(kind, clientID, value string) string {
 	return "fresh:" + kind + ":" + token.Hash(clientID+"\x00"+value)
 }
 
-// checkFreshChallenge records the request's code_challenge and nonce for
-// its client and reports a value recorded before. Every value is
-// recorded even when another was reused, so a later request is judged
-// against all of them. It returns the refusal for a client with
-// RequireFreshChallenge; of concurrent requests with one fresh value
-// exactly one is accepted (UseOnce is atomic on every store). It must run
-// once per authorization response, right before the code is issued; a
-// code that then fails to be stored has still spent its values (the
-// client retries with fresh ones, as it must anyway).
-func (s *Server) checkFreshChallenge(ctx context.Context, ar *authRequest) error {
+// freshKeys are the replay markers of ar, recorded with its code in one
+// write (store.CreateAuthCodeOnce): its code_challenge and nonce, each
+// keyed per client, and the kind of each; absent values have none.
+func freshKeys(ar *authRequest) (keys, kinds []string) {
+	for _, v := range [...]struct{ kind, value string }{
+		{replayCodeChallenge, ar.req.CodeChallenge},
+		{replayNonce, ar.req.Nonce},
+	} {
+		if v.value != "" {
+			keys = append(keys, replayKey(v.kind, ar.client.ID, v.value))
+			kinds = append(kinds, v.kind)
+		}
+	}
+	return keys, kinds
+}
+
+// freshUntil is how long the markers of a code issued now are kept.
+func (s *Server) freshUntil(now time.Time) time.Time {
 	window := s.opts.ChallengeReplayWindow
 	if window <= 0 {
 		window = s.opts.CodeTTL
 	}
-	until := s.now().Add(window)
+	return now.Add(window)
+}
+
+// reportReplays audits every value of kinds that seen marks as sent
+// before, and returns the refusal for a client with RequireFreshChallenge
+// (naming the first such value), nil otherwise. The store has recorded
+// every value of the request by now, reused or not, so a later request is
+// judged against all of them; for a refusing client it has not stored the
+// code, and of concurrent requests with one fresh value exactly one got
+// its code (CreateAuthCodeOnce is atomic on every store).
+func (s *Server) reportReplays(ctx context.Context, ar *authRequest, kinds []string, seen []bool) error {
 	var refusal error
-	for _, v := range []struct{ kind, value string }{
-		{replayCodeChallenge, ar.req.CodeChallenge},
-		{replayNonce, ar.req.Nonce},
-	} {
-		if v.value == "" {
+	for i, kind := range kinds {
+		if !seen[i] {
 			continue
 		}
-		err := s.store.UseOnce(ctx, replayKey(v.kind, ar.client.ID, v.value), until)
-		switch {
-		case errors.Is(err, store.ErrAlreadyExists):
-			refused := ar.client.RequireFreshChallenge
-			s.auditLog(ctx, eventChallengeReplay, "client_id", ar.client.ID, "kind", v.kind, "refused", refused)
-			if refused && refusal == nil {
-				refusal = &redirectError{to: ar.to, err: errReplayedChallenge(v.kind)}
-			}
-		case err != nil:
-			return err
+		refused := ar.client.RequireFreshChallenge
+		s.auditLog(ctx, eventChallengeReplay, "client_id", ar.client.ID, "kind", kind, "refused", refused)
+		if refused && refusal == nil {
+			refusal = &redirectError{to: ar.to, err: errReplayedChallenge(kind)}
 		}
 	}
 	return refusal

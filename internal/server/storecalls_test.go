@@ -34,7 +34,7 @@ import (
 var storeWrites = []string{
 	"CreateClient", "UpdateClient", "DeleteClient", "CreateUser", "SetUserPassword", "DeleteUser",
 	"CreateSession", "DeleteSession", "DeleteUserSessions", "SaveConsent",
-	"CreateAuthCode", "ConsumeAuthCode", "RedeemAuthCode", "RecordCodeFailure",
+	"CreateAuthCode", "CreateAuthCodeOnce", "ConsumeAuthCode", "RedeemAuthCode", "RecordCodeFailure",
 	"CreateGrant", "RevokeGrant", "RevokeUserGrants", "RotateRefreshToken", "RevokeAccessToken",
 	"CreateKey", "ActivateKey", "DeleteKey", "UseOnce",
 	"RecordFailure", "ClearFailures", "ReserveAttempt", "ReleaseAttempt", "ConfirmAttempt", "DeleteExpired",
@@ -173,7 +173,8 @@ func (w *workloadEnv) workloads(t testing.TB) map[string]func() {
 // (store.GetRefreshGrant). The targets: W1 and W4 no write and at most
 // one read (W4's is store.AccessTokenState: the token's revocation and
 // its grant's at once); W2 and W3 one write transaction each (W2 writes
-// twice: codes stay rows, see docs/performance.md). Client and user lookups are
+// twice: codes stay rows, see docs/performance.md; the code's PKCE and
+// nonce replay markers go into its write, store.CreateAuthCodeOnce). Client and user lookups are
 // cached (clientcache.go), and the client throttle's fast path writes
 // nothing for a right secret (throttle_quiet.go); its once-a-second poll
 // of the lockouts does not show here (the test clock stands still).

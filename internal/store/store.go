@@ -158,6 +158,20 @@ type Store interface {
 
 	// Authorization codes, keyed by the hash of the code.
 	CreateAuthCode(ctx context.Context, c AuthCode) error
+	// CreateAuthCodeOnce is the authorization response's one write: in ONE
+	// transaction it records each of keys as a one-time value until
+	// keysExpire — in the set UseOnce writes, so each finds the other's
+	// keys — and stores c, unless exclusive is set and one of keys was
+	// recorded before: then c is not stored. seen[i] reports that keys[i]
+	// was recorded before this call. The keys not seen before are
+	// recorded in every case, stored code or not (a later call is judged
+	// against them). keys must be distinct.
+	//
+	// Of concurrent callers with one key (in any process) exactly one
+	// finds it unseen; with exclusive set, of concurrent callers sharing
+	// a key at most one stores its code. A taken code hash is
+	// ErrAlreadyExists and nothing at all is written.
+	CreateAuthCodeOnce(ctx context.Context, c AuthCode, keys []string, keysExpire time.Time, exclusive bool) (seen []bool, err error)
 	// ConsumeAuthCode atomically marks the code used and returns it.
 	// Exactly one of any number of concurrent callers (in any process)
 	// succeeds. A code used before returns (code, ErrCodeUsed); an unknown

@@ -8,12 +8,14 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,7 +40,7 @@ type keySet struct {
 	schedule map[string][]*activeKey
 	public   map[string]*publishedKey // by kid; next, active and retired-but-published keys
 	jwks     []byte
-	signers  sync.Map // signerKey → jose.Signer; one per (kid, typ)
+	signers  sync.Map // signerKey → *compactSigner; one per (kid, typ)
 }
 
 type activeKey struct {
@@ -77,13 +79,40 @@ type publishedKey struct {
 
 type signerKey struct{ kid, typ string }
 
-// signer returns the cached jose.Signer for (ak.kid, typ), creating it on
-// first use. Signers carry the typ and kid headers (RFC 7515 §4.1.4, §4.1.9).
-func (s *keySet) signer(ak *activeKey, typ string) (jose.Signer, error) {
+// signer returns the cached compactSigner for (ak.kid, typ), creating it
+// on first use. Signers carry the typ and kid headers (RFC 7515 §4.1.4,
+// §4.1.9).
+func (s *keySet) signer(ak *activeKey, typ string) (*compactSigner, error) {
 	sk := signerKey{ak.kid, typ}
 	if v, ok := s.signers.Load(sk); ok {
-		return v.(jose.Signer), nil
+		return v.(*compactSigner), nil
 	}
+	cs, err := newCompactSigner(ak, typ)
+	if err != nil {
+		return nil, err
+	}
+	v, _ := s.signers.LoadOrStore(sk, cs)
+	return v.(*compactSigner), nil
+}
+
+// compactSigner signs JWS Compact Serializations (RFC 7515 §7.1) for one
+// key and typ. Its protected header is go-jose's own, serialised once
+// when the signer is made (by signing an empty payload with go-jose and
+// keeping the first segment), so every token carries exactly the header
+// go-jose would write, without marshalling it again per token. ES256
+// (RFC 7518 §3.4: R || S, 32 bytes each) and EdDSA (RFC 8037 §3.1) are
+// then signed with the standard library over that header and the
+// payload; any other algorithm (RS256, whose signature dwarfs the
+// header) is signed by go-jose. Verification is never done here: it
+// stays go-jose's (Verify).
+type compactSigner struct {
+	header string // base64url of the protected header, then "."
+	priv   crypto.Signer
+	alg    string
+	jose   jose.Signer
+}
+
+func newCompactSigner(ak *activeKey, typ string) (*compactSigner, error) {
 	opts := (&jose.SignerOptions{}).WithHeader("kid", ak.kid)
 	if typ != "" {
 		opts = opts.WithType(jose.ContentType(typ))
@@ -92,8 +121,60 @@ func (s *keySet) signer(ak *activeKey, typ string) (jose.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("token: signer for %s: %w", ak.kid, err)
 	}
-	v, _ := s.signers.LoadOrStore(sk, sg)
-	return v.(jose.Signer), nil
+	jws, err := sg.Sign([]byte("{}"))
+	if err != nil {
+		return nil, fmt.Errorf("token: signer for %s: %w", ak.kid, err)
+	}
+	raw, err := jws.CompactSerialize()
+	if err != nil {
+		return nil, fmt.Errorf("token: signer for %s: %w", ak.kid, err)
+	}
+	dot := strings.IndexByte(raw, '.')
+	if dot < 0 {
+		return nil, fmt.Errorf("token: signer for %s: no header in %q", ak.kid, raw)
+	}
+	return &compactSigner{header: raw[:dot+1], priv: ak.priv, alg: ak.alg, jose: sg}, nil
+}
+
+// sign returns header.payload.signature for payload.
+func (cs *compactSigner) sign(payload []byte) (string, error) {
+	b64 := base64.RawURLEncoding
+	var sig []byte
+	input := make([]byte, len(cs.header)+b64.EncodedLen(len(payload)), len(cs.header)+b64.EncodedLen(len(payload))+1+b64.EncodedLen(2*66))
+	copy(input, cs.header)
+	b64.Encode(input[len(cs.header):], payload)
+	switch key := cs.priv.(type) {
+	case *ecdsa.PrivateKey:
+		if cs.alg != ES256 || key.Curve != elliptic.P256() {
+			return cs.joseSign(payload)
+		}
+		digest := sha256.Sum256(input)
+		r, s, err := ecdsa.Sign(rand.Reader, key, digest[:])
+		if err != nil {
+			return "", fmt.Errorf("token: sign: %w", err)
+		}
+		sig = make([]byte, 64)
+		r.FillBytes(sig[:32])
+		s.FillBytes(sig[32:])
+	case ed25519.PrivateKey:
+		if cs.alg != EdDSA {
+			return cs.joseSign(payload)
+		}
+		sig = ed25519.Sign(key, input)
+	default:
+		return cs.joseSign(payload)
+	}
+	out := append(input, '.')
+	out = b64.AppendEncode(out, sig)
+	return string(out), nil
+}
+
+func (cs *compactSigner) joseSign(payload []byte) (string, error) {
+	jws, err := cs.jose.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("token: sign: %w", err)
+	}
+	return jws.CompactSerialize()
 }
 
 // loaded returns the current key set (nil before the first load).

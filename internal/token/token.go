@@ -633,11 +633,7 @@ func (k *Keys) Sign(ctx context.Context, alg, typ string, claims any) (string, e
 	if err != nil {
 		return "", fmt.Errorf("token: marshal claims: %w", err)
 	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		return "", fmt.Errorf("token: sign: %w", err)
-	}
-	return jws.CompactSerialize()
+	return signer.sign(payload)
 }
 
 // Verify checks raw's signature against the published keys (only the
@@ -666,6 +662,13 @@ func (k *Keys) Verify(ctx context.Context, raw, typ string, claims any) error {
 			pk := s.public[e.kid]
 			if pk != nil && pk.alg == e.alg && (pk.until.IsZero() || now.Before(pk.until)) &&
 				e.typ == normalizeTyp(typ) && now.Unix() < e.exp {
+				// An access token's claims were kept decoded: a copy
+				// instead of a JSON decode per hit (introspection,
+				// userinfo).
+				if ac, ok := claims.(*AccessClaims); ok && e.access != nil {
+					*ac = e.access.clone()
+					return nil
+				}
 				if err := josejson.Unmarshal(e.payload, claims); err != nil {
 					return invalid("%v", err)
 				}
@@ -717,6 +720,10 @@ func (k *Keys) Verify(ctx context.Context, raw, typ string, claims any) error {
 	// (RFC 7797 b64) is never cached, so the payload is always parts[1].
 	if _, b64 := h.ExtraHeaders["b64"]; k.verified != nil && !b64 {
 		if e, ok := newVerifyEntry(cacheKey, raw, h.KeyID, pk.alg, normalizeTyp(typ)); ok && k.now().Unix() < e.exp {
+			if ac, ok := claims.(*AccessClaims); ok {
+				c := ac.clone()
+				e.access = &c
+			}
 			k.verified.add(e)
 		}
 	}
@@ -753,6 +760,17 @@ type AccessClaims struct {
 	AMR       []string      `json:"amr,omitempty"`
 	GrantID   string        `json:"gid,omitempty"` // the grant (token family) it belongs to
 	Cnf       *Confirmation `json:"cnf,omitempty"`
+}
+
+// clone returns a copy of c sharing no slice or pointer with it.
+func (c AccessClaims) clone() AccessClaims {
+	c.Audience = slices.Clone(c.Audience)
+	c.AMR = slices.Clone(c.AMR)
+	if c.Cnf != nil {
+		cnf := *c.Cnf
+		c.Cnf = &cnf
+	}
+	return c
 }
 
 // VerifyAccessToken verifies a Latch access token: signature (Verify with

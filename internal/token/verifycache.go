@@ -44,6 +44,10 @@ type verifyEntry struct {
 	typ     string // normalised
 	exp     int64
 	payload []byte
+	// access is the payload decoded, for an access token verified into
+	// AccessClaims (decoded into zero claims, as a hit would be); never
+	// handed out, only copied (AccessClaims.clone).
+	access *AccessClaims
 }
 
 func newVerifyCache(max int) *verifyCache {

@@ -2,6 +2,7 @@ package token
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +129,37 @@ func TestVerifyEntryNeedsExp(t *testing.T) {
 	// {"exp":"soon"}: not a number, never cached.
 	if _, ok := newVerifyEntry(key, "eyJhbGciOiJFUzI1NiJ9.eyJleHAiOiJzb29uIn0.c2ln", "k", ES256, "at+jwt"); ok {
 		t.Error("a token with a non-numeric exp was made cacheable")
+	}
+}
+
+// TestVerifyCacheKeepsDecodedAccessClaims: a hit hands out a copy of the
+// access claims decoded on the miss, equal to them in every field, and a
+// caller changing its copy changes nothing for the next hit.
+func TestVerifyCacheKeepsDecodedAccessClaims(t *testing.T) {
+	e := newEnv(t, fastAlgs...)
+	ctx := t.Context()
+	want := e.access()
+	want.AMR = []string{"pwd", "otp"}
+	want.ACR = "urn:example:mfa"
+	want.AuthTime = want.IssuedAt - 10
+	want.Cnf = &Confirmation{JKT: "thumb"}
+	raw := e.sign(t, ES256, TypeAccessToken, want)
+	first, err := e.keys.VerifyAccessToken(ctx, raw, testIssuer, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(first, want) {
+		t.Fatalf("miss decoded %+v, want %+v", first, want)
+	}
+	first.Audience[0], first.AMR[0], first.Cnf.JKT = "changed", "changed", "changed"
+	for i := range 2 {
+		got, err := e.keys.VerifyAccessToken(ctx, raw, testIssuer, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("hit %d decoded %+v, want %+v (a caller's change leaked into the cache?)", i, got, want)
+		}
+		got.Audience[0] = "changed again"
 	}
 }

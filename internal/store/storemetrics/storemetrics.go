@@ -196,6 +196,13 @@ func (i *instrumentedStore) CreateAuthCode(ctx context.Context, c store.AuthCode
 	return err
 }
 
+func (i *instrumentedStore) CreateAuthCodeOnce(ctx context.Context, c store.AuthCode, keys []string, keysExpire time.Time, exclusive bool) ([]bool, error) {
+	start := time.Now()
+	seen, err := i.Store.CreateAuthCodeOnce(ctx, c, keys, keysExpire, exclusive)
+	i.done("CreateAuthCodeOnce", start, err)
+	return seen, err
+}
+
 func (i *instrumentedStore) ConsumeAuthCode(ctx context.Context, hash string, now time.Time) (store.AuthCode, error) {
 	start := time.Now()
 	v, err := i.Store.ConsumeAuthCode(ctx, hash, now)

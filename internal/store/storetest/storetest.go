@@ -27,6 +27,7 @@ func tests() []test {
 	var all []test
 	all = append(all, identityTests()...)
 	all = append(all, tokenTests()...)
+	all = append(all, codeOnceTests()...)
 	all = append(all, miscTests()...)
 	all = append(all, raceTests()...)
 	all = append(all, pushedTests()...)
