@@ -291,7 +291,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestValidateReportsEveryProblem(t *testing.T) {
-	c := Config{SigningAlg: "none", TrustedProxies: []string{"x", "y"}, BrandColor: "red", BrandColorDark: "blue", AuthenticationPolicy: "sms"}
+	c := Config{SigningAlg: "none", TrustedProxies: []string{"x", "y"}, BrandColor: "red", BrandColorDark: "blue", AuthenticationPolicy: "sms", WebAuthnRPID: "com"}
 	ps := c.Validate()
 	got := map[string]int{}
 	for _, p := range ps {

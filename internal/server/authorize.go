@@ -275,6 +275,10 @@ func (s *Server) respondAuthorize(w http.ResponseWriter, r *http.Request, to *oa
 func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, ar *authRequest, in interaction, username, msg string, status int) error {
 	in.Kind = kindAuthorize
 	in.Query = ar.query()
+	options, err := s.beginPasskeyLogin(&in)
+	if err != nil {
+		return err
+	}
 	sealed, err := s.sealInteraction(w, r, in)
 	if err != nil {
 		return err
@@ -283,10 +287,14 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, ar *authReque
 	if ar != nil {
 		locales = ar.req.UILocales
 	}
-	s.renderLang(w, r, status, ui.LoginPage{
+	page := ui.LoginPage{
 		Action: s.url(pathLogin), Interaction: sealed, ClientName: ar.clientName(),
-		Username: username, Error: msg,
-	}, ar.target(), locales)
+		Username: username, Error: msg, PasskeyOptions: options, PasskeyRequired: in.PasskeyRequired && options != "",
+	}
+	if options != "" {
+		page.PasskeyAction = s.url(pathLoginPasskey)
+	}
+	s.renderLang(w, r, status, page, ar.target(), locales)
 	return nil
 }
 

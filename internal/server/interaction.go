@@ -52,6 +52,13 @@ type interaction struct {
 	// TOTP is a TOTP secret being enrolled on the account page, until
 	// the user confirms it with a first code.
 	TOTP []byte `json:"t,omitempty"`
+	// WebAuthn is the session data (the challenge) of the passkey
+	// ceremony the page began (passkey.go): it is single-use and bound
+	// to this browser with the interaction.
+	WebAuthn []byte `json:"w,omitempty"`
+	// PasskeyRequired: the login page asks for a passkey only (a
+	// passkey policy or acr phr, passkey.go).
+	PasskeyRequired bool `json:"pr,omitempty"`
 	// Logout fields.
 	ClientID              string `json:"c,omitempty"`
 	PostLogoutRedirectURI string `json:"p,omitempty"`

@@ -14,6 +14,7 @@ const (
 	pathAuthorize     = "/authorize"
 	pathLogin         = "/login"
 	pathLoginCode     = "/login/code"
+	pathLoginPasskey  = "/login/passkey"
 	pathAccount       = "/account"
 	pathReset         = "/account/reset"
 	pathConsent       = "/consent"
@@ -56,6 +57,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(p+pathAuthorize, s.page(s.handleAuthorize))
 	mux.Handle(p+pathLogin, s.browser(s.page(s.handleLogin)))
 	mux.Handle(p+pathLoginCode, s.browser(s.page(s.handleLoginCode)))
+	mux.Handle(p+pathLoginPasskey, s.browser(s.page(s.handleLoginPasskey)))
 	mux.Handle(p+pathAccount, s.browser(s.page(s.handleAccount)))
 	mux.Handle(p+pathReset, s.browser(s.page(s.handleReset)))
 	mux.Handle(p+pathConsent, s.browser(s.page(s.handleConsent)))

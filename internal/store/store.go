@@ -428,7 +428,7 @@ type User struct {
 	CreatedAt   time.Time
 }
 
-// Factor kinds. Passkeys add their own kind.
+// Factor kinds.
 const (
 	// FactorTOTP is an RFC 6238 authenticator: Secret is the sealed
 	// shared key, Counter the last time step accepted (RFC 6238 §5.2: a
@@ -442,6 +442,11 @@ const (
 	// once used; it expires ResetLinkTTL after CreatedAt. Not a sign-in
 	// method: the account page does not list it.
 	FactorResetLink = "reset_link"
+	// FactorPasskey is a passkey (WebAuthn credential, internal/passkey):
+	// ID is "pk-" and the credential ID (base64url), Secret the
+	// credential record as JSON (public key, flags, transports: nothing
+	// secret), Counter the authenticator's signature counter.
+	FactorPasskey = "passkey"
 )
 
 // ResetLinkTTL is how long a password reset link stays valid.
