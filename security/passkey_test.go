@@ -1,0 +1,253 @@
+package security
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/latchauth/latch/internal/config"
+	"github.com/latchauth/latch/internal/latchtest"
+	"github.com/latchauth/latch/internal/store"
+)
+
+// Passkeys (issue 15, WebAuthn through go-webauthn): an assertion
+// answers one challenge once (the challenge travels in the sealed,
+// single-use login form); an assertion made for another origin or RP ID
+// is refused (phishing); a signature counter that goes backwards (a
+// cloned authenticator) is refused and audited; a passkey policy is
+// enforced. The software authenticator is latchtest.Authenticator; the
+// browser test e2e/passkeys.test.js does the same with Chromium's.
+
+// startPasskeys starts Latch on localhost (passkeys need a domain name)
+// over st (nil: SQLite).
+func startPasskeys(t *testing.T, st store.Store, mutate ...func(*config.Config)) *latchtest.Env {
+	t.Helper()
+	return latchtest.StartWith(t, latchtest.Options{Config: mutate, CaptureLog: true, Store: st, Localhost: true})
+}
+
+// registerPasskey signs b in as alice with her password and adds a's
+// passkey on the account page.
+func registerPasskey(t *testing.T, e *latchtest.Env, b *latchtest.Browser, a *latchtest.Authenticator) {
+	t.Helper()
+	p := accountPage(t, e, b)
+	opts := latchtest.PasskeyOptions(p.Body)
+	if opts == "" {
+		t.Fatalf("the account page offers no passkey:\n%s", p.Body)
+	}
+	p = accountAction(t, e, b, p, "passkey-add", url.Values{"name": {"Laptop"}, "credential": {a.Create(t, opts, e.Issuer)}})
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, "Your passkey was added.") {
+		t.Fatalf("adding the passkey: %d\n%s", p.Status, p.Body)
+	}
+}
+
+// passkeyLoginPage opens the account page's login page in a fresh
+// browser: its interaction and passkey options.
+func passkeyLoginPage(t *testing.T, e *latchtest.Env) (*latchtest.Browser, string, string) {
+	t.Helper()
+	b := e.Browser()
+	p := b.Get(e.Issuer + "/account")
+	opts := latchtest.PasskeyOptions(p.Body)
+	if !latchtest.IsLoginPage(p) || opts == "" {
+		t.Fatalf("login page without a passkey: %d\n%s", p.Status, p.Body)
+	}
+	return b, latchtest.Hidden(t, p.Body), opts
+}
+
+func postAssertion(b *latchtest.Browser, e *latchtest.Env, interaction, credential string) latchtest.Page {
+	return b.Post(e.Issuer+"/login/passkey", url.Values{"interaction": {interaction}, "credential": {credential}})
+}
+
+func signedIn(p latchtest.Page) bool {
+	return p.Status == http.StatusOK && strings.Contains(p.Body, `id="page-title">Your account`)
+}
+
+func TestPasskeySignIn(t *testing.T) {
+	e := startPasskeys(t, nil)
+	a := latchtest.NewAuthenticator(t)
+	registerPasskey(t, e, e.Browser(), a)
+	b, in, opts := passkeyLoginPage(t, e)
+	p := postAssertion(b, e, in, a.Get(t, opts, e.Issuer, ""))
+	if !signedIn(p) {
+		t.Fatalf("passkey sign-in: %d\n%s", p.Status, p.Body)
+	}
+	// amr hwk (a device-bound key) and mfa (user verification).
+	if !strings.Contains(p.Body, "<code>hwk mfa</code>") {
+		t.Errorf("session methods: want hwk mfa on the account page:\n%s", p.Body)
+	}
+	if !strings.Contains(p.Body, "last used") {
+		t.Errorf("the passkey's last use is not shown:\n%s", p.Body)
+	}
+}
+
+// TestPasskeyChallengeReplayBurst: one captured assertion sent by many
+// browsers at once, each with the same sealed form (and so the same
+// challenge): exactly one signs in, on SQLite and PostgreSQL. A replay
+// with a fresh form (another challenge) is refused too.
+func TestPasskeyChallengeReplayBurst(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			var st store.Store
+			if be.open != nil {
+				st = be.open(t)
+			}
+			e := startPasskeys(t, st)
+			a := latchtest.NewAuthenticator(t)
+			// No signature counter (as synced passkeys): only the
+			// challenge's single use stands between a replay and a
+			// session.
+			a.NoCounter = true
+			registerPasskey(t, e, e.Browser(), a)
+			b, in, opts := passkeyLoginPage(t, e)
+			cred := a.Get(t, opts, e.Issuer, "")
+			// Each attacker browser carries the victim's CSRF cookie.
+			u, _ := url.Parse(e.Issuer)
+			const n = 20
+			var wg sync.WaitGroup
+			pages := make([]latchtest.Page, n)
+			for i := range n {
+				c := e.Browser()
+				c.Client.Jar.SetCookies(u, b.Client.Jar.Cookies(u))
+				wg.Go(func() { pages[i] = postAssertion(c, e, in, cred) })
+			}
+			wg.Wait()
+			wins := 0
+			for _, p := range pages {
+				if signedIn(p) {
+					wins++
+				} else if p.Status != http.StatusBadRequest && p.Status != http.StatusUnauthorized {
+					t.Errorf("replayed assertion: status %d, want 400 or 401", p.Status)
+				}
+			}
+			if wins != 1 {
+				t.Fatalf("%d of %d concurrent submissions of one assertion signed in, want exactly 1", wins, n)
+			}
+			b2, in2, _ := passkeyLoginPage(t, e)
+			if p := postAssertion(b2, e, in2, cred); signedIn(p) || p.Status != http.StatusUnauthorized {
+				t.Fatalf("the assertion with a fresh challenge: %d, want 401", p.Status)
+			}
+		})
+	}
+}
+
+// TestPasskeyCrossOrigin: a phishing page relays Latch's challenge to the
+// user's authenticator. Signed for the phishing origin, or for another
+// RP ID, the assertion is refused.
+func TestPasskeyCrossOrigin(t *testing.T) {
+	e := startPasskeys(t, nil)
+	a := latchtest.NewAuthenticator(t)
+	registerPasskey(t, e, e.Browser(), a)
+	port := strings.TrimPrefix(e.Issuer, "http://localhost:")
+	for _, tc := range []struct{ name, origin, rpID string }{
+		{"another origin", "http://evil.localhost:" + port, ""},
+		{"another RP ID", e.Issuer, "evil.localhost"},
+		{"another origin and RP ID", "http://evil.localhost:" + port, "evil.localhost"},
+		{"another port", "http://localhost:1", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, in, opts := passkeyLoginPage(t, e)
+			p := postAssertion(b, e, in, a.Get(t, opts, tc.origin, tc.rpID))
+			if signedIn(p) || p.Status != http.StatusUnauthorized || !strings.Contains(p.Body, "could not be verified") {
+				t.Fatalf("assertion from %s for RP ID %q: %d, want 401\n%s", tc.origin, tc.rpID, p.Status, p.Body)
+			}
+		})
+	}
+}
+
+// TestPasskeyCounterRegression: a signature counter that does not grow
+// past the stored one is a cloned authenticator (WebAuthn §6.1.1): the
+// sign-in is refused and audited; the genuine authenticator still signs
+// in. Of two assertions with one counter sent at once (a clone racing
+// the original), exactly one signs in.
+func TestPasskeyCounterRegression(t *testing.T) {
+	e := startPasskeys(t, nil)
+	a := latchtest.NewAuthenticator(t)
+	registerPasskey(t, e, e.Browser(), a)
+	a.Count = 10
+	b, in, opts := passkeyLoginPage(t, e)
+	if p := postAssertion(b, e, in, a.Get(t, opts, e.Issuer, "")); !signedIn(p) {
+		t.Fatalf("first sign-in: %d\n%s", p.Status, p.Body)
+	}
+	for _, c := range []uint32{11, 5} { // 11: equal to the stored counter; 5: below it
+		b, in, opts := passkeyLoginPage(t, e)
+		p := postAssertion(b, e, in, a.GetWithCounter(t, opts, e.Issuer, c))
+		if signedIn(p) || p.Status != http.StatusUnauthorized || !strings.Contains(p.Body, "signature counter went backwards") {
+			t.Fatalf("counter %d after 11: %d, want 401\n%s", c, p.Status, p.Body)
+		}
+	}
+	if !strings.Contains(e.AuditLog(), `"event":"passkey_counter_regressed"`) {
+		t.Errorf("no passkey_counter_regressed audit event:\n%s", e.AuditLog())
+	}
+	b, in, opts = passkeyLoginPage(t, e)
+	if p := postAssertion(b, e, in, a.GetWithCounter(t, opts, e.Issuer, 12)); !signedIn(p) {
+		t.Fatalf("the genuine authenticator: %d\n%s", p.Status, p.Body)
+	}
+
+	const n = 8
+	var wg sync.WaitGroup
+	wins := make([]bool, n)
+	for i := range n {
+		b, in, opts := passkeyLoginPage(t, e)
+		cred := a.GetWithCounter(t, opts, e.Issuer, 20)
+		wg.Go(func() { wins[i] = signedIn(postAssertion(b, e, in, cred)) })
+	}
+	wg.Wait()
+	if got := countTrue(wins); got != 1 {
+		t.Fatalf("%d of %d concurrent assertions with one counter signed in, want exactly 1", got, n)
+	}
+}
+
+func countTrue(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
+}
+
+// TestPasskeyPolicy: under authentication_policy=passkey a password
+// sign-in is not enough: the user with a passkey is asked for it (the
+// code then carries acr phr); one without a passkey gets
+// unmet_authentication_requirements.
+func TestPasskeyPolicy(t *testing.T) {
+	e := startPasskeys(t, nil, func(c *config.Config) { c.AuthenticationPolicy = "passkey" })
+	a := latchtest.NewAuthenticator(t)
+	b := e.Browser()
+	registerPasskey(t, e, b, a)
+	b.Post(e.Issuer+"/logout", url.Values{})
+
+	b = e.Browser()
+	p := b.Get(authorizeURL(e, authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier())))
+	p = b.Login(p, "alice", latchtest.AlicePassword)
+	if !strings.Contains(p.Body, "Sign in with a passkey to continue.") || strings.Contains(p.Body, `name="password"`) {
+		t.Fatalf("after the password under a passkey policy: %d, want the passkey-only login page\n%s", p.Status, p.Body)
+	}
+	p = postAssertion(b, e, latchtest.Hidden(t, p.Body), a.Get(t, latchtest.PasskeyOptions(p.Body), e.Issuer, ""))
+	loc, err := url.Parse(p.Header.Get("Location"))
+	if err != nil || loc.Query().Get("code") == "" {
+		t.Fatalf("after the passkey: %d %q, want a code\n%s", p.Status, p.Header.Get("Location"), p.Body)
+	}
+
+	e.MustUser(store.User{ID: "bob-id", Username: "bob", PasswordHash: mustHash(t, e, "bob-password-1")})
+	b = e.Browser()
+	p = b.Get(authorizeURL(e, authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier())))
+	p = b.Login(p, "bob", "bob-password-1")
+	loc, _ = url.Parse(p.Header.Get("Location"))
+	if loc == nil || loc.Query().Get("error") != "unmet_authentication_requirements" {
+		t.Fatalf("bob without a passkey: %d %q, want unmet_authentication_requirements", p.Status, p.Header.Get("Location"))
+	}
+}
+
+func mustHash(t *testing.T, e *latchtest.Env, pw string) string {
+	t.Helper()
+	h, err := e.Passwords.Hash(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
