@@ -1,8 +1,10 @@
 package security
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -250,4 +252,29 @@ func mustHash(t *testing.T, e *latchtest.Env, pw string) string {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// TestPasskeyDiscovery: discovery advertises acr phr exactly when
+// passkeys are on (an issuer on a domain name), not on an IP address.
+func TestPasskeyDiscovery(t *testing.T) {
+	for _, tc := range []struct {
+		e    *latchtest.Env
+		want bool
+	}{{startPasskeys(t, nil), true}, {latchtest.Start(t), false}} {
+		resp, err := http.Get(tc.e.Issuer + "/.well-known/openid-configuration")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			ACRs []string `json:"acr_values_supported"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&doc)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Contains(doc.ACRs, "urn:latch:acr:phr"); got != tc.want {
+			t.Errorf("%s: acr_values_supported %v has phr: %v, want %v", tc.e.Issuer, doc.ACRs, got, tc.want)
+		}
+	}
 }
