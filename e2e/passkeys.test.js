@@ -184,9 +184,16 @@ h.test('a passkey-only account created with latch user create --passkey-only sig
   await page.goto(link);
   await page.getByRole('alert').filter({ hasText: 'not valid' }).waitFor();
 
-  // Sign in to the SPA: the passkey is offered on Latch's login page.
+  // Sign in to the SPA with the "Sign in with a passkey" button: this
+  // browser pretends to have no conditional UI (autofill), so the button
+  // is the way in.
+  await page.addInitScript(() => {
+    if (window.PublicKeyCredential) PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+  });
   await page.goto(h.latch.spaURL);
   await page.locator('#sign-in').click();
+  await page.waitForURL(`${h.latch.issuer}/**`);
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
   await page.locator('body[data-state="signed-in"]').waitFor();
   assert.match(await page.getByTestId('profile').innerText(), /pat@example\.com/);
 

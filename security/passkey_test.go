@@ -13,6 +13,7 @@ import (
 
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/latchtest"
+	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 )
 
@@ -276,5 +277,100 @@ func TestPasskeyDiscovery(t *testing.T) {
 		if got := slices.Contains(doc.ACRs, "urn:latch:acr:phr"); got != tc.want {
 			t.Errorf("%s: acr_values_supported %v has phr: %v, want %v", tc.e.Issuer, doc.ACRs, got, tc.want)
 		}
+	}
+}
+
+// TestPasskeyLoginCSRF: a hostile page cannot post a passkey sign-in
+// (login CSRF: signing the victim in as the attacker, whose assertion it
+// holds): cross-origin posts are refused, and so is the attacker's own
+// form in the victim's browser (bound to the attacker's CSRF cookie).
+func TestPasskeyLoginCSRF(t *testing.T) {
+	e := startPasskeys(t, nil)
+	a := latchtest.NewAuthenticator(t)
+	registerPasskey(t, e, e.Browser(), a)
+	for _, kind := range []string{"Origin", "Sec-Fetch-Site cross-site"} {
+		b, in, opts := passkeyLoginPage(t, e)
+		form := url.Values{"interaction": {in}, "credential": {a.Get(t, opts, e.Issuer, "")}}
+		p := postForm(t, b, e.Issuer+"/login/passkey", form, crossOrigin(kind))
+		requireErrorPage(t, p)
+		if _, set := cookie(p, "latch_session"); set {
+			t.Errorf("cross-origin (%s) passkey sign-in set a session cookie", kind)
+		}
+	}
+	_, in, opts := passkeyLoginPage(t, e) // the attacker's browser
+	victim := e.Browser()
+	victim.Get(e.Issuer + "/account") // the victim has a CSRF cookie of their own
+	requireErrorPage(t, postAssertion(victim, e, in, a.Get(t, opts, e.Issuer, "")))
+}
+
+// TestPasskeyRemoval: a password-only session cannot remove a passkey (a
+// stolen password must not strip the stronger method); a passkey
+// session can; a passkey-only account keeps its last passkey.
+func TestPasskeyRemoval(t *testing.T) {
+	e := startPasskeys(t, nil)
+	a := latchtest.NewAuthenticator(t)
+	b := e.Browser()
+	registerPasskey(t, e, b, a)
+	fs, err := e.Store.ListFactors(t.Context(), "user-alice")
+	if err != nil || len(fs) != 1 {
+		t.Fatalf("factors: %v %v", fs, err)
+	}
+	id := fs[0].ID
+	p := accountAction(t, e, b, accountPage(t, e, b), "passkey-delete", url.Values{"passkey": {id}})
+	if !strings.Contains(p.Body, "sign in with a passkey or your authenticator app first") {
+		t.Fatalf("removal from a password session: %d\n%s", p.Status, p.Body)
+	}
+	b, in, opts := passkeyLoginPage(t, e)
+	p = postAssertion(b, e, in, a.Get(t, opts, e.Issuer, ""))
+	p = accountAction(t, e, b, p, "passkey-delete", url.Values{"passkey": {id}})
+	if !strings.Contains(p.Body, "Your passkey was removed.") {
+		t.Fatalf("removal from a passkey session: %d\n%s", p.Status, p.Body)
+	}
+	if fs, _ := e.Store.ListFactors(t.Context(), "user-alice"); len(fs) != 0 {
+		t.Fatalf("factors after removal: %v", fs)
+	}
+	if !strings.Contains(e.AuditLog(), `"event":"passkey_removed"`) {
+		t.Error("no passkey_removed audit event")
+	}
+
+	// A passkey-only account (no password; latch user create
+	// --passkey-only) registers its passkey on its one-time link, signs
+	// in with it, and keeps its last passkey.
+	e.MustUser(store.User{ID: "user-pat", Username: "pat"})
+	secret := "registration-link-secret-0123456789"
+	if err := e.Store.SaveFactors(t.Context(), "user-pat", nil, store.Factor{UserID: "user-pat",
+		ID: registration.ResetLinkID(secret), Kind: store.FactorResetLink, CreatedAt: e.Clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	pat := latchtest.NewAuthenticator(t)
+	b = e.Browser()
+	link := e.Issuer + "/account/reset?" + url.Values{"u": {"user-pat"}, "t": {secret}}.Encode()
+	p = b.Get(link)
+	opts = latchtest.PasskeyOptions(p.Body)
+	if opts == "" || strings.Contains(p.Body, `name="new_password"`) {
+		t.Fatalf("registration link of a passkey-only account: %d\n%s", p.Status, p.Body)
+	}
+	p = b.Post(e.Issuer+"/account/reset", url.Values{"interaction": {latchtest.Hidden(t, p.Body)}, "name": {"Phone"}, "credential": {pat.Create(t, opts, e.Issuer)}})
+	if !strings.Contains(p.Body, "Your passkey is set.") {
+		t.Fatalf("creating the passkey on the link: %d\n%s", p.Status, p.Body)
+	}
+	if p := b.Get(link); p.Status != http.StatusNotFound {
+		t.Fatalf("the link after use: %d, want 404", p.Status)
+	}
+	b, in, opts = passkeyLoginPage(t, e)
+	p = postAssertion(b, e, in, pat.Get(t, opts, e.Issuer, ""))
+	if !signedIn(p) || !strings.Contains(p.Body, "Signed in as <strong>pat</strong>") {
+		t.Fatalf("pat's passkey sign-in: %d\n%s", p.Status, p.Body)
+	}
+	fs, _ = e.Store.ListFactors(t.Context(), "user-pat")
+	var pk string
+	for _, f := range fs {
+		if f.Kind == store.FactorPasskey {
+			pk = f.ID
+		}
+	}
+	p = accountAction(t, e, b, p, "passkey-delete", url.Values{"passkey": {pk}})
+	if !strings.Contains(p.Body, "This is your only way to sign in") {
+		t.Fatalf("removing the last passkey of a passkey-only account: %d\n%s", p.Status, p.Body)
 	}
 }
