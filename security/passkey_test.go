@@ -13,6 +13,7 @@ import (
 
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/latchtest"
+	"github.com/latchauth/latch/internal/oauth"
 	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 )
@@ -372,5 +373,31 @@ func TestPasskeyRemoval(t *testing.T) {
 	p = accountAction(t, e, b, p, "passkey-delete", url.Values{"passkey": {pk}})
 	if !strings.Contains(p.Body, "This is your only way to sign in") {
 		t.Fatalf("removing the last passkey of a passkey-only account: %d\n%s", p.Status, p.Body)
+	}
+}
+
+// TestPasskeyStepUp: a request for acr mfa from a password session of a
+// user whose only stronger method is a passkey steps up with the passkey
+// (acr phr satisfies mfa), without the password again.
+func TestPasskeyStepUp(t *testing.T) {
+	e := startPasskeys(t, nil)
+	a := latchtest.NewAuthenticator(t)
+	b := e.Browser()
+	registerPasskey(t, e, b, a) // b is signed in with the password
+	v := oauth2.GenerateVerifier()
+	q := authParams("spa", latchtest.SPARedirect, v)
+	q.Set("acr_values", "urn:latch:acr:mfa")
+	p := b.Get(authorizeURL(e, q))
+	if !strings.Contains(p.Body, "Sign in with a passkey to continue.") {
+		t.Fatalf("acr mfa from a password session: %d, want the passkey step\n%s", p.Status, p.Body)
+	}
+	p = postAssertion(b, e, latchtest.Hidden(t, p.Body), a.Get(t, latchtest.PasskeyOptions(p.Body), e.Issuer, ""))
+	id, access := tokenClaims(t, e, requireCodeRedirect(t, p, latchtest.SPARedirect), v)
+	// The tokens say how the user signed in: a device-bound passkey with
+	// user verification.
+	for name, c := range map[string]map[string]any{"ID token": id, "access token": access} {
+		if c["acr"] != oauth.ACRPhishingResistant || strings.Join(toStrings(c["amr"]), " ") != "hwk mfa" {
+			t.Errorf("%s acr=%v amr=%v, want %s and hwk mfa", name, c["acr"], c["amr"], oauth.ACRPhishingResistant)
+		}
 	}
 }
