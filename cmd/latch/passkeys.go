@@ -2,8 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"text/tabwriter"
 
 	"github.com/latchauth/latch/internal/manage"
@@ -113,16 +114,30 @@ func (l *localRecords) DeletePasskey(ctx context.Context, username, id string) e
 	})
 }
 
-// errPasskeysRemote: the admin API has no passkey routes yet; these
-// commands work on the database (--db / the configuration).
-var errPasskeysRemote = errors.New("passkey commands work on the database only (not through --admin-url yet)")
-
-func (c *adminClient) CreatePasskeyUser(context.Context, store.User) (userView, manage.ResetLink, error) {
-	return userView{}, manage.ResetLink{}, errPasskeysRemote
+func (c *adminClient) CreatePasskeyUser(ctx context.Context, u store.User) (userView, manage.ResetLink, error) {
+	body := map[string]any{"username": u.Username, "passkey_only": true, "email": u.Email, "email_verified": u.EmailVerified, "name": u.Name}
+	var v struct {
+		userView
+		Link manage.ResetLink `json:"registration_link"`
+	}
+	err := c.do(ctx, http.MethodPost, "/admin/users", body, &v)
+	return v.userView, v.Link, err
 }
 
-func (c *adminClient) ListPasskeys(context.Context, string) ([]manage.PasskeyView, error) {
-	return nil, errPasskeysRemote
+func (c *adminClient) ListPasskeys(ctx context.Context, username string) ([]manage.PasskeyView, error) {
+	u, err := c.GetUser(ctx, username)
+	if err != nil {
+		return nil, err
+	}
+	var ps []manage.PasskeyView
+	err = c.do(ctx, http.MethodGet, "/admin/users/"+url.PathEscape(u.ID)+"/passkeys", nil, &ps)
+	return ps, err
 }
 
-func (c *adminClient) DeletePasskey(context.Context, string, string) error { return errPasskeysRemote }
+func (c *adminClient) DeletePasskey(ctx context.Context, username, id string) error {
+	u, err := c.GetUser(ctx, username)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodDelete, "/admin/users/"+url.PathEscape(u.ID)+"/passkeys/"+url.PathEscape(id), nil, nil)
+}
