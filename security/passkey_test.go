@@ -129,6 +129,10 @@ func TestPasskeyChallengeReplayBurst(t *testing.T) {
 			if wins != 1 {
 				t.Fatalf("%d of %d concurrent submissions of one assertion signed in, want exactly 1", wins, n)
 			}
+			// Without a counter the sign-in still records its last use.
+			if fs, err := e.Store.ListFactors(t.Context(), "user-alice"); err != nil || len(fs) != 1 || fs[0].LastUsedAt.IsZero() || fs[0].Counter != 0 {
+				t.Errorf("the counterless passkey after its sign-in: %+v %v, want a last use and counter 0", fs, err)
+			}
 			b2, in2, _ := passkeyLoginPage(t, e)
 			if p := postAssertion(b2, e, in2, cred); signedIn(p) || p.Status != http.StatusUnauthorized {
 				t.Fatalf("the assertion with a fresh challenge: %d, want 401", p.Status)

@@ -133,11 +133,18 @@ func (s *Server) handleLoginPasskey(w http.ResponseWriter, r *http.Request) erro
 	// first (AdvanceFactor: exactly one of concurrent callers with one
 	// counter wins), is refused. An authenticator that keeps no counter
 	// reports 0 every time: nothing to advance.
-	if !a.CloneWarning && a.Counter > 0 {
+	switch {
+	case !a.CloneWarning && a.Counter > 0:
 		err := s.store.AdvanceFactor(ctx, a.UserID, a.FactorID, int64(a.Counter), s.now())
 		if errors.Is(err, store.ErrAlreadyExists) {
 			a.CloneWarning = true
 		} else if err != nil {
+			return err
+		}
+	case !a.CloneWarning:
+		// No counter: only the last use is recorded (the challenge's
+		// single use is what stops a replay).
+		if err := s.store.TouchFactor(ctx, a.UserID, a.FactorID, s.now()); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 	}

@@ -76,6 +76,11 @@ type Store interface {
 	AdvanceFactor(ctx context.Context, userID, id string, counter int64, now time.Time) error
 	// DeleteFactor deletes one factor of the user. ErrNotFound.
 	DeleteFactor(ctx context.Context, userID, id string) error
+	// TouchFactor records a use of a factor that has no counter to
+	// advance (a passkey whose authenticator reports signature counter
+	// 0, WebAuthn §6.1.1): LastUsedAt becomes now; Counter is unchanged.
+	// It makes nothing single-use. ErrNotFound.
+	TouchFactor(ctx context.Context, userID, id string, now time.Time) error
 
 	// SSO sessions, keyed by the hash of the cookie value.
 	CreateSession(ctx context.Context, s Session) error

@@ -252,7 +252,7 @@ type AccountPasskey struct {
 	ID       string
 	Name     string // the user's name for it
 	Added    string // date
-	LastUsed string // date, "" when never used (or the authenticator keeps no counter)
+	LastUsed string // date, "" when never used
 	// BackupEligible: the passkey may be synced to the user's other
 	// devices; BackedUp: it is (as reported at registration).
 	BackupEligible, BackedUp bool

@@ -32,6 +32,7 @@ func tests() []test {
 	all = append(all, pushedTests()...)
 	all = append(all, backchannelTests()...)
 	all = append(all, factorTests()...)
+	all = append(all, passkeyTests()...)
 	return all
 }
 
