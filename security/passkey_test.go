@@ -1,6 +1,7 @@
 package security
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -149,6 +150,14 @@ func TestPasskeyCrossOrigin(t *testing.T) {
 	a := latchtest.NewAuthenticator(t)
 	registerPasskey(t, e, e.Browser(), a)
 	port := strings.TrimPrefix(e.Issuer, "http://localhost:")
+	t.Run("a key Latch never registered, naming alice", func(t *testing.T) {
+		stranger := latchtest.NewAuthenticator(t)
+		stranger.Create(t, `{"challenge":"AA","rp":{"id":"localhost"},"user":{"id":"`+base64.RawURLEncoding.EncodeToString([]byte("user-alice"))+`"}}`, e.Issuer)
+		b, in, opts := passkeyLoginPage(t, e)
+		if p := postAssertion(b, e, in, stranger.Get(t, opts, e.Issuer, "")); signedIn(p) || p.Status != http.StatusUnauthorized {
+			t.Fatalf("unregistered key: %d, want 401", p.Status)
+		}
+	})
 	for _, tc := range []struct{ name, origin, rpID string }{
 		{"another origin", "http://evil.localhost:" + port, ""},
 		{"another RP ID", e.Issuer, "evil.localhost"},

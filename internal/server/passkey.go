@@ -109,17 +109,27 @@ func (s *Server) handleLoginPasskey(w http.ResponseWriter, r *http.Request) erro
 		return s.showLoginPasskey(w, r, ar, in, "Your browser sent no passkey. Try again, or sign in another way.", http.StatusBadRequest, required)
 	}
 	var user store.User
+	var storeErr error // the store failed: a 5xx/503, not a refused passkey
 	a, err := s.opts.Passkeys.FinishLogin(ceremony, []byte(cred), func(handle []byte) (passkey.User, error) {
 		if !utf8.Valid(handle) {
 			return passkey.User{}, store.ErrNotFound
 		}
 		u, err := s.store.GetUser(ctx, string(handle))
-		if err != nil {
-			return passkey.User{}, err
+		if err == nil {
+			user = u
+			var pu passkey.User
+			if pu, err = s.passkeyUser(ctx, &u); err == nil {
+				return pu, nil
+			}
 		}
-		user = u
-		return s.passkeyUser(ctx, &u)
+		if !errors.Is(err, store.ErrNotFound) {
+			storeErr = err
+		}
+		return passkey.User{}, err
 	})
+	if storeErr != nil {
+		return storeErr
+	}
 	if errors.Is(err, passkey.ErrRefused) {
 		s.log.InfoContext(ctx, "passkey sign-in refused", "err", err)
 		s.auditLog(ctx, "login_failed", "client_id", ar.clientID(), "sub", user.ID, "reason", "passkey_refused")
