@@ -140,7 +140,7 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 	rp, err := passkey.New(cfg.Issuer, cfg.WebAuthnRPID, pages.Product())
 	if errors.Is(err, passkey.ErrUnavailable) {
 		if log != nil {
-			log.InfoContext(ctx, "passkeys are off: the issuer's host is an IP address or not https", "issuer", cfg.Issuer)
+			log.InfoContext(ctx, "passkeys are off: the issuer's host is an IP address or a single-label name, or it is not https", "issuer", cfg.Issuer)
 		}
 		rp = nil
 	} else if err != nil {

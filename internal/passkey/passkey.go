@@ -42,11 +42,11 @@ type RP struct {
 }
 
 // New makes the relying party for issuer. rpID "" derives it from the
-// issuer's host (ErrUnavailable when browsers would offer no passkeys
-// to it). An RP ID must be
-// the issuer's host or a registrable suffix of it (WebAuthn §5.1.3: the
-// browser refuses any other, so every ceremony would fail): New reports
-// the mismatch at start-up instead. Not checked: the public suffix list
+// issuer's host (ErrUnavailable when browsers would offer no passkeys to
+// it: an IP address, a single-label host other than localhost, plain
+// http). An RP ID must be the issuer's host or a registrable suffix of it
+// (WebAuthn §5.1.3: the browser refuses any other, so every ceremony
+// would fail): New reports a configured mismatch at start-up instead. Not checked: the public suffix list
 // (a single-label RP ID other than localhost is refused, which covers
 // "com"; "co.uk" is the operator's mistake to avoid).
 func New(issuer, rpID, product string) (*RP, error) {
@@ -61,8 +61,9 @@ func New(issuer, rpID, product string) (*RP, error) {
 	}
 	rpID = strings.ToLower(rpID)
 	local := rpID == "localhost" || strings.HasSuffix(rpID, ".localhost")
-	if derived && (net.ParseIP(rpID) != nil || (u.Scheme != "https" && !local)) {
-		return nil, fmt.Errorf("%w: %s is an IP address or not https", ErrUnavailable, issuer)
+	singleLabel := !strings.Contains(rpID, ".") && rpID != "localhost"
+	if derived && (net.ParseIP(rpID) != nil || singleLabel || (u.Scheme != "https" && !local)) {
+		return nil, fmt.Errorf("%w: %s is an IP address, a single-label host or not https", ErrUnavailable, issuer)
 	}
 	if net.ParseIP(rpID) != nil {
 		return nil, fmt.Errorf("passkey: webauthn-rp-id %q is an IP address; it must be a domain name (WebAuthn §5.1.3)", rpID)
@@ -70,7 +71,7 @@ func New(issuer, rpID, product string) (*RP, error) {
 	if host != rpID && !strings.HasSuffix(host, "."+rpID) {
 		return nil, fmt.Errorf("passkey: webauthn-rp-id %q is neither the issuer's host %q nor a parent domain of it (WebAuthn §5.1.3): browsers would refuse every passkey", rpID, host)
 	}
-	if !strings.Contains(rpID, ".") && rpID != "localhost" {
+	if singleLabel {
 		return nil, fmt.Errorf("passkey: webauthn-rp-id %q is a top-level domain; use the issuer's host or a registrable parent domain of it", rpID)
 	}
 	if u.Scheme != "https" && !local {

@@ -35,6 +35,8 @@ func TestNewRPID(t *testing.T) {
 		{issuer: "https://10.0.0.1", off: true},
 		{issuer: "http://127.0.0.1:8080", off: true},
 		{issuer: "http://id.example.com", off: true},
+		{issuer: "https://auth:8443", off: true},
+		{issuer: "https://auth:8443", rpID: "auth", err: "top-level domain"},
 	} {
 		rp, err := New(tc.issuer, tc.rpID, "Latch")
 		switch {
