@@ -111,6 +111,12 @@ type records interface {
 	RequireMFA(ctx context.Context, username string, on bool) error
 	ResetFactors(ctx context.Context, username string) (int, error)
 	ResetLink(ctx context.Context, username string) (manage.ResetLink, error)
+	// CreatePasskeyUser creates u without a password and issues its
+	// passkey registration link; ListPasskeys and DeletePasskey manage a
+	// user's passkeys (internal/manage, audited).
+	CreatePasskeyUser(ctx context.Context, u store.User) (userView, manage.ResetLink, error)
+	ListPasskeys(ctx context.Context, username string) ([]manage.PasskeyView, error)
+	DeletePasskey(ctx context.Context, username, id string) error
 
 	// Upstream OpenID Providers (idp.go): a client secret in c is sealed
 	// by the side that stores it.

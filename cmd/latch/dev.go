@@ -348,7 +348,10 @@ func printDevBanner(e *env, cfg config.Config, demo []demoClient, examples *devE
 		fmt.Fprintf(w, "             go run ./examples/api/cmd/api --issuer %s --audience %s --addr %s --origin %s\n",
 			cfg.Issuer, examples.apiURL, apiListenAddr(examples.apiURL), examples.spaURL)
 	}
-	fmt.Fprintf(w, "  user       %s / %s\n\n", demoUser, demoPassword)
+	fmt.Fprintf(w, "  user       %s / %s\n", demoUser, demoPassword)
+	// A passkey-only account: the CLI prints its one-time registration
+	// link (docs/authentication.md#passkeys).
+	fmt.Fprintf(w, "  passkey    LATCH_ISSUER=%s latch user create --db %s --passkey-only --username NAME\n\n", cfg.Issuer, cfg.DB)
 	fmt.Fprintf(w, "  clients\n")
 	for _, d := range demo {
 		fmt.Fprintf(w, "    %-13s %s\n", d.client.ID, d.note)

@@ -6,7 +6,7 @@
 //	latch migrate                    apply database migrations
 //	latch healthcheck                probe a running server (exit 0 when ready)
 //	latch client create|list|show|update|delete
-//	latch user create|list|show|set-password|delete|require-mfa|reset-factors|reset-link
+//	latch user create|list|show|set-password|delete|require-mfa|reset-factors|reset-link|passkeys
 //	latch keys list|rotate|prune
 //	latch config check FILE
 //	latch doctor                     audit a deployment (see doctor.go)
@@ -160,6 +160,7 @@ func sections() []section {
 			{"user require-mfa", "require a second factor at every sign-in of a user", runUserRequireMFA},
 			{"user reset-factors", "remove a user's second factors (lost device)", runUserResetFactors},
 			{"user reset-link", "print a one-time link to set a new password", runUserResetLink},
+			{"user passkeys", "list (list USERNAME) or remove (delete USERNAME ID) a user's passkeys", runUserPasskeys},
 		}},
 		{"Upstream providers", []command{
 			{"idp add", "add an upstream OpenID Provider (\"Sign in with …\")", runIdpAdd},

@@ -28,11 +28,14 @@ const passwordStdinHelp = "--password-stdin is required: the password is read fr
 
 var userCreateHelp = cmdHelp{
 	name:     "user create",
-	synopsis: "--username USERNAME --password-stdin [--email EMAIL] [--email-verified] [--name NAME]",
+	synopsis: "--username USERNAME (--password-stdin | --passkey-only) [--email EMAIL] [--email-verified] [--name NAME]",
 	text: `Creates a user. The password is the first line of standard input, e.g.
   printf '%s\n' "$PASSWORD" | latch user create --username alice --password-stdin
 It is hashed with argon2id at the configured cost (password-memory-kib,
-password-iterations). The user's ID (the OIDC sub) is a random UUID.`,
+password-iterations). The user's ID (the OIDC sub) is a random UUID.
+With --passkey-only the user has no password: a one-time registration link is
+printed (valid 24 hours), on which the user creates their passkey. Latch sends
+no mail: hand the link over yourself.`,
 }
 
 func runUserCreate(ctx context.Context, e *env, args []string) error {
@@ -41,15 +44,19 @@ func runUserCreate(ctx context.Context, e *env, args []string) error {
 	email := cmd.fs.String("email", "", "email `address`")
 	emailVerified := cmd.fs.Bool("email-verified", false, "mark the email address as verified")
 	name := cmd.fs.String("name", "", "full `name`")
-	pwStdin := cmd.fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
+	pwStdin := cmd.fs.Bool("password-stdin", false, "read the password from the first line of standard input (required unless --passkey-only)")
+	passkeyOnly := cmd.fs.Bool("passkey-only", false, "no password: print a one-time link on which the user creates a passkey")
 	if _, err := cmd.parse(args); err != nil {
 		return err
 	}
 	if *username == "" {
 		return usageErrorf("user create: --username is required")
 	}
-	if !*pwStdin {
-		return usageErrorf("user create: %s", passwordStdinHelp)
+	if *passkeyOnly && *pwStdin {
+		return usageErrorf("user create: --passkey-only and --password-stdin exclude each other")
+	}
+	if !*pwStdin && !*passkeyOnly {
+		return usageErrorf("user create: %s (or --passkey-only)", passwordStdinHelp)
 	}
 	if err := registration.ValidateUsername(*username); err != nil {
 		return err
@@ -76,6 +83,17 @@ func runUserCreate(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("username: %w", err)
 	}
 	u := store.User{Username: canonical, Email: *email, EmailVerified: *emailVerified, Name: *name}
+	if *passkeyOnly {
+		v, link, err := recs.CreatePasskeyUser(ctx, u)
+		if err != nil {
+			return err
+		}
+		if err := writeJSON(e.stdout, v); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "passkey registration link (valid until %s, once):\n%s\n", fmtTime(link.ExpiresAt), link.URL)
+		return nil
+	}
 	v, err := recs.CreateUser(ctx, u, e.stdin)
 	if err != nil {
 		return err

@@ -158,6 +158,8 @@ func (s *Server) apiRoutes() []route {
 		{http.MethodPut, "/admin/users/{id}/mfa", s.setMFARequired},
 		{http.MethodDelete, "/admin/users/{id}/factors", s.resetFactors},
 		{http.MethodPost, "/admin/users/{id}/reset-link", s.issueResetLink},
+		{http.MethodGet, "/admin/users/{id}/passkeys", s.listPasskeys},
+		{http.MethodDelete, "/admin/users/{id}/passkeys/{passkey}", s.deletePasskey},
 
 		{http.MethodGet, "/admin/upstreams", s.listUpstreams},
 		{http.MethodPost, "/admin/upstreams", s.addUpstream},

@@ -2,6 +2,9 @@ package admin
 
 import (
 	"net/http"
+
+	"github.com/latchauth/latch/internal/manage"
+	"github.com/latchauth/latch/internal/registration"
 )
 
 // mfaRequest is the body of PUT /admin/users/{id}/mfa.
@@ -45,5 +48,31 @@ func (s *Server) issueResetLink(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, link)
+	return nil
+}
+
+// passkeyUserCreated answers POST /admin/users with "passkey_only": the
+// user and its one-time passkey registration link.
+type passkeyUserCreated struct {
+	registration.UserView
+	Link manage.ResetLink `json:"registration_link"`
+}
+
+// listPasskeys lists the user's passkeys.
+func (s *Server) listPasskeys(w http.ResponseWriter, r *http.Request) error {
+	ps, err := s.svc.ListPasskeys(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ps)
+	return nil
+}
+
+// deletePasskey removes one passkey of the user (audited).
+func (s *Server) deletePasskey(w http.ResponseWriter, r *http.Request) error {
+	if err := s.svc.DeletePasskey(r.Context(), r.PathValue("id"), r.PathValue("passkey")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -17,6 +17,9 @@ type userRequest struct {
 	Email         string `json:"email"`
 	EmailVerified bool   `json:"email_verified"`
 	Name          string `json:"name"`
+	// PasskeyOnly: no password; the answer carries the passkey
+	// registration link (manage.CreatePasskeyUser).
+	PasskeyOnly bool `json:"passkey_only"`
 }
 
 // passwordRequest is the body of PUT /admin/users/{id}/password.
@@ -100,6 +103,19 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u := store.User{Username: req.Username, Email: req.Email, EmailVerified: req.EmailVerified, Name: req.Name}
+	if req.PasskeyOnly {
+		if req.Password != "" {
+			return &apiError{http.StatusBadRequest, "invalid_request", `"passkey_only" and "password" exclude each other`}
+		}
+		v, link, err := s.svc.CreatePasskeyUser(r.Context(), u)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Location", "/admin/users/"+v.ID)
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusCreated, passkeyUserCreated{v, link})
+		return nil
+	}
 	v, err := s.svc.CreateUser(r.Context(), u, req.Password)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/latchauth/latch/internal/cimd"
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/grant"
+	"github.com/latchauth/latch/internal/passkey"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/seal"
 	"github.com/latchauth/latch/internal/server"
@@ -147,6 +148,17 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 			return nil, fmt.Errorf("dpop-nonce: %w", err)
 		}
 	}
+	// Passkeys: the relying-party ID is the issuer's host or the
+	// configured parent domain; a mismatch stops start-up.
+	rp, err := passkey.New(cfg.Issuer, cfg.WebAuthnRPID, pages.Product())
+	if errors.Is(err, passkey.ErrUnavailable) {
+		if log != nil {
+			log.InfoContext(ctx, "passkeys are off: the issuer's host is an IP address or a single-label name, or it is not https", "issuer", cfg.Issuer)
+		}
+		rp = nil
+	} else if err != nil {
+		return nil, fmt.Errorf("webauthn-rp-id: %w", err)
+	}
 	opts := server.Options{
 		Issuer: cfg.Issuer, Dev: cfg.Dev, RequirePAR: cfg.RequirePAR,
 		Lifetimes: grant.Lifetimes{
@@ -167,7 +179,7 @@ func Assemble(ctx context.Context, cfg config.Config, st store.Store, log, audit
 			Resources: cfg.RegistrationResources,
 		},
 		Store: st, Keys: keys, UI: pages, Passwords: hasher,
-		Interaction: inter, Factors: factors, RecoveryKey: recoveryKey, Upstreams: upstreams, AuthPolicy: cfg.AuthenticationPolicy,
+		Interaction: inter, Factors: factors, RecoveryKey: recoveryKey, Upstreams: upstreams, AuthPolicy: cfg.AuthenticationPolicy, Passkeys: rp,
 		Refresh: chain, Logger: log, Audit: audit, Now: now, Extra: extra,
 		Backchannel: server.Backchannel{Timeout: cfg.BackchannelLogoutTimeout, MaxAge: cfg.BackchannelLogoutMaxAge},
 	}

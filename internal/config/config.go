@@ -80,7 +80,10 @@ type Config struct {
 
 	// AuthenticationPolicy is how every user must sign in, unless a
 	// client's own policy is stricter (docs/authentication.md).
-	AuthenticationPolicy string `yaml:"authentication-policy" help:"how users must sign in: password (a user with a second factor still gives it), second_factor (password and TOTP) or passkey (not offered yet: every sign-in fails)"` // password
+	AuthenticationPolicy string `yaml:"authentication-policy" help:"how users must sign in: password (a user with a second factor still gives it), second_factor (password and TOTP) or passkey (a passkey sign-in, acr phr)"` // password
+
+	// WebAuthnRPID is the passkeys' relying-party ID (WebAuthn §5.1.3).
+	WebAuthnRPID string `yaml:"webauthn-rp-id" help:"relying-party ID of passkeys: the issuer's host (default) or a parent domain of it, e.g. example.com for https://id.example.com; passkeys registered under one RP ID work only under it. Passkeys are off when the issuer's host is an IP address or a single-label name, or it is not https (except localhost)"`
 
 	// DPoPNonce makes DPoP proofs carry a server-issued nonce (RFC 9449 §8).
 	DPoPNonce bool `yaml:"dpop-nonce" help:"require DPoP proofs to carry a nonce issued by Latch (RFC 9449 §8)"`

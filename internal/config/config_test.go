@@ -292,7 +292,7 @@ func TestValidate(t *testing.T) {
 
 func TestValidateReportsEveryProblem(t *testing.T) {
 	c := Config{SigningAlg: "none", TrustedProxies: []string{"x", "y"}, BrandColor: "red", BrandColorDark: "blue", AuthenticationPolicy: "sms",
-		RegistrationResources: []string{"mcp.example.com", "https://mcp.example.com/#x"}}
+		RegistrationResources: []string{"mcp.example.com", "https://mcp.example.com/#x"}, WebAuthnRPID: "com"}
 	ps := c.Validate()
 	got := map[string]int{}
 	for _, p := range ps {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/passkey"
 	"github.com/latchauth/latch/internal/registration"
 )
 
@@ -128,6 +129,13 @@ func validate(c Config) []Problem {
 	}
 	if err := registration.CheckPolicy(c.AuthenticationPolicy); err != nil {
 		add("authentication-policy", "%q is not one of password, second_factor, passkey", c.AuthenticationPolicy)
+	}
+	// An RP ID browsers would refuse for the issuer (WebAuthn §5.1.3)
+	// stops start-up rather than every passkey ceremony.
+	if c.WebAuthnRPID != "" {
+		if _, err := passkey.New(c.Issuer, c.WebAuthnRPID, ""); err != nil {
+			add("webauthn-rp-id", "%s", strings.TrimPrefix(err.Error(), "passkey: "))
+		}
 	}
 
 	positive := func(key string, d time.Duration) bool {

@@ -111,6 +111,10 @@ func Start(t testing.TB, mutate ...func(*config.Config)) *Env {
 type Options struct {
 	// Config adjusts the configuration before the server is built.
 	Config []func(*config.Config)
+	// Localhost makes the issuer http://localhost:PORT instead of
+	// http://127.0.0.1:PORT, so passkeys are on (a WebAuthn RP ID is a
+	// domain name; see Authenticator).
+	Localhost bool
 	// CaptureLog keeps the operational log (access log lines, errors;
 	// JSON, debug level and up) for Env.OperationalLog even in a
 	// benchmark. Tests always capture it; benchmarks (a *testing.B)
@@ -147,6 +151,9 @@ func StartWith(t testing.TB, o Options) *Env {
 	}
 	ts := httptest.NewUnstartedServer(http.NotFoundHandler())
 	issuer := "http://" + ts.Listener.Addr().String()
+	if o.Localhost {
+		issuer = strings.Replace(issuer, "127.0.0.1", "localhost", 1)
+	}
 	cfg := config.Default()
 	cfg.Issuer = issuer
 	cfg.KeyEncryptionSecret = TestSecret

@@ -27,7 +27,7 @@ const (
 	ACRPassword = "urn:latch:acr:pwd" // one factor: a password
 	ACRMFA      = "urn:latch:acr:mfa" // two factors: a password and a second one
 	// ACRPhishingResistant is a sign-in that cannot be phished (a
-	// passkey). Reserved: Latch emits it once passkeys are enforced.
+	// passkey: WebAuthn binds it to Latch's origin).
 	ACRPhishingResistant = "urn:latch:acr:phr"
 )
 
@@ -35,8 +35,14 @@ const (
 var acrLevels = []string{ACRPassword, ACRMFA, ACRPhishingResistant}
 
 // ACRsSupported are the acr values a request may ask for
-// (acr_values_supported): those Latch can produce today.
-func ACRsSupported() []string { return []string{ACRPassword, ACRMFA} }
+// (acr_values_supported): those Latch can produce, phr only when
+// passkeys are on.
+func ACRsSupported(passkeys bool) []string {
+	if passkeys {
+		return []string{ACRPassword, ACRMFA, ACRPhishingResistant}
+	}
+	return []string{ACRPassword, ACRMFA}
+}
 
 // ACRFor is the acr of a sign-in that used the methods amr: phr for a
 // passkey (hwk or swk), mfa when amr has "mfa", pwd for anything else

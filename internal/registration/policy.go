@@ -15,8 +15,9 @@ const (
 	PolicyPassword = "password"
 	// PolicySecondFactor: a password and a second factor (TOTP).
 	PolicySecondFactor = "second_factor"
-	// PolicyPasskey: a passkey. Not enforced yet: passkey sign-in is
-	// not built, so it fails closed (unmet_authentication_requirements).
+	// PolicyPasskey: a passkey sign-in (acr phr); a user without a
+	// passkey gets unmet_authentication_requirements, and so does every
+	// user when passkeys are off.
 	PolicyPasskey = "passkey"
 )
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/latchauth/latch/internal/mfa"
 	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/passkey"
 	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
@@ -31,11 +32,13 @@ const kindAccount = "account"
 // notices are the confirmations the account page shows after a change
 // (Post/Redirect/Get: the redirect names one by key, never by text).
 var notices = map[string]string{
-	"password":     "Your password was changed.",
-	"totp-removed": "Your authenticator app was removed.",
-	"signed-out":   "The other sessions were signed out.",
-	"revoked":      "Access for the application was revoked.",
-	"linked":       "The provider was linked: you can sign in with it.",
+	"password":        "Your password was changed.",
+	"totp-removed":    "Your authenticator app was removed.",
+	"signed-out":      "The other sessions were signed out.",
+	"revoked":         "Access for the application was revoked.",
+	"passkey-added":   "Your passkey was added.",
+	"passkey-removed": "Your passkey was removed.",
+	"linked":          "The provider was linked: you can sign in with it.",
 }
 
 // handleAccount shows the account page (GET) or applies one of its
@@ -106,6 +109,26 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) error {
 		}
 		s.auditLog(ctx, "totp_removed", "sub", user.ID, "by", "user")
 		return s.accountDone(w, r, "totp-removed")
+	case "passkey-add":
+		name, err1 := formValue(form, "name")
+		cred, err2 := formValue(form, "credential")
+		if err := errors.Join(err1, err2); err != nil {
+			return err
+		}
+		msg, err := s.addPasskey(ctx, user, in, name, cred)
+		if err != nil {
+			return err
+		}
+		if msg != "" {
+			return s.showAccount(w, r, sess, user, ui.AccountPage{Error: msg}, nil)
+		}
+		return s.accountDone(w, r, "passkey-added")
+	case "passkey-delete":
+		id, err := formValue(form, "passkey")
+		if err != nil {
+			return err
+		}
+		return s.deletePasskey(w, r, sess, user, id)
 	case "password":
 		cur, err1 := formValue(form, "current_password")
 		next, err2 := formValue(form, "new_password")
@@ -152,10 +175,15 @@ func (s *Server) accountDone(w http.ResponseWriter, r *http.Request, notice stri
 // is a TOTP secret being enrolled, sealed into the page's interaction.
 func (s *Server) showAccount(w http.ResponseWriter, r *http.Request, sess *store.Session, user *store.User, page ui.AccountPage, pending []byte) error {
 	ctx := r.Context()
-	sealed, err := s.sealInteraction(w, r, interaction{Kind: kindAccount, UserID: user.ID, TOTP: pending})
+	options, ceremony, err := s.beginPasskeyRegistration(ctx, user)
 	if err != nil {
 		return err
 	}
+	sealed, err := s.sealInteraction(w, r, interaction{Kind: kindAccount, UserID: user.ID, TOTP: pending, WebAuthn: ceremony})
+	if err != nil {
+		return err
+	}
+	page.PasskeyOptions = options
 	page.Action, page.Interaction, page.Username, page.Name = s.url(pathAccount), sealed, user.Username, user.Name
 	page.SignOutAction = s.url(pathLogout)
 	page.HasPassword = user.PasswordHash != ""
@@ -166,6 +194,7 @@ func (s *Server) showAccount(w http.ResponseWriter, r *http.Request, sess *store
 	if err != nil {
 		return err
 	}
+	page.Passkeys = accountPasskeys(fs)
 	for _, f := range fs {
 		switch f.Kind {
 		case store.FactorTOTP:
@@ -350,4 +379,31 @@ func (s *Server) endOtherSessions(ctx context.Context, userID, keep string) erro
 		}
 	}
 	return nil
+}
+
+// deletePasskey removes one of the user's passkeys. It needs a session
+// signed in with a second factor or a passkey (acr mfa or stronger), as
+// removing the authenticator app does; and a user without a password
+// keeps their last passkey (it is their only way in).
+func (s *Server) deletePasskey(w http.ResponseWriter, r *http.Request, sess *store.Session, user *store.User, id string) error {
+	ctx := r.Context()
+	if oauth.ACRLevel(oauth.ACRFor(sess.AMR)) < oauth.ACRLevel(oauth.ACRMFA) {
+		return s.showAccount(w, r, sess, user, ui.AccountPage{Error: "To remove a passkey, sign in with a passkey or your authenticator app first."}, nil)
+	}
+	fs, err := s.store.ListFactors(ctx, user.ID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(fs, func(f store.Factor) bool { return f.Kind == passkey.Kind && f.ID == id })
+	if i < 0 {
+		return oauth.Errorf(oauth.InvalidRequest, "no such passkey")
+	}
+	if user.PasswordHash == "" && len(accountPasskeys(fs)) == 1 {
+		return s.showAccount(w, r, sess, user, ui.AccountPage{Error: "This is your only way to sign in: add another passkey before you remove this one."}, nil)
+	}
+	if err := s.store.DeleteFactor(ctx, user.ID, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	s.auditLog(ctx, "passkey_removed", "sub", user.ID, "factor", id, "by", "user")
+	return s.accountDone(w, r, "passkey-removed")
 }

@@ -291,6 +291,10 @@ func (s *Server) respondAuthorize(w http.ResponseWriter, r *http.Request, to *oa
 func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, ar *authRequest, in interaction, username, msg string, status int) error {
 	in.Kind = kindAuthorize
 	in.Query = ar.query()
+	options, err := s.beginPasskeyLogin(&in)
+	if err != nil {
+		return err
+	}
 	sealed, err := s.sealInteraction(w, r, in)
 	if err != nil {
 		return err
@@ -303,10 +307,17 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, ar *authReque
 	if err != nil {
 		return err
 	}
-	s.renderLang(w, r, status, ui.LoginPage{
+	page := ui.LoginPage{
 		Action: s.url(pathLogin), Interaction: sealed, ClientName: ar.clientName(),
-		Username: username, Error: msg, Upstreams: ups,
-	}, ar.target(), locales)
+		Username: username, Error: msg, PasskeyOptions: options, PasskeyRequired: in.PasskeyRequired && options != "",
+	}
+	if options != "" {
+		page.PasskeyAction = s.url(pathLoginPasskey)
+	}
+	if !page.PasskeyRequired {
+		page.Upstreams = ups // only a passkey will do: no other way in
+	}
+	s.renderLang(w, r, status, page, ar.target(), locales)
 	return nil
 }
 

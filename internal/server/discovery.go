@@ -87,7 +87,7 @@ func (s *Server) baseMetadata() metadata {
 		CodeChallengeMethodsSupported:          []string{oauth.MethodS256},
 		ClaimsSupported:                        []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid", "acr", "amr", "name", "preferred_username", "email", "email_verified"},
 		PromptValuesSupported:                  []string{oauth.PromptNone, oauth.PromptLogin, oauth.PromptConsent},
-		ACRValuesSupported:                     oauth.ACRsSupported(), // OIDC Discovery §3
+		ACRValuesSupported:                     oauth.ACRsSupported(s.opts.Passkeys != nil), // OIDC Discovery §3
 		// The claims parameter is honoured for id_token.acr (OIDC Core
 		// §5.5.1.1); other members are accepted and claims are released
 		// by scope (§5.5: a requested claim may be absent).

@@ -61,6 +61,13 @@ type interaction struct {
 	// LinkUser: the account page's "link" links (federation.go) of this
 	// signed-in user.
 	LinkUser string `json:"lu,omitempty"`
+	// WebAuthn is the session data (the challenge) of the passkey
+	// ceremony the page began (passkey.go): it is single-use and bound
+	// to this browser with the interaction.
+	WebAuthn []byte `json:"w,omitempty"`
+	// PasskeyRequired: the login page asks for a passkey only (a
+	// passkey policy or acr phr, passkey.go).
+	PasskeyRequired bool `json:"pr,omitempty"`
 	// Logout fields.
 	ClientID              string `json:"c,omitempty"`
 	PostLogoutRedirectURI string `json:"p,omitempty"`

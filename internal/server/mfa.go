@@ -92,24 +92,33 @@ func (s *Server) checkACR(w http.ResponseWriter, r *http.Request, ar *authReques
 	want, ok := s.requiredACR(ar, user)
 	if !ok {
 		return true, &redirectError{to: ar.to, err: oauth.Errorf(oauth.UnmetAuthenticationRequirements,
-			"none of the essential acr values is supported; supported: %s", strings.Join(oauth.ACRsSupported(), " "))}
+			"none of the essential acr values is supported; supported: %s", strings.Join(oauth.ACRsSupported(s.opts.Passkeys != nil), " "))}
 	}
 	have := oauth.ACRFor(sess.AMR)
 	if want == "" || oauth.ACRSatisfies(have, []string{want}) {
 		return false, nil
 	}
 	if want == oauth.ACRPhishingResistant {
-		return true, &redirectError{to: ar.to, err: oauth.Errorf(oauth.UnmetAuthenticationRequirements,
-			"a passkey sign-in is required, and this server does not offer passkeys yet")}
+		return true, s.requirePasskey(w, r, ar, user, in)
 	}
 	has, err := s.hasSecondFactor(r.Context(), user.ID)
 	if err != nil {
 		return true, err
 	}
+	if !has && s.opts.Passkeys != nil {
+		// A passkey sign-in (acr phr) satisfies a second-factor request.
+		fs, err := s.store.ListFactors(r.Context(), user.ID)
+		if err != nil {
+			return true, err
+		}
+		if hasPasskey(fs) {
+			return true, s.requirePasskey(w, r, ar, user, in)
+		}
+	}
 	if !has {
 		s.auditLog(r.Context(), "acr_unmet", "client_id", ar.client.ID, "sub", user.ID, "acr", want)
 		return true, &redirectError{to: ar.to, err: oauth.Errorf(oauth.UnmetAuthenticationRequirements,
-			"a second factor is required (acr %s) and the user has none; they can add an authenticator app at %s", want, s.url(pathAccount))}
+			"a second factor is required (acr %s) and the user has none; they can add an authenticator app or a passkey at %s", want, s.url(pathAccount))}
 	}
 	if ar.req.HasPrompt(oauth.PromptNone) {
 		return true, &redirectError{to: ar.to, err: oauth.Errorf(oauth.InteractionRequired, "the sign-in must be stepped up to acr %s with a second factor", want)}

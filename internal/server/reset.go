@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/passkey"
 	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/ui"
@@ -36,11 +37,7 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) error {
 		if !ok {
 			return s.showReset(w, r, ui.ResetPage{Invalid: true}, http.StatusNotFound)
 		}
-		sealed, err := s.sealInteraction(w, r, interaction{Kind: kindReset, UserID: user.ID, Pending: id})
-		if err != nil {
-			return err
-		}
-		return s.showReset(w, r, ui.ResetPage{Action: s.url(pathReset), Interaction: sealed, Username: user.Username}, http.StatusOK)
+		return s.showResetForm(w, r, &user, id, "", http.StatusOK)
 	}
 	if r.Method != http.MethodPost {
 		return oauth.Errorf(oauth.InvalidRequest, "the reset page accepts GET and POST only")
@@ -51,7 +48,9 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) error {
 	}
 	sealed, err1 := formValue(form, "interaction")
 	pw, err2 := formValue(form, "new_password")
-	if err := errors.Join(err1, err2); err != nil {
+	name, err3 := formValue(form, "name")
+	cred, err4 := formValue(form, "credential")
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return err
 	}
 	in, err := s.openInteraction(r, kindReset, sealed)
@@ -66,13 +65,11 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if len(in.WebAuthn) > 0 {
+		return s.resetWithPasskey(w, r, &user, in, name, cred)
+	}
 	if registration.CheckPassword(pw) != nil {
-		sealed, err := s.sealInteraction(w, r, interaction{Kind: kindReset, UserID: user.ID, Pending: in.Pending})
-		if err != nil {
-			return err
-		}
-		return s.showReset(w, r, ui.ResetPage{Action: s.url(pathReset), Interaction: sealed, Username: user.Username,
-			Error: "Choose a new password of at least 8 characters."}, http.StatusBadRequest)
+		return s.showResetForm(w, r, &user, in.Pending, "Choose a new password of at least 8 characters.", http.StatusBadRequest)
 	}
 	// Spend the link first: of concurrent posts exactly one gets past.
 	switch err := s.store.AdvanceFactor(ctx, user.ID, in.Pending, 1, s.now()); {
@@ -123,4 +120,62 @@ func (s *Server) showReset(w http.ResponseWriter, r *http.Request, page ui.Reset
 	w.Header().Set("Referrer-Policy", "no-referrer") // the link's secret is in the URL
 	s.renderFor(w, r, status, page, "")
 	return nil
+}
+
+// showResetForm shows the link's form: a new password, or, for an
+// account without a password (latch user create --passkey-only), the
+// creation of its passkey, whose ceremony is sealed into the form.
+func (s *Server) showResetForm(w http.ResponseWriter, r *http.Request, user *store.User, linkID, msg string, status int) error {
+	in := interaction{Kind: kindReset, UserID: user.ID, Pending: linkID}
+	page := ui.ResetPage{Action: s.url(pathReset), Username: user.Username, Error: msg}
+	if user.PasswordHash == "" && s.opts.Passkeys != nil {
+		options, ceremony, err := s.beginPasskeyRegistration(r.Context(), user)
+		if err != nil {
+			return err
+		}
+		page.PasskeyOptions, in.WebAuthn = options, ceremony
+	}
+	sealed, err := s.sealInteraction(w, r, in)
+	if err != nil {
+		return err
+	}
+	page.Interaction = sealed
+	return s.showReset(w, r, page, status)
+}
+
+// resetWithPasskey registers the first passkey of a passkey-only account
+// with its registration link. The answer is verified first, then the
+// link is spent (exactly one of concurrent posts gets past), then the
+// passkey is stored; the user then signs in with it.
+func (s *Server) resetWithPasskey(w http.ResponseWriter, r *http.Request, user *store.User, in interaction, name, cred string) error {
+	ctx := r.Context()
+	const msg = "The passkey could not be verified. Try again."
+	name, ok := passkeyName(name)
+	if !ok || cred == "" {
+		return s.showResetForm(w, r, user, in.Pending, msg, http.StatusBadRequest)
+	}
+	pu, err := s.passkeyUser(ctx, user)
+	if err != nil {
+		return err
+	}
+	f, err := s.opts.Passkeys.FinishRegistration(pu, in.WebAuthn, []byte(cred), name, s.now())
+	if errors.Is(err, passkey.ErrRefused) {
+		s.log.InfoContext(ctx, "passkey registration refused", "err", err)
+		s.auditLog(ctx, "passkey_registration_refused", "sub", user.ID)
+		return s.showResetForm(w, r, user, in.Pending, msg, http.StatusBadRequest)
+	}
+	if err != nil {
+		return err
+	}
+	switch err := s.store.AdvanceFactor(ctx, user.ID, in.Pending, 1, s.now()); {
+	case errors.Is(err, store.ErrAlreadyExists), errors.Is(err, store.ErrNotFound):
+		return s.showReset(w, r, ui.ResetPage{Invalid: true}, http.StatusNotFound)
+	case err != nil:
+		return err
+	}
+	if err := s.store.SaveFactors(ctx, user.ID, nil, f); err != nil {
+		return err
+	}
+	s.auditLog(ctx, "passkey_added", "sub", user.ID, "factor", f.ID, "by", "registration_link")
+	return s.showReset(w, r, ui.ResetPage{PasskeyDone: true}, http.StatusOK)
 }

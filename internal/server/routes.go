@@ -14,6 +14,7 @@ const (
 	pathAuthorize     = "/authorize"
 	pathLogin         = "/login"
 	pathLoginCode     = "/login/code"
+	pathLoginPasskey  = "/login/passkey"
 	pathAccount       = "/account"
 	pathReset         = "/account/reset"
 	pathConsent       = "/consent"
@@ -63,6 +64,7 @@ func (s *Server) routes() http.Handler {
 	// upstream's redirect back (a cross-site GET by design).
 	mux.Handle(p+pathUpstreamStart, s.methods([]string{get}, s.page(s.handleUpstreamStart)))
 	mux.Handle(p+pathUpstreamCallback, s.methods([]string{get}, s.page(s.handleUpstreamCallback)))
+	mux.Handle(p+pathLoginPasskey, s.browser(s.page(s.handleLoginPasskey)))
 	mux.Handle(p+pathAccount, s.browser(s.page(s.handleAccount)))
 	mux.Handle(p+pathReset, s.browser(s.page(s.handleReset)))
 	mux.Handle(p+pathConsent, s.browser(s.page(s.handleConsent)))

@@ -13,6 +13,7 @@ import (
 	"github.com/latchauth/latch/internal/cimd"
 	"github.com/latchauth/latch/internal/clientkeys"
 	"github.com/latchauth/latch/internal/grant"
+	"github.com/latchauth/latch/internal/passkey"
 	"github.com/latchauth/latch/internal/password"
 	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
@@ -74,6 +75,9 @@ type Options struct {
 	// PolicySecondFactor or PolicyPasskey. A client's stricter policy
 	// wins.
 	AuthPolicy string
+	// Passkeys is the WebAuthn relying party (passkey.go); nil turns
+	// passkeys off (an issuer on an IP address).
+	Passkeys *passkey.RP
 	// Refresh derives refresh token successors (grace window).
 	Refresh *token.Chain
 	Logger  *slog.Logger // operational log

@@ -84,6 +84,11 @@ type Store interface {
 	AdvanceFactor(ctx context.Context, userID, id string, counter int64, now time.Time) error
 	// DeleteFactor deletes one factor of the user. ErrNotFound.
 	DeleteFactor(ctx context.Context, userID, id string) error
+	// TouchFactor records a use of a factor that has no counter to
+	// advance (a passkey whose authenticator reports signature counter
+	// 0, WebAuthn §6.1.1): LastUsedAt becomes now; Counter is unchanged.
+	// It makes nothing single-use. ErrNotFound.
+	TouchFactor(ctx context.Context, userID, id string, now time.Time) error
 
 	// Upstream OpenID Providers users may sign in through (federation),
 	// keyed by their ID. CreateUpstream: ErrAlreadyExists on a taken ID;
@@ -553,7 +558,7 @@ type User struct {
 	CreatedAt   time.Time
 }
 
-// Factor kinds. Passkeys add their own kind.
+// Factor kinds.
 const (
 	// FactorTOTP is an RFC 6238 authenticator: Secret is the sealed
 	// shared key, Counter the last time step accepted (RFC 6238 §5.2: a
@@ -567,6 +572,11 @@ const (
 	// once used; it expires ResetLinkTTL after CreatedAt. Not a sign-in
 	// method: the account page does not list it.
 	FactorResetLink = "reset_link"
+	// FactorPasskey is a passkey (WebAuthn credential, internal/passkey):
+	// ID is "pk-" and the credential ID (base64url), Secret the
+	// credential record as JSON (public key, flags, transports: nothing
+	// secret), Counter the authenticator's signature counter.
+	FactorPasskey = "passkey"
 )
 
 // ResetLinkTTL is how long a password reset link stays valid.

@@ -89,7 +89,7 @@ func NewBranded(b Branding) (*UI, error) {
 		return nil, fmt.Errorf("ui: static: %w", err)
 	}
 	u.vers = versions
-	for _, name := range []string{"latch.css", "form_post.js"} {
+	for _, name := range []string{"latch.css", "form_post.js", "passkey.js"} {
 		if _, ok := versions[name]; !ok {
 			return nil, fmt.Errorf("ui: missing static asset %s", name)
 		}
@@ -195,6 +195,14 @@ type LoginPage struct {
 	Error       string // shown above the form when non-empty
 	// Locked disables the form and shows Error as a lockout notice.
 	Locked bool
+	// PasskeyOptions, when set, offers a passkey sign-in: the
+	// PublicKeyCredentialRequestOptions as JSON (base64url byte fields),
+	// read by static/passkey.js from a data attribute, which posts the
+	// assertion as "credential" with Interaction to PasskeyAction.
+	PasskeyOptions string
+	PasskeyAction  string
+	// PasskeyRequired hides the password form: only a passkey will do.
+	PasskeyRequired bool
 	// Upstreams are the "Sign in with …" links (federation).
 	Upstreams []UpstreamButton
 }
@@ -250,6 +258,24 @@ type AccountPage struct {
 	// Upstreams are the upstream OpenID Providers: linked ones, and a
 	// link action for the others (federation).
 	Upstreams []AccountUpstream
+	// Passkeys are the user's passkeys; PasskeyOptions, when set, offers
+	// to add one (PublicKeyCredentialCreationOptions as JSON, for
+	// static/passkey.js): the form posts action "passkey-add" with
+	// inputs name and credential.
+	Passkeys       []AccountPasskey
+	PasskeyOptions string
+}
+
+// AccountPasskey is one passkey on the account page; removing it posts
+// ID as "passkey".
+type AccountPasskey struct {
+	ID       string
+	Name     string // the user's name for it
+	Added    string // date
+	LastUsed string // date, "" when never used
+	// BackupEligible: the passkey may be synced to the user's other
+	// devices; BackedUp: it is (as reported at registration).
+	BackupEligible, BackedUp bool
 }
 
 // AccountMethod is one sign-in method on the account page.
@@ -292,6 +318,12 @@ type ResetPage struct {
 	Error       string
 	Done        bool
 	Invalid     bool
+	// PasskeyOptions, when set, makes it the registration link of a
+	// passkey-only account: the form creates a passkey (inputs name and
+	// credential, see AccountPage) instead of setting a password;
+	// PasskeyDone confirms the passkey was created.
+	PasskeyOptions string
+	PasskeyDone    bool
 }
 
 // QRImage admits a data: URL of a PNG image as an <img src> (html/template
@@ -412,6 +444,7 @@ type view struct {
 	ExtraCSS   []string // branded stylesheets, after CSS
 	Logo       string   // branded logo URL, "" for the built-in mark
 	FormPostJS string
+	PasskeyJS  string
 	Page       any
 }
 
@@ -473,6 +506,7 @@ func (u *UI) RenderLang(w io.Writer, lang string, page any) error {
 		Product:    u.product,
 		CSS:        u.asset("latch.css"),
 		FormPostJS: u.asset("form_post.js"),
+		PasskeyJS:  u.asset("passkey.js"),
 		Page:       page,
 	}
 	for _, name := range u.extra {

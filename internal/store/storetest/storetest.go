@@ -36,6 +36,7 @@ func tests() []test {
 	all = append(all, registrationTests()...)
 	all = append(all, deviceTests()...)
 	all = append(all, upstreamTests()...)
+	all = append(all, passkeyTests()...)
 	return all
 }
 
