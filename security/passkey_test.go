@@ -260,6 +260,37 @@ func TestPasskeyPolicy(t *testing.T) {
 	}
 }
 
+// TestPromptLoginAsksForThePasskey: prompt=login is a fresh sign-in with
+// the strongest method the user has. Alice has a passkey, so after her
+// password the login page asks for the passkey only, and the code comes
+// after it; without prompt=login, the password alone is enough.
+func TestPromptLoginAsksForThePasskey(t *testing.T) {
+	e := startPasskeys(t, nil)
+	a := latchtest.NewAuthenticator(t)
+	b := e.Browser()
+	registerPasskey(t, e, b, a)
+
+	params := authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier())
+	params.Set("prompt", "login")
+	p := b.Get(authorizeURL(e, params))
+	p = b.Login(p, "alice", latchtest.AlicePassword)
+	if !strings.Contains(p.Body, "Sign in with a passkey to continue.") || strings.Contains(p.Body, `name="password"`) {
+		t.Fatalf("prompt=login, after the password of a user with a passkey: %d, want the passkey-only login page\n%s", p.Status, p.Body)
+	}
+	p = postAssertion(b, e, latchtest.Hidden(t, p.Body), a.Get(t, latchtest.PasskeyOptions(p.Body), e.Issuer, ""))
+	if loc, err := url.Parse(p.Header.Get("Location")); err != nil || loc.Query().Get("code") == "" {
+		t.Fatalf("after the passkey: %d %q, want a code", p.Status, p.Header.Get("Location"))
+	}
+
+	b.Post(e.Issuer+"/logout", url.Values{})
+	b = e.Browser()
+	p = b.Get(authorizeURL(e, authParams("spa", latchtest.SPARedirect, oauth2.GenerateVerifier())))
+	p = b.Login(p, "alice", latchtest.AlicePassword)
+	if loc, err := url.Parse(p.Header.Get("Location")); err != nil || loc.Query().Get("code") == "" {
+		t.Fatalf("control, no prompt=login: %d %q, want a code after the password", p.Status, p.Header.Get("Location"))
+	}
+}
+
 func mustHash(t *testing.T, e *latchtest.Env, pw string) string {
 	t.Helper()
 	h, err := e.Passwords.Hash(pw)

@@ -95,6 +95,20 @@ func (s *Server) checkACR(w http.ResponseWriter, r *http.Request, ar *authReques
 			"none of the essential acr values is supported; supported: %s", strings.Join(oauth.ACRsSupported(s.opts.Passkeys != nil), " "))}
 	}
 	have := oauth.ACRFor(sess.AMR)
+	if ar.req.HasPrompt(oauth.PromptLogin) && s.opts.Passkeys != nil && have != oauth.ACRPhishingResistant {
+		// prompt=login is a fresh sign-in with the strongest method the
+		// user has (OIDC Core §3.1.2.1 asks for reauthentication; the
+		// issue's rule for Latch): a user with a passkey must use it.
+		// A user with only TOTP always gets the code step after the
+		// password anyway.
+		fs, err := s.store.ListFactors(r.Context(), user.ID)
+		if err != nil {
+			return true, err
+		}
+		if hasPasskey(fs) {
+			want = oauth.ACRPhishingResistant
+		}
+	}
 	if want == "" || oauth.ACRSatisfies(have, []string{want}) {
 		return false, nil
 	}
