@@ -10,6 +10,7 @@ import (
 
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/passkey"
 	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 	"github.com/latchauth/latch/internal/token"
@@ -60,7 +61,7 @@ func rules() []Rule {
 		},
 		{
 			ID: "passkey-policy-locks-out", Severity: Error, Ref: "RFC 9470 §3; docs/authentication.md",
-			Summary: "authentication-policy passkey (the server's or a client's): this version offers no passkey sign-in, so every sign-in under it fails",
+			Summary: "authentication-policy passkey (the server's or a client's) where browsers offer no passkeys to the issuer (an IP address, a single-label host, plain http) or webauthn-rp-id does not fit it: every sign-in under it fails",
 			FixHint: "authentication-policy: second_factor; latch client update ID --authentication-policy second_factor",
 			check:   checkPasskeyPolicy,
 		},
@@ -273,19 +274,25 @@ func checkDevIssuer(in *Input, r *reporter) {
 // (productionIssuer): what latch dev does on purpose.
 var productionRules = []string{"confidential-loopback-redirect", "backchannel-logout-http", "cimd-allow-all", "registration-open"}
 
-// passkeyLockout: this version has no passkey sign-in, so the passkey
-// policy fails closed — every sign-in under it is refused with
-// unmet_authentication_requirements (registration.PolicyPasskey). Once
-// passkey sign-in exists, the rule becomes "no user has a passkey".
+// checkPasskeyPolicy: the passkey policy fails closed when passkeys
+// are off for this issuer (passkey.New: an IP address, a single-label
+// host, plain http other than localhost) or webauthn-rp-id does not fit
+// it — every sign-in under the policy is refused with
+// unmet_authentication_requirements. Whether each user has a passkey is
+// not judged here (users add theirs on the account page).
 func checkPasskeyPolicy(in *Input, r *reporter) {
+	_, err := passkey.New(in.Config.Issuer, in.Config.WebAuthnRPID, "Latch")
+	if err == nil {
+		return
+	}
 	if in.Config.AuthenticationPolicy == registration.PolicyPasskey {
-		r.add(configSubject, "authentication-policy: second_factor (password and TOTP), or password",
-			"authentication-policy is passkey, but this version of Latch offers no passkey sign-in: every sign-in fails with unmet_authentication_requirements, for every user and client — nobody can sign in")
+		r.add(configSubject, "serve the issuer on an https domain name (or localhost), or authentication-policy: second_factor",
+			"authentication-policy is passkey, but passkeys are off for this issuer (%v): every sign-in fails with unmet_authentication_requirements, for every user and client — nobody can sign in", err)
 	}
 	for _, c := range in.Clients {
 		if c.AuthenticationPolicy == registration.PolicyPasskey {
 			r.add(clientSubject(c), fmt.Sprintf("latch client update %s --authentication-policy second_factor", c.ID),
-				"the client's authentication policy is passkey, but this version of Latch offers no passkey sign-in: every sign-in to this client fails with unmet_authentication_requirements")
+				"the client's authentication policy is passkey, but passkeys are off for this issuer (%v): every sign-in to this client fails with unmet_authentication_requirements", err)
 		}
 	}
 }

@@ -122,8 +122,15 @@ func TestRules(t *testing.T) {
 			c.RequireDPoP, c.RefreshGrace, c.RefreshIdle = false, 0, time.Second
 		}, 0},
 
-		{"passkey-policy-locks-out", "server policy", func(t *testing.T, in *Input) { in.Config.AuthenticationPolicy = "passkey" }, 1},
-		{"passkey-policy-locks-out", "a client's policy", func(t *testing.T, in *Input) { client(t, in, "web").AuthenticationPolicy = "passkey" }, 1},
+		// The base input's issuer is https on a domain name: passkeys work.
+		{"passkey-policy-locks-out", "server policy, passkeys on", func(t *testing.T, in *Input) { in.Config.AuthenticationPolicy = "passkey" }, 0},
+		{"passkey-policy-locks-out", "server policy, issuer on an IP address", func(t *testing.T, in *Input) {
+			in.Config.Issuer, in.Config.AuthenticationPolicy = "https://192.0.2.10", "passkey"
+		}, 1},
+		{"passkey-policy-locks-out", "a client's policy, RP ID that does not fit", func(t *testing.T, in *Input) {
+			in.Config.WebAuthnRPID = "other.example.org"
+			client(t, in, "web").AuthenticationPolicy = "passkey"
+		}, 1},
 		{"passkey-policy-locks-out", "second factor", func(t *testing.T, in *Input) {
 			in.Config.AuthenticationPolicy = "second_factor"
 			client(t, in, "web").AuthenticationPolicy = "second_factor"
