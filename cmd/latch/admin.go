@@ -46,6 +46,20 @@ func (c *adminCmd) parse(args []string, names ...string) ([]string, error) {
 	return pos, nil
 }
 
+// open parses args like parse and then opens the records the command
+// works on (records): the start of almost every admin command.
+func (c *adminCmd) open(args []string, names ...string) ([]string, records, error) {
+	pos, err := c.parse(args, names...)
+	if err != nil {
+		return nil, nil, err
+	}
+	recs, err := c.records()
+	if err != nil {
+		return nil, nil, err
+	}
+	return pos, recs, nil
+}
+
 // given returns the names of the flags given on the command line.
 func (c *adminCmd) given() map[string]bool { return setFlags(c.fs) }
 

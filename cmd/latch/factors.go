@@ -20,11 +20,7 @@ second factor is refused until they add one on the account page (/account).`,
 func runUserRequireMFA(ctx context.Context, e *env, args []string) error {
 	cmd := newAdminCmd(e, userRequireMFAHelp, false)
 	off := cmd.fs.Bool("off", false, "stop requiring a second factor")
-	pos, err := cmd.parse(args, "username")
-	if err != nil {
-		return err
-	}
-	recs, err := cmd.records()
+	pos, recs, err := cmd.open(args, "username")
 	if err != nil {
 		return err
 	}
@@ -49,11 +45,7 @@ stays; the user can add a new authenticator app on the account page.`,
 
 func runUserResetFactors(ctx context.Context, e *env, args []string) error {
 	cmd := newAdminCmd(e, userResetFactorsHelp, false)
-	pos, err := cmd.parse(args, "username")
-	if err != nil {
-		return err
-	}
-	recs, err := cmd.records()
+	pos, recs, err := cmd.open(args, "username")
 	if err != nil {
 		return err
 	}
@@ -75,11 +67,7 @@ link to the user over a channel you trust. Their sessions end when it is used.`,
 
 func runUserResetLink(ctx context.Context, e *env, args []string) error {
 	cmd := newAdminCmd(e, userResetLinkHelp, false)
-	pos, err := cmd.parse(args, "username")
-	if err != nil {
-		return err
-	}
-	recs, err := cmd.records()
+	pos, recs, err := cmd.open(args, "username")
 	if err != nil {
 		return err
 	}

@@ -35,11 +35,7 @@ backed up: it is, as reported at registration).`,
 func runUserPasskeysList(ctx context.Context, e *env, args []string) error {
 	cmd := newAdminCmd(e, userPasskeysListHelp, false)
 	asJSON := cmd.fs.Bool("json", false, "print a JSON array instead of a table")
-	pos, err := cmd.parse(args, "username")
-	if err != nil {
-		return err
-	}
-	recs, err := cmd.records()
+	pos, recs, err := cmd.open(args, "username")
 	if err != nil {
 		return err
 	}
@@ -69,11 +65,7 @@ every factor at once: latch user reset-factors.`,
 
 func runUserPasskeysDelete(ctx context.Context, e *env, args []string) error {
 	cmd := newAdminCmd(e, userPasskeysDeleteHelp, false)
-	pos, err := cmd.parse(args, "username", "passkey-id")
-	if err != nil {
-		return err
-	}
-	recs, err := cmd.records()
+	pos, recs, err := cmd.open(args, "username", "passkey-id")
 	if err != nil {
 		return err
 	}

@@ -218,11 +218,7 @@ var userShowHelp = cmdHelp{
 
 func runUserShow(ctx context.Context, e *env, args []string) error {
 	cmd := newAdminCmd(e, userShowHelp, false)
-	pos, err := cmd.parse(args, "username")
-	if err != nil {
-		return err
-	}
-	recs, err := cmd.records()
+	pos, recs, err := cmd.open(args, "username")
 	if err != nil {
 		return err
 	}
@@ -255,11 +251,7 @@ already issued stay valid until they expire.`,
 
 func runUserDelete(ctx context.Context, e *env, args []string) error {
 	cmd := newAdminCmd(e, userDeleteHelp, false)
-	pos, err := cmd.parse(args, "username")
-	if err != nil {
-		return err
-	}
-	recs, err := cmd.records()
+	pos, recs, err := cmd.open(args, "username")
 	if err != nil {
 		return err
 	}
