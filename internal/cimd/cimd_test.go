@@ -72,6 +72,9 @@ func TestCheckClientIDURL(t *testing.T) {
 		{"https://app.example/c json", "printable ASCII"},
 		{"https://app.example/" + strings.Repeat("a", 300), "longer"},
 		{"https:///c.json", "absolute https URL"},
+		{"https://:/0", "absolute https URL"}, // a port separator and no host (found by FuzzCheckClientIDURL)
+		{"https://:443/c.json", "absolute https URL"},
+		{"https://app.example:/c.json", "empty port"},
 	} {
 		_, err := cimd.CheckClientIDURL(tt.url)
 		switch {

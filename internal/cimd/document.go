@@ -33,8 +33,11 @@ func CheckClientIDURL(clientID string) (string, error) {
 		}
 	}
 	u, err := url.Parse(clientID)
-	if err != nil || !IsClientIDURL(clientID) || u.Host == "" || u.Opaque != "" {
+	if err != nil || !IsClientIDURL(clientID) || u.Hostname() == "" || u.Opaque != "" {
 		return "", fail("a client_id URL must be an absolute https URL (https://host/path)")
+	}
+	if strings.HasSuffix(u.Host, ":") {
+		return "", fail("the client_id URL has an empty port: leave the colon out, or give the port")
 	}
 	switch {
 	case u.User != nil:
