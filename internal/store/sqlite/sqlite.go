@@ -311,8 +311,10 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, er
 	return res, err
 }
 
-// queryRow runs a read on the reader pool.
+// queryRow runs a read on the reader pool. A one-row read is not
+// interrupted when ctx ends (see uncancelled): it takes microseconds.
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = uncancelled(ctx)
 	st, err := s.prepared(ctx, s.r, q)
 	if err != nil {
 		// Surface the error through Row.Scan.
@@ -349,6 +351,25 @@ func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, er
 		return tx.PrepareContext(ctx, q)
 	}
 	return tx.StmtContext(ctx, st), nil
+}
+
+// uncancelled is ctx without its cancellation (its values kept), for the
+// statements of the hot writes once the committer has taken them
+// (CreateAuthCodeOnce, the code redemption, RotateRefreshToken) and for
+// one-row reads.
+//
+// A statement run with a context that can end costs modernc's driver a
+// goroutine, a channel and a progress handler per statement (to interrupt
+// SQLite when the context ends), and database/sql another goroutine per
+// query: about a tenth of the CPU of W2 and W3 went into starting and
+// scheduling those. Nothing is lost by not interrupting: a write that the
+// committer has taken is answered whatever happens to its context
+// (batch.go: submit, runAlone and runBatch still skip a write whose
+// context ended before it started), and those statements are lookups and
+// inserts by primary key that end in microseconds. Every other statement
+// (exec, DeleteExpired's sweeps, multi-row queries) keeps its context.
+func uncancelled(ctx context.Context) context.Context {
+	return context.WithoutCancel(ctx)
 }
 
 // writeTx runs fn in a BEGIN IMMEDIATE transaction on the writer and
