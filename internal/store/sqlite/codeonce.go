@@ -35,6 +35,7 @@ func (s *Store) CreateAuthCodeOnce(ctx context.Context, c store.AuthCode, keys [
 	}
 	seen := make([]bool, len(keys))
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+		ctx := uncancelled(ctx)
 		refuse := false
 		for i, k := range keys {
 			n, err := rowsAffected(tx.StmtContext(ctx, once).ExecContext(ctx, k, keysExpire.UnixNano()))

@@ -96,6 +96,7 @@ func (s *Store) redeem(ctx context.Context, hash string, now time.Time, then fun
 	var c store.AuthCode
 	consumed := false
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+		ctx := uncancelled(ctx)
 		var err error
 		c, err = scanCode(tx.StmtContext(ctx, upd).QueryRowContext(ctx, now.UnixNano(), hash, now.UnixNano()))
 		if err == nil || !errors.Is(err, store.ErrNotFound) {

@@ -167,6 +167,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next store.
 		result = store.RotateFailed
 	)
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		ctx := uncancelled(ctx)
 		st, err := s.txStmt(ctx, tx, selectRotate)
 		if err != nil {
 			return err

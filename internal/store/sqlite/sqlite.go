@@ -31,6 +31,19 @@ var migrationFS embed.FS
 // lock before failing with SQLITE_BUSY.
 const busyTimeout = 5 * time.Second
 
+// walAutocheckpoint is the writer's wal_autocheckpoint: the WAL length in
+// pages (4 KiB) at which a commit copies the WAL back into the database
+// file. SQLite's default, 1 000, ran a checkpoint every ~40 code flows:
+// each one reads the WAL, writes every page once and fsyncs twice, inside
+// the commit and so in the group committer (6 % of W2's server CPU). A
+// checkpoint copies each page once however often it changed since the
+// last one, so a longer WAL does less work per transaction: at 10 000
+// pages (≤ 40 MiB of WAL) the serial code flow makes 7 % fewer pwrite,
+// 26 % fewer pread and 9× fewer fsync calls (docs/performance.md, third
+// round). Durability is unchanged: a transaction is committed when its
+// frames are in the WAL, not when they are checkpointed.
+const walAutocheckpoint = 10000
+
 // Store is a store.Store on one SQLite database file.
 type Store struct {
 	w *sql.DB // the single writer connection
@@ -63,6 +76,7 @@ func dsn(p string, writer bool) string {
 		q.Add("_pragma", "journal_mode(WAL)")
 		// Durable against a process kill in WAL mode (see the package doc).
 		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walAutocheckpoint))
 		// BEGIN IMMEDIATE: take the write lock at BEGIN, so a transaction
 		// never has to upgrade a read lock (which fails at once with
 		// SQLITE_BUSY instead of waiting) and its reads cannot go stale.
@@ -297,8 +311,10 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, er
 	return res, err
 }
 
-// queryRow runs a read on the reader pool.
+// queryRow runs a read on the reader pool. A one-row read is not
+// interrupted when ctx ends (see uncancelled): it takes microseconds.
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = uncancelled(ctx)
 	st, err := s.prepared(ctx, s.r, q)
 	if err != nil {
 		// Surface the error through Row.Scan.
@@ -335,6 +351,25 @@ func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, er
 		return tx.PrepareContext(ctx, q)
 	}
 	return tx.StmtContext(ctx, st), nil
+}
+
+// uncancelled is ctx without its cancellation (its values kept), for the
+// statements of the hot writes once the committer has taken them
+// (CreateAuthCodeOnce, the code redemption, RotateRefreshToken) and for
+// one-row reads.
+//
+// A statement run with a context that can end costs modernc's driver a
+// goroutine, a channel and a progress handler per statement (to interrupt
+// SQLite when the context ends), and database/sql another goroutine per
+// query: about a tenth of the CPU of W2 and W3 went into starting and
+// scheduling those. Nothing is lost by not interrupting: a write that the
+// committer has taken is answered whatever happens to its context
+// (batch.go: submit, runAlone and runBatch still skip a write whose
+// context ended before it started), and those statements are lookups and
+// inserts by primary key that end in microseconds. Every other statement
+// (exec, DeleteExpired's sweeps, multi-row queries) keeps its context.
+func uncancelled(ctx context.Context) context.Context {
+	return context.WithoutCancel(ctx)
 }
 
 // writeTx runs fn in a BEGIN IMMEDIATE transaction on the writer and
