@@ -24,14 +24,7 @@
 // synchronous=NORMAL never corrupts the database and loses nothing when the
 // process is killed (committed transactions are in the WAL file, which the
 // OS keeps); only a power loss or OS crash can lose the last transactions
-// before a checkpoint. That is the trade SQLite recommends for WAL. The
-// writer checkpoints every walAutocheckpoint pages (10 000, not SQLite's
-// 1 000), so that window holds up to ~400 code flows instead of ~40; it
-// was never bounded in time (an idle server does not checkpoint). What a
-// power loss can undo: codes, grants and rotations of those last
-// transactions (a client then re-authenticates, and a rotated refresh
-// token may be accepted once more). Operators who need every commit to
-// survive a power loss use PostgreSQL, which fsyncs each commit.
+// before a checkpoint. That is the trade SQLite recommends for WAL.
 //
 // # Encoding
 //

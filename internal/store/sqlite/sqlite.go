@@ -31,19 +31,6 @@ var migrationFS embed.FS
 // lock before failing with SQLITE_BUSY.
 const busyTimeout = 5 * time.Second
 
-// walAutocheckpoint is the writer's wal_autocheckpoint: the WAL length in
-// pages (4 KiB) at which a commit copies the WAL back into the database
-// file. SQLite's default, 1 000, ran a checkpoint every ~40 code flows:
-// each one reads the WAL, writes every page once and fsyncs twice, inside
-// the commit and so in the group committer (6 % of W2's server CPU). A
-// checkpoint copies each page once however often it changed since the
-// last one, so a longer WAL does less work per transaction: at 10 000
-// pages (≤ 40 MiB of WAL) the serial code flow makes 7 % fewer pwrite,
-// 26 % fewer pread and 9× fewer fsync calls (docs/performance.md, third
-// round). Durability is unchanged: a transaction is committed when its
-// frames are in the WAL, not when they are checkpointed.
-const walAutocheckpoint = 10000
-
 // Store is a store.Store on one SQLite database file.
 type Store struct {
 	w *sql.DB // the single writer connection
@@ -76,7 +63,6 @@ func dsn(p string, writer bool) string {
 		q.Add("_pragma", "journal_mode(WAL)")
 		// Durable against a process kill in WAL mode (see the package doc).
 		q.Add("_pragma", "synchronous(NORMAL)")
-		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walAutocheckpoint))
 		// BEGIN IMMEDIATE: take the write lock at BEGIN, so a transaction
 		// never has to upgrade a read lock (which fails at once with
 		// SQLITE_BUSY instead of waiting) and its reads cannot go stale.
