@@ -300,6 +300,12 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, er
 // queryRow runs a read on the reader pool. A one-row read is not
 // interrupted when ctx ends (see uncancelled): it takes microseconds.
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if ctx.Err() != nil {
+		// A request already cancelled or past its deadline reads nothing,
+		// as before the reads ran uncancelled: database/sql checks the
+		// context before taking a connection, so the Row carries its error.
+		return s.r.QueryRowContext(ctx, q, args...)
+	}
 	ctx = uncancelled(ctx)
 	st, err := s.prepared(ctx, s.r, q)
 	if err != nil {
