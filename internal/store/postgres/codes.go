@@ -134,15 +134,7 @@ func (s *Store) RedeemAuthCode(ctx context.Context, hash string, now time.Time, 
 		if c.GrantID != g.ID {
 			return fmt.Errorf("postgres: %s: grant %q is not the code's grant %q", op, g.ID, c.GrantID)
 		}
-		if err := insertGrant(ctx, tx, g); err != nil {
-			return mapErr(op, err)
-		}
-		if rt != nil {
-			if err := insertRefreshToken(ctx, tx, *rt); err != nil {
-				return mapErr(op, err)
-			}
-		}
-		return nil
+		return mapErr(op, insertGrantWithToken(ctx, tx, g, rt))
 	}, nil)
 	switch {
 	case err == nil:

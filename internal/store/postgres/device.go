@@ -161,15 +161,7 @@ func (s *Store) RedeemDeviceCode(ctx context.Context, hash string, now time.Time
 		if d.GrantID != g.ID {
 			return fmt.Errorf("postgres: %s: grant %q is not the device code's grant %q", op, g.ID, d.GrantID)
 		}
-		if err := insertGrant(ctx, tx, g); err != nil {
-			return mapErr(op, err)
-		}
-		if rt != nil {
-			if err := insertRefreshToken(ctx, tx, *rt); err != nil {
-				return mapErr(op, err)
-			}
-		}
-		return nil
+		return mapErr(op, insertGrantWithToken(ctx, tx, g, rt))
 	}, nil)
 	if err != nil {
 		return store.DeviceCode{}, err

@@ -39,19 +39,24 @@ func scanGrant(row pgx.Row) (store.Grant, error) {
 // ErrAlreadyExists if the grant ID or the token hash is taken.
 func (s *Store) CreateGrant(ctx context.Context, g store.Grant, rt *store.RefreshToken) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := insertGrant(ctx, tx, g); err != nil {
-			return mapErr("create grant", err)
-		}
-		if rt != nil {
-			if err := insertRefreshToken(ctx, tx, *rt); err != nil {
-				return mapErr("create grant", err)
-			}
-		}
-		return nil
+		return mapErr("create grant", insertGrantWithToken(ctx, tx, g, rt))
 	}, nil)
 }
 
 // insertGrant inserts g in tx (CreateGrant, RedeemAuthCode).
+// insertGrantWithToken inserts g and, when rt is not nil, its first
+// refresh token in tx: the step CreateGrant, RedeemAuthCode and
+// RedeemDeviceCode share.
+func insertGrantWithToken(ctx context.Context, tx pgx.Tx, g store.Grant, rt *store.RefreshToken) error {
+	if err := insertGrant(ctx, tx, g); err != nil {
+		return err
+	}
+	if rt == nil {
+		return nil
+	}
+	return insertRefreshToken(ctx, tx, *rt)
+}
+
 func insertGrant(ctx context.Context, tx pgx.Tx, g store.Grant) error {
 	_, err := tx.Exec(ctx, `INSERT INTO grants (`+grantCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,

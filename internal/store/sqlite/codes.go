@@ -56,17 +56,7 @@ func (s *Store) RedeemAuthCode(ctx context.Context, hash string, now time.Time, 
 		if c.GrantID != g.ID {
 			return fmt.Errorf("grant %q is not the code's grant %q", g.ID, c.GrantID)
 		}
-		st, err := s.txStmt(ctx, tx, insertGrant)
-		if err != nil {
-			return err
-		}
-		if _, err := st.ExecContext(ctx, grantArgs(g)...); err != nil {
-			return mapErr(err)
-		}
-		if rt == nil {
-			return nil
-		}
-		return s.insertRefresh(ctx, tx, *rt)
+		return s.insertGrantWithToken(ctx, tx, g, rt)
 	})
 	return c, wrap("redeem auth code", err)
 }

@@ -151,17 +151,7 @@ func (s *Store) RedeemDeviceCode(ctx context.Context, hash string, now time.Time
 		if d.GrantID != g.ID {
 			return fmt.Errorf("grant %q is not the device code's grant %q", g.ID, d.GrantID)
 		}
-		st, err := s.txStmt(ctx, tx, insertGrant)
-		if err != nil {
-			return err
-		}
-		if _, err := st.ExecContext(ctx, grantArgs(g)...); err != nil {
-			return mapErr(err)
-		}
-		if rt == nil {
-			return nil
-		}
-		return s.insertRefresh(ctx, tx, *rt)
+		return s.insertGrantWithToken(ctx, tx, g, rt)
 	})
 	if err != nil {
 		return store.DeviceCode{}, wrap("redeem device code", err)

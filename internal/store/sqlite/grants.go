@@ -37,15 +37,25 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant, rt *store.Refres
 		return wrap("create grant", err)
 	}
 	return wrap("create grant", s.writeTx(ctx, func(tx *sql.Tx) error {
-		st, err := s.txStmt(ctx, tx, insertGrant)
-		if err != nil {
-			return err
-		}
-		if _, err := st.ExecContext(ctx, grantArgs(g)...); err != nil {
-			return mapErr(err)
-		}
-		return s.insertRefresh(ctx, tx, *rt)
+		return s.insertGrantWithToken(ctx, tx, g, rt)
 	}))
+}
+
+// insertGrantWithToken inserts g and, when rt is not nil, its first
+// refresh token in tx: the step CreateGrant, RedeemAuthCode and
+// RedeemDeviceCode share.
+func (s *Store) insertGrantWithToken(ctx context.Context, tx *sql.Tx, g store.Grant, rt *store.RefreshToken) error {
+	st, err := s.txStmt(ctx, tx, insertGrant)
+	if err != nil {
+		return err
+	}
+	if _, err := st.ExecContext(ctx, grantArgs(g)...); err != nil {
+		return mapErr(err)
+	}
+	if rt == nil {
+		return nil
+	}
+	return s.insertRefresh(ctx, tx, *rt)
 }
 
 // GetGrant returns the grant, revoked or not.
