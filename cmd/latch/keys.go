@@ -70,10 +70,7 @@ keys and old inactive ones.`,
 func runKeysList(ctx context.Context, e *env, args []string) error {
 	cmd := newAdminCmd(e, keysListHelp, true)
 	asJSON := cmd.fs.Bool("json", false, "print a JSON array instead of a table")
-	if _, err := cmd.parse(args); err != nil {
-		return err
-	}
-	recs, err := cmd.records()
+	_, recs, err := cmd.open(args)
 	if err != nil {
 		return err
 	}
@@ -180,10 +177,7 @@ var keysPruneHelp = cmdHelp{
 
 func runKeysPrune(ctx context.Context, e *env, args []string) error {
 	cmd := newAdminCmd(e, keysPruneHelp, true)
-	if _, err := cmd.parse(args); err != nil {
-		return err
-	}
-	recs, err := cmd.records()
+	_, recs, err := cmd.open(args)
 	if err != nil {
 		return err
 	}

@@ -21,10 +21,7 @@ func runClientInitialAccessToken(ctx context.Context, e *env, args []string) err
 	cmd := newAdminCmd(e, clientInitialAccessTokenHelp, false)
 	uses := cmd.fs.Int("uses", manage.DefaultInitialAccessTokenUses, "registrations the token allows (1 to 1000)")
 	ttl := cmd.fs.Duration("ttl", manage.DefaultInitialAccessTokenTTL, "how long the token is valid (1m to 720h)")
-	if _, err := cmd.parse(args); err != nil {
-		return err
-	}
-	recs, err := cmd.records()
+	_, recs, err := cmd.open(args)
 	if err != nil {
 		return err
 	}

@@ -176,10 +176,7 @@ var userListHelp = cmdHelp{
 func runUserList(ctx context.Context, e *env, args []string) error {
 	cmd := newAdminCmd(e, userListHelp, false)
 	asJSON := cmd.fs.Bool("json", false, "print a JSON array instead of a table")
-	if _, err := cmd.parse(args); err != nil {
-		return err
-	}
-	recs, err := cmd.records()
+	_, recs, err := cmd.open(args)
 	if err != nil {
 		return err
 	}
