@@ -321,6 +321,21 @@ func (k *Keys) RefreshInterval() time.Duration { return k.refresh }
 // never exceeds it): how long an honest relying party may keep a JWKS.
 func (k *Keys) JWKSMaxAgeLimit() time.Duration { return k.jwksMaxAge }
 
+// rotationKey is the start of Rotate and RotateNow, with loadMu held: the
+// stored keys, a new key of alg made now, and now.
+func (k *Keys) rotationKey(ctx context.Context, alg string) ([]store.SigningKey, store.SigningKey, time.Time, error) {
+	stored, err := k.store.ListKeys(ctx)
+	if err != nil {
+		return nil, store.SigningKey{}, time.Time{}, fmt.Errorf("token: list keys: %w", err)
+	}
+	now := k.now()
+	sk, err := k.newKey(alg, now)
+	if err != nil {
+		return nil, store.SigningKey{}, time.Time{}, err
+	}
+	return stored, sk, now, nil
+}
+
 // Rotate schedules a new key for alg ("" means the default): stored now,
 // so published at once, it activates PublicationLead from now, when every
 // instance switches to it; the key it replaces stops signing then and
@@ -335,12 +350,7 @@ func (k *Keys) Rotate(ctx context.Context, alg string) (KeyInfo, error) {
 	}
 	k.loadMu.Lock()
 	defer k.loadMu.Unlock()
-	stored, err := k.store.ListKeys(ctx)
-	if err != nil {
-		return KeyInfo{}, fmt.Errorf("token: list keys: %w", err)
-	}
-	now := k.now()
-	sk, err := k.newKey(alg, now)
+	stored, sk, now, err := k.rotationKey(ctx, alg)
 	if err != nil {
 		return KeyInfo{}, err
 	}
@@ -389,12 +399,7 @@ func (k *Keys) RotateNow(ctx context.Context, alg string) (KeyInfo, error) {
 	}
 	k.loadMu.Lock()
 	defer k.loadMu.Unlock()
-	stored, err := k.store.ListKeys(ctx)
-	if err != nil {
-		return KeyInfo{}, fmt.Errorf("token: list keys: %w", err)
-	}
-	now := k.now()
-	sk, err := k.newKey(alg, now)
+	stored, sk, now, err := k.rotationKey(ctx, alg)
 	if err != nil {
 		return KeyInfo{}, err
 	}
