@@ -29,6 +29,10 @@ const (
 	benchPasswordEnv     = "LATCH_BENCH_PASSWORD"
 )
 
+// idleSettle is how long the spawned server has had nothing to do when its
+// idle RSS is sampled.
+const idleSettle = 2 * time.Second
+
 // benchUsage is what -h prints above the flags.
 const benchUsage = `Usage: latch-bench [--target URL | --spawn [--latch PATH]] [flags]
 
@@ -205,6 +209,10 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 	rep.Server, rep.Issuer, rep.Alg, rep.Store = srv.describe, srv.target.Issuer, f.alg, srv.store
 	if srv.sampler != nil {
+		// Idle means idle: the set-up's sign-in hashed a password, and a
+		// Latch hands that memory back once it has hashed nothing for a
+		// second (password.IdleAfter).
+		time.Sleep(idleSettle)
 		if u, err := srv.sampler.Sample(); err == nil {
 			rep.IdleRSSBytes = u.RSSBytes
 		}

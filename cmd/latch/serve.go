@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -180,7 +181,10 @@ func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) (er
 		aerr = make(chan error, 1)
 	)
 	if cfg.AdminAddr != "" {
-		hasher, err := password.NewHasher(password.Params{Memory: cfg.PasswordMemoryKiB, Iterations: cfg.PasswordIterations, Parallelism: 1})
+		// The admin API hashes the passwords of the users it creates; like
+		// sign-in's hasher, it returns that memory once it is idle.
+		hasher, err := password.NewLimitedHasher(password.Params{Memory: cfg.PasswordMemoryKiB, Iterations: cfg.PasswordIterations, Parallelism: 1},
+			password.Limits{Queue: -1, OnIdle: debug.FreeOSMemory})
 		if err != nil {
 			ln.Close()
 			return err
@@ -255,6 +259,13 @@ func serve(ctx context.Context, e *env, cfg config.Config, hooks serveHooks) (er
 			<-keysDone // the store is closed only once the key loop is out of it
 		}()
 	}
+
+	// Start-up allocated memory it never needs again, above all the
+	// argon2id block of the dummy password hash (password-memory-kib,
+	// 19 MiB by default). Collect it and hand it back to the OS before
+	// serving: otherwise an idle process keeps it, since the next GC only
+	// comes once the heap has doubled.
+	debug.FreeOSMemory()
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -234,5 +235,7 @@ func passwordLimits(cfg config.Config) password.Limits {
 	if n < 1 {
 		n = max(runtime.GOMAXPROCS(0)/2, 1)
 	}
-	return password.Limits{Concurrency: n, Queue: max(cfg.PasswordQueue, 0)}
+	// Once a burst of sign-ins is over, its argon2id blocks (the memory
+	// cost, per hash) go back to the operating system.
+	return password.Limits{Concurrency: n, Queue: max(cfg.PasswordQueue, 0), OnIdle: debug.FreeOSMemory}
 }

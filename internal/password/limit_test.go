@@ -3,8 +3,11 @@ package password
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 )
 
 // TestHasherBoundsConcurrentHashes: with every slot taken, Verify waits
@@ -154,6 +157,63 @@ func TestSaturated(t *testing.T) {
 		}
 		if unbounded.Saturated() {
 			t.Fatal("a hasher without a queue bound is saturated")
+		}
+	})
+}
+
+// TestOnIdle: Limits.OnIdle runs once IdleAfter has passed since the last
+// hash finished — not during a burst, not while a hash still holds a slot,
+// and once per idle period however many hashes the burst had.
+func TestOnIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		h, err := NewLimitedHasher(Params{Memory: 64, Iterations: 1, Parallelism: 1}, Limits{Concurrency: 2, Queue: -1, OnIdle: func() { calls.Add(1) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * IdleAfter)
+		if n := calls.Load(); n != 0 {
+			t.Fatalf("OnIdle ran %d times before any hash, want 0 (the dummy hash is not a sign-in)", n)
+		}
+		enc, err := h.Hash("pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() { h.Verify("pw", enc) })
+		}
+		wg.Wait()
+		time.Sleep(IdleAfter / 2)
+		h.Verify("pw", enc) // another sign-in half-way: the wait starts over
+		time.Sleep(IdleAfter - time.Millisecond)
+		synctest.Wait()
+		if n := calls.Load(); n != 0 {
+			t.Fatalf("OnIdle ran %d times less than IdleAfter after the last hash, want 0", n)
+		}
+		time.Sleep(2 * time.Millisecond)
+		synctest.Wait()
+		if n := calls.Load(); n != 1 {
+			t.Fatalf("OnIdle ran %d times IdleAfter after the burst, want 1", n)
+		}
+		time.Sleep(10 * IdleAfter)
+		if n := calls.Load(); n != 1 {
+			t.Fatalf("OnIdle ran %d times over a long idle period, want 1", n)
+		}
+
+		// A hash holding a slot when the timer fires: no call until it ends.
+		h.Verify("pw", enc)
+		h.slots <- struct{}{}
+		time.Sleep(3 * IdleAfter)
+		synctest.Wait()
+		if n := calls.Load(); n != 1 {
+			t.Fatalf("OnIdle ran while a hash held a slot (%d calls, want 1)", n)
+		}
+		h.release()
+		time.Sleep(IdleAfter + time.Millisecond)
+		synctest.Wait()
+		if n := calls.Load(); n != 2 {
+			t.Fatalf("OnIdle ran %d times after the held slot was released, want 2", n)
 		}
 	})
 }

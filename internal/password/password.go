@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -238,7 +239,13 @@ type Hasher struct {
 	// no bound); waiting counts them.
 	queue   int
 	waiting atomic.Int64
+	// idle (Limits.OnIdle) runs once no hash has run for IdleAfter.
+	idle *time.Timer
 }
+
+// IdleAfter is how long a Hasher must have computed nothing before it
+// calls Limits.OnIdle.
+const IdleAfter = time.Second
 
 // ErrBusy is returned by VerifyContext when every hashing slot is taken
 // and Limits.Queue callers are already waiting: the caller should answer
@@ -252,9 +259,18 @@ var ErrBusy = errors.New("password: every hashing slot is busy")
 // A Concurrency below GOMAXPROCS keeps CPUs free for other work: argon2id
 // is CPU-bound, so a burst of sign-ins with one slot per CPU would starve
 // everything else the process does (token refreshes, introspection).
+//
+// OnIdle, when set, is called (in its own goroutine) once the Hasher has
+// computed nothing for IdleAfter since its last hash: the moment to hand
+// the argon2id blocks of a burst of sign-ins back to the operating system
+// (debug.FreeOSMemory). Each hash allocates its memory cost afresh, and
+// the garbage collector would otherwise keep the heap a burst grew to
+// until the next collection, which an idle process may not reach for
+// minutes.
 type Limits struct {
 	Concurrency int
 	Queue       int
+	OnIdle      func()
 }
 
 // NewHasher returns a Hasher for p with GOMAXPROCS slots and no bound on
@@ -275,7 +291,25 @@ func NewLimitedHasher(p Params, l Limits) (*Hasher, error) {
 	}
 	h := &Hasher{params: p, slots: make(chan struct{}, n), queue: l.Queue}
 	h.dummy.Store(newDummy(p))
+	if l.OnIdle != nil {
+		h.idle = time.AfterFunc(IdleAfter, func() {
+			if len(h.slots) == 0 {
+				l.OnIdle()
+			}
+		})
+		h.idle.Stop()
+	}
 	return h, nil
+}
+
+// release frees the slot of a finished hash; the last one out (re)arms
+// the idle callback. A hash that starts before it fires makes it a no-op
+// (it checks again), and that hash's release arms it anew.
+func (h *Hasher) release() {
+	<-h.slots
+	if h.idle != nil && len(h.slots) == 0 {
+		h.idle.Reset(IdleAfter)
+	}
 }
 
 // newDummy hashes a random secret with p.
@@ -296,7 +330,7 @@ func (h *Hasher) check(ctx context.Context, hh hash, password string) (bool, err
 	if err := h.acquire(ctx); err != nil {
 		return false, err
 	}
-	defer func() { <-h.slots }()
+	defer h.release()
 	h.checks.Add(1)
 	h.work.Add(hh.params.Cost())
 	return hh.check(password), nil
@@ -313,7 +347,7 @@ func (h *Hasher) pad(ctx context.Context, cost uint64) {
 	case <-ctx.Done():
 		return
 	}
-	defer func() { <-h.slots }()
+	defer h.release()
 	h.work.Add(uint64(m))
 	var salt [saltLen]byte
 	argon2.IDKey(nil, salt[:], 1, m, 1, keyLen)
@@ -378,7 +412,7 @@ func (h *Hasher) observe(p Params) {
 // Hash is Hash(password, h's params).
 func (h *Hasher) Hash(password string) (string, error) {
 	h.slots <- struct{}{}
-	defer func() { <-h.slots }()
+	defer h.release()
 	return Hash(password, h.params)
 }
 
