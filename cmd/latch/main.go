@@ -32,6 +32,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -40,7 +41,18 @@ import (
 	"github.com/latchauth/latch/internal/config"
 )
 
+// defaultGOGC is the garbage collector's target (GOGC) when the
+// environment sets none. Latch's live heap is small (~10 MiB under load),
+// so with Go's default of 100 it collects every few MiB of garbage: 15 %
+// of the CPU of a token request. 400 costs about 10 MiB more RSS under load
+// and saves 10–20 % CPU per operation (docs/performance.md). GOGC=100 in
+// the environment restores Go's default.
+const defaultGOGC = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGOGC)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
