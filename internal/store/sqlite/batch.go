@@ -59,7 +59,8 @@ func (s *Store) startCommitter() {
 	go s.committer()
 }
 
-// stopCommitter stops the committer; writes after it fail with errClosed.
+// stopCommitter stops the committer (writes after it fail with errClosed)
+// and the checkpointer.
 func (s *Store) stopCommitter() {
 	if s.quit == nil {
 		return
@@ -70,6 +71,9 @@ func (s *Store) stopCommitter() {
 		close(s.quit)
 	}
 	<-s.committerDone
+	if s.ckptDone != nil {
+		<-s.ckptDone
+	}
 }
 
 // submit hands fn to the committer and waits for its result.
@@ -99,9 +103,10 @@ func (s *Store) committer() {
 		batch := s.gather(first)
 		if len(batch) == 1 {
 			first.done <- s.runAlone(first)
-			continue
+		} else {
+			s.runBatch(batch)
 		}
-		s.runBatch(batch)
+		s.signalWrite()
 	}
 }
 

@@ -43,6 +43,11 @@ type Store struct {
 	writes        chan *writeReq
 	quit          chan struct{}
 	committerDone chan struct{}
+
+	// Checkpoints (checkpoint.go), on a connection of their own.
+	ckpt     *sql.DB
+	wrote    chan struct{} // the committer's signal: a batch was committed
+	ckptDone chan struct{}
 }
 
 type stmtKey struct {
@@ -52,23 +57,40 @@ type stmtKey struct {
 
 var _ store.Store = (*Store)(nil)
 
+// role is what a connection of the store is for.
+type role int
+
+const (
+	roleWriter       role = iota // the single writer (batch.go)
+	roleReader                   // the query_only reader pool
+	roleCheckpointer             // the checkpointer (checkpoint.go)
+)
+
 // dsn builds the modernc DSN for path; every connection opened from it runs
 // the pragmas, so the settings survive the pool reopening connections.
-func dsn(p string, writer bool) string {
+func dsn(p string, r role, walLimit int) string {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
-	if writer {
+	switch r {
+	case roleWriter:
 		// WAL is persistent in the file; set by the writer, which opens first.
 		q.Add("_pragma", "journal_mode(WAL)")
 		// Durable against a process kill in WAL mode (see the package doc).
 		q.Add("_pragma", "synchronous(NORMAL)")
+		// The checkpointer checkpoints; the writer only once the WAL
+		// reaches walLimit frames, to rewind it (checkpoint.go).
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walLimit))
 		// BEGIN IMMEDIATE: take the write lock at BEGIN, so a transaction
 		// never has to upgrade a read lock (which fails at once with
 		// SQLITE_BUSY instead of waiting) and its reads cannot go stale.
 		q.Set("_txlock", "immediate")
-	} else {
+	case roleReader:
 		q.Add("_pragma", "query_only(1)")
+	case roleCheckpointer:
+		// A checkpoint fsyncs the WAL before and the database after it.
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_pragma", "wal_autocheckpoint(0)")
 	}
 	return "file:" + (&url.URL{Path: p}).EscapedPath() + "?" + q.Encode()
 }
@@ -77,10 +99,16 @@ func dsn(p string, writer bool) string {
 // missing migrations. path is a file path; ":memory:" is not supported (the
 // reader pool could not see the writer's database).
 func Open(ctx context.Context, path string) (*Store, error) {
+	return openStore(ctx, path, walLimitFrames)
+}
+
+// openStore is Open with the WAL length, in frames, at which the writer
+// checkpoints (walLimitFrames; tests lower it).
+func openStore(ctx context.Context, path string, walLimit int) (*Store, error) {
 	if err := privateFiles(path); err != nil {
 		return nil, err
 	}
-	w, err := sql.Open("sqlite", dsn(path, true))
+	w, err := sql.Open("sqlite", dsn(path, roleWriter, walLimit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -89,7 +117,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &Store{w: w, stmts: map[stmtKey]*sql.Stmt{}}
+	s := &Store{w: w, stmts: map[stmtKey]*sql.Stmt{}, wrote: make(chan struct{}, 1)}
 	s.startCommitter()
 	// The writer connects (setting WAL) and migrates before any reader opens.
 	if err := s.Migrate(ctx); err != nil {
@@ -103,7 +131,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			return nil, fmt.Errorf("sqlite: prepare: %w", err)
 		}
 	}
-	r, err := sql.Open("sqlite", dsn(path, false))
+	r, err := sql.Open("sqlite", dsn(path, roleReader, 0))
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -116,6 +144,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := r.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := s.startCheckpointer(path); err != nil {
+		s.Close()
+		return nil, err
 	}
 	return s, nil
 }
@@ -164,6 +196,9 @@ func (s *Store) Close() error {
 	var errs []error
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
+	}
+	if s.ckpt != nil {
+		errs = append(errs, s.ckpt.Close())
 	}
 	errs = append(errs, s.w.Close())
 	return errors.Join(errs...)

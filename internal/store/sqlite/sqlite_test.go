@@ -232,6 +232,10 @@ func TestPragmas(t *testing.T) {
 		{s.w, "writer", "foreign_keys", "1"},
 		{s.w, "writer", "busy_timeout", "5000"},
 		{s.w, "writer", "query_only", "0"},
+		{s.w, "writer", "wal_autocheckpoint", "4000"}, // walLimitFrames (checkpoint.go)
+		{s.ckpt, "checkpointer", "synchronous", "1"},
+		{s.ckpt, "checkpointer", "busy_timeout", "5000"},
+		{s.ckpt, "checkpointer", "wal_autocheckpoint", "0"},
 		{s.r, "reader", "journal_mode", "wal"},
 		{s.r, "reader", "query_only", "1"},
 		{s.r, "reader", "busy_timeout", "5000"},
