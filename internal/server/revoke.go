@@ -116,7 +116,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) error 
 	if c.Public {
 		return grant.ErrBadClient.WithCause(errors.New("public client may not introspect"))
 	}
-	var resp map[string]any
+	var resp *introspection
 	// The hint only orders the lookups (RFC 7662 §2.1).
 	if req.TokenTypeHint == oauth.HintRefreshToken {
 		resp, err = s.introspectRefresh(ctx, c, tok)
@@ -133,7 +133,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	if resp == nil {
-		resp = map[string]any{"active": false}
+		resp = &introspection{}
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
@@ -147,7 +147,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) error 
 // server may answer so "if the protected resource is not allowed to
 // introspect this particular token"; §4: it should limit what each caller
 // learns, here sub, username, scope and aud).
-func (s *Server) introspectAccess(ctx context.Context, c store.Client, tok string) (map[string]any, error) {
+func (s *Server) introspectAccess(ctx context.Context, c store.Client, tok string) (*introspection, error) {
 	claims, err := s.checkAccessToken(ctx, tok)
 	if err != nil {
 		if e, ok := oauth.As(err); ok && e.Code == oauth.InvalidToken {
@@ -156,34 +156,23 @@ func (s *Server) introspectAccess(ctx context.Context, c store.Client, tok strin
 		return nil, err
 	}
 	if claims.ClientID != c.ID && !c.ResourceServer {
-		return map[string]any{"active": false}, nil
+		return &introspection{}, nil
 	}
-	resp := map[string]any{
-		"active": true, "iss": claims.Issuer, "sub": claims.Subject, "aud": claims.Audience,
-		"client_id": claims.ClientID, "exp": claims.ExpiresAt, "iat": claims.IssuedAt,
-		"jti": claims.ID, "token_type": "Bearer",
-	}
-	if claims.Scope != "" {
-		resp["scope"] = claims.Scope
+	resp := &introspection{
+		Active: true, Issuer: claims.Issuer, Subject: claims.Subject, Audience: claims.Audience,
+		ClientID: claims.ClientID, ExpiresAt: claims.ExpiresAt, IssuedAt: claims.IssuedAt,
+		ID: claims.ID, TokenType: "Bearer", Scope: claims.Scope,
+		// How the user signed in (RFC 9470 §6.2: a resource server relying
+		// on introspection needs acr and auth_time for step-up).
+		AuthTime: claims.AuthTime, ACR: claims.ACR, AMR: claims.AMR,
 	}
 	if claims.Cnf != nil {
-		resp["cnf"] = claims.Cnf
-		resp["token_type"] = "DPoP"
-	}
-	// How the user signed in (RFC 9470 §6.2: a resource server relying
-	// on introspection needs acr and auth_time for step-up).
-	if claims.AuthTime != 0 {
-		resp["auth_time"] = claims.AuthTime
-	}
-	if claims.ACR != "" {
-		resp["acr"] = claims.ACR
-	}
-	if len(claims.AMR) > 0 {
-		resp["amr"] = claims.AMR
+		resp.Cnf = claims.Cnf
+		resp.TokenType = "DPoP"
 	}
 	if claims.Subject != claims.ClientID {
 		if u, err := s.store.GetUser(ctx, claims.Subject); err == nil {
-			resp["username"] = u.Username
+			resp.Username = u.Username
 		}
 	}
 	return resp, nil
@@ -194,7 +183,7 @@ func (s *Server) introspectAccess(ctx context.Context, c store.Client, tok strin
 // token is of no use to a resource server, and telling one client about
 // another's refresh token would only help whoever stole it (RFC 7662 §4
 // lets the server limit what each caller may introspect).
-func (s *Server) introspectRefresh(ctx context.Context, c store.Client, tok string) (map[string]any, error) {
+func (s *Server) introspectRefresh(ctx context.Context, c store.Client, tok string) (*introspection, error) {
 	rt, err := s.store.GetRefreshToken(ctx, token.Hash(tok))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
@@ -203,11 +192,11 @@ func (s *Server) introspectRefresh(ctx context.Context, c store.Client, tok stri
 		return nil, err
 	}
 	if rt.ClientID != c.ID {
-		return map[string]any{"active": false}, nil
+		return &introspection{}, nil
 	}
 	g, err := s.store.GetGrant(ctx, rt.GrantID)
 	if errors.Is(err, store.ErrNotFound) {
-		return map[string]any{"active": false}, nil
+		return &introspection{}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -215,16 +204,37 @@ func (s *Server) introspectRefresh(ctx context.Context, c store.Client, tok stri
 	now := s.now()
 	exp := minTime(rt.ExpiresAt, g.AbsoluteExpiresAt)
 	if !rt.RotatedAt.IsZero() || !g.RevokedAt.IsZero() || !now.Before(exp) {
-		return map[string]any{"active": false}, nil
+		return &introspection{}, nil
 	}
-	resp := map[string]any{
-		"active": true, "iss": s.issuer, "sub": rt.UserID, "client_id": rt.ClientID,
-		"scope": oauth.JoinScope(rt.Scopes), "exp": exp.Unix(), "iat": rt.CreatedAt.Unix(),
+	resp := &introspection{
+		Active: true, Issuer: s.issuer, Subject: rt.UserID, ClientID: rt.ClientID,
+		Scope: oauth.JoinScope(rt.Scopes), ExpiresAt: exp.Unix(), IssuedAt: rt.CreatedAt.Unix(),
 	}
 	if u, err := s.store.GetUser(ctx, rt.UserID); err == nil {
-		resp["username"] = u.Username
+		resp.Username = u.Username
 	}
 	return resp, nil
+}
+
+// introspection is an introspection response (RFC 7662 §2.2). Only active
+// is always present: an inactive token's answer is {"active":false}. A
+// struct, not a map: W4's JSON encoding was 6.5 % of its CPU.
+type introspection struct {
+	Active    bool                `json:"active"`
+	Issuer    string              `json:"iss,omitempty"`
+	Subject   string              `json:"sub,omitempty"`
+	Audience  []string            `json:"aud,omitempty"`
+	ClientID  string              `json:"client_id,omitempty"`
+	Username  string              `json:"username,omitempty"`
+	Scope     string              `json:"scope,omitempty"`
+	TokenType string              `json:"token_type,omitempty"`
+	ExpiresAt int64               `json:"exp,omitempty"`
+	IssuedAt  int64               `json:"iat,omitempty"`
+	ID        string              `json:"jti,omitempty"`
+	AuthTime  int64               `json:"auth_time,omitempty"`
+	ACR       string              `json:"acr,omitempty"`
+	AMR       []string            `json:"amr,omitempty"`
+	Cnf       *token.Confirmation `json:"cnf,omitempty"`
 }
 
 func minTime(a, b time.Time) time.Time {
