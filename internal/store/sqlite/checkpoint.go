@@ -40,7 +40,7 @@ import (
 // holds the writers back for as long as any reader still reads the WAL:
 // seconds, under a read-heavy load.)
 const (
-	checkpointGap = 20 * time.Millisecond
+	checkpointGap  = 20 * time.Millisecond
 	walLimitFrames = 4000
 )
 

@@ -3,7 +3,8 @@
 //
 // # Connections and atomicity
 //
-// A Store holds two pools on one database file:
+// A Store holds two pools and a checkpoint connection on one database
+// file:
 //
 //   - the writer: exactly one connection (SetMaxOpenConns(1)) that runs every
 //     statement that modifies data. Its transactions begin with BEGIN
@@ -17,6 +18,9 @@
 //   - the readers: a small pool of query_only connections for plain reads.
 //     WAL mode lets them read concurrently with the writer; each statement
 //     sees the last committed state.
+//   - the checkpointer: one connection that copies the WAL back into the
+//     database file (a PASSIVE checkpoint, fsyncs included) at most 20 ms
+//     after a write, off the writer's path (checkpoint.go).
 //
 // Every connection gets its pragmas from the DSN (_pragma=...), so a
 // connection the pool reopens is configured identically: WAL journal,
@@ -24,7 +28,8 @@
 // synchronous=NORMAL never corrupts the database and loses nothing when the
 // process is killed (committed transactions are in the WAL file, which the
 // OS keeps); only a power loss or OS crash can lose the last transactions
-// before a checkpoint. That is the trade SQLite recommends for WAL.
+// before a checkpoint: those of the last ~20 ms. That is the trade SQLite
+// recommends for WAL.
 //
 // # Encoding
 //
