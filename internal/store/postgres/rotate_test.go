@@ -120,7 +120,7 @@ func TestRotateRefreshTokenWaitsForRevocation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("begin: %v", err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit, a no-op
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // after Commit, a no-op
 	// RevokeGrant's statement, left uncommitted.
 	if _, err := tx.Exec(ctx, `UPDATE grants SET revoked_at = $2, revoked_reason = 'admin' WHERE id = $1`,
 		g.ID, base.Add(time.Minute).UnixNano()); err != nil {
