@@ -85,8 +85,13 @@ func TestRotateRefreshTokenOneRoundTrip(t *testing.T) {
 	if _, _, err := s.RotateRefreshToken(ctx, "rt-3", token("rt-1", now), now, time.Minute); !errors.Is(err, store.ErrAlreadyExists) {
 		t.Fatalf("RotateRefreshToken(rt-3, successor rt-1 taken) = %v, want ErrAlreadyExists", err)
 	}
-	if got, err := s.GetRefreshToken(ctx, "rt-3"); err != nil || !got.RotatedAt.IsZero() {
-		t.Errorf("rt-3 after a failed rotation: RotatedAt %v, %v; want unrotated", got.RotatedAt, err)
+	// So does a successor hash equal to the presented one, whose UPDATE
+	// came first in the same statement.
+	if _, _, err := s.RotateRefreshToken(ctx, "rt-3", token("rt-3", now), now, time.Minute); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Fatalf("RotateRefreshToken(rt-3, successor rt-3) = %v, want ErrAlreadyExists", err)
+	}
+	if got, err := s.GetRefreshToken(ctx, "rt-3"); err != nil || !got.RotatedAt.IsZero() || got.SuccessorHash != "" {
+		t.Errorf("rt-3 after failed rotations: {RotatedAt %v, SuccessorHash %q}, %v; want unrotated", got.RotatedAt, got.SuccessorHash, err)
 	}
 }
 
