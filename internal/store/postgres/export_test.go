@@ -1,5 +1,7 @@
 package postgres
 
+import "github.com/jackc/pgx/v5"
+
 // Migrations returns the embedded migration versions in order.
 func Migrations() []int {
 	ms, err := migrations()
@@ -11,4 +13,11 @@ func Migrations() []int {
 		vs[i] = m.version
 	}
 	return vs
+}
+
+// WithTracer returns opts with tracer seeing every query of the Store's
+// pool.
+func WithTracer(opts Options, tracer pgx.QueryTracer) Options {
+	opts.tracer = tracer
+	return opts
 }

@@ -166,19 +166,62 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (store.Refresh
 	return t, mapErr("get refresh token", err)
 }
 
+// rotateFast is RotateRefreshToken's common case in one statement: $1
+// the presented hash, $2 now (nanoseconds), $3–$11 the successor as in
+// insertRefreshToken ($3 its hash). tok locks the presented token's row
+// if it is unrotated and its idle expiry is after now; fam then locks its
+// grant's row if the grant is unrevoked and its absolute expiry is zero
+// (no bound) or after now (the transaction's checks, in nanoseconds).
+// Each CTE needs the one before it, so the locks are taken in the
+// transaction's order, token then grant. rotated rotates the token only
+// when both were found and returns it as updated; succ inserts the
+// successor only for a row of rotated. No row: nothing was written. The
+// parameters are cast because an INSERT ... SELECT does not take their
+// types from the target columns.
+const rotateFast = `WITH tok AS (
+		SELECT grant_id FROM refresh_tokens
+		WHERE hash = $1 AND rotated_at IS NULL AND expires_at > $2::bigint
+		FOR UPDATE
+	), fam AS (
+		SELECT id FROM grants
+		WHERE id = (SELECT grant_id FROM tok) AND revoked_at IS NULL
+			AND (absolute_expires_at = 0 OR absolute_expires_at > $2::bigint)
+		FOR UPDATE
+	), rotated AS (
+		UPDATE refresh_tokens SET rotated_at = $2::bigint, successor_hash = $3::text
+		WHERE hash = $1 AND rotated_at IS NULL AND grant_id = (SELECT id FROM fam)
+		RETURNING ` + refreshTokenCols + `
+	), succ AS (
+		INSERT INTO refresh_tokens (` + refreshTokenCols + `)
+		SELECT $3::text, $4::text, $5::text, $6::text, $7::text[], $8::bigint, $9::bigint, $10::bigint, $11::text
+		FROM rotated
+	)
+	SELECT ` + refreshTokenCols + ` FROM rotated`
+
 // RotateRefreshToken is the refresh grant's single atomic step (RFC 6749
 // §6, RFC 9700 §4.14.2: rotation with reuse detection).
 //
-// What makes it atomic: one transaction that first locks the presented
-// token's row (SELECT ... FOR UPDATE) and then its grant's row. A
+// Two steps. First the fast path, for the common case (an unrotated,
+// unexpired token of an unrevoked grant within its absolute bound): one
+// autocommit statement, rotateFast, one round trip instead of six (BEGIN,
+// two SELECT ... FOR UPDATE, UPDATE, INSERT, COMMIT). It writes either
+// the rotation and the successor or, when any condition fails, nothing;
+// then the transaction below runs as if the fast path had not, and sorts
+// out the failure, grace or reuse from the rows as they are by then.
+//
+// What makes each step atomic: it locks the presented token's row (SELECT
+// ... FOR UPDATE, in a CTE for the fast path) and then its grant's row. A
 // concurrent rotation of the same token, from any instance, blocks on the
-// token lock until this transaction ends, and then reads the committed
-// rotated_at, so exactly one caller takes the "not yet rotated" branch.
-// Locking the grant row orders rotation against RevokeGrant and
+// token lock until the other statement or transaction ends, and then
+// re-reads the committed rotated_at (READ COMMITTED re-checks the WHERE
+// on the latest row version; the fast path also updates only WHERE
+// rotated_at IS NULL), so exactly one caller takes the "not yet rotated"
+// branch. Locking the grant row orders rotation against RevokeGrant and
 // RevokeUserGrants: a revoke that commits first is seen here, and one that
 // comes later waits for this rotation and then revokes its successor's
-// family too. The lock order (token, then grant) is the same everywhere,
-// so rotations of sibling tokens of one family cannot deadlock.
+// family too. The lock order (token, then grant) is the same in both
+// steps and everywhere else, so rotations of sibling tokens of one family
+// cannot deadlock.
 //
 // Branches, in order: unknown hash, ErrNotFound; grant revoked (or gone),
 // ErrRevoked; idle ExpiresAt or the grant's AbsoluteExpiresAt (unless
@@ -188,16 +231,26 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (store.Refresh
 // rotated itself), RotateGrace and no change; any other rotated token
 // (outside grace, or older than the head's predecessor), revoke the grant
 // in this same transaction (committed although an error is returned) and
-// ErrRefreshReused. A
-// next.Hash that exists already fails with ErrAlreadyExists and rotates
-// nothing (the transaction rolls back).
+// ErrRefreshReused. A next.Hash that exists already fails with
+// ErrAlreadyExists and rotates nothing (the fast path's one statement
+// fails whole).
 func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next store.RefreshToken, now time.Time, grace time.Duration) (store.RefreshToken, store.RotateResult, error) {
 	const op = "rotate refresh token"
-	var (
-		old    store.RefreshToken
-		result = store.RotateFailed
-	)
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	// The fast path: one statement, one round trip (rotateFast).
+	old, err := scanRefreshToken(s.pool.QueryRow(ctx, rotateFast, hash, toNanos(now),
+		next.Hash, next.GrantID, next.ClientID, next.UserID, next.Scopes, toNanos(next.CreatedAt),
+		toNanos(next.ExpiresAt), toNullNanos(next.RotatedAt), next.SuccessorHash))
+	switch {
+	case err == nil:
+		return old, store.RotateRotated, nil
+	case !errors.Is(err, pgx.ErrNoRows):
+		// A taken next.Hash fails the whole statement: nothing was written.
+		return store.RefreshToken{}, store.RotateFailed, mapErr(op, err)
+	}
+	// Not rotated, so nothing was written: the transaction below sorts
+	// out which failure (or grace) it is, from the rows as they are now.
+	result := store.RotateFailed
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		old, err = scanRefreshToken(tx.QueryRow(ctx, `SELECT `+refreshTokenCols+` FROM refresh_tokens
 			WHERE hash = $1 FOR UPDATE`, hash))

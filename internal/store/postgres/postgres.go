@@ -25,6 +25,10 @@ type Options struct {
 	// ConnectTimeout bounds establishing one connection. Zero keeps the
 	// DSN's connect_timeout, or DefaultConnectTimeout.
 	ConnectTimeout time.Duration
+
+	// tracer, when not nil, sees every query (tests count round trips
+	// with it; set through export_test.go).
+	tracer pgx.QueryTracer
 }
 
 // Store is the PostgreSQL implementation of store.Store. It is safe for
@@ -60,6 +64,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
 	case cfg.ConnConfig.ConnectTimeout == 0:
 		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
+	if opts.tracer != nil {
+		cfg.ConnConfig.Tracer = opts.tracer
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

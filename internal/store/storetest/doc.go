@@ -51,7 +51,9 @@
 //     RotateGrace). A grace <= 0 disables the grace window entirely: a
 //     rotated token is always a reuse, even at now == RotatedAt. A next.Hash
 //     that already exists fails with ErrAlreadyExists and rotates nothing.
-//     A grant with a zero AbsoluteExpiresAt has no absolute bound.
+//     A grant with a zero AbsoluteExpiresAt has no absolute bound. A
+//     rotation racing RevokeGrant either fails with ErrRevoked and writes
+//     nothing, or rotates and its successor is dead (ErrRevoked).
 //   - ScheduleKey's after is exclusive (a key activating exactly at after
 //     does not block), and keys without ActivateAt never block; two keys of
 //     one Alg never share an ActivateAt (CreateKey and ScheduleKey fail

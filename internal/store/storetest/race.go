@@ -25,6 +25,7 @@ func raceTests() []test {
 		{"Race/RotateNoGrace", testRaceRotateNoGrace},
 		{"Race/RotateGrace", testRaceRotateGrace},
 		{"Race/RotateGraceOlderToken", testRaceRotateGraceOlder},
+		{"Race/RotateVersusRevokeGrant", testRaceRotateVersusRevokeGrant},
 		{"Race/UseOnce", testRaceUseOnce},
 		{"Race/CreateUserUsername", testRaceCreateUser},
 		{"Race/ScheduleKeyFirst", testRaceScheduleKeyFirst},
@@ -571,4 +572,65 @@ func testRaceRedeemVersusFailures(t *testing.T, s store.Store) {
 	default:
 		t.Errorf("RedeemAuthCode = %v; want success or ErrExpired (a failure is never a use)", redeemErr)
 	}
+}
+
+// testRaceRotateVersusRevokeGrant races, for racers/2 grants at once, a
+// rotation of the grant's live token against RevokeGrant. Whichever goes
+// first, afterwards the grant is revoked with RevokeGrant's reason, and
+// either the rotation failed with ErrRevoked and wrote nothing, or it
+// rotated and its successor is dead (ErrRevoked): a revocation never
+// leaves a live token behind.
+func testRaceRotateVersusRevokeGrant(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	pairs := racers / 2
+	grants := make([]store.Grant, pairs)
+	for k := range pairs {
+		grants[k] = fixGrant(fmt.Sprintf("g-%d", k), clientA, user1, at(90*24*time.Hour))
+		rt := fixRefresh(fmt.Sprintf("rt-%d", k), grants[k], base, at(30*24*time.Hour))
+		must(t, s.CreateGrant(ctx, grants[k], &rt), "CreateGrant")
+	}
+	now := at(time.Hour)
+	errs := make([]error, racers)
+	results := make([]store.RotateResult, racers)
+	race(func(i int) {
+		k := i / 2
+		if i%2 == 0 {
+			_, results[i], errs[i] = s.RotateRefreshToken(ctx, fmt.Sprintf("rt-%d", k),
+				nextRT(grants[k], fmt.Sprintf("next-%d", k), now), now, time.Minute)
+			return
+		}
+		errs[i] = s.RevokeGrant(ctx, grants[k].ID, now, store.ReasonAdmin)
+	})
+	rotated := 0
+	for k := range pairs {
+		rotErr, revErr := errs[2*k], errs[2*k+1]
+		must(t, revErr, fmt.Sprintf("RevokeGrant(g-%d)", k))
+		g, err := s.GetGrant(ctx, grants[k].ID)
+		must(t, err, "GetGrant")
+		if g.RevokedAt.IsZero() || g.RevokedReason != store.ReasonAdmin {
+			t.Errorf("g-%d after the race: RevokedAt %s, RevokedReason %q; want revoked, %q", k, fmtTime(g.RevokedAt), g.RevokedReason, store.ReasonAdmin)
+		}
+		old, err := s.GetRefreshToken(ctx, fmt.Sprintf("rt-%d", k))
+		must(t, err, "GetRefreshToken(old)")
+		_, succErr := s.GetRefreshToken(ctx, fmt.Sprintf("next-%d", k))
+		switch {
+		case rotErr == nil && results[2*k] == store.RotateRotated:
+			rotated++
+			must(t, succErr, fmt.Sprintf("GetRefreshToken(next-%d) after it rotated", k))
+			if old.SuccessorHash != fmt.Sprintf("next-%d", k) {
+				t.Errorf("rt-%d.SuccessorHash = %q, want next-%d", k, old.SuccessorHash, k)
+			}
+			_, _, err := s.RotateRefreshToken(ctx, fmt.Sprintf("next-%d", k), nextRT(grants[k], fmt.Sprintf("after-%d", k), now), now, time.Minute)
+			wantErr(t, err, store.ErrRevoked, fmt.Sprintf("RotateRefreshToken(next-%d) after the revocation", k))
+		case errors.Is(rotErr, store.ErrRevoked):
+			wantErr(t, succErr, store.ErrNotFound, fmt.Sprintf("GetRefreshToken(next-%d) after a failed rotation", k))
+			if !old.RotatedAt.IsZero() || old.SuccessorHash != "" {
+				t.Errorf("rt-%d after a failed rotation = {RotatedAt %s, SuccessorHash %q}, want unchanged", k, fmtTime(old.RotatedAt), old.SuccessorHash)
+			}
+		default:
+			t.Errorf("rotation of rt-%d racing RevokeGrant = %v, %v; want RotateRotated or ErrRevoked", k, results[2*k], rotErr)
+		}
+	}
+	t.Logf("%d of %d rotations won against RevokeGrant", rotated, pairs)
 }
