@@ -43,6 +43,12 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("exchange: %+v %v", tk, err)
 	}
 
+	// Empty the WAL file first: Latch's checkpointer copies the WAL back
+	// into the database file moments after each write, and a later write
+	// then starts the WAL over in blocks the file already has — a small
+	// one succeeds on a full disk. With the file empty, every write needs
+	// a new block.
+	truncateWAL(t, filepath.Join(dir, "latch.db"))
 	filler := fill(t, filepath.Join(dir, "filler"))
 
 	// Writes fail with 503 + Retry-After: a refresh (rotation) and an
@@ -125,6 +131,28 @@ func TestDiskFull(t *testing.T) {
 	if err := db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil || res != "ok" {
 		t.Errorf("PRAGMA integrity_check = %q, %v; want ok", res, err)
 	}
+}
+
+// truncateWAL runs a TRUNCATE checkpoint on the SQLite database at path
+// from a connection of the test's own, leaving its -wal file empty.
+func truncateWAL(t *testing.T, path string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// Latch's own checkpointer may be running one at the same moment
+	// (busy): try again.
+	eventually(t, 10*time.Second, "an empty WAL file", func() bool {
+		var busy, frames, done int
+		if err := db.QueryRowContext(t.Context(), "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &done); err != nil || busy != 0 {
+			t.Logf("PRAGMA wal_checkpoint(TRUNCATE) = busy %d, %v", busy, err)
+			return false
+		}
+		fi, err := os.Stat(path + "-wal")
+		return err == nil && fi.Size() == 0
+	})
 }
 
 // mountTmpfs mounts a tmpfs of the given size on a fresh directory and
