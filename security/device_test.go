@@ -141,28 +141,54 @@ func between(s, from, to string) string {
 
 // TestDeviceCodeReplay: a device_code yields tokens once. Polling again
 // after the tokens were issued (a stolen or replayed device_code) is
-// invalid_grant and audited; a burst of polls is in the server's
-// TestDeviceConcurrentPollsAfterApproval.
+// invalid_grant, audited, and revokes the grant the code produced, as a
+// replayed authorization code does (RFC 6749 §4.1.2, RFC 9700 §4.5): the
+// refresh token is refused with reason code_replayed and the access token
+// introspects inactive. On SQLite and PostgreSQL. A burst of polls is in
+// the server's TestDeviceConcurrentPollsAfterApproval.
 func TestDeviceCodeReplay(t *testing.T) {
-	e := start(t)
-	e.DeviceClient()
-	da := e.StartDevice("tv", "openid offline_access")
-	e.Browser().ApproveDevice(da["verification_uri_complete"].(string), "allow")
-	dc := da["device_code"].(string)
-	resp, body := pollDevice(e, dc)
-	if resp.StatusCode != http.StatusOK || body["access_token"] == nil {
-		t.Fatalf("first poll after approval: %d %v, want tokens", resp.StatusCode, body)
-	}
-	for i := range 3 {
-		e.Clock.Advance(10 * time.Second)
-		resp, body = pollDevice(e, dc)
-		requireTokenError(t, resp, body, http.StatusBadRequest, "invalid_grant")
-		if body["access_token"] != nil {
-			t.Fatalf("replay %d got tokens", i)
-		}
-	}
-	if !strings.Contains(e.AuditLog(), `"device_code_replayed"`) {
-		t.Error("the replay was not audited")
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			e := startBackend(t, be)
+			e.DeviceClient()
+			da := e.StartDevice("tv", "openid offline_access")
+			e.Browser().ApproveDevice(da["verification_uri_complete"].(string), "allow")
+			dc := da["device_code"].(string)
+			resp, body := pollDevice(e, dc)
+			if resp.StatusCode != http.StatusOK || body["access_token"] == nil || body["refresh_token"] == nil {
+				t.Fatalf("first poll after approval: %d %v, want tokens", resp.StatusCode, body)
+			}
+			access, refresh := body["access_token"].(string), body["refresh_token"].(string)
+			introspect := func() map[string]any {
+				resp, body := e.PostForm("/introspect", url.Values{"token": {access}}, withSecret(e, "app"))
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("introspection: %d %v", resp.StatusCode, body)
+				}
+				return body
+			}
+			if got := introspect(); got["active"] != true {
+				t.Fatalf("control: the fresh access token introspects %v, want active", got)
+			}
+			for i := range 3 {
+				e.Clock.Advance(10 * time.Second)
+				resp, body = pollDevice(e, dc)
+				requireTokenError(t, resp, body, http.StatusBadRequest, "invalid_grant")
+				if body["access_token"] != nil {
+					t.Fatalf("replay %d got tokens", i)
+				}
+			}
+			if !strings.Contains(e.AuditLog(), `"device_code_replayed"`) {
+				t.Error("the replay was not audited")
+			}
+			if got := introspect(); got["active"] != false {
+				t.Errorf("the access token after the replay introspects %v, want active=false", got)
+			}
+			resp, body = e.PostForm("/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"tv"}, "refresh_token": {refresh}})
+			requireTokenError(t, resp, body, http.StatusBadRequest, "invalid_grant")
+			if d, _ := body["error_description"].(string); !strings.Contains(d, "(reason: code_replayed)") {
+				t.Errorf("the refresh token after the replay: %q, want reason code_replayed", d)
+			}
+		})
 	}
 }
 
