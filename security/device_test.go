@@ -1,6 +1,7 @@
 package security
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -244,5 +245,62 @@ func TestDeviceApprovalCSRF(t *testing.T) {
 	}
 	if resp, body := pollDevice(e, dc); resp.StatusCode != http.StatusOK {
 		t.Errorf("poll after the genuine approval: %d %v", resp.StatusCode, body)
+	}
+}
+
+// TestDeviceAuthorizationFlood: /device_authorization stores a pending
+// device code per request, and a public device client's client_id is
+// public, so without a budget anyone could fill the store. A burst of 40
+// parallel requests from one address gets at most device-max-requests
+// (20) device codes; the rest are refused before any work with the
+// throttled-client answer (429 slow_down, Retry-After), never a 5xx. The
+// budget refills as the window passes. On SQLite and PostgreSQL.
+func TestDeviceAuthorizationFlood(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			e := startBackend(t, be)
+			e.DeviceClient()
+			const n = 40
+			budget := e.Config.DeviceMaxRequests
+			type answer struct {
+				status     int
+				err        string
+				retryAfter string
+			}
+			answers := make([]answer, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range answers {
+				wg.Go(func() {
+					<-start
+					resp, body := e.PostForm("/device_authorization", url.Values{"client_id": {"tv"}, "scope": {"openid"}})
+					errCode, _ := body["error"].(string)
+					answers[i] = answer{resp.StatusCode, errCode, resp.Header.Get("Retry-After")}
+				})
+			}
+			close(start)
+			wg.Wait()
+			count := map[string]int{}
+			for _, a := range answers {
+				count[fmt.Sprint(a.status, " ", a.err)]++
+				switch {
+				case a.status == http.StatusOK:
+				case a.status == http.StatusTooManyRequests && a.err == "slow_down" && a.retryAfter != "":
+				default:
+					t.Errorf("device authorization in a burst: %d %q (Retry-After %q), want 200 or 429 slow_down with Retry-After", a.status, a.err, a.retryAfter)
+				}
+			}
+			started := strings.Count(e.AuditLog(), `"device_authorization_started"`)
+			t.Logf("a burst of %d: %v", n, count)
+			if ok := count["200 "]; ok == 0 || ok > budget || started > budget {
+				t.Errorf("a burst of %d device authorizations: %v, %d started; want at most %d (device-max-requests) and the rest 429", n, count, started, budget)
+			}
+			// Refused before any work: nothing more stored, even sequentially.
+			resp, body := e.PostForm("/device_authorization", url.Values{"client_id": {"tv"}, "scope": {"openid"}})
+			requireTokenError(t, resp, body, http.StatusTooManyRequests, "slow_down")
+			// Positive control: once the window has passed, the budget is back.
+			e.Clock.Advance(e.Config.ThrottleWindow + time.Second)
+			e.StartDevice("tv", "openid")
+		})
 	}
 }
