@@ -1,6 +1,7 @@
 package security
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -141,28 +142,54 @@ func between(s, from, to string) string {
 
 // TestDeviceCodeReplay: a device_code yields tokens once. Polling again
 // after the tokens were issued (a stolen or replayed device_code) is
-// invalid_grant and audited; a burst of polls is in the server's
-// TestDeviceConcurrentPollsAfterApproval.
+// invalid_grant, audited, and revokes the grant the code produced, as a
+// replayed authorization code does (RFC 6749 §4.1.2, RFC 9700 §4.5): the
+// refresh token is refused with reason code_replayed and the access token
+// introspects inactive. On SQLite and PostgreSQL. A burst of polls is in
+// the server's TestDeviceConcurrentPollsAfterApproval.
 func TestDeviceCodeReplay(t *testing.T) {
-	e := start(t)
-	e.DeviceClient()
-	da := e.StartDevice("tv", "openid offline_access")
-	e.Browser().ApproveDevice(da["verification_uri_complete"].(string), "allow")
-	dc := da["device_code"].(string)
-	resp, body := pollDevice(e, dc)
-	if resp.StatusCode != http.StatusOK || body["access_token"] == nil {
-		t.Fatalf("first poll after approval: %d %v, want tokens", resp.StatusCode, body)
-	}
-	for i := range 3 {
-		e.Clock.Advance(10 * time.Second)
-		resp, body = pollDevice(e, dc)
-		requireTokenError(t, resp, body, http.StatusBadRequest, "invalid_grant")
-		if body["access_token"] != nil {
-			t.Fatalf("replay %d got tokens", i)
-		}
-	}
-	if !strings.Contains(e.AuditLog(), `"device_code_replayed"`) {
-		t.Error("the replay was not audited")
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			e := startBackend(t, be)
+			e.DeviceClient()
+			da := e.StartDevice("tv", "openid offline_access")
+			e.Browser().ApproveDevice(da["verification_uri_complete"].(string), "allow")
+			dc := da["device_code"].(string)
+			resp, body := pollDevice(e, dc)
+			if resp.StatusCode != http.StatusOK || body["access_token"] == nil || body["refresh_token"] == nil {
+				t.Fatalf("first poll after approval: %d %v, want tokens", resp.StatusCode, body)
+			}
+			access, refresh := body["access_token"].(string), body["refresh_token"].(string)
+			introspect := func() map[string]any {
+				resp, body := e.PostForm("/introspect", url.Values{"token": {access}}, withSecret(e, "app"))
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("introspection: %d %v", resp.StatusCode, body)
+				}
+				return body
+			}
+			if got := introspect(); got["active"] != true {
+				t.Fatalf("control: the fresh access token introspects %v, want active", got)
+			}
+			for i := range 3 {
+				e.Clock.Advance(10 * time.Second)
+				resp, body = pollDevice(e, dc)
+				requireTokenError(t, resp, body, http.StatusBadRequest, "invalid_grant")
+				if body["access_token"] != nil {
+					t.Fatalf("replay %d got tokens", i)
+				}
+			}
+			if !strings.Contains(e.AuditLog(), `"device_code_replayed"`) {
+				t.Error("the replay was not audited")
+			}
+			if got := introspect(); got["active"] != false {
+				t.Errorf("the access token after the replay introspects %v, want active=false", got)
+			}
+			resp, body = e.PostForm("/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"tv"}, "refresh_token": {refresh}})
+			requireTokenError(t, resp, body, http.StatusBadRequest, "invalid_grant")
+			if d, _ := body["error_description"].(string); !strings.Contains(d, "(reason: code_replayed)") {
+				t.Errorf("the refresh token after the replay: %q, want reason code_replayed", d)
+			}
+		})
 	}
 }
 
@@ -218,5 +245,62 @@ func TestDeviceApprovalCSRF(t *testing.T) {
 	}
 	if resp, body := pollDevice(e, dc); resp.StatusCode != http.StatusOK {
 		t.Errorf("poll after the genuine approval: %d %v", resp.StatusCode, body)
+	}
+}
+
+// TestDeviceAuthorizationFlood: /device_authorization stores a pending
+// device code per request, and a public device client's client_id is
+// public, so without a budget anyone could fill the store. A burst of 40
+// parallel requests from one address gets at most device-max-requests
+// (20) device codes; the rest are refused before any work with the
+// throttled-client answer (429 slow_down, Retry-After), never a 5xx. The
+// budget refills as the window passes. On SQLite and PostgreSQL.
+func TestDeviceAuthorizationFlood(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			e := startBackend(t, be)
+			e.DeviceClient()
+			const n = 40
+			budget := e.Config.DeviceMaxRequests
+			type answer struct {
+				status     int
+				err        string
+				retryAfter string
+			}
+			answers := make([]answer, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range answers {
+				wg.Go(func() {
+					<-start
+					resp, body := e.PostForm("/device_authorization", url.Values{"client_id": {"tv"}, "scope": {"openid"}})
+					errCode, _ := body["error"].(string)
+					answers[i] = answer{resp.StatusCode, errCode, resp.Header.Get("Retry-After")}
+				})
+			}
+			close(start)
+			wg.Wait()
+			count := map[string]int{}
+			for _, a := range answers {
+				count[fmt.Sprint(a.status, " ", a.err)]++
+				switch {
+				case a.status == http.StatusOK:
+				case a.status == http.StatusTooManyRequests && a.err == "slow_down" && a.retryAfter != "":
+				default:
+					t.Errorf("device authorization in a burst: %d %q (Retry-After %q), want 200 or 429 slow_down with Retry-After", a.status, a.err, a.retryAfter)
+				}
+			}
+			started := strings.Count(e.AuditLog(), `"device_authorization_started"`)
+			t.Logf("a burst of %d: %v", n, count)
+			if ok := count["200 "]; ok == 0 || ok > budget || started > budget {
+				t.Errorf("a burst of %d device authorizations: %v, %d started; want at most %d (device-max-requests) and the rest 429", n, count, started, budget)
+			}
+			// Refused before any work: nothing more stored, even sequentially.
+			resp, body := e.PostForm("/device_authorization", url.Values{"client_id": {"tv"}, "scope": {"openid"}})
+			requireTokenError(t, resp, body, http.StatusTooManyRequests, "slow_down")
+			// Positive control: once the window has passed, the budget is back.
+			e.Clock.Advance(e.Config.ThrottleWindow + time.Second)
+			e.StartDevice("tv", "openid")
+		})
 	}
 }

@@ -224,6 +224,7 @@ func throttleLimits(cfg config.Config) server.ThrottleLimits {
 		LoginMaxFailures:  pick(cfg.LoginMaxFailures, def.LoginMaxFailures),
 		IPMaxFailures:     pick(cfg.IPMaxFailures, def.IPMaxFailures),
 		ClientMaxFailures: pick(cfg.ClientMaxFailures, def.ClientMaxFailures),
+		DeviceMaxRequests: pick(cfg.DeviceMaxRequests, def.DeviceMaxRequests),
 	}
 }
 

@@ -78,6 +78,11 @@ type Config struct {
 	LockoutInitial    time.Duration `yaml:"lockout-initial" help:"first lockout once a budget is spent; each further one within a day doubles it"`                                            // 1m
 	LockoutMax        time.Duration `yaml:"lockout-max" help:"longest lockout"`                                                                                                               // 15m
 
+	// DeviceMaxRequests budgets /device_authorization (RFC 8628 §3.1):
+	// every request that starts a device authorization counts, not only
+	// failures, since each stores a pending device code.
+	DeviceMaxRequests int `yaml:"device-max-requests" help:"device authorization requests (each stores a pending device code) from one client IP within throttle-window"` // 20
+
 	// AuthenticationPolicy is how every user must sign in, unless a
 	// client's own policy is stricter (docs/authentication.md).
 	AuthenticationPolicy string `yaml:"authentication-policy" help:"how users must sign in: password (a user with a second factor still gives it), second_factor (password and TOTP) or passkey (a passkey sign-in, acr phr)"` // password
@@ -171,6 +176,7 @@ func Default() Config {
 		LoginMaxFailures:            5,
 		IPMaxFailures:               20,
 		ClientMaxFailures:           10,
+		DeviceMaxRequests:           20,
 		ThrottleWindow:              15 * time.Minute,
 		LockoutInitial:              time.Minute,
 		LockoutMax:                  15 * time.Minute,

@@ -265,6 +265,7 @@ func TestValidate(t *testing.T) {
 		{"admin same as addr", func(c *Config) { c.AdminAddr = c.Addr }, "admin-addr", "differ"},
 		{"lockout max below initial", func(c *Config) { c.LockoutInitial, c.LockoutMax = 10*time.Minute, time.Minute }, "lockout-max", "lockout-initial"},
 		{"login max failures zero", func(c *Config) { c.LoginMaxFailures = 0 }, "login-max-failures", "at least 1"},
+		{"device max requests zero", func(c *Config) { c.DeviceMaxRequests = 0 }, "device-max-requests", "at least 1"},
 		{"key rotation 24h", func(c *Config) { c.KeyRotationInterval = 24 * time.Hour }, "", ""},
 		{"key rotation 59m", func(c *Config) { c.KeyRotationInterval = 59 * time.Minute }, "key-rotation-interval", "at least 1h"},
 		{"key rotation negative", func(c *Config) { c.KeyRotationInterval = -time.Hour }, "key-rotation-interval", "at least 1h"},

@@ -286,7 +286,7 @@ func validate(c Config) []Problem {
 	for _, th := range []struct {
 		key string
 		n   int
-	}{{"login-max-failures", c.LoginMaxFailures}, {"ip-max-failures", c.IPMaxFailures}, {"client-max-failures", c.ClientMaxFailures}} {
+	}{{"login-max-failures", c.LoginMaxFailures}, {"ip-max-failures", c.IPMaxFailures}, {"client-max-failures", c.ClientMaxFailures}, {"device-max-requests", c.DeviceMaxRequests}} {
 		if th.n < 1 {
 			add(th.key, "must be at least 1, got %d", th.n)
 		}

@@ -74,6 +74,30 @@ func (e *Engine) StartDevice(ctx context.Context, ac AuthenticatedClient, scopes
 	return nil, err
 }
 
+// deviceCodeReplayed answers a device_code polled after it yielded tokens
+// (d is the used record, store.ErrCodeUsed). As for a replayed
+// authorization code (RFC 6749 §4.1.2, RFC 9700 §4.5; see authCode), the
+// grant the code produced is revoked with ReasonCodeReplayed: its refresh
+// tokens stop working and its access tokens introspect inactive. One of
+// the two polls may have been a thief holding the device_code, and Latch
+// cannot tell which. That includes polls racing after the approval: the
+// one that got tokens loses them when another arrives after it (as two
+// racing redemptions of an auth code do); a client polls once at a time.
+// Only a replay by the client the code was issued to revokes (the
+// client's authentication has passed): another client's poll of it is
+// refused like an unknown code and revokes nothing.
+func (e *Engine) deviceCodeReplayed(ctx context.Context, c store.Client, d store.DeviceCode, now time.Time, err error) error {
+	if d.ClientID != c.ID || d.GrantID == "" {
+		e.audit(ctx, "device_code_replayed", "client_id", c.ID)
+		return errBadDeviceCode.WithCause(err)
+	}
+	if rerr := e.store.RevokeGrant(ctx, d.GrantID, now, store.ReasonCodeReplayed); rerr != nil && !errors.Is(rerr, store.ErrNotFound) {
+		return rerr
+	}
+	e.audit(ctx, "device_code_replayed", "client_id", c.ID, "sub", d.UserID, "grant_id", d.GrantID, "reason", store.ReasonCodeReplayed)
+	return errBadDeviceCode.WithCause(err)
+}
+
 // UserCodeHash is how a canonical user code is stored and looked up.
 func UserCodeHash(canonical string) string { return token.Hash("user_code:" + canonical) }
 
@@ -83,7 +107,9 @@ var errBadDeviceCode = oauth.Errorf(oauth.InvalidGrant, "the device_code is inva
 
 // deviceToken is the device_code grant (RFC 8628 §3.4, §3.5): every poll
 // is recorded atomically (store.PollDeviceCode), and answered in this
-// order: unknown, used before or another client's: invalid_grant;
+// order: unknown, used before or another client's: invalid_grant (used
+// before by its own client: the grant it produced is revoked too,
+// deviceCodeReplayed);
 // expired: expired_token; polled before the interval passed: slow_down
 // (the stored interval grows by SlowDownStep); not decided yet:
 // authorization_pending; denied: access_denied; approved: the
@@ -102,8 +128,7 @@ func (e *Engine) deviceToken(ctx context.Context, c store.Client, treq *oauth.To
 	case errors.Is(err, store.ErrNotFound):
 		return nil, errBadDeviceCode.WithCause(err)
 	case errors.Is(err, store.ErrCodeUsed):
-		e.audit(ctx, "device_code_replayed", "client_id", c.ID)
-		return nil, errBadDeviceCode.WithCause(err)
+		return nil, e.deviceCodeReplayed(ctx, c, d, now, err)
 	case errors.Is(err, store.ErrExpired):
 		return nil, oauth.Errorf(oauth.ExpiredToken, "the device_code has expired: start a new device authorization")
 	case err != nil:
@@ -134,11 +159,12 @@ func (e *Engine) deviceToken(ctx context.Context, c store.Client, treq *oauth.To
 		g.DPoPJKT = jktOf(proof) // RFC 9449 §5, as after the code grant
 	}
 	g, rt, refresh := e.newGrant(c, g, d.Scopes)
-	if _, err := e.store.RedeemDeviceCode(ctx, hash, now, g, rt); err != nil {
+	if used, err := e.store.RedeemDeviceCode(ctx, hash, now, g, rt); err != nil {
 		switch {
 		case errors.Is(err, store.ErrCodeUsed):
-			e.audit(ctx, "device_code_replayed", "client_id", c.ID, "sub", d.UserID, "grant_id", d.GrantID)
-			return nil, errBadDeviceCode.WithCause(err)
+			// Lost a race to another poll: a replay like any other
+			// (used is the record, read after the winner's commit).
+			return nil, e.deviceCodeReplayed(ctx, c, used, now, err)
 		case errors.Is(err, store.ErrNotFound):
 			return nil, errBadDeviceCode.WithCause(err)
 		case errors.Is(err, store.ErrExpired):

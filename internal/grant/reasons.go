@@ -17,7 +17,7 @@ func reasonSentence(r store.Reason) (s string, ok bool) {
 	case store.ReasonReused:
 		return "the refresh token was used after it had been replaced, so its grant was revoked", true
 	case store.ReasonCodeReplayed:
-		return "the authorization code of this grant was redeemed twice, so the grant was revoked", true
+		return "the authorization code or device_code of this grant was redeemed twice, so the grant was revoked", true
 	case store.ReasonIdleExpired:
 		return "the refresh token expired: it was not used within its idle lifetime", true
 	case store.ReasonAbsoluteExpired:

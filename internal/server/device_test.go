@@ -258,7 +258,9 @@ func TestDevicePage(t *testing.T) {
 
 // TestDeviceConcurrentPollsAfterApproval: of a burst of polls after the
 // approval, exactly one gets tokens (the device_code is single-use), on
-// SQLite and PostgreSQL.
+// SQLite and PostgreSQL; the others are replays, which revoke the
+// winner's grant as racing redemptions of an auth code do (its access
+// token is then refused at userinfo).
 func TestDeviceConcurrentPollsAfterApproval(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { concurrentPolls(t, latchtest.Start(t)) })
 	t.Run("postgres", func(t *testing.T) {
@@ -277,6 +279,7 @@ func concurrentPolls(t *testing.T, e *latchtest.Env) {
 	e.Browser().ApproveDevice(da["verification_uri_complete"].(string), "allow")
 	const n = 16
 	codes := make([]string, n)
+	access := make([]string, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := range n {
@@ -284,6 +287,7 @@ func concurrentPolls(t *testing.T, e *latchtest.Env) {
 			<-start
 			resp, body := poll(e, da["device_code"].(string))
 			codes[i] = fmt.Sprint(resp.StatusCode, " ", body["error"])
+			access[i], _ = body["access_token"].(string)
 		})
 	}
 	close(start)
@@ -294,6 +298,11 @@ func concurrentPolls(t *testing.T, e *latchtest.Env) {
 	}
 	if got["200 <nil>"] != 1 || got["400 invalid_grant"] != n-1 {
 		t.Errorf("%d concurrent polls after approval: %v, want exactly one 200 and %d invalid_grant", n, got, n-1)
+	}
+	for _, a := range access {
+		if a != "" && e.UserinfoStatus(a) != http.StatusUnauthorized {
+			t.Errorf("the winner's access token after %d replays: userinfo accepts it, want its grant revoked", n-1)
+		}
 	}
 }
 

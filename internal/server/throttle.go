@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/netip"
@@ -61,7 +62,10 @@ import (
 // Client authentication (token, revocation, introspection), for requests
 // that present a secret (clientLimits): per (client_id, client IP) pair
 // client-max-failures, per client_id userFactor times that, per client
-// IP ip-max-failures (counted apart from sign-ins). Client IPs are IPv4
+// IP ip-max-failures (counted apart from sign-ins). Device authorization
+// requests (deviceAuthorizationLimits): per client IP device-max-requests,
+// every request counted, not only failures (a rate budget: see
+// reserveDeviceAuthorization). Client IPs are IPv4
 // addresses or IPv6 /64 networks (one subscriber's allocation).
 
 // userFactor: the per-username budget (from every IP) is userFactor times
@@ -83,14 +87,17 @@ type throttle struct {
 	perUser   int           // per username, from any client IP
 	perIP     int           // per client IP (login and client authentication, counted apart)
 	perClient int           // per client_id
+	perDevice int           // device authorization requests per client IP
 	lease     time.Duration // of a reservation; see leaseFor
 }
 
 // ThrottleLimits are the brute-force thresholds (config throttle-window,
-// lockout-initial, lockout-max, login-, ip- and client-max-failures).
+// lockout-initial, lockout-max, login-, ip- and client-max-failures) and
+// the device authorization budget (device-max-requests).
 type ThrottleLimits struct {
 	Window, LockoutInitial, LockoutMax                 time.Duration
 	LoginMaxFailures, IPMaxFailures, ClientMaxFailures int
+	DeviceMaxRequests                                  int
 }
 
 // leaseMargin is added to a reservation's lease beyond the request
@@ -111,7 +118,7 @@ func leaseFor(requestTimeout, window time.Duration) time.Duration {
 // requestTimeout is the deadline of the requests that reserve attempts
 // (Overload.RequestTimeout); it sets the reservations' lease.
 func newThrottle(st store.Store, now func() time.Time, l ThrottleLimits, requestTimeout time.Duration) (*throttle, error) {
-	if l.Window <= 0 || l.LockoutInitial <= 0 || l.LockoutMax <= 0 || l.LoginMaxFailures <= 0 || l.IPMaxFailures <= 0 || l.ClientMaxFailures <= 0 {
+	if l.Window <= 0 || l.LockoutInitial <= 0 || l.LockoutMax <= 0 || l.LoginMaxFailures <= 0 || l.IPMaxFailures <= 0 || l.ClientMaxFailures <= 0 || l.DeviceMaxRequests <= 0 {
 		return nil, fmt.Errorf("server: every throttle limit must be positive: %+v", l)
 	}
 	t := &throttle{
@@ -123,6 +130,7 @@ func newThrottle(st store.Store, now func() time.Time, l ThrottleLimits, request
 		login:     l.LoginMaxFailures,
 		perIP:     l.IPMaxFailures,
 		perClient: l.ClientMaxFailures,
+		perDevice: l.DeviceMaxRequests,
 	}
 	t.perUser = userFactor * t.login
 	t.max = max(t.max, t.initial)
@@ -180,6 +188,33 @@ func (t *throttle) userCodeLimits(sid string, ip netip.Addr) []limit {
 		{"user_code:session:" + token.Hash(sid), t.login},
 		{"user_code:ip:" + ipKey(ip), t.perIP},
 	}
+}
+
+// deviceAuthorizationLimits is the budget of device authorization
+// requests (RFC 8628 §3.1) from one client IP: device-max-requests per
+// window. A client_id of a public device client is public, so without it
+// anyone could store pending device codes without bound.
+func (t *throttle) deviceAuthorizationLimits(ip netip.Addr) []limit {
+	return []limit{{"device_authorization:ip:" + ipKey(ip), t.perDevice}}
+}
+
+// reserveDeviceAuthorization reserves one device authorization request
+// against deviceAuthorizationLimits before any work is done; nil with the
+// wait when the budget is spent. Unlike a credential check this budget
+// counts requests, not failures: the caller confirms the reservation (it
+// counts for the window) once a device code is stored, and gives it back
+// (abandoned) when the request failed and stored nothing. No lockout ever
+// starts; a spent budget refills as its requests leave the window. A
+// budget full of reservations still in flight is spent, not busy (they
+// will almost all count): never errThrottleBusy's 503.
+func (t *throttle) reserveDeviceAuthorization(ctx context.Context, ip netip.Addr) (*attempt, time.Duration, error) {
+	ls := t.deviceAuthorizationLimits(ip)
+	a, wait, err := t.reserve(ctx, ls)
+	if errors.Is(err, errThrottleBusy) {
+		wait, err = t.refusal(ctx, ls, t.now())
+		return nil, max(wait, time.Second), err
+	}
+	return a, wait, err
 }
 
 // ipKey is an IPv4 address, or the /64 of an IPv6 address.

@@ -331,7 +331,9 @@ type Store interface {
 	// LastPolledAt+Interval gets its Interval raised by step, RFC 8628
 	// §3.5). Concurrent polls are serialised: each sees the one before.
 	// Unknown: ErrNotFound; used (redeemed) before: ErrCodeUsed, also once
-	// expired; otherwise expired (ExpiresAt not after now): ErrExpired.
+	// expired, returned WITH the record (its GrantID and ClientID, so the
+	// caller can revoke the grant the replayed code produced, RFC 6749
+	// §4.1.2); otherwise expired (ExpiresAt not after now): ErrExpired.
 	PollDeviceCode(ctx context.Context, hash string, now time.Time, step time.Duration) (d DeviceCode, slowDown bool, err error)
 	// RedeemDeviceCode is the device grant's one write (a device_code
 	// yields tokens once): in ONE transaction it marks an approved,
@@ -340,9 +342,10 @@ type Store interface {
 	// of it happens or none. g.ID must equal the record's GrantID (and
 	// rt.GrantID g.ID), else nothing is written and a non-sentinel error
 	// returned. Of any number of concurrent callers (in any process)
-	// exactly one succeeds; the others get ErrCodeUsed. Unknown:
-	// ErrNotFound; expired: ErrExpired; not approved: a non-sentinel
-	// error.
+	// exactly one succeeds; the others get ErrCodeUsed with the record
+	// (as PollDeviceCode), read after the winner's commit, so its GrantID
+	// names a grant that exists. Unknown: ErrNotFound; expired:
+	// ErrExpired; not approved: a non-sentinel error.
 	RedeemDeviceCode(ctx context.Context, hash string, now time.Time, g Grant, rt *RefreshToken) (DeviceCode, error)
 
 	// Throttle counters shared by every instance (login and client
@@ -721,7 +724,9 @@ const (
 	// the grace window; the family was revoked (RFC 9700 §4.14.2).
 	ReasonReused Reason = "reused"
 	// ReasonCodeReplayed: the authorization code the grant came from was
-	// redeemed twice (RFC 6749 §4.1.2, RFC 9700 §4.5).
+	// redeemed twice (RFC 6749 §4.1.2, RFC 9700 §4.5), or its device_code
+	// was polled again after it had yielded tokens (RFC 8628 §3.5: a
+	// device_code is as single-use as a code).
 	ReasonCodeReplayed Reason = "code_replayed"
 	// ReasonRevokedByClient: the client revoked the refresh token
 	// (RFC 7009 §2.1).

@@ -116,6 +116,9 @@ func (s *Store) PollDeviceCode(ctx context.Context, hash string, now time.Time, 
 			hash, int64(d.Interval), toNanos(d.LastPolledAt))
 		return mapErr(op, err)
 	}, nil)
+	if errors.Is(err, store.ErrCodeUsed) {
+		return d, false, err // with the record: the caller revokes d.GrantID
+	}
 	if err != nil {
 		return store.DeviceCode{}, false, err
 	}
@@ -148,6 +151,7 @@ func (s *Store) RedeemDeviceCode(ctx context.Context, hash string, now time.Time
 			case err != nil:
 				return mapErr(op, err)
 			case !old.UsedAt.IsZero():
+				d = old // returned with ErrCodeUsed: the caller revokes its GrantID
 				return mapErr(op, store.ErrCodeUsed)
 			case !old.ExpiresAt.After(now):
 				return mapErr(op, store.ErrExpired)
@@ -163,6 +167,9 @@ func (s *Store) RedeemDeviceCode(ctx context.Context, hash string, now time.Time
 		}
 		return mapErr(op, insertGrantWithToken(ctx, tx, g, rt))
 	}, nil)
+	if errors.Is(err, store.ErrCodeUsed) {
+		return d, err
+	}
 	if err != nil {
 		return store.DeviceCode{}, err
 	}

@@ -107,6 +107,9 @@ func (s *Store) PollDeviceCode(ctx context.Context, hash string, now time.Time, 
 			int64(d.Interval), tv(d.LastPolledAt), hash)
 		return mapErr(err)
 	})
+	if errors.Is(err, store.ErrCodeUsed) {
+		return d, false, wrap("poll device code", err) // with the record: the caller revokes d.GrantID
+	}
 	if err != nil {
 		return store.DeviceCode{}, false, wrap("poll device code", err)
 	}
@@ -138,6 +141,7 @@ func (s *Store) RedeemDeviceCode(ctx context.Context, hash string, now time.Time
 			case err != nil:
 				return err
 			case !old.UsedAt.IsZero():
+				d = old // returned with ErrCodeUsed: the caller revokes its GrantID
 				return store.ErrCodeUsed
 			case !old.ExpiresAt.After(now):
 				return store.ErrExpired
@@ -153,6 +157,9 @@ func (s *Store) RedeemDeviceCode(ctx context.Context, hash string, now time.Time
 		}
 		return s.insertGrantWithToken(ctx, tx, g, rt)
 	})
+	if errors.Is(err, store.ErrCodeUsed) {
+		return d, wrap("redeem device code", err)
+	}
 	if err != nil {
 		return store.DeviceCode{}, wrap("redeem device code", err)
 	}

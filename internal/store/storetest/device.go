@@ -157,12 +157,21 @@ func testDeviceRedeem(t *testing.T, s store.Store) {
 	if _, err := s.GetRefreshToken(ctx, rt.Hash); err != nil {
 		t.Errorf("GetRefreshToken after RedeemDeviceCode = %v, want the first refresh token stored", err)
 	}
-	_, err = s.RedeemDeviceCode(ctx, "approved", at(3*time.Second), g, nil)
-	wantErr(t, err, store.ErrCodeUsed, "RedeemDeviceCode (second time)")
-	_, _, err = s.PollDeviceCode(ctx, "approved", at(4*time.Second), time.Second)
-	wantErr(t, err, store.ErrCodeUsed, "PollDeviceCode (redeemed)")
-	_, _, err = s.PollDeviceCode(ctx, "approved", at(time.Hour), time.Second)
-	wantErr(t, err, store.ErrCodeUsed, "PollDeviceCode (redeemed, then expired)")
+	// Used before: ErrCodeUsed with the record, so the caller can revoke
+	// the grant the replayed code produced (RFC 6749 §4.1.2).
+	wantUsed := func(d store.DeviceCode, err error, what string) {
+		t.Helper()
+		wantErr(t, err, store.ErrCodeUsed, what)
+		if d.GrantID != g.ID || d.ClientID != clientA || !d.UsedAt.Equal(at(2*time.Second)) {
+			t.Errorf("%s = {GrantID %q, ClientID %q, UsedAt %s}, want the record {%q, %q, %s}", what, d.GrantID, d.ClientID, fmtTime(d.UsedAt), g.ID, clientA, fmtTime(at(2*time.Second)))
+		}
+	}
+	d, err = s.RedeemDeviceCode(ctx, "approved", at(3*time.Second), g, nil)
+	wantUsed(d, err, "RedeemDeviceCode (second time)")
+	d, _, err = s.PollDeviceCode(ctx, "approved", at(4*time.Second), time.Second)
+	wantUsed(d, err, "PollDeviceCode (redeemed)")
+	d, _, err = s.PollDeviceCode(ctx, "approved", at(time.Hour), time.Second)
+	wantUsed(d, err, "PollDeviceCode (redeemed, then expired)")
 
 	if _, err := s.RedeemDeviceCode(ctx, "pending", at(2*time.Second), fixGrant("grant-pending", clientA, user1, at(time.Hour)), nil); err == nil ||
 		errors.Is(err, store.ErrCodeUsed) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExpired) {
