@@ -22,7 +22,7 @@
 //	federation.go   sign-in through upstream OpenID Providers: /login/upstream,
 //	                its callback (PKCE, state, RFC 9207 iss, go-oidc), linking
 //	token.go        /token: parse → authenticate → DPoP → grant → write
-//	par.go          /par (RFC 9126) and the request_uri step of /authorize
+//	par.go          /par (RFC 9126, DPoP binding RFC 9449 §10.1) and the request_uri step of /authorize
 //	device_authorization.go  /device_authorization (RFC 8628 §3.1)
 //	device_verify.go         /device, the verification page (RFC 8628 §3.3)
 //	revoke.go       /revoke (RFC 7009) and /introspect (RFC 7662)

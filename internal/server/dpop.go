@@ -15,7 +15,7 @@ import (
 	"github.com/latchauth/latch/internal/token"
 )
 
-// DPoP (RFC 9449) at the token and userinfo endpoints. What is bound:
+// DPoP (RFC 9449) at the token, PAR and userinfo endpoints. What is bound:
 //
 //   - every access token issued with a valid proof carries cnf.jkt, the
 //     proof key's thumbprint (§6.1), and token_type DPoP (§5);
@@ -25,7 +25,9 @@ import (
 //     MUST be bound"). Confidential clients' refresh tokens are bound to
 //     the client's credentials instead;
 //   - a code requested with dpop_jkt (§10) is redeemed only with a proof
-//     by that key.
+//     by that key;
+//   - a request pushed to /par with a DPoP proof gets the proof key's
+//     thumbprint as its dpop_jkt (§10.1, par.go parDPoPBinding).
 //
 // Error choices where the RFC names none: a client registered with
 // RequireDPoP that sends no proof gets invalid_dpop_proof (§5.2 says only
@@ -87,7 +89,7 @@ func (s *Server) setDPoPNonce(w http.ResponseWriter) {
 	}
 }
 
-// dpopProof is the DPoP step of the token and userinfo endpoints and must
+// dpopProof is the DPoP step of the token, PAR and userinfo endpoints and must
 // never be skipped when a DPoP header is present. It validates the proof
 // of r, if any, for the endpoint at htu (RFC 9449 §4.3, with ath when
 // accessToken is set, and the server nonce when nonces are on), then

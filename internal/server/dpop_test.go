@@ -388,3 +388,32 @@ func TestDPoPDiscovery(t *testing.T) {
 		}
 	}
 }
+
+// TestDPoPNonceAtPAR: with dpop-nonce on, the PAR endpoint asks for the
+// server nonce as /token does (RFC 9449 §8, §10.1): a proof without it
+// gets use_dpop_nonce and a DPoP-Nonce header, the retry with it is
+// accepted, and every /par response carries a fresh nonce. A push
+// without a DPoP header needs no nonce.
+func TestDPoPNonceAtPAR(t *testing.T) {
+	e := latchtest.Start(t, func(c *config.Config) { c.DPoPNonce = true })
+	k := latchtest.NewDPoPKey(t, jose.ES256)
+	q := url.Values{
+		"client_id": {"spa"}, "redirect_uri": {latchtest.SPARedirect}, "response_type": {"code"}, "scope": {"openid"},
+		"code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())}, "code_challenge_method": {"S256"},
+	}
+	resp, body := e.PostFormDPoP("/par", q, e.DPoPProof(k, "POST", "/par", nil))
+	wantTokenError(t, resp, body, http.StatusBadRequest, "use_dpop_nonce")
+	nonce := resp.Header.Get("DPoP-Nonce")
+	if nonce == "" {
+		t.Fatal("use_dpop_nonce at /par without a DPoP-Nonce header")
+	}
+	resp, body = e.PostFormDPoP("/par", q, e.DPoPProof(k, "POST", "/par", map[string]any{"nonce": "forged"}))
+	wantTokenError(t, resp, body, http.StatusBadRequest, "use_dpop_nonce")
+	resp, body = e.PostFormDPoP("/par", q, e.DPoPProof(k, "POST", "/par", map[string]any{"nonce": nonce}))
+	if resp.StatusCode != http.StatusCreated || resp.Header.Get("DPoP-Nonce") == "" {
+		t.Fatalf("push with the nonce: %d %v, DPoP-Nonce %q", resp.StatusCode, body, resp.Header.Get("DPoP-Nonce"))
+	}
+	if resp, body := e.PostFormDPoP("/par", q, ""); resp.StatusCode != http.StatusCreated {
+		t.Errorf("push without DPoP: %d %v", resp.StatusCode, body)
+	}
+}

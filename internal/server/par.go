@@ -35,7 +35,13 @@ var clientAuthParams = []string{"client_secret", "client_assertion", "client_ass
 // /authorize would (resolveAuthorize, the same code path) → store it
 // under a single-use request_uri for parTTL → 201 with request_uri and
 // expires_in. Errors are JSON (RFC 9126 §2.3), never redirects.
+//
+// A DPoP header, when present, is checked after client authentication
+// and binds the pushed request (RFC 9449 §10.1, see parDPoPBinding).
 func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request) error {
+	// RFC 9449 §8, §8.2: with dpop-nonce on, every /par response carries
+	// a fresh nonce, as at /token (the proof checker demands it).
+	s.setDPoPNonce(w)
 	form, err := parsePostForm(r)
 	if err != nil {
 		return err
@@ -75,6 +81,9 @@ func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request) error {
 	case len(ids) > 1 || ids[0] != c.ID:
 		return oauth.Errorf(oauth.InvalidRequest, "client_id must be the authenticated client's")
 	}
+	if err := s.parDPoPBinding(ctx, r, q); err != nil {
+		return err
+	}
 	ar, err := s.resolveAuthorize(r, q)
 	if err != nil {
 		return pushedError(err)
@@ -94,6 +103,44 @@ func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request) error {
 		"request_uri": requestURIPrefix + ref,
 		"expires_in":  int(parTTL / time.Second),
 	})
+	return nil
+}
+
+// parDPoPBinding is the DPoP step of the PAR endpoint (RFC 9449 §10.1)
+// and must never be skipped when a DPoP header is present: the proof is
+// checked exactly as at /token (dpopProof: §4.3 with htm POST, htu the
+// PAR endpoint URL, no ath, the server nonce when nonces are on, jti
+// recorded against replay in the shared store). Then
+//
+//   - without dpop_jkt in the pushed parameters, the proof's key
+//     thumbprint becomes the request's dpop_jkt (§10.1: the DPoP header
+//     is the alternative to dpop_jkt), so the code it yields is redeemed
+//     only with a proof by that key at /token (§10, checkCodeRedemption);
+//   - with dpop_jkt, every value must equal the proof's thumbprint (§10.1:
+//     "the authorization server MUST reject the request if the JWK
+//     Thumbprint in dpop_jkt does not match the public key in the DPoP
+//     header"). The RFC names no error code; invalid_dpop_proof tells the
+//     client which of the two to fix. A repeated dpop_jkt is then refused
+//     by resolveAuthorize as any repeated parameter is.
+//
+// It runs before resolveAuthorize, so the bound dpop_jkt goes through
+// /authorize's own validation and into the stored parameters. It does
+// nothing without a DPoP header: such pushes behave as before.
+func (s *Server) parDPoPBinding(ctx context.Context, r *http.Request, q url.Values) error {
+	proof, err := s.dpopProof(ctx, r, s.url(pathPAR), "")
+	if err != nil || proof == nil {
+		return err
+	}
+	jkts := q["dpop_jkt"]
+	if len(jkts) == 0 {
+		q.Set("dpop_jkt", proof.JKT)
+		return nil
+	}
+	for _, v := range jkts {
+		if v != proof.JKT {
+			return oauth.Errorf(oauth.InvalidDPoPProof, "dpop_jkt does not match the DPoP proof's key (RFC 9449 section 10.1): send the thumbprint of the key that signs the proof, or leave dpop_jkt out")
+		}
+	}
 	return nil
 }
 
