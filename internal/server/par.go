@@ -117,11 +117,11 @@ func (s *Server) handlePAR(w http.ResponseWriter, r *http.Request) error {
 //     is the alternative to dpop_jkt), so the code it yields is redeemed
 //     only with a proof by that key at /token (§10, checkCodeRedemption);
 //   - with dpop_jkt, every value must equal the proof's thumbprint (§10.1:
-//     "the authorization server MUST reject the request if the JWK
-//     Thumbprint in dpop_jkt does not match the public key in the DPoP
-//     header"). The RFC names no error code; invalid_dpop_proof tells the
-//     client which of the two to fix. A repeated dpop_jkt is then refused
-//     by resolveAuthorize as any repeated parameter is.
+//     when both are sent, the server MUST reject the request if dpop_jkt
+//     and the proof's key do not match). The RFC names no error code;
+//     invalid_dpop_proof tells the client which of the two to fix. A
+//     repeated dpop_jkt is then refused by resolveAuthorize as any
+//     repeated parameter is.
 //
 // It runs before resolveAuthorize, so the bound dpop_jkt goes through
 // /authorize's own validation and into the stored parameters. It does
