@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ func factorTests() []test {
 		{"User/MFARequired", testUserMFARequired},
 		{"Race/AdvanceFactor", testRaceAdvanceFactor},
 		{"DeleteExpired/SpentFactors", testDeleteExpiredSpentFactors},
+		{"Race/SweepVersusRecoveryUse", testRaceSweepVersusRecoveryUse},
 	}
 }
 
@@ -242,5 +244,58 @@ func testDeleteExpiredSpentFactors(t *testing.T, s store.Store) {
 	must(t, err, "DeleteExpired(a year on)")
 	if n != 1 {
 		t.Errorf("DeleteExpired(a year on) = %d, want 1 (the then expired reset link)", n)
+	}
+}
+
+// testRaceSweepVersusRecoveryUse: sweeps racing the uses of one recovery
+// code never let it count twice: exactly one AdvanceFactor wins, every
+// other finds it spent (ErrAlreadyExists) or swept (ErrNotFound); the
+// sweeps delete it once, and never the unused code beside it.
+func testRaceSweepVersusRecoveryUse(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := at(time.Hour)
+	must(t, s.CreateUser(ctx, fixUser("u1", "alice")), "CreateUser")
+	must(t, s.SaveFactors(ctx, "u1", nil, fixFactor("u1", "rec", store.FactorRecovery, 0),
+		fixFactor("u1", "keep", store.FactorRecovery, 0)), "SaveFactors")
+	errs := make([]error, racers)
+	swept := make([]int, racers)
+	var sweepErrs []error
+	var mu sync.Mutex
+	race(func(i int) {
+		if i%2 == 0 {
+			errs[i] = s.AdvanceFactor(ctx, "u1", "rec", 1, now)
+			return
+		}
+		n, err := s.DeleteExpired(ctx, now, 100)
+		swept[i] = n
+		if err != nil {
+			mu.Lock()
+			sweepErrs = append(sweepErrs, err)
+			mu.Unlock()
+		}
+	})
+	for _, err := range sweepErrs {
+		t.Errorf("DeleteExpired racing AdvanceFactor: %v", err)
+	}
+	var uses []error
+	for i := 0; i < racers; i += 2 {
+		uses = append(uses, errs[i])
+	}
+	got := tally(uses, store.ErrAlreadyExists, store.ErrNotFound)
+	if got["nil"] != 1 || got[store.ErrAlreadyExists.Error()]+got[store.ErrNotFound.Error()] != len(uses)-1 {
+		t.Errorf("%d AdvanceFactor(recovery code) racing sweeps: %v, want exactly one success, the rest ErrAlreadyExists or ErrNotFound", len(uses), got)
+	}
+	n, err := s.DeleteExpired(ctx, now, 100)
+	must(t, err, "DeleteExpired(after the race)")
+	for _, m := range swept {
+		n += m
+	}
+	if n != 1 {
+		t.Errorf("the sweeps deleted %d rows in all, want 1 (the used code, once)", n)
+	}
+	fs, err := s.ListFactors(ctx, "u1")
+	must(t, err, "ListFactors")
+	if len(fs) != 1 || fs[0].ID != "keep" || fs[0].Counter != 0 {
+		t.Errorf("after the race ListFactors = %+v, want only the unused code", fs)
 	}
 }
