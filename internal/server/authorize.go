@@ -346,6 +346,15 @@ func (ar *authRequest) query() url.Values {
 	return ar.req.Query()
 }
 
+// uiLocales is the request's ui_locales (OIDC Core §3.1.2.1), the first
+// choice of the page language.
+func (ar *authRequest) uiLocales() string {
+	if ar == nil {
+		return ""
+	}
+	return ar.req.UILocales
+}
+
 func (ar *authRequest) target() string {
 	if ar == nil {
 		return ""

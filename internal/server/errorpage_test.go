@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchauth/latch/internal/config"
 	"github.com/latchauth/latch/internal/latchtest"
@@ -173,5 +174,77 @@ func TestPagesFollowLanguage(t *testing.T) {
 	p = get(b, authorizeURL(e, "spa", "http://spa.test:3000/other", url.Values{"ui_locales": {"fr"}}), "de")
 	if lang(p) != "fr" || !strings.Contains(p.Body, "L’application a demandé à vous renvoyer vers une adresse qu’elle n’a pas enregistrée.") {
 		t.Errorf("error page with ui_locales=fr: lang %q:\n%s", lang(p), p.Body)
+	}
+}
+
+// acceptLanguage sends every request of a latchtest.Browser with one
+// Accept-Language header, as a browser does.
+type acceptLanguage struct {
+	base  http.RoundTripper
+	value string
+}
+
+func (a acceptLanguage) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set("Accept-Language", a.value)
+	base := a.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(req)
+}
+
+// TestLockoutAndLogoutFollowUILocales: the login page's lockout notice
+// (HTTP 429) and the RP-Initiated Logout pages are in the language of the
+// request's ui_locales (OIDC Core §3.1.2.1; RP-Initiated Logout 1.0 §2)
+// before the browser's English Accept-Language, like every other hosted
+// page; the logout request's ui_locales is carried through the
+// confirmation to the signed-out page.
+func TestLockoutAndLogoutFollowUILocales(t *testing.T) {
+	e := startLifecycle(t)
+	english := func() *latchtest.Browser {
+		b := e.Browser()
+		b.Client.Transport = acceptLanguage{base: b.Client.Transport, value: "en-US,en;q=0.9"}
+		return b
+	}
+	htmlLang := func(p latchtest.Page) string {
+		_, rest, _ := strings.Cut(p.Body, `<html lang="`)
+		l, _, _ := strings.Cut(rest, `"`)
+		return l
+	}
+
+	// The lockout: five failures with ui_locales=de.
+	f := &loginFlow{t: t, e: e, b: english(), authURL: authorizeURL(e, "spa", latchtest.SPARedirect, url.Values{"ui_locales": {"de"}})}
+	var p latchtest.Page
+	for range 5 {
+		p = f.attempt("alice", "wrong", "")
+	}
+	wantLocked(t, "lockout with ui_locales=de", p, 900)
+	if htmlLang(p) != "de" || !strings.Contains(p.Body, "Anmeldung vorübergehend gesperrt") || !strings.Contains(p.Body, ">Anmelden</button>") {
+		t.Errorf("lockout page with ui_locales=de and an English Accept-Language: lang %q, want German:\n%s", htmlLang(p), p.Body)
+	}
+
+	// RP-Initiated Logout: the confirmation page and, after it, the
+	// signed-out page (once alice's lockout has passed).
+	e.Clock.Advance(16 * time.Minute)
+	endpoint := endSession(t, e)
+	b := english()
+	signIn(t, e, b, "spa", latchtest.SPARedirect, "openid")
+	p = b.Get(logoutURL(endpoint, "ui_locales", "de"))
+	if p.Status != http.StatusOK || htmlLang(p) != "de" || !strings.Contains(p.Body, ">Abmelden?</h1>") {
+		t.Errorf("logout confirmation with ui_locales=de: %d, lang %q, want German:\n%s", p.Status, htmlLang(p), p.Body)
+	}
+	p = b.Post(e.Issuer+"/logout/confirm", url.Values{"interaction": {latchtest.Hidden(t, p.Body)}, "decision": {"logout"}})
+	if p.Status != http.StatusOK || htmlLang(p) != "de" || !strings.Contains(p.Body, "Sie sind abgemeldet") {
+		t.Errorf("signed-out page after confirming with ui_locales=de: %d, lang %q, want German:\n%s", p.Status, htmlLang(p), p.Body)
+	}
+	// Signed out already: the signed-out page at once, in German too.
+	p = b.Get(logoutURL(endpoint, "ui_locales", "fr-CA de"))
+	if p.Status != http.StatusOK || htmlLang(p) != "fr" {
+		t.Errorf("signed-out page with ui_locales=fr-CA de: %d, lang %q, want fr", p.Status, htmlLang(p))
+	}
+	// Without ui_locales the Accept-Language decides.
+	if p = b.Get(logoutURL(endpoint)); htmlLang(p) != "en" {
+		t.Errorf("signed-out page without ui_locales: lang %q, want en (Accept-Language)", htmlLang(p))
 	}
 }

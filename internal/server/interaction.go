@@ -68,10 +68,12 @@ type interaction struct {
 	// PasskeyRequired: the login page asks for a passkey only (a
 	// passkey policy or acr phr, passkey.go).
 	PasskeyRequired bool `json:"pr,omitempty"`
-	// Logout fields.
+	// Logout fields; UILocales is the logout request's ui_locales, the
+	// language of the pages after the confirmation.
 	ClientID              string `json:"c,omitempty"`
 	PostLogoutRedirectURI string `json:"p,omitempty"`
 	State                 string `json:"s,omitempty"`
+	UILocales             string `json:"ul,omitempty"`
 	Binding               string `json:"b"` // hash of the CSRF cookie
 	Expires               int64  `json:"e"`
 }

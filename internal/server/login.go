@@ -248,11 +248,11 @@ func (s *Server) showLocked(w http.ResponseWriter, r *http.Request, ar *authRequ
 		return err
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(grant.RetryAfter(wait)))
-	s.renderFor(w, r, http.StatusTooManyRequests, ui.LoginPage{
+	s.renderLang(w, r, http.StatusTooManyRequests, ui.LoginPage{
 		Action: s.url(pathLogin), Interaction: sealed, ClientName: ar.clientName(),
 		Username: username, Locked: true,
 		Error: fmt.Sprintf("Too many failed sign-in attempts. Try again in %s.", waitText(wait)),
-	}, ar.target())
+	}, ar.target(), ar.uiLocales())
 	return nil
 }
 

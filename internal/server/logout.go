@@ -17,6 +17,10 @@ type logoutRequest struct {
 	state       string
 	hintSub     string // sub of a valid id_token_hint
 	hintSID     string // sid of a valid id_token_hint ("" when it has none)
+	// uiLocales is the request's ui_locales (RP-Initiated Logout 1.0 §2,
+	// as in OIDC Core §3.1.2.1), clipped: the language of the logout
+	// pages, carried through the confirmation in the interaction.
+	uiLocales string
 }
 
 // logoutParams are the parameters of an RP-Initiated Logout request
@@ -90,7 +94,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	if lr.hintSID != "" && lr.hintSID == sess.SID && lr.hintSub == user.ID {
 		return s.logout(w, r, lr, sess, user)
 	}
-	in := interaction{Kind: kindLogout, PostLogoutRedirectURI: lr.redirectURI, State: lr.state}
+	in := interaction{Kind: kindLogout, PostLogoutRedirectURI: lr.redirectURI, State: lr.state, UILocales: lr.uiLocales}
 	name := ""
 	if lr.client != nil {
 		in.ClientID, name = lr.client.ID, clientName(*lr.client)
@@ -99,13 +103,13 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.renderFor(w, r, http.StatusOK, ui.LogoutPage{Action: s.url(pathLogoutConfirm), Interaction: sealed, ClientName: name}, lr.redirectURI)
+	s.renderLang(w, r, http.StatusOK, ui.LogoutPage{Action: s.url(pathLogoutConfirm), Interaction: sealed, ClientName: name}, lr.redirectURI, lr.uiLocales)
 	return nil
 }
 
 func (s *Server) parseLogout(r *http.Request, q url.Values) (*logoutRequest, error) {
-	var vals [4]string
-	for i, name := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state"} {
+	var vals [5]string
+	for i, name := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales"} {
 		v, err := formValue(q, name)
 		if err != nil {
 			return nil, err
@@ -114,7 +118,7 @@ func (s *Server) parseLogout(r *http.Request, q url.Values) (*logoutRequest, err
 	}
 	hint, clientID, redirectURI, state := vals[0], vals[1], vals[2], vals[3]
 	ctx := r.Context()
-	lr := &logoutRequest{state: state}
+	lr := &logoutRequest{state: state, uiLocales: clip(vals[4])}
 	if hint != "" {
 		claims, err := s.keys.ParseIDTokenHint(ctx, hint, s.issuer)
 		if err != nil {
@@ -155,7 +159,7 @@ func (s *Server) handleLogoutConfirm(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	lr := &logoutRequest{redirectURI: in.PostLogoutRedirectURI, state: in.State}
+	lr := &logoutRequest{redirectURI: in.PostLogoutRedirectURI, state: in.State, uiLocales: in.UILocales}
 	if in.ClientID != "" {
 		c, err := s.store.GetClient(r.Context(), in.ClientID)
 		if err != nil {
@@ -215,7 +219,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, lr *logoutReques
 
 func (s *Server) finishLogout(w http.ResponseWriter, r *http.Request, lr *logoutRequest) error {
 	if lr.redirectURI == "" {
-		s.render(w, r, http.StatusOK, ui.LoggedOutPage{})
+		s.renderLang(w, r, http.StatusOK, ui.LoggedOutPage{}, "", lr.uiLocales)
 		return nil
 	}
 	u, err := url.Parse(lr.redirectURI)

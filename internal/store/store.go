@@ -409,7 +409,9 @@ type Store interface {
 	// expiry, revoked access token entries, one-time values, pushed
 	// authorization requests, device authorizations, failure counters,
 	// initial access tokens)
-	// whose expiry is before now. A refresh token never rotated (the head of its chain) is kept
+	// whose expiry is before now, and the spent factors: reset links used
+	// or created more than ResetLinkTTL before now, recovery codes used
+	// (Counter > 0); never an unused recovery code, a TOTP or a passkey. A refresh token never rotated (the head of its chain) is kept
 	// ExpiredRefreshRetention past its expiry while its grant exists, so
 	// the refresh grant can still tell its client it idle-expired; a
 	// rotated one goes at its expiry. It is safe to run on every instance

@@ -59,6 +59,15 @@ var sweeps = []struct {
 		SELECT key FROM failure_keys WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, 0},
 	{"initial access tokens", `DELETE FROM initial_access_tokens WHERE hash IN (
 		SELECT hash FROM initial_access_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, 0},
+	// Spent factors (store.Factor), which no sign-in or reset accepts any
+	// more (internal/server reset.go and mfa.go): a reset link once used
+	// (counter > 0) or ResetLinkTTL after its creation, a recovery code
+	// once used. Never an unused recovery code, a TOTP or a passkey.
+	{"spent factors", `DELETE FROM factors WHERE (user_id, id) IN (
+		SELECT user_id, id FROM factors
+		WHERE (kind = '` + store.FactorResetLink + `' AND (counter > 0 OR created_at < $1))
+		OR (kind = '` + store.FactorRecovery + `' AND counter > 0)
+		LIMIT $2 FOR UPDATE SKIP LOCKED)`, store.ResetLinkTTL},
 }
 
 // DeleteExpired removes at most batch rows of each expiring kind whose

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +21,8 @@ func factorTests() []test {
 		{"Factor/DeleteUserCascades", testFactorDeleteUser},
 		{"User/MFARequired", testUserMFARequired},
 		{"Race/AdvanceFactor", testRaceAdvanceFactor},
+		{"DeleteExpired/SpentFactors", testDeleteExpiredSpentFactors},
+		{"Race/SweepVersusRecoveryUse", testRaceSweepVersusRecoveryUse},
 	}
 }
 
@@ -154,5 +158,144 @@ func testRaceAdvanceFactor(t *testing.T, s store.Store) {
 	got := tally(errs, store.ErrAlreadyExists)
 	if got["nil"] != 1 || got[store.ErrAlreadyExists.Error()] != racers-1 {
 		t.Errorf("%d concurrent AdvanceFactor(same step): %v, want exactly one success, the rest ErrAlreadyExists", racers, got)
+	}
+}
+
+// testDeleteExpiredSpentFactors: the sweep deletes the factors nothing
+// accepts any more — a reset link used or past store.ResetLinkTTL, a
+// recovery code used — and keeps every other: an unused recovery code
+// however old, a live unused reset link, a TOTP and a passkey whatever
+// their counters and age.
+func testDeleteExpiredSpentFactors(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := at(1000 * time.Hour)
+	old := -999 * time.Hour // created long before now
+	for _, u := range []string{"u1", "u2"} {
+		must(t, s.CreateUser(ctx, fixUser(u, "user-"+u)), "CreateUser")
+		passkey := fixFactor(u, "pk-"+u, store.FactorPasskey, old)
+		passkey.Secret, passkey.Counter = []byte(`{}`), 5
+		must(t, s.SaveFactors(ctx, u, nil,
+			fixFactor(u, "totp", store.FactorTOTP, old), passkey,
+			fixFactor(u, "rec-unused-old", store.FactorRecovery, old),
+			fixFactor(u, "rec-unused", store.FactorRecovery, 999*time.Hour),
+			fixFactor(u, "rec-used", store.FactorRecovery, old),
+			fixFactor(u, "rec-used-new", store.FactorRecovery, 999*time.Hour),
+		), "SaveFactors")
+		must(t, s.AdvanceFactor(ctx, u, "rec-used", 1, at(old+time.Hour)), "AdvanceFactor(rec-used)")
+		must(t, s.AdvanceFactor(ctx, u, "rec-used-new", 1, now.Add(-time.Minute)), "AdvanceFactor(rec-used-new)")
+	}
+	// Reset links in each state (manage keeps one per user; the store
+	// holds any number).
+	links := []struct {
+		user, id string
+		created  time.Time
+		used     bool
+		kept     bool
+	}{
+		{"u1", "reset-live", now.Add(-store.ResetLinkTTL + time.Minute), false, true},
+		{"u1", "reset-used", now.Add(-time.Hour), true, false},
+		{"u2", "reset-expired", now.Add(-store.ResetLinkTTL - time.Second), false, false},
+		{"u2", "reset-used-expired", now.Add(-store.ResetLinkTTL - time.Hour), true, false},
+	}
+	for _, l := range links {
+		f := store.Factor{UserID: l.user, ID: l.id, Kind: store.FactorResetLink, CreatedAt: l.created}
+		must(t, s.SaveFactors(ctx, l.user, nil, f), "SaveFactors("+l.id+")")
+		if l.used {
+			must(t, s.AdvanceFactor(ctx, l.user, l.id, 1, l.created.Add(time.Minute)), "AdvanceFactor("+l.id+")")
+		}
+	}
+	want := map[string][]string{ // survivors per user
+		"u1": {"pk-u1", "rec-unused", "rec-unused-old", "reset-live", "totp"},
+		"u2": {"pk-u2", "rec-unused", "rec-unused-old", "totp"},
+	}
+	const spent = 2*2 + 3 // per user two used recovery codes; three links
+
+	// Batches: at most batch rows of the kind per call.
+	n, err := s.DeleteExpired(ctx, now, 2)
+	must(t, err, "DeleteExpired(batch 2)")
+	if n != 2 {
+		t.Errorf("DeleteExpired(batch 2) = %d, want 2", n)
+	}
+	n, err = s.DeleteExpired(ctx, now, 100)
+	must(t, err, "DeleteExpired")
+	if n != spent-2 {
+		t.Errorf("DeleteExpired after a batch of 2 = %d, want %d", n, spent-2)
+	}
+	for u, ids := range want {
+		fs, err := s.ListFactors(ctx, u)
+		must(t, err, "ListFactors")
+		var got []string
+		for _, f := range fs {
+			got = append(got, f.ID)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, ids) {
+			t.Errorf("%s's factors after the sweep = %v, want %v", u, got, ids)
+		}
+	}
+	n, err = s.DeleteExpired(ctx, now, 100)
+	must(t, err, "DeleteExpired(again)")
+	if n != 0 {
+		t.Errorf("DeleteExpired(again) = %d, want 0", n)
+	}
+	// A year on, what is left is still accepted somewhere — except the
+	// reset link, which has expired by then.
+	n, err = s.DeleteExpired(ctx, now.Add(365*24*time.Hour), 100)
+	must(t, err, "DeleteExpired(a year on)")
+	if n != 1 {
+		t.Errorf("DeleteExpired(a year on) = %d, want 1 (the then expired reset link)", n)
+	}
+}
+
+// testRaceSweepVersusRecoveryUse: sweeps racing the uses of one recovery
+// code never let it count twice: exactly one AdvanceFactor wins, every
+// other finds it spent (ErrAlreadyExists) or swept (ErrNotFound); the
+// sweeps delete it once, and never the unused code beside it.
+func testRaceSweepVersusRecoveryUse(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := at(time.Hour)
+	must(t, s.CreateUser(ctx, fixUser("u1", "alice")), "CreateUser")
+	must(t, s.SaveFactors(ctx, "u1", nil, fixFactor("u1", "rec", store.FactorRecovery, 0),
+		fixFactor("u1", "keep", store.FactorRecovery, 0)), "SaveFactors")
+	errs := make([]error, racers)
+	swept := make([]int, racers)
+	var sweepErrs []error
+	var mu sync.Mutex
+	race(func(i int) {
+		if i%2 == 0 {
+			errs[i] = s.AdvanceFactor(ctx, "u1", "rec", 1, now)
+			return
+		}
+		n, err := s.DeleteExpired(ctx, now, 100)
+		swept[i] = n
+		if err != nil {
+			mu.Lock()
+			sweepErrs = append(sweepErrs, err)
+			mu.Unlock()
+		}
+	})
+	for _, err := range sweepErrs {
+		t.Errorf("DeleteExpired racing AdvanceFactor: %v", err)
+	}
+	var uses []error
+	for i := 0; i < racers; i += 2 {
+		uses = append(uses, errs[i])
+	}
+	got := tally(uses, store.ErrAlreadyExists, store.ErrNotFound)
+	if got["nil"] != 1 || got[store.ErrAlreadyExists.Error()]+got[store.ErrNotFound.Error()] != len(uses)-1 {
+		t.Errorf("%d AdvanceFactor(recovery code) racing sweeps: %v, want exactly one success, the rest ErrAlreadyExists or ErrNotFound", len(uses), got)
+	}
+	n, err := s.DeleteExpired(ctx, now, 100)
+	must(t, err, "DeleteExpired(after the race)")
+	for _, m := range swept {
+		n += m
+	}
+	if n != 1 {
+		t.Errorf("the sweeps deleted %d rows in all, want 1 (the used code, once)", n)
+	}
+	fs, err := s.ListFactors(ctx, "u1")
+	must(t, err, "ListFactors")
+	if len(fs) != 1 || fs[0].ID != "keep" || fs[0].Counter != 0 {
+		t.Errorf("after the race ListFactors = %+v, want only the unused code", fs)
 	}
 }
