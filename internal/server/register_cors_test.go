@@ -185,6 +185,11 @@ func TestCIMDClientCORS(t *testing.T) {
 				t.Fatalf("authorize with the document client = %d, want the login page:\n%s", p.Status, p.Body)
 			}
 		}
+		// Load the origin cache first (the clock stands still): storing
+		// the document's client must still take effect at once.
+		if pre := preflight(t, e, "https://app.example"); pre != "" {
+			t.Fatalf("preflight before the document was loaded: Access-Control-Allow-Origin = %q", pre)
+		}
 		// Stored before documents got origins: the same client but for
 		// AllowedOrigins; loading the document must update it.
 		if err := e.Store.CreateClient(t.Context(), store.Client{ID: id, Name: "Inspector", Public: true, Origin: store.OriginCIMD,
