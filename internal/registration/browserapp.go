@@ -42,6 +42,36 @@ func MissingOrigins(c store.Client, issuerOrigin string) []string {
 	return origins
 }
 
+// RedirectOrigins returns the origins a self-registered client (dynamic
+// registration, RFC 7591, or a client ID metadata document) gets as its
+// AllowedOrigins: the distinct origins of its redirect URIs that a
+// browser app can run on — https, and http on a loopback host
+// (oauth.IsLoopbackHost, through NormalizeOrigin) — other than
+// issuerOrigin, which needs no CORS. Only a public client of the
+// authorization code grant gets any: a client with a secret or a key is
+// a backend, whose token requests no browser makes.
+//
+// Invariant: the result is derived from c.RedirectURIs alone, never from
+// c.AllowedOrigins or any other metadata, so a client that registered
+// itself cannot choose the origins that may read its token responses;
+// they are the pages its codes are sent to anyway. A private-use scheme
+// (RFC 8252 §7.1) or a non-loopback http redirect URI adds none.
+// issuerOrigin may be "".
+func RedirectOrigins(c store.Client, issuerOrigin string) []string {
+	if !c.Public || c.SecretHash != "" || c.JWKS != "" || c.JWKSURI != "" ||
+		!slices.Contains(c.GrantTypes, string(oauth.GrantAuthorizationCode)) {
+		return nil
+	}
+	var origins []string
+	for _, r := range c.RedirectURIs {
+		o := URLOrigin(r) // "" unless https or loopback http
+		if o != "" && o != issuerOrigin && !slices.Contains(origins, o) {
+			origins = append(origins, o)
+		}
+	}
+	return origins
+}
+
 // httpsRedirectOrigins returns the distinct origins of c's https redirect
 // URIs.
 func httpsRedirectOrigins(c store.Client) []string {

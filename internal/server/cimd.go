@@ -11,6 +11,7 @@ import (
 	"github.com/latchauth/latch/internal/cimd"
 	"github.com/latchauth/latch/internal/grant"
 	"github.com/latchauth/latch/internal/oauth"
+	"github.com/latchauth/latch/internal/registration"
 	"github.com/latchauth/latch/internal/store"
 )
 
@@ -44,10 +45,14 @@ func (s *Server) authorizeClient(ctx context.Context, req *oauth.AuthorizeReques
 	if err != nil {
 		return store.Client{}, s.documentError(req, err)
 	}
+	// CORS: the origins of the document's redirect URIs, and no others
+	// (registration.RedirectOrigins); the document cannot name any.
+	c.AllowedOrigins = registration.RedirectOrigins(c, s.issuerOrigin())
 	c.CreatedAt = s.now()
+	wrote := true
 	if stored.ID != "" {
 		c.CreatedAt = stored.CreatedAt
-		if !sameDocument(stored, c) {
+		if wrote = !sameDocument(stored, c); wrote {
 			err = s.store.UpdateClient(ctx, c)
 		}
 	} else if err = s.store.CreateClient(ctx, c); errors.Is(err, store.ErrAlreadyExists) {
@@ -56,6 +61,9 @@ func (s *Server) authorizeClient(ctx context.Context, req *oauth.AuthorizeReques
 	}
 	if err != nil {
 		return store.Client{}, err
+	}
+	if wrote {
+		s.origins.invalidate() // its origins, new or changed, apply at once
 	}
 	return c, nil
 }
@@ -112,12 +120,14 @@ func (s *Server) documentError(req *oauth.AuthorizeRequest, err error) error {
 }
 
 // sameDocument reports whether the stored client already has what the
-// document says (the fields ParseDocument sets), so an unchanged
+// document says (the fields ParseDocument sets, and the origins derived
+// from them), so an unchanged
 // document costs no write.
 func sameDocument(a, b store.Client) bool {
 	return a.Name == b.Name && a.Public == b.Public && a.FirstParty == b.FirstParty &&
 		slices.Equal(a.RedirectURIs, b.RedirectURIs) && slices.Equal(a.PostLogoutRedirectURIs, b.PostLogoutRedirectURIs) &&
-		slices.Equal(a.GrantTypes, b.GrantTypes) && slices.Equal(a.Scopes, b.Scopes) && a.SecretHash == b.SecretHash
+		slices.Equal(a.GrantTypes, b.GrantTypes) && slices.Equal(a.Scopes, b.Scopes) && a.SecretHash == b.SecretHash &&
+		slices.Equal(a.AllowedOrigins, b.AllowedOrigins)
 }
 
 // redirectHost is the host the user is sent back to, shown prominently on
@@ -133,3 +143,7 @@ func redirectHost(uri string) string {
 	}
 	return u.Host
 }
+
+// issuerOrigin is the origin of the issuer (RFC 6454), which a client's
+// own pages need no CORS for.
+func (s *Server) issuerOrigin() string { return registration.URLOrigin(s.opts.Issuer) }

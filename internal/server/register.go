@@ -134,6 +134,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.CreateClient(ctx, c); err != nil {
 		return err
 	}
+	s.origins.invalidate() // its origins are allowed at once
 	s.auditLog(ctx, "client_registered", "client_id", c.ID, "client_ip", s.clientIP(r).String(), "mode", s.opts.Registration.Mode)
 	resp := s.registrationResponse(c, secret, rat)
 	if md.TokenEndpointAuthMethod == string(oauth.AuthClientSecretPost) {
@@ -235,6 +236,11 @@ func (s *Server) registeredClient(md clientMetadata, old store.Client) (store.Cl
 		}
 		return c, bad("%s", err.Error())
 	}
+	// CORS: a public browser app may call the API endpoints from the
+	// origins of its (now validated) redirect URIs, and from no other.
+	// RFC 7591 has no origins member, and clientMetadata reads none, so
+	// the metadata cannot name one; an update recomputes them.
+	c.AllowedOrigins = registration.RedirectOrigins(c, s.issuerOrigin())
 	return c, nil
 }
 
