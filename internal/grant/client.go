@@ -155,7 +155,13 @@ func judgeClientCredentials(c store.Client, cred oauth.ClientCredentials) error 
 // errClientThrottled is the answer to a client locked out after failed
 // authentications: 429 with Retry-After.
 func errClientThrottled(wait time.Duration) *oauth.Error {
-	e := oauth.Errorf(oauth.SlowDown, "too many failed client authentication attempts; retry later")
+	return SlowDown(wait, "too many failed client authentication attempts; retry later")
+}
+
+// SlowDown is a throttled request's answer: slow_down (429) with
+// Retry-After wait, rounded as RetryAfter does, and desc.
+func SlowDown(wait time.Duration, desc string) *oauth.Error {
+	e := oauth.Errorf(oauth.SlowDown, "%s", desc)
 	e.RetryAfter = RetryAfter(wait)
 	return e
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -39,9 +40,7 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 	}
 	if a == nil {
 		s.auditLog(ctx, "device_authorization_throttled", "client_id", req.Client.ID)
-		e := oauth.Errorf(oauth.SlowDown, "too many device authorization requests from this address; retry after %d seconds", grant.RetryAfter(wait))
-		e.RetryAfter = grant.RetryAfter(wait)
-		return e
+		return grant.SlowDown(wait, fmt.Sprintf("too many device authorization requests from this address; retry after %d seconds", grant.RetryAfter(wait)))
 	}
 	da, err := s.startDevice(ctx, r, req)
 	if err != nil {
